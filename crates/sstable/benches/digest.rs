@@ -1,0 +1,118 @@
+//! Preflight digest throughput against a plain sequential read of the same bytes.
+//!
+//! Builds one SSTable set whose `Data.db` is `SSTABLE_BENCH_MIB` MiB (default 256) in a temporary
+//! directory, then alternates (a) a plain read of `Data.db` with the same buffer size preflight
+//! uses and (b) `preflight` with digest verification, `SSTABLE_BENCH_ROUNDS` times (default 5),
+//! and prints the median throughput of each and their ratio. The file is in the page cache after
+//! it is written, so this measures the CPU cost of hashing against the cost of copying the bytes
+//! out of the kernel, not the disk.
+//!
+//! Run: `cargo bench -p sstable --bench digest`
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sstable::{preflight, PreflightOptions, BUFFER_SIZE};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn build_set(dir: &Path, bytes: u64) -> std::io::Result<()> {
+    let mut data = File::create(dir.join("nb-1-big-Data.db"))?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut written = 0;
+    while written < bytes {
+        for word in chunk.chunks_mut(8) {
+            // xorshift64: incompressible, cheap filler.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
+        }
+        let n = chunk.len().min((bytes - written) as usize);
+        data.write_all(&chunk[..n])?;
+        hasher.update(&chunk[..n]);
+        written += n as u64;
+    }
+    data.sync_all()?;
+    fs::write(dir.join("nb-1-big-Statistics.db"), b"stats")?;
+    fs::write(
+        dir.join("nb-1-big-Digest.crc32"),
+        hasher.finalize().to_string(),
+    )?;
+    fs::write(
+        dir.join("nb-1-big-TOC.txt"),
+        "Data.db\nStatistics.db\nDigest.crc32\nTOC.txt\n",
+    )?;
+    Ok(())
+}
+
+fn plain_read(path: &Path) -> u64 {
+    let mut file = File::open(path).expect("open Data.db");
+    let mut buffer = vec![0u8; BUFFER_SIZE];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buffer).expect("read Data.db");
+        if n == 0 {
+            return total;
+        }
+        // Touch the bytes so the read cannot be optimised into nothing.
+        total += n as u64;
+        std::hint::black_box(&buffer[..n]);
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn mib_per_s(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0) / d.as_secs_f64()
+}
+
+fn main() {
+    let mib = env_or("SSTABLE_BENCH_MIB", 256);
+    let rounds = env_or("SSTABLE_BENCH_ROUNDS", 5).max(1);
+    let bytes = mib * 1024 * 1024;
+    let dir = tempfile::tempdir().expect("tempdir");
+    build_set(dir.path(), bytes).expect("build set");
+    let data = dir.path().join("nb-1-big-Data.db");
+
+    // Warm-up so both runs start from the same page-cache state.
+    assert_eq!(plain_read(&data), bytes);
+
+    let mut reads = Vec::new();
+    let mut checks = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        assert_eq!(plain_read(&data), bytes);
+        reads.push(start.elapsed());
+
+        let start = Instant::now();
+        let report = preflight(dir.path(), PreflightOptions::default(), &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .expect("preflight passes");
+        checks.push(start.elapsed());
+        assert_eq!(report.sets.len(), 1);
+    }
+    let read = mib_per_s(bytes, median(reads));
+    let check = mib_per_s(bytes, median(checks));
+    println!(
+        "data file: {mib} MiB, buffer {} KiB, {rounds} rounds",
+        BUFFER_SIZE / 1024
+    );
+    println!("plain sequential read:  {read:>9.1} MiB/s (median)");
+    println!("preflight with digest:  {check:>9.1} MiB/s (median)");
+    println!("ratio preflight/read:   {:>9.2}", check / read);
+}
