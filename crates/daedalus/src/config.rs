@@ -1,0 +1,368 @@
+//! Command line, environment and config file, merged into one `Settings`.
+//!
+//! Owns the flags (Icarus's names where Icarus has one), their `DAEDALUS_*` variables, the TOML
+//! file format and the defaults. Precedence: flag > environment > config file > default. It must
+//! not start anything.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4567";
+pub const DEFAULT_JMX_SERVICE: &str = "127.0.0.1:7199";
+pub const DEFAULT_WORKERS: usize = 10;
+pub const DEFAULT_EXPIRATION: Duration = Duration::from_secs(3600);
+pub const DEFAULT_JMX_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "daedalus",
+    version,
+    about = "Cassandra sidecar with an Icarus-compatible operations API"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Bare `daedalus` takes the same flags as `daedalus serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the sidecar (the default).
+    Serve(ServeArgs),
+}
+
+impl Cli {
+    /// The serve flags, wherever they were given.
+    pub fn serve_args(self) -> ServeArgs {
+        match self.command {
+            Some(Command::Serve(args)) => args,
+            None => self.serve,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (kebab-case keys, e.g. `jmx-service = "..."`).
+    #[arg(long, env = "DAEDALUS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address of the HTTP API [default: 127.0.0.1:4567].
+    #[arg(long, env = "DAEDALUS_LISTEN", value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// Cassandra's JMX address [default: 127.0.0.1:7199].
+    #[arg(long, env = "DAEDALUS_JMX_SERVICE", value_name = "HOST:PORT")]
+    pub jmx_service: Option<String>,
+    /// JMX user name.
+    #[arg(long, env = "DAEDALUS_JMX_USER")]
+    pub jmx_user: Option<String>,
+    /// JMX password.
+    #[arg(long, env = "DAEDALUS_JMX_PASSWORD", hide_env_values = true)]
+    pub jmx_password: Option<String>,
+    /// File with JMX credentials: the first line that is not blank or a `#` comment holds
+    /// `USER PASSWORD` separated by white space (the `jmxremote.password` format).
+    #[arg(long, env = "DAEDALUS_JMX_CREDENTIALS", value_name = "FILE")]
+    pub jmx_credentials: Option<PathBuf>,
+    /// How long finished operations are kept: `90s`, `30m`, `1h`, `2d`; a bare number is hours
+    /// [default: 1h].
+    #[arg(long, env = "DAEDALUS_OPERATIONS_EXPIRATION", value_name = "DURATION")]
+    pub operations_expiration: Option<String>,
+    /// Directory of the durable journal [default: $XDG_STATE_HOME/daedalus, else
+    /// ~/.local/state/daedalus, else ./daedalus-data].
+    #[arg(long, env = "DAEDALUS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Operations run at once; more wait PENDING [default: 10].
+    #[arg(long, env = "DAEDALUS_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+    /// When given (repeatable), `sourceDir` and `tablePath` must resolve inside one of these.
+    /// In the environment, separate several with `:`.
+    #[arg(
+        long,
+        env = "DAEDALUS_IMPORT_ROOT",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    pub import_root: Vec<PathBuf>,
+    /// Longest wait for one JMX call: `30s`, `2m`; a bare number is seconds [default: 30s].
+    #[arg(long, env = "DAEDALUS_JMX_TIMEOUT", value_name = "DURATION")]
+    pub jmx_timeout: Option<String>,
+}
+
+/// The config file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub jmx_service: Option<String>,
+    pub jmx_user: Option<String>,
+    pub jmx_password: Option<String>,
+    pub jmx_credentials: Option<PathBuf>,
+    pub operations_expiration: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub workers: Option<usize>,
+    #[serde(default)]
+    pub import_root: Vec<PathBuf>,
+    pub jmx_timeout: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("{setting}: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
+}
+
+/// JMX user and password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    pub jmx_service: String,
+    pub credentials: Option<Credentials>,
+    pub operations_expiration: Duration,
+    pub data_dir: PathBuf,
+    pub workers: usize,
+    pub import_roots: Vec<PathBuf>,
+    pub jmx_timeout: Duration,
+}
+
+impl ServeArgs {
+    /// Merges flags/environment (already in `self`) over the config file over the defaults.
+    pub fn resolve(self) -> Result<Settings, ConfigError> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let workers = self.workers.or(file.workers).unwrap_or(DEFAULT_WORKERS);
+        if workers == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "workers",
+                message: "must be at least 1".into(),
+            });
+        }
+        let operations_expiration = match self.operations_expiration.or(file.operations_expiration)
+        {
+            Some(text) => parse_duration(&text, 3600).map_err(|message| ConfigError::Invalid {
+                setting: "operations-expiration",
+                message,
+            })?,
+            None => DEFAULT_EXPIRATION,
+        };
+        let jmx_timeout = match self.jmx_timeout.or(file.jmx_timeout) {
+            Some(text) => parse_duration(&text, 1).map_err(|message| ConfigError::Invalid {
+                setting: "jmx-timeout",
+                message,
+            })?,
+            None => DEFAULT_JMX_TIMEOUT,
+        };
+        let credentials_file = self.jmx_credentials.or(file.jmx_credentials);
+        let credentials = match (
+            self.jmx_user.or(file.jmx_user),
+            self.jmx_password.or(file.jmx_password),
+        ) {
+            (Some(user), password) => Some(Credentials {
+                user,
+                password: password.unwrap_or_default(),
+            }),
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    setting: "jmx-password",
+                    message: "given without jmx-user".into(),
+                })
+            }
+            (None, None) => match credentials_file {
+                Some(path) => Some(read_credentials(&path)?),
+                None => None,
+            },
+        };
+        let import_roots = if self.import_root.is_empty() {
+            file.import_root
+        } else {
+            self.import_root
+        };
+        Ok(Settings {
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+            jmx_service: self
+                .jmx_service
+                .or(file.jmx_service)
+                .unwrap_or_else(|| DEFAULT_JMX_SERVICE.to_string()),
+            credentials,
+            operations_expiration,
+            data_dir: self
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
+            workers,
+            import_roots,
+            jmx_timeout,
+        })
+    }
+}
+
+/// Reads `USER PASSWORD` from the first meaningful line of a credentials file.
+pub fn read_credentials(path: &Path) -> Result<Credentials, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .ok_or_else(|| ConfigError::Invalid {
+            setting: "jmx-credentials",
+            message: format!("{} holds no `USER PASSWORD` line", path.display()),
+        })?;
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(user), Some(password)) => Ok(Credentials {
+            user: user.to_string(),
+            password: password.to_string(),
+        }),
+        _ => Err(ConfigError::Invalid {
+            setting: "jmx-credentials",
+            message: format!("{}: expected `USER PASSWORD`", path.display()),
+        }),
+    }
+}
+
+/// `500ms`, `90s`, `30m`, `1h`, `2d`; a bare number is `bare_unit_secs` seconds per unit.
+pub fn parse_duration(text: &str, bare_unit_secs: u64) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 90s, 30m or 1h"))?;
+    let millis_per = match unit.trim() {
+        "" => bare_unit_secs * 1000,
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (use ms, s, m, h or d)"
+            ))
+        }
+    };
+    n.checked_mul(millis_per)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(state) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(state).join("daedalus");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".local/state/daedalus");
+    }
+    PathBuf::from("daedalus-data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s", 1), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2", 3600), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("250ms", 1), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("1 fortnight", 1).is_err());
+        assert!(parse_duration("", 1).is_err());
+    }
+
+    #[test]
+    fn flags_beat_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        std::fs::write(
+            &file,
+            "workers = 3\nlisten = \"0.0.0.0:9\"\nimport-root = [\"/a\"]\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            listen: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        let s = args.resolve().unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert_eq!(s.workers, 3);
+        assert_eq!(s.import_roots, vec![PathBuf::from("/a")]);
+        assert_eq!(s.jmx_service, DEFAULT_JMX_SERVICE);
+        assert_eq!(s.operations_expiration, DEFAULT_EXPIRATION);
+    }
+
+    #[test]
+    fn credentials_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("creds");
+        std::fs::write(&file, "# jmx\n\ncassandra  s3cret\n").unwrap();
+        let args = ServeArgs {
+            jmx_credentials: Some(file),
+            ..Default::default()
+        };
+        let creds = args.resolve().unwrap().credentials.unwrap();
+        assert_eq!(
+            (creds.user.as_str(), creds.password.as_str()),
+            ("cassandra", "s3cret")
+        );
+    }
+
+    #[test]
+    fn bare_and_serve_take_the_same_flags() {
+        let bare = Cli::parse_from(["daedalus", "--workers", "2"]).serve_args();
+        let serve = Cli::parse_from(["daedalus", "serve", "--workers", "2"]).serve_args();
+        assert_eq!(bare.workers, Some(2));
+        assert_eq!(serve.workers, Some(2));
+    }
+}

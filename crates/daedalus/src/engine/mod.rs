@@ -1,0 +1,323 @@
+//! The operations engine: accepts validated requests, keeps every record, runs them on a bounded
+//! pool of workers, cancels, expires, and recovers after a restart.
+//!
+//! Owns the state machine (PENDING → RUNNING → COMPLETED | FAILED | CANCELLED) and writes every
+//! transition through to the journal. It must not parse HTTP or know how an operation does its
+//! work: that is `operations/`, reached through `OperationRequest::run`.
+
+mod context;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub use context::{RunContext, RunError};
+
+use crate::journal::{Journal, JournalError};
+use crate::node::NodeConnector;
+use crate::operations::{OperationRequest, ValidationPolicy};
+use crate::record::{host_name, now_ms, ErrorObject, OperationRecord, State};
+use context::CancelState;
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Operations running at once; more wait PENDING.
+    pub workers: usize,
+    /// Finished operations are forgotten this long after they finish.
+    pub expiration: Duration,
+    pub policy: ValidationPolicy,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: 10,
+            expiration: Duration::from_secs(3600),
+            policy: ValidationPolicy::default(),
+        }
+    }
+}
+
+/// Which records `list` returns; an empty list means "any".
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub types: Vec<String>,
+    pub states: Vec<State>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("no operation {0}")]
+    NotFound(Uuid),
+    #[error("operation {} already finished ({})", .0.id, .0.state.as_str())]
+    Finished(Box<OperationRecord>),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+struct Entry {
+    record: OperationRecord,
+    cancel: Arc<CancelState>,
+}
+
+/// State shared by the engine handle, the dispatcher, the sweeper and every running operation.
+pub(crate) struct Shared {
+    journal: Journal,
+    ops: Mutex<HashMap<Uuid, Entry>>,
+    seq: AtomicU64,
+    queue: mpsc::UnboundedSender<Uuid>,
+    pub(crate) connector: Arc<dyn NodeConnector>,
+    pub(crate) config: EngineConfig,
+    host: String,
+}
+
+/// Handle on a running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    running: Arc<Mutex<tokio::task::JoinSet<()>>>,
+}
+
+impl Engine {
+    /// Loads the journal, recovers what a previous run left behind and starts the workers.
+    /// Must be called inside a tokio runtime.
+    pub async fn start(
+        journal: Journal,
+        connector: Arc<dyn NodeConnector>,
+        config: EngineConfig,
+    ) -> Result<Engine, JournalError> {
+        let (queue, queue_rx) = mpsc::unbounded_channel();
+        let loaded = journal.load()?;
+        for (id, reason) in &loaded.unreadable {
+            tracing::error!(%id, %reason, "journal row cannot be decoded; it is skipped");
+        }
+        let host = host_name();
+        let next_seq = loaded.records.iter().map(|r| r.seq + 1).max().unwrap_or(0);
+        let shared = Arc::new(Shared {
+            journal,
+            ops: Mutex::new(HashMap::new()),
+            seq: AtomicU64::new(next_seq),
+            queue,
+            connector,
+            config,
+            host,
+        });
+        shared.recover(loaded.records).await?;
+
+        let running = Arc::new(Mutex::new(tokio::task::JoinSet::new()));
+        let semaphore = Arc::new(Semaphore::new(shared.config.workers.max(1)));
+        let dispatcher = tokio::spawn(worker::dispatch(
+            shared.clone(),
+            queue_rx,
+            semaphore,
+            running.clone(),
+        ));
+        let sweeper = tokio::spawn(worker::sweep(shared.clone()));
+        Ok(Engine {
+            shared,
+            tasks: Arc::new(Mutex::new(vec![dispatcher, sweeper])),
+            running,
+        })
+    }
+
+    pub fn policy(&self) -> &ValidationPolicy {
+        &self.shared.config.policy
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.shared.journal
+    }
+
+    /// Accepts a validated request: the record is in the journal when this returns.
+    pub async fn submit(&self, request: OperationRequest) -> Result<OperationRecord, JournalError> {
+        let seq = self.shared.seq.fetch_add(1, Ordering::SeqCst);
+        let record = OperationRecord::new(Uuid::new_v4(), seq, request, now_ms());
+        self.shared.journal.put(&record).await?;
+        self.shared.lock().insert(
+            record.id,
+            Entry {
+                record: record.clone(),
+                cancel: Arc::new(CancelState::default()),
+            },
+        );
+        // The dispatcher only stops with the engine; a send error means we are shutting down and
+        // the record, already journaled PENDING, will be queued again at the next start.
+        let _ = self.shared.queue.send(record.id);
+        tracing::info!(id = %record.id, r#type = record.type_name(), "operation accepted");
+        Ok(record)
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<OperationRecord> {
+        self.shared.lock().get(&id).map(|e| e.record.clone())
+    }
+
+    /// Matching records, newest first.
+    pub fn list(&self, filter: &Filter) -> Vec<OperationRecord> {
+        let mut out: Vec<OperationRecord> = self
+            .shared
+            .lock()
+            .values()
+            .map(|e| &e.record)
+            .filter(|r| filter.types.is_empty() || filter.types.iter().any(|t| t == r.type_name()))
+            .filter(|r| filter.states.is_empty() || filter.states.contains(&r.state))
+            .cloned()
+            .collect();
+        out.sort_by_key(|r| std::cmp::Reverse((r.creation_ms, r.seq)));
+        out
+    }
+
+    /// PENDING → CANCELLED at once; RUNNING → cancel requested (CANCELLED at the next safe point);
+    /// finished → `CancelError::Finished`.
+    pub async fn cancel(&self, id: Uuid) -> Result<OperationRecord, CancelError> {
+        let snapshot = {
+            let mut ops = self.shared.lock();
+            let entry = ops.get_mut(&id).ok_or(CancelError::NotFound(id))?;
+            let record = &mut entry.record;
+            match record.state {
+                s if s.is_finished() => {
+                    return Err(CancelError::Finished(Box::new(record.clone())))
+                }
+                State::Pending => {
+                    entry.cancel.requested.store(true, Ordering::SeqCst);
+                    record.state = State::Cancelled;
+                    record.progress = 1.0;
+                    record.completion_ms = Some(now_ms());
+                }
+                _ => {
+                    let in_flight = {
+                        let in_flight = entry
+                            .cancel
+                            .in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner());
+                        entry.cancel.requested.store(true, Ordering::SeqCst);
+                        *in_flight
+                    };
+                    if record.extra.contains_key("cancelRequested") {
+                        return Ok(record.clone());
+                    }
+                    record.extra.insert("cancelRequested".into(), json!(true));
+                    if let Some(call) = in_flight {
+                        record.errors.push(ErrorObject {
+                            source: self.shared.host.clone(),
+                            message: format!(
+                                "cancel requested while the JMX call {call} was in flight; a call in \
+                                 flight is not interrupted, so the operation ends with its outcome"
+                            ),
+                        });
+                    }
+                }
+            }
+            record.version += 1;
+            record.clone()
+        };
+        self.shared.journal.put(&snapshot).await?;
+        tracing::info!(%id, state = snapshot.state.as_str(), "cancel requested");
+        Ok(snapshot)
+    }
+
+    /// Stops at once, as a crash would: no new state is written, running operations are dropped
+    /// mid-way (they are RUNNING in the journal and become FAILED at the next start).
+    pub fn halt(&self) {
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .abort_all();
+    }
+
+    /// Stops starting operations and gives running ones up to `grace` to finish, then halts.
+    pub async fn shutdown(&self, grace: Duration) {
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+        let mut running =
+            std::mem::take(&mut *self.running.lock().unwrap_or_else(|p| p.into_inner()));
+        let drained = tokio::time::timeout(grace, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "operations still running after {grace:?}; they will be FAILED at the next start"
+            );
+            running.abort_all();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
+        self.ops.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes a RUNNING record in memory (progress, findings).
+    pub(crate) fn update_running(&self, id: Uuid, f: impl FnOnce(&mut OperationRecord)) {
+        if let Some(entry) = self.lock().get_mut(&id) {
+            if entry.record.state == State::Running {
+                f(&mut entry.record);
+            }
+        }
+    }
+
+    /// What a previous run left: finished records are served as they were, PENDING ones are
+    /// queued again, RUNNING ones become FAILED because their outcome is unknown.
+    async fn recover(&self, records: Vec<OperationRecord>) -> Result<(), JournalError> {
+        let now = now_ms();
+        let mut requeue = Vec::new();
+        for mut record in records {
+            if record.state == State::Running {
+                let message = format!(
+                    "the sidecar stopped while this operation was running, so its outcome is unknown; {}",
+                    record.request.restart_advice()
+                );
+                record.state = State::Failed;
+                record.progress = 1.0;
+                record.completion_ms = Some(now);
+                record.failure_cause =
+                    Some(json!({ "kind": "SidecarRestart", "message": message }));
+                record.errors.push(ErrorObject {
+                    source: self.host.clone(),
+                    message,
+                });
+                record.version += 1;
+                self.journal.put(&record).await?;
+                tracing::warn!(id = %record.id, "operation was running when the sidecar stopped; marked FAILED");
+            } else if record.state == State::Pending {
+                requeue.push(record.id);
+            }
+            self.lock().insert(
+                record.id,
+                Entry {
+                    record,
+                    cancel: Arc::new(CancelState::default()),
+                },
+            );
+        }
+        for id in requeue {
+            let _ = self.queue.send(id);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! The API's error type and its one mapping to HTTP: status + JSON `{"error","field","message"}`.
+//!
+//! Owns which failure gets which status code. It must not build success responses or know how
+//! errors arise beyond the `From` conversions.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::engine::CancelError;
+use crate::journal::JournalError;
+use crate::operations::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is invalid; nothing was created.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// 404: no such operation (or not an operation id at all).
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the operation already finished; the body carries its record.
+    #[error("operation already finished")]
+    Conflict { record: Value },
+    /// 413: body over the limit.
+    #[error("request body too large")]
+    TooLarge,
+    /// 503: the journal could not store the change, so it was not accepted.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl From<CancelError> for AppError {
+    fn from(e: CancelError) -> Self {
+        match e {
+            CancelError::NotFound(id) => AppError::NotFound(format!("no operation {id}")),
+            CancelError::Finished(record) => AppError::Conflict {
+                record: record.to_api_json(),
+            },
+            CancelError::Journal(e) => AppError::Journal(e),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            AppError::Invalid(e) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": e.error, "field": e.field, "message": e.message }),
+            ),
+            AppError::NotFound(message) => (
+                StatusCode::NOT_FOUND,
+                json!({ "error": "not_found", "field": null, "message": message }),
+            ),
+            AppError::Conflict { record } => {
+                let state = record
+                    .get("state")
+                    .and_then(Value::as_str)
+                    .unwrap_or("finished");
+                (
+                    StatusCode::CONFLICT,
+                    json!({
+                        "error": "already_finished",
+                        "field": null,
+                        "message": format!("the operation is already {state} and cannot be cancelled"),
+                        "operation": record,
+                    }),
+                )
+            }
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({ "error": "too_large", "field": null, "message": self.to_string() }),
+            ),
+            AppError::Journal(e) => {
+                tracing::error!(error = %e, "journal write failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "error": "journal_unavailable", "field": null, "message": e.to_string() }),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

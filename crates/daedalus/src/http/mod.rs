@@ -1,0 +1,46 @@
+//! The HTTP edge: the Icarus-compatible routes over the engine.
+//!
+//! Owns the `Router` (`app`), request parsing (body, query, path id) and response shapes (status,
+//! `Location`). It must not run operations or touch the journal except through `Engine`.
+
+mod operations;
+
+use std::future::Future;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::engine::Engine;
+use crate::error::AppError;
+
+/// Largest request body accepted (an operation request is a few hundred bytes).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The application router; tests drive it through a real listener.
+pub fn app(engine: Engine) -> Router {
+    Router::new()
+        .route(
+            "/operations",
+            get(operations::list).post(operations::submit),
+        )
+        .route(
+            "/operations/{id}",
+            get(operations::get_one).delete(operations::cancel),
+        )
+        .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(engine)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    engine: Engine,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(engine))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

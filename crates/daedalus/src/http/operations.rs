@@ -1,0 +1,119 @@
+//! Handlers of `/operations` and `/operations/{id}`: submit (201 + `Location`), get, list with
+//! filters, cancel (202 / 409).
+//!
+//! Owns turning HTTP requests into engine calls and records into JSON. It must not validate
+//! operation fields itself (that is `operations::*::from_json`).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::engine::{Engine, Filter};
+use crate::error::AppError;
+use crate::operations::{OperationRequest, ValidationError};
+use crate::record::State as OpState;
+
+pub(super) async fn submit(
+    State(engine): State<Engine>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge
+        } else {
+            AppError::Invalid(ValidationError::malformed(e.body_text()))
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
+    let request = OperationRequest::from_json(&value, engine.policy())?;
+    let record = engine.submit(request).await?;
+    let location = format!("/operations/{}", record.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(record.to_api_json()),
+    )
+        .into_response())
+}
+
+pub(super) async fn get_one(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let id = parse_id(&id)?;
+    engine
+        .get(id)
+        .map(|r| Json(r.to_api_json()))
+        .ok_or_else(|| AppError::NotFound(format!("no operation {id}")))
+}
+
+pub(super) async fn list(
+    State(engine): State<Engine>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let filter = parse_filter(query.as_deref().unwrap_or(""))?;
+    let records = engine.list(&filter);
+    Ok(Json(Value::Array(
+        records.iter().map(|r| r.to_api_json()).collect(),
+    )))
+}
+
+pub(super) async fn cancel(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let record = engine.cancel(id).await?;
+    Ok((StatusCode::ACCEPTED, Json(record.to_api_json())).into_response())
+}
+
+/// A malformed id cannot name an operation, so it is a 404 like an unknown one.
+fn parse_id(text: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(text).map_err(|_| AppError::NotFound(format!("no operation {text:?}")))
+}
+
+/// `type` and `state` (or its alias `status`), each repeatable, each value optionally a
+/// comma-separated list.
+fn parse_filter(query: &str) -> Result<Filter, AppError> {
+    let mut filter = Filter::default();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        for item in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            match key.as_ref() {
+                "type" => filter.types.push(item.to_ascii_lowercase()),
+                "state" | "status" => {
+                    let state = OpState::parse(item).ok_or_else(|| {
+                        ValidationError::invalid(
+                            &key,
+                            format!(
+                                "unknown state {item:?}; known states: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED"
+                            ),
+                        )
+                    })?;
+                    filter.states.push(state);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(filter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_repeat_and_alias() {
+        let f = parse_filter("type=import&type=flush&state=RUNNING&status=failed").unwrap();
+        assert_eq!(f.types, vec!["import", "flush"]);
+        assert_eq!(f.states, vec![OpState::Running, OpState::Failed]);
+        assert!(parse_filter("state=DONE").is_err());
+        assert!(parse_filter("").unwrap().types.is_empty());
+    }
+}

@@ -1,0 +1,212 @@
+//! The durable journal: every operation record, in an embedded SQLite database.
+//!
+//! Owns the schema, its version, and the three writes the engine needs (put, delete, load all).
+//! WAL mode with `synchronous=FULL`: a commit returns only after the WAL is fsynced, so an
+//! acknowledged record survives a crash of the process *and* of the machine; the cost is one fsync
+//! per state change, which an operations API can afford. It must not decide states or talk HTTP.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+use crate::record::OperationRecord;
+
+/// The schema this build writes. Bumped with a migration whenever the table changes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const FILE_NAME: &str = "journal.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot create data directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("journal {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("journal {} has schema version {found}, newer than this build's {SCHEMA_VERSION}", path.display())]
+    TooNew { path: PathBuf, found: i64 },
+    #[error("cannot encode record: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("journal task failed: {0}")]
+    Task(String),
+}
+
+/// A cheap, cloneable handle on the journal. Writes run on the blocking pool.
+#[derive(Clone)]
+pub struct Journal {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// What `load` found: the records, and the rows it could not decode (reported, never fatal).
+pub struct Loaded {
+    pub records: Vec<OperationRecord>,
+    pub unreadable: Vec<(String, String)>,
+}
+
+impl Journal {
+    /// Opens (or creates) `DATA_DIR/journal.sqlite3`.
+    pub fn open(data_dir: &Path) -> Result<Journal, JournalError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| JournalError::CreateDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(FILE_NAME);
+        let sql = |source| JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        if found > SCHEMA_VERSION {
+            return Err(JournalError::TooNew { path, found });
+        }
+        if found < 1 {
+            conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE IF NOT EXISTS operations (
+                     id            TEXT PRIMARY KEY,
+                     seq           INTEGER NOT NULL,
+                     version       INTEGER NOT NULL,
+                     type          TEXT NOT NULL,
+                     state         TEXT NOT NULL,
+                     creation_ms   INTEGER NOT NULL,
+                     completion_ms INTEGER,
+                     record        TEXT NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS operations_seq ON operations (seq);
+                 PRAGMA user_version = 1;
+                 COMMIT;",
+            )
+            .map_err(sql)?;
+        }
+        Ok(Journal {
+            path,
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Inserts or updates a record; a write older (lower `version`) than the stored row is a
+    /// no-op, so concurrent writers can never move a record backwards.
+    pub async fn put(&self, record: &OperationRecord) -> Result<(), JournalError> {
+        let json = serde_json::to_string(record)?;
+        let record = record.clone();
+        self.blocking(move |conn| {
+            conn.execute(
+                "INSERT INTO operations (id, seq, version, type, state, creation_ms, completion_ms, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET
+                     version = excluded.version, state = excluded.state,
+                     completion_ms = excluded.completion_ms, record = excluded.record
+                 WHERE excluded.version > operations.version",
+                params![
+                    record.id.to_string(),
+                    record.seq as i64,
+                    record.version as i64,
+                    record.type_name(),
+                    record.state.as_str(),
+                    record.creation_ms,
+                    record.completion_ms,
+                    json
+                ],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// Removes records (expiry).
+    pub async fn delete(&self, ids: Vec<Uuid>) -> Result<(), JournalError> {
+        self.blocking(move |conn| {
+            let tx = conn.transaction()?;
+            for id in &ids {
+                tx.execute(
+                    "DELETE FROM operations WHERE id = ?1",
+                    params![id.to_string()],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    /// Every stored record in submission order.
+    pub fn load(&self) -> Result<Loaded, JournalError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let sql = |source| JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let mut stmt = conn
+            .prepare("SELECT id, record FROM operations ORDER BY seq")
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(sql)?;
+        let mut loaded = Loaded {
+            records: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        for row in rows {
+            let (id, json) = row.map_err(sql)?;
+            match serde_json::from_str::<OperationRecord>(&json) {
+                Ok(record) => loaded.records.push(record),
+                Err(e) => loaded.unreadable.push((id, e.to_string())),
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// One stored record, straight from disk (tests and tools).
+    pub fn get(&self, id: Uuid) -> Result<Option<OperationRecord>, JournalError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let sql = |source| JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let json: Option<String> = conn
+            .query_row(
+                "SELECT record FROM operations WHERE id = ?1",
+                params![id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        json.map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(JournalError::Encode)
+    }
+
+    async fn blocking<F>(&self, f: F) -> Result<(), JournalError>
+    where
+        F: FnOnce(&mut Connection) -> Result<(), rusqlite::Error> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn).map_err(|source| JournalError::Sqlite { path, source })
+        })
+        .await
+        .map_err(|e| JournalError::Task(e.to_string()))?
+    }
+}

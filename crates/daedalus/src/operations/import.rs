@@ -1,0 +1,278 @@
+//! The `import` operation: load SSTables from a directory into a live table through Cassandra's
+//! `importNewSSTables`, after a preflight of the files.
+//!
+//! Owns the request fields, their validation (identifiers, path rules, `quick`), and the run:
+//! version check, table check, preflight (progress 0 → 0.5), the call, failed directories. It must
+//! not move or modify the source files (Cassandra copies them; `copyData` defaults to true).
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{decode, ValidationError, ValidationPolicy};
+use crate::engine::{RunContext, RunError};
+use crate::node::{ImportCall, NodeErrorKind, ReleaseVersion};
+
+/// Longest keyspace or table name Cassandra accepts (`SchemaConstants.NAME_LENGTH`).
+const MAX_IDENTIFIER: usize = 48;
+
+/// Share of `progress` given to the preflight; the rest arrives when Cassandra returns.
+const PREFLIGHT_SHARE: f64 = 0.5;
+
+/// An accepted `import` request, as the record shows it. `quick` has already been applied to the
+/// three `no*` flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRequest {
+    pub keyspace: String,
+    pub table: String,
+    pub source_dir: String,
+    pub keep_level: bool,
+    pub keep_repaired: bool,
+    pub no_verify: bool,
+    pub no_verify_tokens: bool,
+    pub no_invalidate_caches: bool,
+    pub quick: bool,
+    pub extended_verify: bool,
+    /// Ours: `false` lets Cassandra move the files instead of copying them.
+    pub copy_data: bool,
+    /// esop's: when present, the directory actually imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_path: Option<String>,
+}
+
+/// The body as sent: every field optional so each absence gets its own 400.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportInput {
+    keyspace: Option<String>,
+    table: Option<String>,
+    source_dir: Option<String>,
+    keep_level: Option<bool>,
+    keep_repaired: Option<bool>,
+    no_verify: Option<bool>,
+    no_verify_tokens: Option<bool>,
+    no_invalidate_caches: Option<bool>,
+    quick: Option<bool>,
+    extended_verify: Option<bool>,
+    copy_data: Option<bool>,
+    table_path: Option<String>,
+}
+
+impl ImportRequest {
+    pub fn from_json(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+        let input: ImportInput = decode(body)?;
+        let keyspace = identifier("keyspace", input.keyspace)?;
+        let table = identifier("table", input.table)?;
+        let source_dir = input
+            .source_dir
+            .ok_or_else(|| ValidationError::missing("sourceDir"))?;
+        resolve_dir("sourceDir", &source_dir, &policy.import_roots)?;
+        if let Some(table_path) = &input.table_path {
+            resolve_dir("tablePath", table_path, &policy.import_roots)?;
+        }
+        let quick = input.quick.unwrap_or(false);
+        Ok(ImportRequest {
+            keyspace,
+            table,
+            source_dir,
+            keep_level: input.keep_level.unwrap_or(false),
+            keep_repaired: input.keep_repaired.unwrap_or(false),
+            no_verify: quick || input.no_verify.unwrap_or(false),
+            no_verify_tokens: quick || input.no_verify_tokens.unwrap_or(false),
+            no_invalidate_caches: quick || input.no_invalidate_caches.unwrap_or(false),
+            quick,
+            extended_verify: input.extended_verify.unwrap_or(false),
+            copy_data: input.copy_data.unwrap_or(true),
+            table_path: input.table_path,
+        })
+    }
+
+    /// The directory handed to Cassandra: `tablePath` when given, else `sourceDir`.
+    pub fn import_dir(&self) -> &str {
+        self.table_path.as_deref().unwrap_or(&self.source_dir)
+    }
+
+    /// The `importNewSSTables` arguments for a resolved directory.
+    pub fn call(&self, dir: &Path) -> ImportCall {
+        ImportCall {
+            src_paths: vec![dir.to_string_lossy().into_owned()],
+            reset_level: !self.keep_level,
+            clear_repaired: !self.keep_repaired,
+            verify_sstables: !self.no_verify,
+            verify_tokens: !self.no_verify_tokens,
+            invalidate_caches: !self.no_invalidate_caches,
+            extended_verify: self.extended_verify,
+            copy_data: self.copy_data,
+        }
+    }
+
+    pub fn restart_advice(&self) -> String {
+        format!(
+            "check whether the SSTables from {} reached table {}.{} (its data directory, \
+             nodetool tablestats, and importNewSSTables in the node's system.log) before \
+             submitting the import again{}",
+            self.import_dir(),
+            self.keyspace,
+            self.table,
+            if self.copy_data {
+                "; the source directory was copied, not moved"
+            } else {
+                ""
+            }
+        )
+    }
+
+    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+        ctx.checkpoint()?;
+        let node = ctx.connect().await?;
+        let version = node.release_version().await?;
+        match ReleaseVersion::parse(&version) {
+            Some(v) if v >= (ReleaseVersion { major: 4, minor: 0 }) => {}
+            _ => {
+                return Err(RunError::own(
+                    NodeErrorKind::Unsupported,
+                    format!("import needs Cassandra 4.0 or newer, node runs {version}"),
+                ))
+            }
+        }
+        if !node.table_exists(&self.keyspace, &self.table).await? {
+            return Err(RunError::own(
+                NodeErrorKind::Unsupported,
+                format!(
+                    "table {}.{} does not exist on the node (no ColumnFamilies MBean)",
+                    self.keyspace, self.table
+                ),
+            ));
+        }
+        ctx.checkpoint()?;
+
+        // The directory may have changed since the request was accepted: apply the rules again
+        // and import the resolved path, never the one a symlink pointed to at submit time.
+        let field = if self.table_path.is_some() {
+            "tablePath"
+        } else {
+            "sourceDir"
+        };
+        let dir = resolve_dir(field, self.import_dir(), &ctx.policy().import_roots)
+            .map_err(|e| RunError::preflight(e.message))?;
+
+        let report = self.preflight(ctx, dir.clone()).await?;
+        ctx.set_extra("sstables", Value::from(report.sets.len()));
+        ctx.set_extra("bytes", Value::from(report.total_bytes));
+        ctx.checkpoint()?;
+
+        let call = self.call(&dir);
+        let failed = ctx
+            .uninterruptible(
+                "importNewSSTables",
+                node.import_sstables(&self.keyspace, &self.table, &call),
+            )
+            .await??;
+        if !failed.is_empty() {
+            ctx.set_extra("failedDirectories", Value::from(failed.clone()));
+            return Err(RunError::own(
+                NodeErrorKind::Java,
+                format!("Cassandra failed to import from: {}", failed.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn preflight(&self, ctx: &RunContext, dir: PathBuf) -> Result<sstable::Report, RunError> {
+        let options = sstable::PreflightOptions {
+            verify_digest: !self.no_verify,
+        };
+        let ctx_for_thread = ctx.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            sstable::preflight(&dir, options, &mut |p: sstable::Progress| {
+                ctx_for_thread.set_progress(p.fraction() * PREFLIGHT_SHARE);
+                if ctx_for_thread.is_cancel_requested() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+        })
+        .await
+        .map_err(|e| RunError::internal(format!("preflight task failed: {e}")))?;
+        match outcome {
+            Ok(report) => Ok(report),
+            Err(sstable::PreflightError::Cancelled) => Err(RunError::Cancelled),
+            Err(sstable::PreflightError::NoSSTables { .. }) => {
+                Err(RunError::preflight("no SSTables in sourceDir".to_string()))
+            }
+            Err(e) => Err(RunError::preflight(e.to_string())),
+        }
+    }
+}
+
+fn identifier(field: &str, value: Option<String>) -> Result<String, ValidationError> {
+    let value = value.ok_or_else(|| ValidationError::missing(field))?;
+    if value.is_empty()
+        || value.len() > MAX_IDENTIFIER
+        || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(ValidationError::invalid(
+            field,
+            format!(
+                "'{field}' must be a Cassandra identifier: 1 to {MAX_IDENTIFIER} letters, digits or underscores, got {value:?}"
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// Applies the path rules: absolute, an existing readable directory, and inside one of `roots`
+/// (when any) after resolving `..` and symlinks. Returns the resolved path.
+pub fn resolve_dir(field: &str, path: &str, roots: &[PathBuf]) -> Result<PathBuf, ValidationError> {
+    let given = Path::new(path);
+    if path.is_empty() {
+        return Err(ValidationError::invalid(
+            field,
+            format!("'{field}' must not be empty"),
+        ));
+    }
+    if !given.is_absolute() {
+        return Err(ValidationError::invalid(
+            field,
+            format!("'{field}' must be an absolute path, got {path:?}"),
+        ));
+    }
+    let resolved = given.canonicalize().map_err(|e| {
+        ValidationError::invalid(field, format!("'{field}' {path:?} cannot be resolved: {e}"))
+    })?;
+    if !resolved.is_dir() {
+        return Err(ValidationError::invalid(
+            field,
+            format!("'{field}' {path:?} is not a directory"),
+        ));
+    }
+    if let Err(e) = std::fs::read_dir(&resolved) {
+        return Err(ValidationError::invalid(
+            field,
+            format!("'{field}' {path:?} is not readable: {e}"),
+        ));
+    }
+    if !roots.is_empty() {
+        let inside = roots.iter().any(|root| {
+            root.canonicalize()
+                .map(|root| resolved.starts_with(root))
+                .unwrap_or(false)
+        });
+        if !inside {
+            let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+            return Err(ValidationError::invalid(
+                field,
+                format!(
+                    "'{field}' {path:?} resolves to {} which is outside every import root ({})",
+                    resolved.display(),
+                    roots.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(resolved)
+}
