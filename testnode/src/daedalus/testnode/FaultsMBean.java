@@ -1,0 +1,56 @@
+package daedalus.testnode;
+
+/**
+ * Fault injection and inspection, registered as {@code daedalus.testnode:type=Faults}. Faults are keyed by the JMX
+ * operation name (e.g. "importNewSSTables") or "*" for every operation; an attribute name (e.g. "OperationMode")
+ * keys a fault on reading that attribute. One key holds one delay plus at most one action (fail, drop, hang, exit).
+ */
+public interface FaultsMBean {
+    /** Sleep {@code millis} before running the operation (combines with any action). */
+    void delay(String operation, long millis);
+
+    /** Throw {@code exceptionClass} (String constructor; RuntimeException if unavailable) with {@code message}. */
+    void fail(String operation, String exceptionClass, String message);
+
+    /** Close the caller's TCP connection mid-call; the operation does not run. */
+    void dropConnection(String operation);
+
+    /** Block the call until {@link #clear()} (or clear(operation)) is called. */
+    void hang(String operation);
+
+    /** Halt the process with {@code status} when the operation is called. */
+    void exit(String operation, int status);
+
+    /** Apply the fault of {@code operation} only to its next {@code times} calls, then forget it. */
+    void times(String operation, int times);
+
+    /** Remove every fault and release hung calls. */
+    void clear();
+
+    /** Remove the fault of one key and release its hung calls. */
+    void clear(String operation);
+
+    /**
+     * Force StorageService OperationMode (e.g. "NORMAL", "JOINING", "DRAINED"); returns the previous mode. (Non-void,
+     * so JMX exposes it as an operation rather than a write-only attribute.)
+     */
+    String setOperationMode(String mode);
+
+    /**
+     * Source directories (exactly as a client passes them) that importNewSSTables must report as failed; replaces
+     * the previous list and returns it. An empty array ends the fault.
+     */
+    String[] setFailedImportDirs(String[] dirs);
+
+    /** Every call-log line since start (or the last clearCallLog), oldest first. */
+    String[] getCallLog();
+
+    /** Empties the in-memory CallLog attribute; the call-log file keeps its lines. */
+    void clearCallLog();
+
+    /** Why recent imports failed, one message per failed directory or set. */
+    String[] getImportFailures();
+
+    /** Number of calls currently blocked by a hang fault. */
+    int getHungCalls();
+}

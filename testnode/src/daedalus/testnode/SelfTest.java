@@ -1,0 +1,572 @@
+package daedalus.testnode;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.rmi.registry.LocateRegistry;
+import java.rmi.registry.Registry;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.management.MBeanInfo;
+import javax.management.MBeanOperationInfo;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+import javax.rmi.ssl.SslRMIClientSocketFactory;
+
+/**
+ * Self-check of the test node, written as a plain JDK JMX client (it uses no server class): starts nodes of several
+ * versions as child processes and checks MBean shapes, import, faults, auth, TLS, call log and mode transitions.
+ *
+ * <p>Usage: {@code java -cp testnode/out/classes daedalus.testnode.SelfTest <fixtures/sstables dir> [keystore pw]}.
+ * Exits 1 if any check fails; prints "N passed, M failed".
+ */
+public final class SelfTest {
+    private static final String SS = "org.apache.cassandra.db:type=StorageService";
+    private static final String FAULTS = "daedalus.testnode:type=Faults";
+    private static final String CM = "org.apache.cassandra.db:type=CompactionManager";
+
+    private static int passed;
+    private static int failed;
+    private static final List<Process> children = new ArrayList<>();
+
+    /** A started node: its process, port and data directory. */
+    private static final class Started {
+        Process process;
+        int port;
+        Path data;
+    }
+
+    private interface Check {
+        void run() throws Exception;
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            System.err.println("usage: SelfTest <fixtures/sstables dir> [keystore password]");
+            System.exit(2);
+        }
+        Path fixtures = Path.of(args[0]);
+        Path keystore = args.length >= 3 ? Path.of(args[1]) : null;
+        String keystorePassword = args.length >= 3 ? args[2] : null;
+        Path work = Files.createTempDirectory("testnode-selftest-");
+        try {
+            CompletableFuture<Started> n41 = start(work, "4.1", "--transition-millis", "400", "--compaction-millis", "600");
+            CompletableFuture<Started> n311 = start(work, "3.11");
+            CompletableFuture<Started> n50 = start(work, "5.0");
+            CompletableFuture<Started> n40 = start(work, "4.0");
+            CompletableFuture<Started> auth = start(work, "4.1.5", "--jmx-user", "cassandra", "--jmx-password", "secret");
+            CompletableFuture<Started> tls = keystore == null ? null : start(work, "4.1", "--ssl", "--keystore",
+                    keystore.toString(), "--keystore-password", keystorePassword);
+            versionChecks(n41.get(), n40.get(), n311.get(), n50.get());
+            importChecks(n41.get(), fixtures, work);
+            faultChecks(n41.get());
+            modeChecks(n41.get());
+            authChecks(auth.get());
+            if (tls != null) tlsChecks(tls.get(), keystore, keystorePassword);
+            exitCheck(auth.get());
+        } finally {
+            for (Process p : children) p.destroyForcibly();
+            deleteTree(work);
+        }
+        System.out.println(passed + " passed, " + failed + " failed");
+        System.exit(failed == 0 ? 0 : 1);
+    }
+
+    // ---- checks ----
+
+    private static void versionChecks(Started n41, Started n40, Started n311, Started n50) throws Exception {
+        try (JMXConnector c41 = connect(n41.port, null); JMXConnector c40 = connect(n40.port, null);
+                JMXConnector c311 = connect(n311.port, null); JMXConnector c50 = connect(n50.port, null)) {
+            MBeanServerConnection m41 = c41.getMBeanServerConnection();
+            MBeanServerConnection m40 = c40.getMBeanServerConnection();
+            MBeanServerConnection m311 = c311.getMBeanServerConnection();
+            MBeanServerConnection m50 = c50.getMBeanServerConnection();
+            String t = "org.apache.cassandra.db:type=Tables,keyspace=spark_test,table=test3";
+            check("3.11 table MBean has no importNewSSTables", () -> eq(List.of(), arities(m311, t, "importNewSSTables")));
+            check("4.0 table MBean has import with 7 and 8 args", () -> eq(List.of(7, 8), arities(m40, t, "importNewSSTables")));
+            check("4.1 table MBean has import with 7 and 8 args", () -> eq(List.of(7, 8), arities(m41, t, "importNewSSTables")));
+            check("5.0 table MBean has import with 7, 8 and 10 args", () -> eq(List.of(7, 8, 10), arities(m50, t, "importNewSSTables")));
+            check("ColumnFamilies name is registered too", () -> eq(List.of(7, 8), arities(m41,
+                    "org.apache.cassandra.db:type=ColumnFamilies,keyspace=spark_test,columnfamily=test3", "importNewSSTables")));
+            check("3.11 has decommission() and no decommission(boolean)", () -> eq(List.of(0), arities(m311, SS, "decommission")));
+            check("4.1 has decommission(boolean) only", () -> eq(List.of(1), arities(m41, SS, "decommission")));
+            check("scrub overloads per version", () -> {
+                eq(List.of(4, 5, 6, 7), arities(m311, SS, "scrub"));
+                eq(List.of(4, 5, 6, 7), arities(m41, SS, "scrub"));
+                eq(List.of(5, 6, 7), arities(m50, SS, "scrub"));
+            });
+            check("upgradeSSTables overloads per version", () -> {
+                eq(List.of(3, 4), arities(m311, SS, "upgradeSSTables"));
+                eq(List.of(3, 4), arities(m40, SS, "upgradeSSTables"));
+                eq(List.of(3, 4, 5), arities(m41, SS, "upgradeSSTables"));
+                eq(List.of(3, 4, 5), arities(m50, SS, "upgradeSSTables"));
+            });
+            check("import signature types are exact", () -> {
+                MBeanOperationInfo op = ops(m41, t, "importNewSSTables").stream()
+                        .filter(o -> o.getSignature().length == 8).findFirst().orElseThrow();
+                eq("java.util.Set", op.getSignature()[0].getType());
+                eq("boolean", op.getSignature()[7].getType());
+                eq("java.util.List", op.getReturnType());
+            });
+            check("HostIdMap present on 4.1, absent on 5.0", () -> {
+                truth(m41.getAttribute(new ObjectName(SS), "HostIdMap") instanceof Map);
+                expect(() -> m50.getAttribute(new ObjectName(SS), "HostIdMap"), "AttributeNotFoundException", null);
+            });
+            check("DataPaths absent on 3.11", () -> expect(() -> m311.getAttribute(new ObjectName(t), "DataPaths"),
+                    "AttributeNotFoundException", null));
+            check("ReleaseVersion per version", () -> {
+                eq("4.1.0", m41.getAttribute(new ObjectName(SS), "ReleaseVersion"));
+                eq("3.11.20", m311.getAttribute(new ObjectName(SS), "ReleaseVersion"));
+            });
+            check("getter is not an operation", () -> expect(() -> m41.invoke(new ObjectName(SS), "getOperationMode",
+                    new Object[0], new String[0]), "ReflectionException", null));
+            check("unknown keyspace: 4.1 IllegalArgumentException, 3.11 IOException", () -> {
+                Object[] a = {"nope", new String[0]};
+                String[] s = {"java.lang.String", "[Ljava.lang.String;"};
+                expect(() -> m41.invoke(new ObjectName(SS), "forceKeyspaceFlush", a, s),
+                        "RuntimeMBeanException/java.lang.IllegalArgumentException", "Keyspace nope does not exist");
+                expect(() -> m311.invoke(new ObjectName(SS), "forceKeyspaceFlush", a, s),
+                        "MBeanException/java.io.IOException", "Keyspace nope does not exist");
+            });
+            check("unknown table", () -> expect(() -> m41.invoke(new ObjectName(SS), "forceKeyspaceFlush",
+                    new Object[] {"ks", new String[] {"zz"}}, new String[] {"java.lang.String", "[Ljava.lang.String;"}),
+                    "RuntimeMBeanException/java.lang.IllegalArgumentException", "Unknown keyspace/cf pair (ks.zz)"));
+            check("registry and connector share one port", () -> {
+                Registry r = LocateRegistry.getRegistry("127.0.0.1", n41.port);
+                String stub = r.lookup("jmxrmi").toString();
+                truth(stub.contains(":" + n41.port + "]") || stub.contains(":" + n41.port + ","));
+            });
+            check("facts", () -> {
+                ObjectName ss = new ObjectName(SS);
+                eq("NORMAL", m41.getAttribute(ss, "OperationMode"));
+                eq("Test Cluster", m41.getAttribute(ss, "ClusterName"));
+                truth(((List<?>) m41.getAttribute(ss, "Keyspaces")).contains("spark_test"));
+                truth(((List<?>) m41.getAttribute(ss, "LiveNodes")).contains("127.0.0.1"));
+                eq("datacenter1", m41.invoke(new ObjectName("org.apache.cassandra.db:type=EndpointSnitchInfo"),
+                        "getDatacenter", new Object[] {"127.0.0.1"}, new String[] {"java.lang.String"}));
+                eq("UP", ((Map<?, ?>) m41.getAttribute(new ObjectName("org.apache.cassandra.net:type=FailureDetector"),
+                        "SimpleStates")).get("/127.0.0.1"));
+            });
+        }
+    }
+
+    private static void importChecks(Started n, Path fixtures, Path work) throws Exception {
+        Path four = fixtures.resolve("sstable-transformer-input-four/spark_test/test3");
+        Path legacy = fixtures.resolve("apache-cassandra-legacy/legacy_tables/legacy_nb_simple");
+        try (JMXConnector c = connect(n.port, null)) {
+            MBeanServerConnection m = c.getMBeanServerConnection();
+            ObjectName table = new ObjectName("org.apache.cassandra.db:type=Tables,keyspace=spark_test,table=test3");
+            ObjectName faults = new ObjectName(FAULTS);
+            Path tableDir = Path.of((String) ((List<?>) m.getAttribute(table, "DataPaths")).get(0));
+            check("DataPaths is <data>/<ks>/<table>-<32 hex>", () -> {
+                truth(tableDir.startsWith(n.data));
+                truth(tableDir.getFileName().toString().matches("test3-[0-9a-f]{32}"));
+            });
+            m.invoke(faults, "clearCallLog", new Object[0], new String[0]);
+
+            Path src = copy(four, work.resolve("src-ok"));
+            check("import of a Murmur3 fixture moves both sets into the table dir", () -> {
+                Object r = importDirs(m, table, Set.of(src.toString()), true, false);
+                eq(List.of(), r);
+                Set<String> names = list(tableDir);
+                truth(names.contains("nb-1-big-Data.db") && names.contains("nb-2-big-Data.db"));
+                truth(names.contains("nb-1-big-TOC.txt"));
+                eq(Set.of(), list(src));
+                eq(Files.size(four.resolve("nb-1-big-Data.db")), Files.size(tableDir.resolve("nb-1-big-Data.db")));
+            });
+            check("second import gets fresh generations and copyData keeps the source", () -> {
+                Path again = copy(four, work.resolve("src-copy"));
+                eq(List.of(), importDirs(m, table, Set.of(again.toString()), true, true));
+                truth(list(tableDir).contains("nb-3-big-Data.db") && list(tableDir).contains("nb-4-big-Data.db"));
+                truth(list(again).contains("nb-1-big-Data.db"));
+            });
+            check("call log records the import with booleans", () -> {
+                String[] log = (String[]) m.getAttribute(faults, "CallLog");
+                String expected = "{\"mbean\":\"org.apache.cassandra.db:type=Tables,keyspace=spark_test,table=test3\","
+                        + "\"operation\":\"importNewSSTables\",\"signature\":[\"java.util.Set\",\"boolean\",\"boolean\","
+                        + "\"boolean\",\"boolean\",\"boolean\",\"boolean\",\"boolean\"],\"args\":[[\"" + src
+                        + "\"],true,true,true,false,false,false,false]}";
+                truth(Arrays.asList(log).contains(expected));
+                List<String> file = Files.readAllLines(n.data.resolve("calls.jsonl"));
+                truth(file.contains(expected));
+            });
+            check("digest mismatch fails the directory (as passed) and leaves it in place", () -> {
+                Path bad = copy(four, work.resolve("src-bad"));
+                Files.writeString(bad.resolve("nb-1-big-Digest.crc32"), "12345");
+                String passedAs = bad + "/";
+                eq(List.of(passedAs), importDirs(m, table, Set.of(passedAs), true, false));
+                truth(list(bad).contains("nb-1-big-Data.db") && list(bad).contains("nb-2-big-Data.db"));
+                eq(List.of(), importDirs(m, table, Set.of(passedAs), false, false));
+            });
+            check("missing TOC component fails when verifying", () -> {
+                Path bad = copy(four, work.resolve("src-toc"));
+                Files.delete(bad.resolve("nb-2-big-Summary.db"));
+                eq(List.of(bad.toString()), importDirs(m, table, Set.of(bad.toString()), true, false));
+            });
+            check("ByteOrdered legacy set is refused; good dir in the same call succeeds", () -> {
+                Path bop = copy(legacy, work.resolve("src-bop"));
+                Path ok = copy(four, work.resolve("src-ok2"));
+                List<?> r = (List<?>) importDirs(m, table, new HashSet<>(List.of(bop.toString(), ok.toString())), false, false);
+                eq(List.of(bop.toString()), r);
+                String[] why = (String[]) m.getAttribute(faults, "ImportFailures");
+                truth(String.join("\n", why).contains("ByteOrderedPartitioner"));
+            });
+            check("nonexistent directory throws RuntimeException", () -> expect(
+                    () -> importDirs(m, table, Set.of("/nonexistent/x"), true, false),
+                    "RuntimeMBeanException/java.lang.RuntimeException", "Directory /nonexistent/x does not exist"));
+            check("setFailedImportDirs forces a failure", () -> {
+                Path forced = copy(four, work.resolve("src-forced"));
+                String[] sig = {"[Ljava.lang.String;"};
+                m.invoke(faults, "setFailedImportDirs", new Object[] {new String[] {forced.toString()}}, sig);
+                eq(List.of(forced.toString()), importDirs(m, table, Set.of(forced.toString()), false, false));
+                m.invoke(faults, "setFailedImportDirs", new Object[] {new String[0]}, sig);
+                eq(List.of(), importDirs(m, table, Set.of(forced.toString()), false, false));
+            });
+            check("loadNewSSTables picks up files dropped into the table dir", () -> {
+                Path ksT = Path.of((String) ((List<?>) m.getAttribute(new ObjectName(
+                        "org.apache.cassandra.db:type=Tables,keyspace=ks,table=t"), "DataPaths")).get(0));
+                for (String f : list(four)) if (f.startsWith("nb-2-")) Files.copy(four.resolve(f), ksT.resolve(f.replace("nb-2-", "nb-9-")));
+                m.invoke(new ObjectName(SS), "loadNewSSTables", new Object[] {"ks", "t"},
+                        new String[] {"java.lang.String", "java.lang.String"});
+                truth(list(ksT).contains("nb-10-big-Data.db"));
+                truth(!list(ksT).contains("nb-9-big-Data.db"));
+            });
+            check("snapshot taken, listed and cleared", () -> {
+                ObjectName ss = new ObjectName(SS);
+                m.invoke(ss, "takeSnapshot", new Object[] {"snap1", new HashMap<String, String>(), new String[] {"spark_test.test3"}},
+                        new String[] {"java.lang.String", "java.util.Map", "[Ljava.lang.String;"});
+                truth(Files.exists(tableDir.resolve("snapshots/snap1/nb-1-big-Data.db")));
+                truth(((Map<?, ?>) m.getAttribute(ss, "SnapshotDetails")).containsKey("snap1"));
+                expect(() -> m.invoke(ss, "takeSnapshot", new Object[] {"snap1", new HashMap<String, String>(),
+                        new String[] {"spark_test.test3"}}, new String[] {"java.lang.String", "java.util.Map", "[Ljava.lang.String;"}),
+                        "MBeanException/java.io.IOException", "Snapshot snap1 already exists.");
+                m.invoke(ss, "clearSnapshot", new Object[] {"snap1", new String[0]}, new String[] {"java.lang.String", "[Ljava.lang.String;"});
+                truth(!Files.exists(tableDir.resolve("snapshots/snap1")));
+            });
+        }
+    }
+
+    private static void faultChecks(Started n) throws Exception {
+        try (JMXConnector c = connect(n.port, null)) {
+            MBeanServerConnection m = c.getMBeanServerConnection();
+            ObjectName faults = new ObjectName(FAULTS);
+            ObjectName ss = new ObjectName(SS);
+            Object[] flushArgs = {"ks", new String[0]};
+            String[] flushSig = {"java.lang.String", "[Ljava.lang.String;"};
+            check("fail with a runtime exception arrives as RuntimeMBeanException", () -> {
+                m.invoke(faults, "fail", new Object[] {"forceKeyspaceFlush", "java.lang.IllegalStateException", "boom"},
+                        new String[] {"java.lang.String", "java.lang.String", "java.lang.String"});
+                expect(() -> m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig),
+                        "RuntimeMBeanException/java.lang.IllegalStateException", "boom");
+            });
+            check("fail with a checked exception arrives as MBeanException", () -> {
+                m.invoke(faults, "fail", new Object[] {"forceKeyspaceFlush", "java.io.IOException", "disk"},
+                        new String[] {"java.lang.String", "java.lang.String", "java.lang.String"});
+                expect(() -> m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig), "MBeanException/java.io.IOException", "disk");
+            });
+            check("unknown exception class falls back to RuntimeException; times limits a fault", () -> {
+                m.invoke(faults, "fail", new Object[] {"forceKeyspaceFlush", "org.apache.cassandra.exceptions.UnavailableException", "down"},
+                        new String[] {"java.lang.String", "java.lang.String", "java.lang.String"});
+                m.invoke(faults, "times", new Object[] {"forceKeyspaceFlush", 1}, new String[] {"java.lang.String", "int"});
+                expect(() -> m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig), "RuntimeMBeanException/java.lang.RuntimeException", "down");
+                m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig);
+            });
+            check("delay holds the call at least that long", () -> {
+                m.invoke(faults, "delay", new Object[] {"forceKeyspaceFlush", 300L}, new String[] {"java.lang.String", "long"});
+                long t0 = System.nanoTime();
+                m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig);
+                truth((System.nanoTime() - t0) / 1_000_000 >= 300);
+                m.invoke(faults, "clear", new Object[0], new String[0]);
+            });
+            check("fault on an attribute read", () -> {
+                m.invoke(faults, "fail", new Object[] {"OperationMode", "java.lang.IllegalStateException", "no mode"},
+                        new String[] {"java.lang.String", "java.lang.String", "java.lang.String"});
+                expect(() -> m.getAttribute(ss, "OperationMode"), "RuntimeMBeanException/java.lang.IllegalStateException", "no mode");
+                m.invoke(faults, "clear", new Object[0], new String[0]);
+            });
+            check("hang blocks until clear", () -> {
+                m.invoke(faults, "hang", new Object[] {"forceKeyspaceFlush"}, new String[] {"java.lang.String"});
+                CompletableFuture<Object> call = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig);
+                    } catch (Exception e) {
+                        return e;
+                    }
+                });
+                waitFor(() -> ((Integer) m.getAttribute(faults, "HungCalls")) == 1);
+                truth(!call.isDone());
+                m.invoke(faults, "clear", new Object[0], new String[0]);
+                eq(null, call.get(10, TimeUnit.SECONDS));
+            });
+        }
+        check("dropConnection closes the caller's socket mid-call", () -> {
+            try (JMXConnector c = connect(n.port, null)) {
+                MBeanServerConnection m = c.getMBeanServerConnection();
+                m.invoke(new ObjectName(FAULTS), "dropConnection", new Object[] {"forceKeyspaceFlush"}, new String[] {"java.lang.String"});
+                expect(() -> m.invoke(new ObjectName(SS), "forceKeyspaceFlush", new Object[] {"ks", new String[0]},
+                        new String[] {"java.lang.String", "[Ljava.lang.String;"}), "IOException", null);
+            }
+            try (JMXConnector c = connect(n.port, null)) {
+                c.getMBeanServerConnection().invoke(new ObjectName(FAULTS), "clear", new Object[0], new String[0]);
+                eq("NORMAL", c.getMBeanServerConnection().getAttribute(new ObjectName(SS), "OperationMode"));
+            }
+        });
+    }
+
+    private static void modeChecks(Started n) throws Exception {
+        try (JMXConnector c = connect(n.port, null); JMXConnector c2 = connect(n.port, null)) {
+            MBeanServerConnection m = c.getMBeanServerConnection();
+            MBeanServerConnection poll = c2.getMBeanServerConnection();
+            ObjectName ss = new ObjectName(SS);
+            check("cleanup shows in Compactions with progress, returns 0", () -> {
+                CompletableFuture<Object> call = async(() -> m.invoke(ss, "forceKeyspaceCleanup",
+                        new Object[] {1, "spark_test", new String[] {"test3"}},
+                        new String[] {"int", "java.lang.String", "[Ljava.lang.String;"}));
+                waitFor(() -> !((List<?>) poll.getAttribute(new ObjectName(CM), "Compactions")).isEmpty());
+                Map<?, ?> task = (Map<?, ?>) ((List<?>) poll.getAttribute(new ObjectName(CM), "Compactions")).get(0);
+                eq("Cleanup", task.get("taskType"));
+                eq("test3", task.get("columnfamily"));
+                truth(Long.parseLong((String) task.get("completed")) <= Long.parseLong((String) task.get("total")));
+                eq(0, call.get(10, TimeUnit.SECONDS));
+                eq(List.of(), poll.getAttribute(new ObjectName(CM), "Compactions"));
+            });
+            check("drain: NORMAL -> DRAINING -> DRAINED", () -> {
+                CompletableFuture<Object> call = async(() -> m.invoke(ss, "drain", new Object[0], new String[0]));
+                waitFor(() -> "DRAINING".equals(poll.getAttribute(ss, "OperationMode")));
+                eq(null, call.get(10, TimeUnit.SECONDS));
+                eq("DRAINED", poll.getAttribute(ss, "OperationMode"));
+                eq(true, poll.getAttribute(ss, "Drained"));
+            });
+            check("decommission refused unless NORMAL", () -> expect(() -> m.invoke(ss, "decommission",
+                    new Object[] {true}, new String[] {"boolean"}), "RuntimeMBeanException/java.lang.UnsupportedOperationException",
+                    "Node in DRAINED state; wait for status to become normal or restart"));
+            check("decommission: NORMAL -> LEAVING -> DECOMMISSIONED", () -> {
+                m.invoke(new ObjectName(FAULTS), "setOperationMode", new Object[] {"NORMAL"}, new String[] {"java.lang.String"});
+                CompletableFuture<Object> call = async(() -> m.invoke(ss, "decommission", new Object[] {true}, new String[] {"boolean"}));
+                waitFor(() -> "LEAVING".equals(poll.getAttribute(ss, "OperationMode")));
+                eq(null, call.get(10, TimeUnit.SECONDS));
+                eq("DECOMMISSIONED", poll.getAttribute(ss, "OperationMode"));
+            });
+        }
+    }
+
+    private static void authChecks(Started n) throws Exception {
+        check("no credentials rejected", () -> expect(() -> connect(n.port, null), "SecurityException", null));
+        check("wrong password rejected", () -> expect(() -> connect(n.port, new String[] {"cassandra", "nope"}),
+                "SecurityException", "Authentication failed! Invalid username or password"));
+        check("right password accepted; full release version reported", () -> {
+            try (JMXConnector c = connect(n.port, new String[] {"cassandra", "secret"})) {
+                eq("4.1.5", c.getMBeanServerConnection().getAttribute(new ObjectName(SS), "ReleaseVersion"));
+            }
+        });
+    }
+
+    private static void tlsChecks(Started n, Path keystore, String password) throws Exception {
+        check("TLS on registry and connector", () -> {
+            Map<String, Object> env = new HashMap<>();
+            env.put("com.sun.jndi.rmi.factory.socket", new SslRMIClientSocketFactory());
+            JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + n.port + "/jmxrmi");
+            try (JMXConnector c = JMXConnectorFactory.connect(url, env)) {
+                eq("NORMAL", c.getMBeanServerConnection().getAttribute(new ObjectName(SS), "OperationMode"));
+            }
+            expect(() -> connect(n.port, null), "IOException", null);
+        });
+    }
+
+    private static void exitCheck(Started n) throws Exception {
+        check("exit fault halts the process with the status", () -> {
+            JMXConnector c = connect(n.port, new String[] {"cassandra", "secret"});
+            MBeanServerConnection m = c.getMBeanServerConnection();
+            m.invoke(new ObjectName(FAULTS), "exit", new Object[] {"drain", 7}, new String[] {"java.lang.String", "int"});
+            expect(() -> m.invoke(new ObjectName(SS), "drain", new Object[0], new String[0]), "IOException", null);
+            try {
+                c.close();
+            } catch (IOException expected) {
+                // the server is gone
+            }
+            truth(n.process.waitFor(10, TimeUnit.SECONDS));
+            eq(7, n.process.exitValue());
+        });
+    }
+
+    // ---- helpers ----
+
+    private static Object importDirs(MBeanServerConnection m, ObjectName table, Set<String> dirs, boolean verify,
+            boolean copy) throws Exception {
+        return m.invoke(table, "importNewSSTables",
+                new Object[] {new HashSet<>(dirs), true, true, verify, false, false, false, copy},
+                new String[] {"java.util.Set", "boolean", "boolean", "boolean", "boolean", "boolean", "boolean", "boolean"});
+    }
+
+    private static CompletableFuture<Started> start(Path work, String version, String... extra) throws IOException {
+        Path data = Files.createTempDirectory(work, "node-");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                "daedalus.testnode.Main", "--port", "0", "--cassandra-version", version, "--data-dir", data.toString(),
+                "--watch-stdin"));
+        cmd.addAll(List.of(extra));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        children.add(p);
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                String line = r.readLine();
+                if (line == null || !line.startsWith("testnode ready port=")) {
+                    throw new IllegalStateException("node " + version + " did not start: " + line);
+                }
+                Started s = new Started();
+                s.process = p;
+                s.port = Integer.parseInt(line.replaceAll(".*port=(\\d+).*", "$1"));
+                s.data = Path.of(line.replaceAll(".*data=", ""));
+                return s;
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static JMXConnector connect(int port, String[] credentials) throws IOException {
+        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + port + "/jmxrmi");
+        Map<String, Object> env = new HashMap<>();
+        if (credentials != null) env.put(JMXConnector.CREDENTIALS, credentials);
+        return JMXConnectorFactory.connect(url, env);
+    }
+
+    private static List<Integer> arities(MBeanServerConnection m, String name, String op) throws Exception {
+        List<Integer> out = new ArrayList<>();
+        for (MBeanOperationInfo o : ops(m, name, op)) out.add(o.getSignature().length);
+        out.sort(null);
+        return out;
+    }
+
+    private static List<MBeanOperationInfo> ops(MBeanServerConnection m, String name, String op) throws Exception {
+        MBeanInfo info = m.getMBeanInfo(new ObjectName(name));
+        List<MBeanOperationInfo> out = new ArrayList<>();
+        for (MBeanOperationInfo o : info.getOperations()) if (o.getName().equals(op)) out.add(o);
+        return out;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) s.sorted(java.util.Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
+        }
+    }
+
+    private static Path copy(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        for (String f : list(from)) Files.copy(from.resolve(f), to.resolve(f));
+        return to;
+    }
+
+    private static Set<String> list(Path dir) throws IOException {
+        Set<String> out = new HashSet<>();
+        File[] files = dir.toFile().listFiles();
+        if (files == null) throw new IOException("not a directory: " + dir);
+        for (File f : files) if (f.isFile()) out.add(f.getName());
+        return out;
+    }
+
+    private interface Call {
+        Object call() throws Exception;
+    }
+
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static CompletableFuture<Object> async(Call c) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return c.call();
+            } catch (Exception e) {
+                return e;
+            }
+        });
+    }
+
+    /** Polls until the condition holds; gives up after 10 s (a hang, not a timing assertion). */
+    private static void waitFor(Condition c) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!c.holds()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("condition never held");
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * Expects {@code c} to throw. {@code what} is "Wrapper" or "Wrapper/cause.Class"; a bare simple name matches
+     * the thrown class or any class in the cause chain.
+     */
+    private static void expect(Call c, String what, String message) throws Exception {
+        Throwable thrown = null;
+        try {
+            c.call();
+        } catch (Throwable t) {
+            thrown = t;
+        }
+        if (thrown == null) throw new AssertionError("expected " + what + " but nothing was thrown");
+        String[] parts = what.split("/");
+        Throwable matched = null;
+        if (parts.length == 2) {
+            if (!thrown.getClass().getSimpleName().equals(parts[0])) throw new AssertionError("expected " + what + ", got " + thrown);
+            Throwable cause = thrown.getCause();
+            if (cause == null || !cause.getClass().getName().equals(parts[1])) {
+                throw new AssertionError("expected cause " + parts[1] + ", got " + cause);
+            }
+            matched = cause;
+        } else {
+            for (Throwable t = thrown; t != null; t = t.getCause()) {
+                if (isA(t.getClass(), parts[0])) {
+                    matched = t;
+                    break;
+                }
+            }
+            if (matched == null) throw new AssertionError("expected " + what + ", got " + thrown);
+        }
+        if (message != null && !message.equals(matched.getMessage())) {
+            throw new AssertionError("expected message '" + message + "', got '" + matched.getMessage() + "'");
+        }
+    }
+
+    private static boolean isA(Class<?> c, String simpleName) {
+        for (Class<?> k = c; k != null; k = k.getSuperclass()) if (k.getSimpleName().equals(simpleName)) return true;
+        return false;
+    }
+
+    private static void eq(Object expected, Object actual) {
+        if (expected == null ? actual != null : !expected.equals(actual)) {
+            throw new AssertionError("expected <" + expected + "> but was <" + actual + ">");
+        }
+    }
+
+    private static void truth(boolean b) {
+        if (!b) throw new AssertionError("expected true");
+    }
+
+    private static void check(String name, Check c) {
+        try {
+            c.run();
+            passed++;
+            System.out.println("ok   " + name);
+        } catch (Throwable t) {
+            failed++;
+            System.out.println("FAIL " + name + ": " + t);
+            if (!(t instanceof AssertionError)) t.printStackTrace(System.out);
+        }
+    }
+
+}
