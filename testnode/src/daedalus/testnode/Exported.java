@@ -1,6 +1,8 @@
 package daedalus.testnode;
 
 import javax.management.Attribute;
+import javax.management.AttributeList;
+import javax.management.JMException;
 import javax.management.AttributeNotFoundException;
 import javax.management.InvalidAttributeValueException;
 import javax.management.MBeanException;
@@ -51,6 +53,19 @@ final class Exported extends StandardMBean {
         if (node.logReads()) node.callLog().attributeRead(objectName, attribute);
         node.faults().apply(attribute, false);
         return super.getAttribute(attribute);
+    }
+
+    @Override
+    public AttributeList getAttributes(String[] attributes) {
+        AttributeList out = new AttributeList();
+        for (String a : attributes) {
+            try {
+                out.add(new Attribute(a, getAttribute(a)));
+            } catch (JMException | RuntimeException e) {
+                // as the JDK does: attributes that cannot be read are left out
+            }
+        }
+        return out;
     }
 
     @Override

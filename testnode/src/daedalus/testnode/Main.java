@@ -59,6 +59,14 @@ public final class Main {
                 "org.apache.cassandra.db:type=StorageProxy", "org.apache.cassandra.service.StorageProxy");
         add(mbs, node, node.compactions, Surfaces.Compactions.class,
                 "org.apache.cassandra.db:type=CompactionManager", "org.apache.cassandra.db.compaction.CompactionManager");
+        String gauge = "org.apache.cassandra.metrics.CassandraMetricsRegistry$JmxGauge";
+        // Simulated tasks start at once, so nothing is ever queued: the gauges report no pending work.
+        Surfaces.Gauge pending = () -> 0;
+        add(mbs, node, pending, Surfaces.Gauge.class,
+                "org.apache.cassandra.metrics:type=Compaction,name=PendingTasks", gauge);
+        Surfaces.Gauge pendingByTable = () -> new java.util.HashMap<String, java.util.Map<String, Integer>>();
+        add(mbs, node, pendingByTable, Surfaces.Gauge.class,
+                "org.apache.cassandra.metrics:type=Compaction,name=PendingTasksByTableName", gauge);
         add(mbs, node, new RingBeans.Snitch(node), Surfaces.Snitch.class,
                 "org.apache.cassandra.db:type=EndpointSnitchInfo", "org.apache.cassandra.locator.EndpointSnitchInfo");
         Class<?> fd = v.is311() ? Surfaces.FailureDetector311.class

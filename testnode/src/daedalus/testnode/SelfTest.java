@@ -71,7 +71,10 @@ public final class SelfTest {
             CompletableFuture<Started> auth = start(work, "4.1.5", "--jmx-user", "cassandra", "--jmx-password", "secret");
             CompletableFuture<Started> tls = keystore == null ? null : start(work, "4.1", "--ssl", "--keystore",
                     keystore.toString(), "--keystore-password", keystorePassword);
+            CompletableFuture<Started> advertised = start(work, "4.1", "--hostname-advertised", "cassandra-node.invalid");
+            CompletableFuture<Started> leased = start(work, "4.1", "--lease-millis", "300");
             versionChecks(n41.get(), n40.get(), n311.get(), n50.get());
+            networkChecks(advertised.get(), leased.get());
             importChecks(n41.get(), fixtures, work);
             faultChecks(n41.get());
             modeChecks(n41.get());
@@ -160,8 +163,21 @@ public final class SelfTest {
                         "getDatacenter", new Object[] {"127.0.0.1"}, new String[] {"java.lang.String"}));
                 eq("UP", ((Map<?, ?>) m41.getAttribute(new ObjectName("org.apache.cassandra.net:type=FailureDetector"),
                         "SimpleStates")).get("/127.0.0.1"));
+                eq(0, m41.getAttribute(new ObjectName("org.apache.cassandra.metrics:type=Compaction,name=PendingTasks"), "Value"));
+                eq(2, m41.getAttributes(ss, new String[] {"ClusterName", "ReleaseVersion"}).size());
             });
         }
+    }
+
+    private static void networkChecks(Started advertised, Started leased) throws Exception {
+        check("--hostname-advertised is the host inside the connector stub", () -> {
+            Registry r = LocateRegistry.getRegistry("127.0.0.1", advertised.port);
+            truth(r.lookup("jmxrmi").toString().contains("cassandra-node.invalid:" + advertised.port));
+        });
+        check("--lease-millis ends an idle node", () -> {
+            truth(leased.process.waitFor(10, TimeUnit.SECONDS));
+            eq(0, leased.process.exitValue());
+        });
     }
 
     private static void importChecks(Started n, Path fixtures, Path work) throws Exception {
@@ -384,6 +400,16 @@ public final class SelfTest {
                 eq("NORMAL", c.getMBeanServerConnection().getAttribute(new ObjectName(SS), "OperationMode"));
             }
             expect(() -> connect(n.port, null), "IOException", null);
+        });
+        check("dropConnection under TLS", () -> {
+            Map<String, Object> env = new HashMap<>();
+            env.put("com.sun.jndi.rmi.factory.socket", new SslRMIClientSocketFactory());
+            JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + n.port + "/jmxrmi");
+            try (JMXConnector c = JMXConnectorFactory.connect(url, env)) {
+                MBeanServerConnection m = c.getMBeanServerConnection();
+                m.invoke(new ObjectName(FAULTS), "dropConnection", new Object[] {"trueSnapshotsSize"}, new String[] {"java.lang.String"});
+                expect(() -> m.invoke(new ObjectName(SS), "trueSnapshotsSize", new Object[0], new String[0]), "IOException", null);
+            }
         });
     }
 

@@ -44,6 +44,14 @@ public final class Surfaces {
         List<String> getCompactionSummary();
     }
 
+    /**
+     * A Cassandra metrics gauge (CassandraMetricsRegistry.JmxGauge): attribute Value. Used for
+     * org.apache.cassandra.metrics:type=Compaction,name=PendingTasks and name=PendingTasksByTableName (§2).
+     */
+    public interface Gauge {
+        Object getValue();
+    }
+
     /** EndpointSnitchInfo (identical in all versions, §3.6). */
     public interface Snitch {
         String getDatacenter(String host) throws UnknownHostException;

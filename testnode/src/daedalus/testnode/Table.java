@@ -67,7 +67,7 @@ final class Table {
     }
 
     /** Total bytes of the live Data.db files (used as the "total" of simulated compactions). */
-    long liveDataBytes() {
+    synchronized long liveDataBytes() {
         long total = 0;
         try {
             for (SSTableSet s : SSTableSet.list(dir)) {
