@@ -1,0 +1,100 @@
+//! The live view of `--wait`: an indicatif bar with state, percent and elapsed time on a
+//! terminal, or one line per state change otherwise.
+//!
+//! Owns only the display of progress updates; must not poll, decide exit codes or print results.
+
+use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::model::{Operation, OperationState};
+use crate::render::percent;
+
+/// Shows the progress of one operation while it is awaited.
+pub struct WaitProgress {
+    bar: Option<ProgressBar>,
+    last: Option<OperationState>,
+}
+
+impl WaitProgress {
+    /// A bar drawn on stderr when `draw` is true; otherwise updates become text lines.
+    pub fn new(id: &str, draw: bool) -> Self {
+        let bar = draw.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{spinner} {prefix} {msg:<9} [{bar:30}] {pos:>3}% {elapsed_precise}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(short_id(id).to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        WaitProgress { bar, last: None }
+    }
+
+    /// Records one polled state of the operation.
+    pub fn update(&mut self, op: &Operation, lines: &mut dyn Write) {
+        let changed = self.last.as_ref() != Some(&op.state);
+        match &self.bar {
+            Some(bar) => {
+                let pos = (op.progress.clamp(0.0, 1.0) * 100.0).round() as u64;
+                bar.set_position(pos);
+                bar.set_message(op.state.to_string());
+            }
+            None => {
+                if changed {
+                    let _ = writeln!(lines, "{} {} {}", op.id, op.state, percent(op.progress));
+                }
+            }
+        }
+        self.last = Some(op.state.clone());
+    }
+
+    /// Removes the bar, if any, before the final result is printed.
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for WaitProgress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn op(state: &str, progress: f64) -> Operation {
+        serde_json::from_value(
+            json!({"type": "flush", "id": "abc", "state": state, "progress": progress}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn hidden_mode_prints_one_line_per_state_change() {
+        let mut p = WaitProgress::new("abc", false);
+        let mut out = Vec::new();
+        p.update(&op("PENDING", 0.0), &mut out);
+        p.update(&op("RUNNING", 0.1), &mut out);
+        p.update(&op("RUNNING", 0.5), &mut out);
+        p.update(&op("COMPLETED", 1.0), &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "abc PENDING 0%\nabc RUNNING 10%\nabc COMPLETED 100%\n"
+        );
+    }
+}
