@@ -204,6 +204,12 @@ fn render_throwable(cause: &Value, out: &mut String, depth: usize) {
         out.push_str("Caused by: ");
         render_throwable(c, out, depth + 1);
     }
+    if let Some(list) = obj.get("suppressed").and_then(Value::as_array) {
+        for s in list {
+            out.push_str("Suppressed: ");
+            render_throwable(s, out, depth + 1);
+        }
+    }
 }
 
 fn frame_text(frame: &Value) -> String {
@@ -218,6 +224,7 @@ fn frame_text(frame: &Value) -> String {
                 .or_else(|| frame.get("line"))
                 .and_then(Value::as_i64);
             let location = match (file, line) {
+                (_, Some(-2)) => "Native Method".to_string(),
                 (Some(f), Some(l)) if l >= 0 => format!("{f}:{l}"),
                 (Some(f), _) => f.to_string(),
                 (None, _) => "Unknown Source".to_string(),
@@ -338,6 +345,26 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("    at a.B.c(B.java:7)"), "{text}");
+    }
+
+    #[test]
+    fn jmx_throwable_shape_is_rendered() {
+        let cause = json!({
+            "class": "java.lang.IllegalStateException",
+            "message": null,
+            "stackTrace": [
+                {"className": "sun.Native", "methodName": "call", "fileName": null, "lineNumber": -2},
+                {"className": "a.B", "methodName": "c", "fileName": null, "lineNumber": -1}
+            ],
+            "cause": null,
+            "suppressed": [{"class": "java.lang.Error", "message": "late", "stackTrace": [], "suppressed": []}],
+            "wrapper": "javax.management.RuntimeMBeanException"
+        });
+        let text = failure_cause(&cause);
+        assert_eq!(
+            text,
+            "java.lang.IllegalStateException\n    at sun.Native.call(Native Method)\n    at a.B.c(Unknown Source)\nSuppressed: java.lang.Error: late\n"
+        );
     }
 
     #[test]

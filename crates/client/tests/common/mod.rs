@@ -113,12 +113,18 @@ pub fn fails() -> Vec<Value> {
         "failureCause": {
             "class": "java.lang.RuntimeException",
             "message": "Failed importing SSTables",
-            "stack": [
-                "org.apache.cassandra.db.ColumnFamilyStore.importNewSSTables(ColumnFamilyStore.java:745)",
-                "org.apache.cassandra.db.SSTableImporter.importNewSSTables(SSTableImporter.java:98)"
+            "stackTrace": [
+                {"className": "org.apache.cassandra.db.ColumnFamilyStore", "methodName": "importNewSSTables",
+                 "fileName": "ColumnFamilyStore.java", "lineNumber": 745},
+                {"className": "org.apache.cassandra.db.SSTableImporter", "methodName": "importNewSSTables",
+                 "fileName": "SSTableImporter.java", "lineNumber": 98}
             ],
             "cause": {"class": "java.io.IOException", "message": "Corrupt sstable nb-1-big",
-                      "stack": ["org.apache.cassandra.io.sstable.Verifier.verify(Verifier.java:12)"]}
+                      "stackTrace": [{"className": "org.apache.cassandra.io.sstable.Verifier",
+                                      "methodName": "verify", "fileName": "Verifier.java", "lineNumber": 12}],
+                      "cause": null, "suppressed": []},
+            "suppressed": [],
+            "wrapper": "javax.management.RuntimeMBeanException"
         }}),
     ]
 }
