@@ -1,0 +1,141 @@
+//! RMI Call and Return messages: encoding a call, decoding a return. No I/O.
+//!
+//! Owns the call header (target ObjID, op, hash), argument encoding through the serialization
+//! writer, and the return header (normal/exceptional, DgcAck UID, primitive or object value).
+//! It must not touch sockets, pools or sessions.
+
+use javaser::{Error as SerError, Limits, ObjectReader, ObjectWriter, Value};
+
+use crate::stub::ObjId;
+use crate::transport::{Parsed, OP_CALL};
+use crate::JmxError;
+
+/// Return type codes.
+const NORMAL_RETURN: u8 = 0x01;
+const EXCEPTIONAL_RETURN: u8 = 0x02;
+
+/// What a method returns, which decides what follows the return header (returns are not
+/// self-describing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReturnKind {
+    Void,
+    Bool,
+    Object,
+}
+
+/// A decoded return.
+#[derive(Debug)]
+pub(crate) struct Return {
+    /// The DgcAck UID of this return (unique, time, count as on the wire).
+    pub uid: [u8; 14],
+    pub outcome: Outcome,
+}
+
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// A normal return: `Null` for void, `Bool` for a boolean method, else the value.
+    Normal(Value),
+    /// The server threw: the Throwable as decoded.
+    Exceptional(Value),
+}
+
+/// How a call selects its method.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Method {
+    /// Stub protocol v2: `-1` and the method hash.
+    Hash(i64),
+    /// Skeleton protocol v1: operation index and interface hash.
+    Op(i32, i64),
+}
+
+/// Encodes a complete Call message (`0x50` + stream) with the given object arguments.
+pub(crate) fn encode_call(
+    target: &ObjId,
+    method: Method,
+    args: &[&Value],
+) -> Result<Vec<u8>, JmxError> {
+    let mut w = ObjectWriter::new(true);
+    let (op, hash) = match method {
+        Method::Hash(h) => (-1, h),
+        Method::Op(op, h) => (op, h),
+    };
+    w.write_bytes(&target.to_raw());
+    w.write_i32(op);
+    w.write_i64(hash);
+    for arg in args {
+        w.write_value(arg)?;
+    }
+    let stream = w.finish();
+    let mut out = Vec::with_capacity(stream.len() + 1);
+    out.push(OP_CALL);
+    out.extend_from_slice(&stream);
+    Ok(out)
+}
+
+/// Parses a Return stream (the bytes after `0x51`) if it is complete.
+pub(crate) fn parse_return(
+    bytes: &[u8],
+    kind: ReturnKind,
+    limits: Limits,
+) -> Result<Parsed<Return>, JmxError> {
+    match try_parse_return(bytes, kind, limits) {
+        Ok((ret, used)) => Ok(Parsed::Done(ret, used)),
+        Err(SerError::Truncated) => Ok(Parsed::NeedMore),
+        Err(e) => Err(JmxError::Serialization(e)),
+    }
+}
+
+fn try_parse_return(
+    bytes: &[u8],
+    kind: ReturnKind,
+    limits: Limits,
+) -> Result<(Return, usize), SerError> {
+    let mut r = ObjectReader::new(bytes, limits)?;
+    let ty = r.read_u8()?;
+    let uid: [u8; 14] = r.read_bytes(14)?.try_into().expect("14 bytes");
+    let outcome = match ty {
+        NORMAL_RETURN => match kind {
+            ReturnKind::Void => Outcome::Normal(Value::Null),
+            ReturnKind::Bool => Outcome::Normal(Value::Bool(r.read_bool()?)),
+            ReturnKind::Object => Outcome::Normal(r.read_value()?),
+        },
+        EXCEPTIONAL_RETURN => Outcome::Exceptional(r.read_value()?),
+        other => {
+            return Err(SerError::Unexpected {
+                what: format!("return type {other:#04x}"),
+                offset: 4,
+            });
+        }
+    };
+    Ok((Return { uid, outcome }, r.position()))
+}
+
+/// `java.rmi.MarshalledObject` holding `value` (invoke params, setAttribute's Attribute).
+pub(crate) fn marshalled(value: &Value) -> Result<Value, JmxError> {
+    Ok(javaser::marshalled_object(value)?)
+}
+
+/// A `javax.management.Attribute{name, value}` object.
+pub(crate) fn attribute(name: &str, value: Value) -> Value {
+    let desc = javaser::classes::desc(
+        "javax.management.Attribute",
+        2484220110589082382,
+        0x02,
+        &[
+            (b'L', "name", Some("Ljava/lang/String;")),
+            (b'L', "value", Some("Ljava/lang/Object;")),
+        ],
+        None,
+    );
+    Value::Object(javaser::Object {
+        desc: std::sync::Arc::new(desc),
+        class_data: vec![javaser::ClassData {
+            class: "javax.management.Attribute".into(),
+            fields: vec![
+                ("name".into(), Value::String(name.into())),
+                ("value".into(), value),
+            ],
+            annotations: vec![],
+        }],
+    })
+}

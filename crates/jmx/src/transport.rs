@@ -1,0 +1,201 @@
+//! JRMP stream protocol over one TCP (or TLS) connection: handshake, Call/Return, Ping, DgcAck.
+//!
+//! Owns the socket and the byte buffer of one connection. A Return has no length prefix, so the
+//! caller supplies a parser that says "need more bytes" and the connection keeps reading, bounded
+//! by a maximum message size. It must not know what a call means (that is `call`) nor pool
+//! connections (that is `pool`). Timeouts are applied by the caller around these futures.
+
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::JmxError;
+
+const MAGIC: [u8; 7] = [0x4A, 0x52, 0x4D, 0x49, 0x00, 0x02, 0x4B];
+const PROTOCOL_ACK: u8 = 0x4E;
+const PROTOCOL_NACK: u8 = 0x4F;
+pub(crate) const OP_CALL: u8 = 0x50;
+const OP_RETURN: u8 = 0x51;
+const OP_PING: u8 = 0x52;
+const OP_PING_ACK: u8 = 0x53;
+const OP_DGC_ACK: u8 = 0x54;
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Where to connect: the host we were configured with, the port a stub named, and TLS or not.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}{}",
+            self.host,
+            self.port,
+            if self.tls { " (TLS)" } else { "" }
+        )
+    }
+}
+
+/// Outcome of one parse attempt over the bytes received so far.
+pub(crate) enum Parsed<T> {
+    /// Done: the value and the number of bytes it used.
+    Done(T, usize),
+    /// The message is incomplete.
+    NeedMore,
+}
+
+/// One established JRMP connection.
+pub(crate) struct Connection {
+    io: Box<dyn Stream>,
+    buf: Vec<u8>,
+    pub last_used: Instant,
+}
+
+impl Connection {
+    /// Connects and performs the JRMP handshake (no timeout of its own).
+    pub async fn open(
+        ep: &Endpoint,
+        tls: Option<&tokio_rustls::TlsConnector>,
+    ) -> Result<Connection, JmxError> {
+        let connect_err = |source: std::io::Error| JmxError::Connect {
+            endpoint: ep.to_string(),
+            source,
+        };
+        let tcp = TcpStream::connect((ep.host.as_str(), ep.port))
+            .await
+            .map_err(connect_err)?;
+        tcp.set_nodelay(true).map_err(connect_err)?;
+        let io: Box<dyn Stream> = if ep.tls {
+            let tls = tls.ok_or_else(|| {
+                JmxError::Tls(format!(
+                    "{ep} requires TLS but no TLS configuration was given"
+                ))
+            })?;
+            let name = crate::tls::server_name(&ep.host)?;
+            let stream = tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| JmxError::Tls(format!("handshake with {ep} failed: {e}")))?;
+            Box::new(stream)
+        } else {
+            Box::new(tcp)
+        };
+        let mut conn = Connection {
+            io,
+            buf: Vec::new(),
+            last_used: Instant::now(),
+        };
+        conn.handshake().await.map_err(|e| match e {
+            JmxError::Io(source) => connect_err(source),
+            other => other,
+        })?;
+        Ok(conn)
+    }
+
+    async fn handshake(&mut self) -> Result<(), JmxError> {
+        self.io.write_all(&MAGIC).await?;
+        self.io.flush().await?;
+        match self.io.read_u8().await? {
+            PROTOCOL_ACK => {}
+            PROTOCOL_NACK => {
+                return Err(JmxError::Protocol(
+                    "server refused the JRMP stream protocol".into(),
+                ))
+            }
+            other => {
+                return Err(JmxError::Protocol(format!(
+                    "unexpected handshake byte {other:#04x}"
+                )))
+            }
+        }
+        // The server tells us how it sees us; we echo the host with port 0, as the JDK does.
+        let len = self.io.read_u16().await? as usize;
+        let mut host = vec![0u8; len];
+        self.io.read_exact(&mut host).await?;
+        let _port = self.io.read_i32().await?;
+        let mut reply = Vec::with_capacity(len + 6);
+        reply.extend_from_slice(&(len as u16).to_be_bytes());
+        reply.extend_from_slice(&host);
+        reply.extend_from_slice(&0i32.to_be_bytes());
+        self.io.write_all(&reply).await?;
+        Ok(())
+    }
+
+    /// Sends a complete Call message (starting with `0x50`) and parses its Return.
+    pub async fn call<T>(
+        &mut self,
+        message: &[u8],
+        max_bytes: usize,
+        mut parse: impl FnMut(&[u8]) -> Result<Parsed<T>, JmxError>,
+    ) -> Result<T, JmxError> {
+        self.io.write_all(message).await?;
+        self.io.flush().await?;
+        self.buf.clear();
+        let op = self.io.read_u8().await?;
+        if op != OP_RETURN {
+            return Err(JmxError::Protocol(format!(
+                "expected a Return (0x51), got {op:#04x}"
+            )));
+        }
+        loop {
+            if !self.buf.is_empty() {
+                if let Parsed::Done(value, used) = parse(&self.buf)? {
+                    if used != self.buf.len() {
+                        return Err(JmxError::Protocol(format!(
+                            "{} unexpected bytes after a Return",
+                            self.buf.len() - used
+                        )));
+                    }
+                    self.last_used = Instant::now();
+                    return Ok(value);
+                }
+            }
+            if self.buf.len() >= max_bytes {
+                return Err(JmxError::Protocol(format!(
+                    "Return larger than {max_bytes} bytes"
+                )));
+            }
+            self.buf.reserve(16 * 1024);
+            let n = self.io.read_buf(&mut self.buf).await?;
+            if n == 0 {
+                return Err(JmxError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "server closed the connection during a call",
+                )));
+            }
+        }
+    }
+
+    /// Ping / PingAck: checks that an idle connection still works.
+    pub async fn ping(&mut self) -> Result<(), JmxError> {
+        self.io.write_all(&[OP_PING]).await?;
+        self.io.flush().await?;
+        match self.io.read_u8().await? {
+            OP_PING_ACK => {
+                self.last_used = Instant::now();
+                Ok(())
+            }
+            other => Err(JmxError::Protocol(format!(
+                "expected PingAck (0x53), got {other:#04x}"
+            ))),
+        }
+    }
+
+    /// DgcAck for a return that carried live remote references.
+    pub async fn dgc_ack(&mut self, uid: &[u8; 14]) -> Result<(), JmxError> {
+        let mut msg = [0u8; 15];
+        msg[0] = OP_DGC_ACK;
+        msg[1..].copy_from_slice(uid);
+        self.io.write_all(&msg).await?;
+        self.io.flush().await?;
+        Ok(())
+    }
+}
