@@ -1,1 +1,32 @@
-//! placeholder
+//! Typed, version-aware management of one Cassandra node over JMX.
+//!
+//! [`Node`] wraps an [`MBeanServer`] (the JMX client through `jmx_adapter`, or [`fake::FakeServer`]
+//! in tests) and the node's [`CassandraVersion`], and offers Cassandra's management calls with the
+//! exact ObjectName, operation and signature each version needs (`docs`: the crate README and
+//! the fact sheet it cites). This crate must not know HTTP, operation records or SSTable files.
+
+pub mod compaction;
+pub mod error;
+pub mod fake;
+pub mod import;
+pub mod maintenance;
+pub mod mbean_server;
+pub mod mode;
+pub mod names;
+pub mod node;
+pub mod topology;
+mod values;
+pub mod version;
+
+pub use compaction::CompactionInfo;
+pub use error::{JavaThrowable, NodeError, StackFrame};
+pub use import::ImportOptions;
+pub use maintenance::{
+    AllSSTableOpStatus, RebuildOptions, ScrubOptions, SnapshotOptions, TokenRange, UpgradeOptions,
+};
+pub use mbean_server::MBeanServer;
+pub use mode::OperationMode;
+pub use names::table_mbean_name;
+pub use node::Node;
+pub use topology::{EndpointInfo, EndpointStatus};
+pub use version::{CassandraVersion, VersionParseError};
