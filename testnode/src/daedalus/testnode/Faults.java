@@ -18,6 +18,7 @@ final class Faults implements FaultsMBean {
         long delayMillis;
         String action; // null, "fail", "drop", "hang", "exit"
         String exceptionClass;
+        String superclass;
         String message;
         int status;
         int remaining = -1; // -1 = forever
@@ -46,6 +47,15 @@ final class Faults implements FaultsMBean {
         Fault f = get(operation);
         f.action = "fail";
         f.exceptionClass = exceptionClass;
+        f.message = message;
+    }
+
+    @Override
+    public synchronized void failAs(String operation, String exceptionClass, String superclass, String message) {
+        Fault f = get(operation);
+        f.action = "failAs";
+        f.exceptionClass = exceptionClass;
+        f.superclass = superclass;
         f.message = message;
     }
 
@@ -140,7 +150,10 @@ final class Faults implements FaultsMBean {
         if (f.action == null) return;
         switch (f.action) {
             case "fail":
-                throwInstance(f.exceptionClass, f.message);
+                throwInstance(f.exceptionClass, null, f.message);
+                return;
+            case "failAs":
+                throwInstance(f.exceptionClass, f.superclass, f.message);
                 return;
             case "drop":
                 TrackingSockets.closeCurrent();
@@ -164,13 +177,21 @@ final class Faults implements FaultsMBean {
         }
     }
 
-    /** Throws like a Cassandra MBean method would: unchecked as-is, checked wrapped as StandardMBean wraps them. */
-    static void throwInstance(String className, String message) throws MBeanException {
+    /**
+     * Throws like a Cassandra MBean method would: unchecked as-is, checked wrapped as StandardMBean wraps them.
+     * Without {@code superclass}, an unknown class becomes RuntimeException(message); with it, the class is defined.
+     */
+    static void throwInstance(String className, String superclass, String message) throws MBeanException {
         Throwable t;
         try {
-            Class<?> c = Class.forName(className);
-            Constructor<?> ctor = c.getConstructor(String.class);
-            t = (Throwable) ctor.newInstance(message);
+            Class<?> c = superclass == null ? Class.forName(className) : SyntheticExceptions.get(className, superclass);
+            Object o;
+            try {
+                o = c.getConstructor(String.class).newInstance(message);
+            } catch (NoSuchMethodException e) {
+                o = c.getConstructor(Object.class).newInstance(message); // AssertionError(Object)
+            }
+            t = (Throwable) o;
         } catch (ReflectiveOperationException | ClassCastException | LinkageError e) {
             t = new RuntimeException(message);
         }

@@ -12,6 +12,13 @@ public interface FaultsMBean {
     /** Throw {@code exceptionClass} (String constructor; RuntimeException if unavailable) with {@code message}. */
     void fail(String operation, String exceptionClass, String message);
 
+    /**
+     * Like {@link #fail}, but when {@code exceptionClass} does not exist on the node it is defined at run time as a
+     * subclass of {@code superclass} (e.g. "org.apache.cassandra.exceptions.UnavailableException" extending
+     * "java.lang.RuntimeException"), so the client receives that class name exactly, as from a real node.
+     */
+    void failAs(String operation, String exceptionClass, String superclass, String message);
+
     /** Close the caller's TCP connection mid-call; the operation does not run. */
     void dropConnection(String operation);
 

@@ -94,8 +94,9 @@ public final class Main {
         Thread t = new Thread(() -> {
             while (true) {
                 StorageService.pause(Math.min(millis, 100));
-                if (System.currentTimeMillis() - node.lastTouch() > millis) {
-                    System.err.println("testnode: no JMX call for " + millis + " ms, lease expired; exiting");
+                long last = Math.max(node.lastTouch(), TrackingSockets.lastRead());
+                if (System.currentTimeMillis() - last > millis) {
+                    System.err.println("testnode: no JMX request for " + millis + " ms, lease expired; exiting");
                     Runtime.getRuntime().halt(0);
                 }
             }

@@ -241,6 +241,11 @@ public final class SelfTest {
                 String[] why = (String[]) m.getAttribute(faults, "ImportFailures");
                 truth(String.join("\n", why).contains("ByteOrderedPartitioner"));
             });
+            check("importing the table dir itself skips live SSTables", () -> {
+                Set<String> before = list(tableDir);
+                eq(List.of(), importDirs(m, table, Set.of(tableDir.toString()), true, false));
+                eq(before, list(tableDir));
+            });
             check("nonexistent directory throws RuntimeException", () -> expect(
                     () -> importDirs(m, table, Set.of("/nonexistent/x"), true, false),
                     "RuntimeMBeanException/java.lang.RuntimeException", "Directory /nonexistent/x does not exist"));
@@ -300,6 +305,25 @@ public final class SelfTest {
                 m.invoke(faults, "times", new Object[] {"forceKeyspaceFlush", 1}, new String[] {"java.lang.String", "int"});
                 expect(() -> m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig), "RuntimeMBeanException/java.lang.RuntimeException", "down");
                 m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig);
+            });
+            check("fail with an Error arrives as RuntimeErrorException", () -> {
+                m.invoke(faults, "fail", new Object[] {"forceKeyspaceFlush", "java.lang.AssertionError", "Unknown keyspace x"},
+                        new String[] {"java.lang.String", "java.lang.String", "java.lang.String"});
+                expect(() -> m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig),
+                        "RuntimeErrorException/java.lang.AssertionError", "Unknown keyspace x");
+            });
+            check("failAs sends a Cassandra-named class the JDK client cannot load", () -> {
+                m.invoke(faults, "failAs", new Object[] {"forceKeyspaceFlush", "org.apache.cassandra.exceptions.UnavailableException",
+                        "java.lang.RuntimeException", "Cannot achieve consistency level ALL"},
+                        new String[] {"java.lang.String", "java.lang.String", "java.lang.String", "java.lang.String"});
+                try {
+                    m.invoke(ss, "forceKeyspaceFlush", flushArgs, flushSig);
+                    throw new AssertionError("nothing thrown");
+                } catch (java.rmi.UnmarshalException e) {
+                    truth(e.getCause() instanceof ClassNotFoundException);
+                    truth(e.getCause().getMessage().contains("org.apache.cassandra.exceptions.UnavailableException"));
+                }
+                m.invoke(faults, "clear", new Object[0], new String[0]);
             });
             check("delay holds the call at least that long", () -> {
                 m.invoke(faults, "delay", new Object[] {"forceKeyspaceFlush", 300L}, new String[] {"java.lang.String", "long"});

@@ -21,6 +21,7 @@ import javax.net.ssl.SSLSocket;
  */
 final class TrackingSockets implements RMIServerSocketFactory {
     private static final ThreadLocal<Socket> CURRENT = new ThreadLocal<>();
+    private static volatile long lastRead = System.currentTimeMillis();
 
     private final InetAddress bindAddress;
     private final SSLContext ssl;
@@ -36,6 +37,11 @@ final class TrackingSockets implements RMIServerSocketFactory {
     /** The port of the first server socket this factory opened (the registry's), or -1. */
     int boundPort() {
         return boundPort;
+    }
+
+    /** When bytes last arrived on any accepted connection (any RMI/JMX request, including registry lookups). */
+    static long lastRead() {
+        return lastRead;
     }
 
     /** Closes the TCP connection whose request the calling thread is serving; false if there is none. */
@@ -82,13 +88,17 @@ final class TrackingSockets implements RMIServerSocketFactory {
                     @Override
                     public int read() throws IOException {
                         CURRENT.set(Tracked.this);
-                        return super.read();
+                        int b = super.read();
+                        lastRead = System.currentTimeMillis();
+                        return b;
                     }
 
                     @Override
                     public int read(byte[] b, int off, int len) throws IOException {
                         CURRENT.set(Tracked.this);
-                        return super.read(b, off, len);
+                        int n = super.read(b, off, len);
+                        lastRead = System.currentTimeMillis();
+                        return n;
                     }
                 };
             }
