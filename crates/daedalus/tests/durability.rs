@@ -113,15 +113,9 @@ async fn start_sidecar(data: &std::path::Path) -> Sidecar {
         .local_addr()
         .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_daedalus"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--jmx-service",
-            "127.0.0.1:1",
-            "--workers",
-            "4",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "4"])
+        .arg("--jmx-service")
+        .arg(dead.to_string())
         .arg("--data-dir")
         .arg(data)
         .env("DAEDALUS_LOG", "info")
