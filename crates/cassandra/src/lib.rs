@@ -9,6 +9,7 @@ pub mod compaction;
 pub mod error;
 pub mod fake;
 pub mod import;
+pub mod jmx_adapter;
 pub mod maintenance;
 pub mod mbean_server;
 pub mod mode;
