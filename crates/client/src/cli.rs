@@ -38,7 +38,20 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 6;
 }
 
-/// Connection and output options shared by every command.
+/// The exit codes, as shown in `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success (with --wait: the operation COMPLETED)
+  1  unexpected error (unreadable response, output not writable)
+  2  invalid arguments
+  3  with --wait: the operation FAILED (its cause is printed)
+  4  with --wait: the operation was CANCELLED
+  5  the sidecar answered with an HTTP error (400, 404, 409, 5xx...)
+  6  the sidecar could not be reached (refused, timeout, TLS)";
+
+/// Connection and output options shared by every command. Their long names are `--url`,
+/// `--token`, `--cacert`, `--json` and `--request-timeout`; an embedding parser must not define
+/// the same names.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Base URL of the sidecar.
@@ -55,7 +68,7 @@ pub struct GlobalArgs {
     pub json: bool,
     /// Timeout of each HTTP request, in seconds.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
-    pub timeout: u64,
+    pub request_timeout: u64,
 }
 
 impl Default for GlobalArgs {
@@ -65,7 +78,7 @@ impl Default for GlobalArgs {
             token: None,
             cacert: None,
             json: false,
-            timeout: 30,
+            request_timeout: 30,
         }
     }
 }
@@ -77,7 +90,7 @@ impl GlobalArgs {
             url: self.url.clone(),
             token: self.token.clone(),
             cacert: self.cacert.clone(),
-            timeout: Duration::from_secs(self.timeout.max(1)),
+            timeout: Duration::from_secs(self.request_timeout.max(1)),
         }
     }
 }
@@ -86,7 +99,7 @@ impl GlobalArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Submit, inspect, list and cancel operations.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Op(OpCommand),
     /// Show the Cassandra node's state.
     Status,
@@ -103,8 +116,10 @@ pub enum Command {
 #[derive(Debug, Clone, Subcommand)]
 pub enum OpCommand {
     /// Submit an operation (import, flush, cleanup, ...).
+    #[command(after_help = EXIT_CODES_HELP)]
     Submit(SubmitArgs),
     /// Show one operation.
+    #[command(after_help = EXIT_CODES_HELP)]
     Get {
         /// Operation id.
         id: String,
@@ -264,7 +279,7 @@ impl SubmitArgs {
 /// A standalone command line: the global options and one command. The `daedalus` binary may
 /// embed [`GlobalArgs`] and [`Command`] in its own parser instead.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "daedalus", about = "Operate a Daedalus sidecar")]
+#[command(name = "daedalus", about = "Operate a Daedalus sidecar", after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -582,6 +597,45 @@ mod tests {
             "--no-copy-data",
         ]);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn the_command_future_is_send_so_a_binary_may_spawn_it() {
+        fn assert_send<T: Send>(_: &T) {}
+        let fut = run(GlobalArgs::default(), Command::Status);
+        assert_send(&fut);
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let fut = run_with(
+            GlobalArgs::default(),
+            Command::Status,
+            Output {
+                out: &mut out,
+                err: &mut err,
+                progress: ProgressMode::Hidden,
+            },
+        );
+        assert_send(&fut);
+    }
+
+    #[test]
+    fn exit_codes_are_distinct_and_documented() {
+        let codes = [
+            exit::OK,
+            exit::ERROR,
+            exit::USAGE,
+            exit::FAILED,
+            exit::CANCELLED,
+            exit::API_ERROR,
+            exit::UNREACHABLE,
+        ];
+        for (i, a) in codes.iter().enumerate() {
+            assert!(codes[i + 1..].iter().all(|b| b != a), "code {a} reused");
+            assert!(
+                EXIT_CODES_HELP.contains(&format!("\n  {a}  ")),
+                "code {a} undocumented"
+            );
+        }
     }
 
     #[test]
