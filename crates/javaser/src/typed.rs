@@ -151,6 +151,20 @@ fn counted_items(
     lead: usize,
     count_at: usize,
 ) -> Option<(Vec<Value>, Vec<Value>)> {
+    counted(ann, lead, count_at, 1)
+}
+
+/// [`counted_items`] for maps: the count is of key/value pairs.
+fn counted_pairs(ann: &[Annotation], count_at: usize) -> Option<Vec<(Value, Value)>> {
+    pairs(counted(ann, 0, count_at, 2)?.1)
+}
+
+fn counted(
+    ann: &[Annotation],
+    lead: usize,
+    count_at: usize,
+    per: usize,
+) -> Option<(Vec<Value>, Vec<Value>)> {
     let mut lead_values = Vec::new();
     let mut iter = ann.iter();
     for _ in 0..lead {
@@ -171,7 +185,7 @@ fn counted_items(
             Annotation::Block(_) => return None,
         }
     }
-    (usize::try_from(count).ok()? == items.len()).then_some((lead_values, items))
+    (usize::try_from(count).ok()?.checked_mul(per)? == items.len()).then_some((lead_values, items))
 }
 
 fn pairs(items: Vec<Value>) -> Option<Vec<(Value, Value)>> {
@@ -207,25 +221,16 @@ fn collection(obj: &Object) -> Option<Value> {
         return Some(Value::Set { class, items });
     }
     if let Some(cd) = base_data(obj, "java.util.HashMap", &["accessOrder"]) {
-        let (_, items) = counted_items(&cd.annotations, 0, 4)?;
-        return Some(Value::Map {
-            class,
-            entries: pairs(items)?,
-        });
+        let entries = counted_pairs(&cd.annotations, 4)?;
+        return Some(Value::Map { class, entries });
     }
     if let Some(cd) = base_data(obj, "java.util.TreeMap", &[]) {
-        let (_, items) = counted_items(&cd.annotations, 0, 0)?;
-        return Some(Value::Map {
-            class,
-            entries: pairs(items)?,
-        });
+        let entries = counted_pairs(&cd.annotations, 0)?;
+        return Some(Value::Map { class, entries });
     }
     if let Some(cd) = base_data(obj, "java.util.Hashtable", &["defaults"]) {
-        let (_, items) = counted_items(&cd.annotations, 0, 4)?;
-        return Some(Value::Map {
-            class,
-            entries: pairs(items)?,
-        });
+        let entries = counted_pairs(&cd.annotations, 4)?;
+        return Some(Value::Map { class, entries });
     }
     None
 }

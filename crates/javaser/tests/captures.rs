@@ -31,10 +31,13 @@ fn capture_09_get_attribute_string() {
         ]
     );
     // The writer reproduces the JDK's call stream byte for byte.
-    let Item::Block(header) = &call.items[0] else { unreachable!() };
+    let Item::Block(header) = &call.items[0] else {
+        unreachable!()
+    };
     let mut w = ObjectWriter::new(true);
     w.write_bytes(header);
-    w.write_value(&Value::ObjectName("test:type=Probe".into())).unwrap();
+    w.write_value(&Value::ObjectName("test:type=Probe".into()))
+        .unwrap();
     w.write_value(&Value::String("Name".into())).unwrap();
     w.write_value(&Value::Null).unwrap();
     assert_eq!(w.finish(), call.bytes);
