@@ -29,11 +29,15 @@ async fn main() -> anyhow::Result<()> {
     let settings = Cli::parse().serve_args().resolve()?;
     let journal = Journal::open(&settings.data_dir)?;
     tracing::info!(journal = %journal.path().display(), "journal open");
-    let connector = Arc::new(JmxConnector {
-        address: settings.jmx_service.clone(),
-        credentials: settings.credentials.clone(),
-        timeout: settings.jmx_timeout,
-    });
+    let connector = Arc::new(
+        JmxConnector::new(
+            &settings.jmx_service,
+            settings.credentials.clone(),
+            settings.jmx_timeout,
+        )
+        .map_err(anyhow::Error::msg)
+        .context("--jmx-service")?,
+    );
     let config = EngineConfig {
         workers: settings.workers,
         expiration: settings.operations_expiration,

@@ -1,49 +1,209 @@
-//! The node adapter used by the binary: reaches Cassandra's JMX address.
+//! The node adapter used by the binary: the `Node` port over the native JMX client
+//! (`crates/cassandra` on `crates/jmx`).
 //!
-//! This is the seam where the native JMX client (`crates/cassandra` over `crates/jmx`) plugs in.
-//! Until then it only checks that something listens at the address: nothing listening →
-//! `Unreachable`; something listening → `Unsupported`, because no management call can be made
-//! yet. It must not contain protocol code of its own.
+//! Owns connecting per operation, the mapping of `cassandra::NodeError` onto our `NodeError`
+//! (the Java throwable kept verbatim for `failureCause`) and the timeouts. It must not contain
+//! protocol code or version logic: the `cassandra` crate picks signatures per version.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::net::TcpStream;
 
 use crate::config::Credentials;
-use crate::node::{Node, NodeConnector, NodeError, NodeErrorKind};
+use crate::node::{ImportCall, Node, NodeConnector, NodeError, NodeErrorKind};
 
-/// Connects to `--jmx-service` for each operation.
+/// Bound on `importNewSSTables`, which blocks until Cassandra has imported everything and may
+/// legitimately take far longer than `--jmx-timeout`.
+pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// Connects to `--jmx-service` afresh for each operation, so a node restart between operations
+/// needs no reconnection logic here.
 #[derive(Debug, Clone)]
 pub struct JmxConnector {
-    pub address: String,
-    pub credentials: Option<Credentials>,
-    pub timeout: Duration,
+    host: String,
+    port: u16,
+    credentials: Option<Credentials>,
+    /// Bound on connecting and on every call but the import.
+    timeout: Duration,
+}
+
+impl JmxConnector {
+    /// `address` is `HOST:PORT` (`[v6]:PORT` for IPv6).
+    pub fn new(
+        address: &str,
+        credentials: Option<Credentials>,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let (host, port) = address
+            .rsplit_once(':')
+            .ok_or_else(|| format!("JMX address {address:?} is not HOST:PORT"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("JMX address {address:?} has no valid port"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(format!("JMX address {address:?} has no host"));
+        }
+        Ok(JmxConnector {
+            host: host.to_string(),
+            port,
+            credentials,
+            timeout,
+        })
+    }
 }
 
 #[async_trait]
 impl NodeConnector for JmxConnector {
     async fn connect(&self) -> Result<Arc<dyn Node>, NodeError> {
-        match tokio::time::timeout(self.timeout, TcpStream::connect(&self.address)).await {
-            Err(_) => Err(NodeError::new(
-                NodeErrorKind::Timeout,
-                format!(
-                    "no answer from JMX at {} within {:?}",
-                    self.address, self.timeout
-                ),
-            )),
-            Ok(Err(e)) => Err(NodeError::new(
-                NodeErrorKind::Unreachable,
-                format!("cannot connect to JMX at {}: {e}", self.address),
-            )),
-            Ok(Ok(_)) => Err(NodeError::new(
-                NodeErrorKind::Unsupported,
-                format!(
-                    "JMX at {} answers, but this build has no JMX client wired in yet",
-                    self.address
-                ),
-            )),
+        let mut config = jmx::JmxConfig::new(self.host.clone(), self.port);
+        config.credentials = self.credentials.as_ref().map(|c| jmx::Credentials {
+            user: c.user.clone(),
+            password: c.password.clone(),
+        });
+        config.connect_timeout = self.timeout;
+        config.call_timeout = IMPORT_TIMEOUT;
+        let client = jmx::JmxClient::connect(config)
+            .await
+            .map_err(|e| convert(cassandra::jmx_adapter::map_error(e, None)))?;
+        let node = bounded(
+            self.timeout,
+            cassandra::Node::connect(Arc::new(client.clone())),
+        )
+        .await;
+        match node {
+            Ok(node) => Ok(Arc::new(JmxNode {
+                node,
+                client,
+                timeout: self.timeout,
+            })),
+            Err(e) => {
+                close(client);
+                Err(e)
+            }
         }
+    }
+}
+
+/// One operation's connection; closed when the operation drops it.
+struct JmxNode {
+    node: cassandra::Node,
+    client: jmx::JmxClient,
+    timeout: Duration,
+}
+
+impl Drop for JmxNode {
+    fn drop(&mut self) {
+        close(self.client.clone());
+    }
+}
+
+fn close(client: jmx::JmxClient) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = client.close().await;
+        });
+    }
+}
+
+#[async_trait]
+impl Node for JmxNode {
+    async fn release_version(&self) -> Result<String, NodeError> {
+        Ok(self.node.version().raw.clone())
+    }
+
+    async fn table_exists(&self, keyspace: &str, table: &str) -> Result<bool, NodeError> {
+        let found = bounded(self.timeout, self.node.table_mbean(keyspace, table)).await?;
+        Ok(found.is_some())
+    }
+
+    async fn import_sstables(
+        &self,
+        keyspace: &str,
+        table: &str,
+        call: &ImportCall,
+    ) -> Result<Vec<String>, NodeError> {
+        let options = cassandra::ImportOptions {
+            src_paths: call.src_paths.clone(),
+            reset_level: call.reset_level,
+            clear_repaired: call.clear_repaired,
+            verify_sstables: call.verify_sstables,
+            verify_tokens: call.verify_tokens,
+            invalidate_caches: call.invalidate_caches,
+            extended_verify: call.extended_verify,
+            copy_data: call.copy_data,
+            ..cassandra::ImportOptions::new(Vec::new())
+        };
+        self.node
+            .import_new_sstables(keyspace, table, &options)
+            .await
+            .map_err(convert)
+    }
+}
+
+async fn bounded<T>(
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, cassandra::NodeError>>,
+) -> Result<T, NodeError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result.map_err(convert),
+        Err(_) => Err(NodeError::new(
+            NodeErrorKind::Timeout,
+            format!("no answer from the node within {timeout:?}"),
+        )),
+    }
+}
+
+/// Our error for theirs; a Java throwable is kept whole for `failureCause`.
+fn convert(e: cassandra::NodeError) -> NodeError {
+    let message = e.to_string();
+    let kind = match &e {
+        cassandra::NodeError::Unreachable { .. } => NodeErrorKind::Unreachable,
+        cassandra::NodeError::Timeout { .. } => NodeErrorKind::Timeout,
+        cassandra::NodeError::Auth { .. } => NodeErrorKind::Auth,
+        cassandra::NodeError::Java { throwable } => {
+            let java = serde_json::to_value(throwable.as_ref()).unwrap_or_else(
+                |_| serde_json::json!({ "class": throwable.class, "message": throwable.message }),
+            );
+            return NodeError::java(message, java);
+        }
+        cassandra::NodeError::Protocol { .. } => NodeErrorKind::Protocol,
+        _ => NodeErrorKind::Unsupported,
+    };
+    NodeError::new(kind, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let c = JmxConnector::new("10.0.0.5:7199", None, Duration::from_secs(1)).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("10.0.0.5", 7199));
+        let c = JmxConnector::new("[::1]:7199", None, Duration::from_secs(1)).unwrap();
+        assert_eq!(c.host, "::1");
+        assert!(JmxConnector::new("nohost", None, Duration::from_secs(1)).is_err());
+        assert!(JmxConnector::new("h:port", None, Duration::from_secs(1)).is_err());
+        assert!(JmxConnector::new(":7199", None, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn java_errors_keep_the_throwable() {
+        let mut t = cassandra::JavaThrowable::new("java.lang.RuntimeException", Some("boom"));
+        t.cause = Some(Box::new(cassandra::JavaThrowable::new(
+            "java.io.IOException",
+            None,
+        )));
+        let e = convert(cassandra::NodeError::java(t));
+        assert_eq!(e.kind, NodeErrorKind::Java);
+        let cause = e.failure_cause();
+        assert_eq!(cause["class"], "java.lang.RuntimeException");
+        assert_eq!(cause["cause"]["class"], "java.io.IOException");
+        let e = convert(cassandra::NodeError::Unreachable {
+            message: "refused".into(),
+        });
+        assert_eq!(e.kind, NodeErrorKind::Unreachable);
     }
 }

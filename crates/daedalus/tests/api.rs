@@ -469,6 +469,14 @@ async fn cancelling_during_the_jmx_call_is_noted_and_the_call_completes() {
         .unwrap()
         .to_string();
     eventually("import in flight", || node.entered() == 1).await;
+    let in_flight = server.get(&format!("/operations/{id}")).await.body;
+    assert_eq!(
+        in_flight["progress"],
+        json!(0.5),
+        "preflight done, Cassandra not yet returned"
+    );
+    assert_eq!(in_flight["sstables"], 2);
+    assert_eq!(in_flight["bytes"], 9954, "both nb sets, every component");
 
     let resp = server.delete(&format!("/operations/{id}")).await;
     assert_eq!(resp.status, 202);
