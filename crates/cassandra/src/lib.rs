@@ -1,9 +1,10 @@
 //! Typed, version-aware management of one Cassandra node over JMX.
 //!
-//! [`Node`] wraps an [`MBeanServer`] (the JMX client through `jmx_adapter`, or [`fake::FakeServer`]
-//! in tests) and the node's [`CassandraVersion`], and offers Cassandra's management calls with the
-//! exact ObjectName, operation and signature each version needs (`docs`: the crate README and
-//! the fact sheet it cites). This crate must not know HTTP, operation records or SSTable files.
+//! [`Node`] wraps an [`MBeanServer`] (the JMX client through [`jmx_adapter`], or
+//! [`fake::FakeServer`] in tests) and the node's [`CassandraVersion`], and offers Cassandra's
+//! management calls with the exact ObjectName, operation and signature each version needs (the
+//! crate README lists them per version, with the fact-sheet sections they come from). This crate
+//! must not know HTTP, operation records or SSTable files.
 
 pub mod compaction;
 pub mod error;
