@@ -1,0 +1,141 @@
+//! The Java test node (`testnode/`), started on an ephemeral port for end-to-end tests, with a
+//! handle on its Faults MBean and its call log.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use daedalus::node::NodeConnector;
+use daedalus::node_jmx::JmxConnector;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const FAULTS: &str = "daedalus.testnode:type=Faults";
+
+pub struct TestNode {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub call_log: PathBuf,
+    _child: Child,
+}
+
+impl TestNode {
+    /// Builds (when needed) and starts a node of `version` (`3.11`, `4.0`, `4.1`, `5.0`) with its
+    /// data under `dir`. The node dies with the test (stdin watch + kill on drop).
+    pub async fn start(version: &str, dir: &Path) -> TestNode {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testnode/run");
+        let data_dir = dir.join(format!("node-{version}"));
+        let call_log = dir.join(format!("calls-{version}.jsonl"));
+        let mut child = Command::new(script)
+            .args([
+                "--port",
+                "0",
+                "--cassandra-version",
+                version,
+                "--watch-stdin",
+            ])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--call-log")
+            .arg(&call_log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("testnode/run starts (Java 17 needed)");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+            .await
+            .expect("the test node gets ready")
+            .expect("stdout readable")
+            .expect("a ready line");
+        let port = ready
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("port="))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {ready:?}"));
+        TestNode {
+            port,
+            data_dir,
+            call_log,
+            _child: child,
+        }
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn connector(&self) -> Arc<dyn NodeConnector> {
+        Arc::new(JmxConnector::new(&self.address(), None, Duration::from_secs(20)).unwrap())
+    }
+
+    /// The node's own directory of `keyspace.table` (`<data>/<ks>/<table>-<id>`).
+    pub fn table_dir(&self, keyspace: &str, table: &str) -> PathBuf {
+        let ks = self.data_dir.join(keyspace);
+        std::fs::read_dir(&ks)
+            .unwrap_or_else(|e| panic!("{}: {e}", ks.display()))
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("{table}-")))
+            })
+            .unwrap_or_else(|| panic!("no directory for {keyspace}.{table}"))
+    }
+
+    /// Every logged call of `operation`, as JSON.
+    pub fn calls(&self, operation: &str) -> Vec<Value> {
+        std::fs::read_to_string(&self.call_log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["operation"] == operation)
+            .collect()
+    }
+
+    /// Invokes an operation of the Faults MBean with string arguments.
+    pub async fn fault(&self, operation: &str, args: &[&str]) {
+        let client = jmx::JmxClient::connect(jmx::JmxConfig::new("127.0.0.1", self.port))
+            .await
+            .expect("JMX to the test node");
+        let params: Vec<jmx::Value> = args
+            .iter()
+            .map(|a| jmx::Value::String(a.to_string()))
+            .collect();
+        let signature = vec!["java.lang.String"; args.len()];
+        client
+            .invoke(FAULTS, operation, &params, &signature)
+            .await
+            .expect("fault call");
+        let _ = client.close().await;
+    }
+
+    /// `setFailedImportDirs(String[])`.
+    pub async fn fail_import_dirs(&self, dirs: &[&str]) {
+        let client = jmx::JmxClient::connect(jmx::JmxConfig::new("127.0.0.1", self.port))
+            .await
+            .expect("JMX to the test node");
+        let array = jmx::Value::Array {
+            class: "[Ljava.lang.String;".to_string(),
+            items: dirs
+                .iter()
+                .map(|d| jmx::Value::String(d.to_string()))
+                .collect(),
+        };
+        client
+            .invoke(
+                FAULTS,
+                "setFailedImportDirs",
+                &[array],
+                &["[Ljava.lang.String;"],
+            )
+            .await
+            .expect("setFailedImportDirs");
+        let _ = client.close().await;
+    }
+}
