@@ -54,6 +54,18 @@ impl Vmid {
     }
 }
 
+#[cfg(test)]
+impl Vmid {
+    pub fn from_parts(addr: [u8; 8], unique: i32, time: i64, count: i16) -> Vmid {
+        Vmid {
+            addr,
+            unique,
+            time,
+            count,
+        }
+    }
+}
+
 /// First lease sequence number, as the JDK uses.
 pub(crate) const FIRST_SEQUENCE: i64 = i64::MIN + 1;
 

@@ -10,6 +10,8 @@
 //! ```
 
 mod call;
+#[cfg(test)]
+mod capture_tests;
 mod client;
 mod dgc;
 mod error;

@@ -5,7 +5,7 @@
 //! by a maximum message size. It must not know what a call means (that is `call`) nor pool
 //! connections (that is `pool`). Timeouts are applied by the caller around these futures.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -146,32 +146,50 @@ impl Connection {
             )));
         }
         loop {
-            if !self.buf.is_empty() {
-                if let Parsed::Done(value, used) = parse(&self.buf)? {
-                    if used != self.buf.len() {
-                        return Err(JmxError::Protocol(format!(
-                            "{} unexpected bytes after a Return",
-                            self.buf.len() - used
-                        )));
-                    }
-                    self.last_used = Instant::now();
-                    return Ok(value);
+            let eof = self.read_more(max_bytes).await?;
+            if let Parsed::Done(value, used) = parse(&self.buf)? {
+                if used != self.buf.len() {
+                    return Err(JmxError::Protocol(format!(
+                        "{} unexpected bytes after a Return",
+                        self.buf.len() - used
+                    )));
                 }
+                self.last_used = Instant::now();
+                return Ok(value);
+            }
+            if eof {
+                return Err(JmxError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "server closed the connection during a call",
+                )));
             }
             if self.buf.len() >= max_bytes {
                 return Err(JmxError::Protocol(format!(
                     "Return larger than {max_bytes} bytes"
                 )));
             }
+        }
+    }
+
+    /// Waits for more bytes, then also takes whatever else is already available, so a large
+    /// Return is re-parsed once per burst rather than once per TCP segment. Returns whether the
+    /// peer closed the connection.
+    async fn read_more(&mut self, max_bytes: usize) -> Result<bool, JmxError> {
+        self.buf.reserve(16 * 1024);
+        if self.io.read_buf(&mut self.buf).await? == 0 {
+            return Ok(true);
+        }
+        while self.buf.len() < max_bytes {
             self.buf.reserve(16 * 1024);
-            let n = self.io.read_buf(&mut self.buf).await?;
-            if n == 0 {
-                return Err(JmxError::Io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "server closed the connection during a call",
-                )));
+            // A zero timeout polls the read once: it takes only data that is already there.
+            match tokio::time::timeout(Duration::ZERO, self.io.read_buf(&mut self.buf)).await {
+                Ok(Ok(0)) => return Ok(true),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => break,
             }
         }
+        Ok(false)
     }
 
     /// Ping / PingAck: checks that an idle connection still works.
