@@ -198,3 +198,65 @@ async fn a_node_that_is_down_fails_the_operation_as_unreachable() {
     assert_eq!(record["state"], "FAILED");
     assert_eq!(record["failureCause"]["kind"], "Unreachable", "{record}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queueing_and_cancel_against_a_hanging_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start("4.0", tmp.path()).await;
+    node.fault("hang", &["importNewSSTables"]).await;
+    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
+    let dir = copy_fixture(NB_SETS, tmp.path());
+
+    let running = server.submit(&import_body(&dir)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pending = server.submit(&import_body(&dir)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queued = server.submit(&import_body(&dir)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while node.calls("importNewSSTables").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the import never reached the node"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let waiting = server.get(&format!("/operations/{pending}")).await.body;
+    assert_eq!(waiting["state"], "PENDING");
+    assert!(waiting.get("startTime").is_none());
+
+    // PENDING: cancelled at once. RUNNING inside the JMX call: noted, not interrupted.
+    assert_eq!(
+        server.delete(&format!("/operations/{pending}")).await.body["state"],
+        "CANCELLED"
+    );
+    let resp = server.delete(&format!("/operations/{running}")).await;
+    assert_eq!(resp.status, 202);
+    assert!(resp.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not interrupted"));
+
+    node.fault("clear", &["importNewSSTables"]).await;
+    let done = server
+        .wait_for(&running, "finished", |r| r["state"] != "RUNNING")
+        .await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    let last = server
+        .wait_for(&queued, "finished", |r| {
+            r["state"] == "COMPLETED" || r["state"] == "FAILED"
+        })
+        .await;
+    assert_eq!(last["state"], "COMPLETED", "{last}");
+    assert_eq!(
+        node.calls("importNewSSTables").len(),
+        2,
+        "the cancelled one never reached the node"
+    );
+}
