@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import javax.management.JMException;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -24,15 +25,33 @@ public final class Main {
             System.exit(2);
             return;
         }
-        if (c.dataDir == null) c.dataDir = Files.createTempDirectory("testnode-");
-        Files.createDirectories(c.dataDir);
-        c.dataDir = c.dataDir.toRealPath();
-        if (c.callLog == null) c.callLog = c.dataDir.resolve("calls.jsonl");
-        Schema schema = c.schemaFile != null ? Schema.read(c.schemaFile) : Schema.defaults();
-        Node node = new Node(c, schema);
-        MBeanServer mbs = ManagementFactory.getPlatformMBeanServer();
-        register(mbs, node);
-        JmxServer server = JmxServer.start(c, mbs);
+        Node node;
+        JmxServer server;
+        try {
+            if (c.dataDir == null) {
+                c.dataDir = Files.createTempDirectory("testnode-");
+                Path temp = c.dataDir;
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        Snapshots.deleteTree(temp);
+                    } catch (IOException e) {
+                        System.err.println("testnode: cannot remove " + temp + ": " + e);
+                    }
+                }));
+            }
+            Files.createDirectories(c.dataDir);
+            c.dataDir = c.dataDir.toRealPath();
+            if (c.callLog == null) c.callLog = c.dataDir.resolve("calls.jsonl");
+            Schema schema = c.schemaFile != null ? Schema.read(c.schemaFile) : Schema.defaults();
+            node = new Node(c, schema);
+            MBeanServer mbs = ManagementFactory.getPlatformMBeanServer();
+            register(mbs, node);
+            server = JmxServer.start(c, mbs);
+        } catch (IOException | JMException | java.security.GeneralSecurityException | IllegalArgumentException e) {
+            System.err.println("testnode: cannot start: " + e);
+            System.exit(1);
+            return;
+        }
         System.out.println("testnode ready port=" + server.port + " version=" + c.version.release() + " data=" + c.dataDir);
         System.out.flush();
         if (c.leaseMillis > 0) startLease(node, c.leaseMillis);
@@ -97,7 +116,7 @@ public final class Main {
                 long last = Math.max(node.lastTouch(), TrackingSockets.lastRead());
                 if (System.currentTimeMillis() - last > millis) {
                     System.err.println("testnode: no JMX request for " + millis + " ms, lease expired; exiting");
-                    Runtime.getRuntime().halt(0);
+                    System.exit(0);
                 }
             }
         }, "lease");
