@@ -1,9 +1,9 @@
 //! The stream writer: encodes [`Value`]s and block-data primitives as a serialization stream the
 //! way the JDK's `ObjectOutputStream` (and RMI's marshal stream, with `rmi_annotations`) does.
 //!
-//! Owns encoding and the writer's handle numbering. It shares class descriptors, field type
-//! strings, `Boolean`s, autobox-cached small numbers and enum constants by reference exactly as
-//! the JDK would, and never shares anything else. It must not do I/O or know about JRMP framing.
+//! Owns encoding and the writer's handle numbering. It shares class descriptors, equal strings
+//! (the JDK shares interned ones: field types, literals), `Boolean`s, autobox-cached small
+//! numbers and enum constants by reference as the JDK would, and never shares anything else. It must not do I/O or know about JRMP framing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub struct ObjectWriter {
     rmi_annotations: bool,
     next_handle: u32,
     descs: HashMap<String, u32>,
-    type_strings: HashMap<String, u32>,
+    strings: HashMap<String, u32>,
     shared: HashMap<Shared, u32>,
 }
 
@@ -52,7 +52,7 @@ impl ObjectWriter {
             rmi_annotations,
             next_handle: BASE_HANDLE,
             descs: HashMap::new(),
-            type_strings: HashMap::new(),
+            strings: HashMap::new(),
             shared: HashMap::new(),
         }
     }
@@ -261,6 +261,11 @@ impl ObjectWriter {
     }
 
     fn string(&mut self, s: &str) {
+        if let Some(&h) = self.strings.get(s) {
+            self.reference(h);
+            return;
+        }
+        self.strings.insert(s.to_string(), self.next_handle);
         let enc = mutf8::encode(s);
         if let Ok(n) = u16::try_from(enc.len()) {
             self.out.push(TC_STRING);
@@ -348,13 +353,7 @@ impl ObjectWriter {
                     let ty = f.class_name.as_deref().ok_or_else(|| {
                         Error::Unwritable(format!("field {} has no type", f.name))
                     })?;
-                    if let Some(&h) = self.type_strings.get(ty) {
-                        self.reference(h);
-                    } else {
-                        let h = self.next_handle;
-                        self.string(ty);
-                        self.type_strings.insert(ty.to_string(), h);
-                    }
+                    self.string(ty);
                 }
             }
         }
