@@ -298,7 +298,7 @@ fn our_extensions_are_documented() {
     assert_eq!(get(bearer, "scheme").as_str(), Some("bearer"));
 }
 
-/// Every `$ref` string anywhere in the document.
+/// Every `$ref` string (and discriminator mapping target) anywhere in the document.
 fn refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Mapping(m) => {
@@ -306,6 +306,13 @@ fn refs(v: &Value, out: &mut Vec<String>) {
                 if k.as_str() == Some("$ref") {
                     if let Some(s) = v.as_str() {
                         out.push(s.to_string());
+                    }
+                } else if k.as_str() == Some("mapping") {
+                    // A discriminator's mapping values are references too.
+                    for target in v.as_mapping().into_iter().flat_map(|m| m.values()) {
+                        if let Some(s) = target.as_str() {
+                            out.push(s.to_string());
+                        }
                     }
                 } else {
                     refs(v, out);
@@ -326,4 +333,155 @@ fn every_ref_of_ours_resolves() {
     for r in all {
         assert!(!lookup(&ours, &r).is_null(), "{r} does not resolve");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records and error bodies shaped like the sidecar's validate against our schemas.
+
+/// Our `components` as JSON Schema (draft 4): OpenAPI's `nullable: true` becomes "or null".
+fn our_components_as_json_schema() -> serde_json::Value {
+    fn convert(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for child in map.values_mut() {
+                    convert(child);
+                }
+                if map.remove("nullable") == Some(serde_json::Value::Bool(true)) {
+                    match map.get("type").cloned() {
+                        Some(serde_json::Value::String(t)) => {
+                            map.insert("type".into(), serde_json::json!([t, "null"]));
+                        }
+                        _ => {
+                            let rest = serde_json::Value::Object(std::mem::take(map));
+                            map.insert("anyOf".into(), serde_json::json!([rest, {"type": "null"}]));
+                        }
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(convert),
+            _ => {}
+        }
+    }
+    let mut doc = serde_json::to_value(ours()).expect("the spec converts to JSON");
+    convert(&mut doc);
+    doc["components"].clone()
+}
+
+fn schema_errors(name: &str, instance: &serde_json::Value) -> Vec<String> {
+    let mut root = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+    root["components"] = our_components_as_json_schema();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&root)
+        .expect("our schemas compile");
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
+fn import_record(state: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "import",
+        "id": "1c45e693-4cb1-4fd6-93f1-f71f87ba64b7",
+        "state": state,
+        "progress": 1.0,
+        "creationTime": "2026-11-28T21:00:00.000Z",
+        "startTime": "2026-11-28T21:00:00.125Z",
+        "completionTime": "2026-11-28T21:00:03.500Z",
+        "errors": [],
+        "keyspace": "ks", "table": "t", "sourceDir": "/var/lib/import/t",
+        "keepLevel": false, "keepRepaired": false, "noVerify": true, "noVerifyTokens": true,
+        "noInvalidateCaches": true, "quick": true, "extendedVerify": false, "copyData": true,
+        "sstables": 2, "bytes": 123456
+    })
+}
+
+#[test]
+fn sidecar_shaped_records_validate_against_our_schemas() {
+    let completed = import_record("COMPLETED");
+    assert_eq!(
+        schema_errors("ImportOperationResponse", &completed),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        schema_errors("OperationResponse", &completed),
+        Vec::<String>::new()
+    );
+
+    let mut java = import_record("FAILED");
+    java["failureCause"] = serde_json::json!({
+        "class": "java.lang.RuntimeException",
+        "message": null,
+        "stackTrace": [
+            {"className": "org.apache.cassandra.db.SSTableImporter", "methodName": "importNewSSTables",
+             "fileName": "SSTableImporter.java", "lineNumber": 98},
+            {"className": "jdk.internal.reflect.NativeMethodAccessorImpl", "methodName": "invoke0",
+             "fileName": null, "lineNumber": -2}
+        ],
+        "cause": {"class": "java.io.IOException", "message": "corrupt", "stackTrace": [],
+                  "cause": null, "suppressed": []},
+        "suppressed": [],
+        "wrapper": "javax.management.RuntimeMBeanException"
+    });
+    assert_eq!(
+        schema_errors("ImportOperationResponse", &java),
+        Vec::<String>::new()
+    );
+
+    let mut own = import_record("FAILED");
+    own["failureCause"] =
+        serde_json::json!({"kind": "Unreachable", "message": "connection refused"});
+    assert_eq!(
+        schema_errors("ImportOperationResponse", &own),
+        Vec::<String>::new()
+    );
+
+    let mut pending = import_record("PENDING");
+    for absent in ["startTime", "completionTime"] {
+        pending.as_object_mut().unwrap().remove(absent);
+    }
+    pending["progress"] = serde_json::json!(0);
+    assert_eq!(
+        schema_errors("ImportOperationResponse", &pending),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn error_bodies_validate_against_error_body() {
+    for body in [
+        serde_json::json!({"error": "invalid_request", "field": "sourceDir", "message": "sourceDir must be absolute"}),
+        serde_json::json!({"error": "not_found", "field": null, "message": "no operation with id x"}),
+        serde_json::json!({"error": "already_finished", "field": null, "message": "already COMPLETED",
+                           "operation": import_record("COMPLETED")}),
+    ] {
+        assert_eq!(
+            schema_errors("ErrorBody", &body),
+            Vec::<String>::new(),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn the_validator_rejects_what_our_schemas_forbid() {
+    let mut string_progress = import_record("RUNNING");
+    string_progress["progress"] = serde_json::json!("0.5");
+    assert!(!schema_errors("ImportOperationResponse", &string_progress).is_empty());
+
+    let mut unknown_state = import_record("RUNNING");
+    unknown_state["state"] = serde_json::json!("DONE");
+    assert!(!schema_errors("ImportOperationResponse", &unknown_state).is_empty());
+
+    let mut no_id = import_record("RUNNING");
+    no_id.as_object_mut().unwrap().remove("id");
+    assert!(!schema_errors("ImportOperationResponse", &no_id).is_empty());
+
+    let mut bad_time = import_record("RUNNING");
+    bad_time["creationTime"] = serde_json::json!("yesterday");
+    assert!(!schema_errors("ImportOperationResponse", &bad_time).is_empty());
+
+    assert!(!schema_errors("ErrorBody", &serde_json::json!({"error": "x"})).is_empty());
 }
