@@ -4,6 +4,8 @@ import javax.management.Attribute;
 import javax.management.AttributeList;
 import javax.management.JMException;
 import javax.management.AttributeNotFoundException;
+import javax.management.Descriptor;
+import javax.management.ImmutableDescriptor;
 import javax.management.InvalidAttributeValueException;
 import javax.management.MBeanException;
 import javax.management.MBeanInfo;
@@ -80,5 +82,23 @@ final class Exported extends StandardMBean {
     @Override
     protected String getClassName(MBeanInfo info) {
         return className;
+    }
+
+    /**
+     * The JDK puts the management interface's name into the descriptor ("interfaceClassName"); report Cassandra's
+     * ({@code <implementation class>MBean}, e.g. org.apache.cassandra.service.StorageServiceMBean) instead of ours.
+     */
+    @Override
+    public MBeanInfo getMBeanInfo() {
+        MBeanInfo info = super.getMBeanInfo();
+        Descriptor d = info.getDescriptor();
+        if (d.getFieldValue("interfaceClassName") == null) return info;
+        String[] names = d.getFieldNames();
+        Object[] values = d.getFieldValues(names);
+        for (int i = 0; i < names.length; i++) {
+            if (names[i].equals("interfaceClassName")) values[i] = className + "MBean";
+        }
+        return new MBeanInfo(info.getClassName(), info.getDescription(), info.getAttributes(), info.getConstructors(),
+                info.getOperations(), info.getNotifications(), new ImmutableDescriptor(names, values));
     }
 }

@@ -125,6 +125,11 @@ public final class SelfTest {
                 eq("boolean", op.getSignature()[7].getType());
                 eq("java.util.List", op.getReturnType());
             });
+            check("MBeanInfo names Cassandra's classes", () -> {
+                MBeanInfo info = m41.getMBeanInfo(new ObjectName(SS));
+                eq("org.apache.cassandra.service.StorageService", info.getClassName());
+                eq("org.apache.cassandra.service.StorageServiceMBean", info.getDescriptor().getFieldValue("interfaceClassName"));
+            });
             check("HostIdMap present on 4.1, absent on 5.0", () -> {
                 truth(m41.getAttribute(new ObjectName(SS), "HostIdMap") instanceof Map);
                 expect(() -> m50.getAttribute(new ObjectName(SS), "HostIdMap"), "AttributeNotFoundException", null);
