@@ -210,3 +210,81 @@ impl Journal {
         .map_err(|e| JournalError::Task(e.to_string()))?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operations::{ImportRequest, OperationRequest};
+    use crate::record::State;
+
+    fn record() -> OperationRecord {
+        let request = OperationRequest::Import(ImportRequest {
+            keyspace: "ks".into(),
+            table: "t".into(),
+            source_dir: "/d".into(),
+            keep_level: false,
+            keep_repaired: false,
+            no_verify: false,
+            no_verify_tokens: false,
+            no_invalidate_caches: false,
+            quick: false,
+            extended_verify: false,
+            copy_data: true,
+            table_path: None,
+        });
+        OperationRecord::new(Uuid::new_v4(), 7, request, 1_000)
+    }
+
+    #[tokio::test]
+    async fn an_older_write_never_replaces_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let mut r = record();
+        journal.put(&r).await.unwrap();
+        let pending = r.clone();
+        r.state = State::Running;
+        r.version = 1;
+        journal.put(&r).await.unwrap();
+        journal.put(&pending).await.unwrap();
+        assert_eq!(journal.get(r.id).unwrap().unwrap().state, State::Running);
+
+        let reopened = Journal::open(dir.path()).unwrap();
+        let loaded = reopened.load().unwrap();
+        assert_eq!(loaded.records, vec![r.clone()]);
+        reopened.delete(vec![r.id]).await.unwrap();
+        assert!(reopened.get(r.id).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn undecodable_rows_are_reported_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        journal.put(&record()).await.unwrap();
+        {
+            let conn = journal.conn.lock().unwrap();
+            conn.execute(
+                "INSERT INTO operations VALUES ('x', 8, 0, 'import', 'PENDING', 0, NULL, '{oops')",
+                [],
+            )
+            .unwrap();
+        }
+        let loaded = journal.load().unwrap();
+        assert_eq!(loaded.records.len(), 1);
+        assert_eq!(loaded.unreadable.len(), 1);
+        assert_eq!(loaded.unreadable[0].0, "x");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Journal::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join(FILE_NAME)).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        assert!(matches!(
+            Journal::open(dir.path()),
+            Err(JournalError::TooNew { .. })
+        ));
+    }
+}
