@@ -66,8 +66,10 @@ public final class SelfTest {
         try {
             CompletableFuture<Started> n41 = start(work, "4.1", "--transition-millis", "400", "--compaction-millis", "600");
             CompletableFuture<Started> n311 = start(work, "3.11");
-            CompletableFuture<Started> n50 = start(work, "5.0");
-            CompletableFuture<Started> n40 = start(work, "4.0");
+            CompletableFuture<Started> n50 = start(work, "5.0", "--peers", "2");
+            Path schema = work.resolve("schema.txt");
+            Files.writeString(schema, "# test schema\ndatacenter dc9\nrack r7\napp.users\napp.events  # trailing comment\n");
+            CompletableFuture<Started> n40 = start(work, "4.0", "--schema", schema.toString(), "--cluster-name", "c40");
             CompletableFuture<Started> auth = start(work, "4.1.5", "--jmx-user", "cassandra", "--jmx-password", "secret");
             CompletableFuture<Started> tls = keystore == null ? null : start(work, "4.1", "--ssl", "--keystore",
                     keystore.toString(), "--keystore-password", keystorePassword);
@@ -100,7 +102,8 @@ public final class SelfTest {
             MBeanServerConnection m50 = c50.getMBeanServerConnection();
             String t = "org.apache.cassandra.db:type=Tables,keyspace=spark_test,table=test3";
             check("3.11 table MBean has no importNewSSTables", () -> eq(List.of(), arities(m311, t, "importNewSSTables")));
-            check("4.0 table MBean has import with 7 and 8 args", () -> eq(List.of(7, 8), arities(m40, t, "importNewSSTables")));
+            check("4.0 table MBean has import with 7 and 8 args", () -> eq(List.of(7, 8),
+                    arities(m40, "org.apache.cassandra.db:type=Tables,keyspace=app,table=users", "importNewSSTables")));
             check("4.1 table MBean has import with 7 and 8 args", () -> eq(List.of(7, 8), arities(m41, t, "importNewSSTables")));
             check("5.0 table MBean has import with 7, 8 and 10 args", () -> eq(List.of(7, 8, 10), arities(m50, t, "importNewSSTables")));
             check("ColumnFamilies name is registered too", () -> eq(List.of(7, 8), arities(m41,
@@ -153,6 +156,25 @@ public final class SelfTest {
             check("unknown table", () -> expect(() -> m41.invoke(new ObjectName(SS), "forceKeyspaceFlush",
                     new Object[] {"ks", new String[] {"zz"}}, new String[] {"java.lang.String", "[Ljava.lang.String;"}),
                     "RuntimeMBeanException/java.lang.IllegalArgumentException", "Unknown keyspace/cf pair (ks.zz)"));
+            check("--schema: keyspaces, tables, datacenter and rack", () -> {
+                ObjectName ss = new ObjectName(SS);
+                eq(List.of("app"), m40.getAttribute(ss, "NonSystemKeyspaces"));
+                truth(m40.isRegistered(new ObjectName("org.apache.cassandra.db:type=Tables,keyspace=app,table=events")));
+                truth(!m40.isRegistered(new ObjectName(t)));
+                eq("dc9", m40.getAttribute(new ObjectName("org.apache.cassandra.db:type=EndpointSnitchInfo"), "Datacenter"));
+                eq("r7", m40.getAttribute(new ObjectName("org.apache.cassandra.db:type=EndpointSnitchInfo"), "Rack"));
+                eq("c40", m40.getAttribute(ss, "ClusterName"));
+            });
+            check("--peers: ring maps list every member", () -> {
+                ObjectName ss = new ObjectName(SS);
+                eq(List.of("127.0.0.1:7000", "127.0.0.2:7000", "127.0.0.3:7000"), m50.getAttribute(ss, "LiveNodesWithPort"));
+                eq(48, ((Map<?, ?>) m50.getAttribute(ss, "TokenToEndpointWithPortMap")).size());
+                eq(3, ((Map<?, ?>) m50.getAttribute(ss, "EndpointWithPortToHostId")).size());
+            });
+            check("3.11 loadNewSSTables with an unknown keyspace is an AssertionError", () -> expect(
+                    () -> m311.invoke(new ObjectName(SS), "loadNewSSTables", new Object[] {"nope", "t"},
+                            new String[] {"java.lang.String", "java.lang.String"}),
+                    "RuntimeErrorException/java.lang.AssertionError", "Unknown keyspace nope"));
             check("registry and connector share one port", () -> {
                 Registry r = LocateRegistry.getRegistry("127.0.0.1", n41.port);
                 String stub = r.lookup("jmxrmi").toString();
@@ -276,7 +298,14 @@ public final class SelfTest {
                 m.invoke(ss, "takeSnapshot", new Object[] {"snap1", new HashMap<String, String>(), new String[] {"spark_test.test3"}},
                         new String[] {"java.lang.String", "java.util.Map", "[Ljava.lang.String;"});
                 truth(Files.exists(tableDir.resolve("snapshots/snap1/nb-1-big-Data.db")));
-                truth(((Map<?, ?>) m.getAttribute(ss, "SnapshotDetails")).containsKey("snap1"));
+                javax.management.openmbean.TabularData td = (javax.management.openmbean.TabularData)
+                        ((Map<?, ?>) m.getAttribute(ss, "SnapshotDetails")).get("snap1");
+                javax.management.openmbean.CompositeData row =
+                        (javax.management.openmbean.CompositeData) td.values().iterator().next();
+                eq("test3", row.get("Column family name"));
+                eq("0 bytes", row.get("True size"));
+                truth(row.getCompositeType().containsKey("Creation time"));
+                truth(!row.getCompositeType().containsKey("Ephemeral"));
                 expect(() -> m.invoke(ss, "takeSnapshot", new Object[] {"snap1", new HashMap<String, String>(),
                         new String[] {"spark_test.test3"}}, new String[] {"java.lang.String", "java.util.Map", "[Ljava.lang.String;"}),
                         "MBeanException/java.io.IOException", "Snapshot snap1 already exists.");
