@@ -27,8 +27,6 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let settings = Cli::parse().serve_args().resolve()?;
-    let journal = Journal::open(&settings.data_dir)?;
-    tracing::info!(journal = %journal.path().display(), "journal open");
     let connector = Arc::new(
         JmxConnector::new(
             &settings.jmx_service,
@@ -38,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)
         .context("--jmx-service")?,
     );
+    let journal = Journal::open(&settings.data_dir)?;
+    tracing::info!(journal = %journal.path().display(), "journal open");
     let config = EngineConfig {
         workers: settings.workers,
         expiration: settings.operations_expiration,
