@@ -11,7 +11,8 @@ pub struct Limits {
     /// Maximum size of the whole input given to the reader.
     pub max_total_bytes: usize,
     /// Maximum number of decoded values in the stream, counting every collection element,
-    /// every primitive field and the full size of every back-reference expansion.
+    /// every primitive field and the full size of every back-reference expansion. Strings and
+    /// `byte[]` also count one value per 32 bytes, so memory spent on copies is bounded too.
     pub max_values: usize,
     /// Maximum encoded length (bytes) of one string.
     pub max_string_len: usize,

@@ -31,6 +31,14 @@ pub(crate) const TC_LONGSTRING: u8 = 0x7C;
 pub(crate) const TC_PROXYCLASSDESC: u8 = 0x7D;
 pub(crate) const TC_ENUM: u8 = 0x7E;
 
+/// Strings and byte arrays count one value per this many bytes (on top of one for the item),
+/// so that cloning them through back references is bounded by [`Limits::max_values`] too.
+const BYTES_PER_VALUE: usize = 32;
+
+fn bulk_cost(len: usize) -> usize {
+    len / BYTES_PER_VALUE
+}
+
 /// One entry of the handle table.
 enum Slot {
     /// Assigned, still being decoded: a reference to it is a cycle.
@@ -425,10 +433,12 @@ impl<'a> ObjectReader<'a> {
         let start = self.pos;
         let bytes = self.take(n as usize)?;
         let s = mutf8::decode(bytes).map_err(|e| Error::InvalidUtf { offset: start + e })?;
+        let cost = bulk_cost(bytes.len());
+        self.count(cost)?;
         let value = Value::String(s);
         self.new_handle(Slot::Value {
             value: value.clone(),
-            size: 1,
+            size: 1 + cost,
         })?;
         Ok(value)
     }
@@ -738,7 +748,11 @@ impl<'a> ObjectReader<'a> {
         };
         let remaining = self.buf.len() - self.pos;
         let value = match elem {
-            b'B' => Value::Bytes(self.take(len)?.to_vec()),
+            b'B' => {
+                let bytes = self.take(len)?;
+                self.count(bulk_cost(len))?;
+                Value::Bytes(bytes.to_vec())
+            }
             b'L' | b'[' => {
                 let mut items = Vec::with_capacity(len.min(remaining));
                 for _ in 0..len {
