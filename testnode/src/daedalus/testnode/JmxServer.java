@@ -29,13 +29,10 @@ import javax.security.auth.Subject;
  * Owns the network side only.
  */
 final class JmxServer {
-    private final RMIConnectorServer connector;
-    private final Registry registry;
+    /** The port the registry and the connector listen on. */
     final int port;
 
-    private JmxServer(RMIConnectorServer connector, Registry registry, int port) {
-        this.connector = connector;
-        this.registry = registry;
+    private JmxServer(int port) {
         this.port = port;
     }
 
@@ -64,15 +61,7 @@ final class JmxServer {
         } catch (java.rmi.AlreadyBoundException e) {
             throw new IOException(e);
         }
-        return new JmxServer(connector, registry, port);
-    }
-
-    void stop() throws IOException {
-        connector.stop();
-    }
-
-    Registry registry() {
-        return registry;
+        return new JmxServer(port);
     }
 
     private static SSLContext sslContext(Config c) throws IOException, GeneralSecurityException {
