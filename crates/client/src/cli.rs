@@ -36,6 +36,8 @@ pub mod exit {
     pub const API_ERROR: u8 = 5;
     /// The sidecar could not be reached (connection refused, timeout, TLS failure).
     pub const UNREACHABLE: u8 = 6;
+    /// With `--wait`: interrupted (Ctrl-C) before the operation finished; it goes on.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// The exit codes, as shown in `--help`.
@@ -47,7 +49,8 @@ Exit codes:
   3  with --wait: the operation FAILED (its cause is printed)
   4  with --wait: the operation was CANCELLED
   5  the sidecar answered with an HTTP error (400, 404, 409, 5xx...)
-  6  the sidecar could not be reached (refused, timeout, TLS)";
+  6  the sidecar could not be reached (refused, timeout, TLS)
+  130  with --wait: interrupted by Ctrl-C; the operation goes on";
 
 /// Connection and output options shared by every command. Their long names are `--url`,
 /// `--token`, `--cacert`, `--json` and `--request-timeout`; an embedding parser must not define
@@ -466,8 +469,19 @@ async fn run_op(client: &Client, command: OpCommand, ctx: &mut Ctx<'_>) -> Resul
     }
 }
 
+/// How many polls in a row may fail transiently (sidecar restarting, 502/503/504) before
+/// `--wait` gives up. The operation itself lives on in the sidecar's journal meanwhile.
+pub const WAIT_TRANSIENT_RETRIES: u32 = 5;
+
+/// True for failures `--wait` rides out: the sidecar unreachable or temporarily unavailable.
+fn is_transient(e: &ClientError) -> bool {
+    e.is_unreachable() || matches!(e.status(), Some(502..=504))
+}
+
 /// `--wait`: polls until the operation finishes, showing progress, then prints the final
-/// record and maps the final state to the exit code.
+/// record and maps the final state to the exit code. Up to [`WAIT_TRANSIENT_RETRIES`]
+/// consecutive transient failures are retried. With [`ProgressMode::Auto`], Ctrl-C stops
+/// waiting (not the operation) and exits with [`exit::INTERRUPTED`].
 async fn follow(
     client: &Client,
     id: &str,
@@ -477,14 +491,61 @@ async fn follow(
     let draw = ctx.progress == ProgressMode::Auto && std::io::stdout().is_terminal();
     let mut progress = WaitProgress::new(id, draw);
     let interval = Duration::from_millis(wait.poll_interval_ms.max(10));
-    let result = {
-        let err = &mut *ctx.err;
-        client
-            .wait(id, interval, |op| progress.update(op, err))
-            .await
+    let listen_for_interrupt = ctx.progress == ProgressMode::Auto;
+    let interrupt = async move {
+        if listen_for_interrupt && tokio::signal::ctrl_c().await.is_ok() {
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(interrupt);
+    let mut failures = 0u32;
+    let mut last: Option<Operation> = None;
+    let op = loop {
+        let polled = tokio::select! {
+            polled = client.get(id) => polled,
+            _ = &mut interrupt => break None,
+        };
+        match polled {
+            Ok(op) => {
+                failures = 0;
+                progress.update(&op, &mut *ctx.err);
+                if op.state.is_finished() {
+                    break Some(op);
+                }
+                last = Some(op);
+            }
+            Err(e) if is_transient(&e) && failures < WAIT_TRANSIENT_RETRIES => {
+                failures += 1;
+                progress.suspend(|| {
+                    let _ = writeln!(
+                        ctx.err,
+                        "warning: {e}; retrying ({failures}/{WAIT_TRANSIENT_RETRIES})"
+                    );
+                });
+            }
+            Err(e) => {
+                progress.finish();
+                return Err(Failure::Client(e));
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = &mut interrupt => break None,
+        }
     };
     progress.finish();
-    let op = result?;
+    let Some(op) = op else {
+        let state = last
+            .map(|o| o.state.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let _ = writeln!(
+            ctx.err,
+            "stopped waiting; operation {id} is still {state} and goes on in the sidecar \
+             (follow it again with `op get {id} --wait`, stop it with `op cancel {id}`)"
+        );
+        return Ok(exit::INTERRUPTED);
+    };
     let code = match op.state {
         OperationState::Completed => exit::OK,
         OperationState::Failed => exit::FAILED,
@@ -628,6 +689,7 @@ mod tests {
             exit::CANCELLED,
             exit::API_ERROR,
             exit::UNREACHABLE,
+            exit::INTERRUPTED,
         ];
         for (i, a) in codes.iter().enumerate() {
             assert!(codes[i + 1..].iter().all(|b| b != a), "code {a} reused");

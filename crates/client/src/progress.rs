@@ -53,6 +53,14 @@ impl WaitProgress {
         self.last = Some(op.state.clone());
     }
 
+    /// Runs `f` (which prints a line) with the bar hidden so the line is not overdrawn.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     /// Removes the bar, if any, before the final result is printed.
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {

@@ -313,3 +313,49 @@ async fn unreachable_sidecar_has_its_own_exit_code() {
     assert_eq!(r.code, exit::UNREACHABLE);
     assert!(r.err.contains("connection refused"), "{}", r.err);
 }
+
+#[tokio::test]
+async fn wait_rides_out_a_sidecar_that_is_briefly_unavailable() {
+    let fake = Fake::start().await;
+    fake.script(vec![
+        json!({"state": "RUNNING", "progress": 0.5}),
+        json!({"__status": 503}),
+        json!({"__status": 502}),
+        json!({"state": "COMPLETED", "progress": 1.0}),
+    ]);
+    let r = run(&fake.url, IMPORT).await;
+    assert_eq!(r.code, exit::OK, "out: {}\nerr: {}", r.out, r.err);
+    assert!(r.err.contains("retrying (1/5)"), "{}", r.err);
+    assert!(r.err.contains("retrying (2/5)"), "{}", r.err);
+}
+
+#[tokio::test]
+async fn wait_gives_up_after_too_many_transient_failures() {
+    let fake = Fake::start().await;
+    let mut script = vec![json!({"state": "RUNNING", "progress": 0.5})];
+    script.extend(vec![json!({"__status": 503}); 6]);
+    script.push(json!({"state": "COMPLETED", "progress": 1.0}));
+    fake.script(script);
+    let r = run(&fake.url, IMPORT).await;
+    assert_eq!(r.code, exit::API_ERROR, "out: {}\nerr: {}", r.out, r.err);
+    assert!(r.err.contains("retrying (5/5)"), "{}", r.err);
+    assert!(r.err.contains("error: HTTP 503"), "{}", r.err);
+}
+
+#[tokio::test]
+async fn wait_does_not_retry_an_unknown_id() {
+    let fake = Fake::start().await;
+    let r = run(
+        &fake.url,
+        &[
+            "op",
+            "get",
+            "6b7c0e38-0000-4000-8000-000000000000",
+            "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, exit::API_ERROR);
+    assert!(!r.err.contains("retrying"), "{}", r.err);
+    assert_eq!(fake.seen().len(), 1);
+}

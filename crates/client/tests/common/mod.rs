@@ -251,6 +251,15 @@ async fn get_op(State(state): State<Arc<Mutex<FakeState>>>, Path(id): Path<Strin
         return not_found(&id);
     };
     if let Some(patch) = script.pop_front() {
+        // A patch `{"__status": N}` answers this one GET with that status instead.
+        if let Some(code) = patch.get("__status").and_then(Value::as_u64) {
+            let status = StatusCode::from_u16(code as u16).unwrap();
+            return (
+                status,
+                Json(json!({"error": "unavailable", "message": "try again"})),
+            )
+                .into_response();
+        }
         merge(record, &patch);
     }
     Json(record.clone()).into_response()
