@@ -161,6 +161,17 @@ impl Object {
             .map(|(_, v)| v)
     }
 
+    /// Class names of the descriptor chain, most derived first (a proxy shows as `$Proxy`).
+    pub fn class_chain(&self) -> impl Iterator<Item = &str> {
+        std::iter::successors(Some(&self.desc), |d| d.super_desc.as_ref()).map(|d| d.name.as_str())
+    }
+
+    /// True when `class` is this object's class or one of its serializable superclasses
+    /// (e.g. `java.lang.RuntimeException` for an `IllegalArgumentException`).
+    pub fn is_instance_of(&self, class: &str) -> bool {
+        self.class_chain().any(|c| c == class)
+    }
+
     /// Custom data of one class in the chain.
     pub fn annotations_of(&self, class: &str) -> Option<&[Annotation]> {
         self.class_data
@@ -222,6 +233,37 @@ impl Value {
             Value::Map { entries, .. } => Some(entries),
             _ => None,
         }
+    }
+
+    /// The Java class of this value (the class seen on the wire for collections, arrays,
+    /// enums and generic objects); `None` for `Null` and `Cycle`.
+    pub fn class_name(&self) -> Option<&str> {
+        Some(match self {
+            Value::Null | Value::Cycle(_) => return None,
+            Value::Bool(_) => "java.lang.Boolean",
+            Value::Byte(_) => "java.lang.Byte",
+            Value::Char(_) => "java.lang.Character",
+            Value::Short(_) => "java.lang.Short",
+            Value::Int(_) => "java.lang.Integer",
+            Value::Long(_) => "java.lang.Long",
+            Value::Float(_) => "java.lang.Float",
+            Value::Double(_) => "java.lang.Double",
+            Value::String(_) => "java.lang.String",
+            Value::Bytes(_) => "[B",
+            Value::Class(_) => "java.lang.Class",
+            Value::Uuid { .. } => "java.util.UUID",
+            Value::Date(_) => "java.util.Date",
+            Value::ObjectName(_) => "javax.management.ObjectName",
+            Value::CompositeData(_) => "javax.management.openmbean.CompositeDataSupport",
+            Value::TabularData(_) => "javax.management.openmbean.TabularDataSupport",
+            Value::Array { class, .. }
+            | Value::Enum { class, .. }
+            | Value::List { class, .. }
+            | Value::Set { class, .. }
+            | Value::Map { class, .. }
+            | Value::BigNumber { class, .. } => class,
+            Value::Object(o) => o.class_name(),
+        })
     }
 
     pub fn as_object(&self) -> Option<&Object> {

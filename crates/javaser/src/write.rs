@@ -16,7 +16,7 @@ use crate::value::*;
 /// Largest block-data segment the JDK emits.
 const MAX_BLOCK: usize = 1024;
 /// Nesting bound for values given to the writer (protects the stack).
-const MAX_WRITE_DEPTH: usize = 512;
+const MAX_WRITE_DEPTH: usize = 128;
 
 /// Objects the JDK shares by identity (autoboxing caches, enum constants).
 #[derive(Hash, PartialEq, Eq)]

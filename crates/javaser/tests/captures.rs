@@ -133,6 +133,7 @@ fn capture_10_hash_map() {
     let (h, v) = header_then_values("10-getAttribute-HashMap.s2c.bin");
     assert_eq!(h.len(), 15);
     assert_eq!(h[0], 1, "NormalReturn");
+    assert_eq!(v[0].class_name(), Some("java.util.HashMap"));
     assert_eq!(
         v,
         vec![Value::Map {
@@ -272,6 +273,17 @@ fn capture_14_runtime_mbean_exception_with_cause_cycles() {
         .as_object()
         .unwrap();
     assert_eq!(inner.class_name(), "java.lang.IllegalArgumentException");
+    assert!(outer.is_instance_of("java.lang.RuntimeException"));
+    assert!(!outer.is_instance_of("java.lang.Error"));
+    assert_eq!(
+        inner.class_chain().collect::<Vec<_>>(),
+        [
+            "java.lang.IllegalArgumentException",
+            "java.lang.RuntimeException",
+            "java.lang.Exception",
+            "java.lang.Throwable"
+        ]
+    );
     assert_eq!(
         inner.field("detailMessage").unwrap().as_str(),
         Some("bad argument: boom")
