@@ -555,7 +555,13 @@ async fn follow(
     ctx.show(&op, render::operation_detail)?;
     match op.state {
         OperationState::Failed => {
-            let _ = writeln!(ctx.err, "error: operation {} FAILED", op.id);
+            let summary = op
+                .failure_cause
+                .as_ref()
+                .and_then(|c| render::failure_cause(c).lines().next().map(str::to_string))
+                .map(|first| format!(": {first}"))
+                .unwrap_or_default();
+            let _ = writeln!(ctx.err, "error: operation {} FAILED{summary}", op.id);
             if ctx.json {
                 if let Some(cause) = &op.failure_cause {
                     let _ = write!(ctx.err, "{}", render::failure_cause(cause));

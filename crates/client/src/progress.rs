@@ -11,6 +11,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::model::{Operation, OperationState};
 use crate::render::percent;
 
+/// The bar: spinner, short id, state, bar, percent, elapsed time.
+const BAR_TEMPLATE: &str = "{spinner} {prefix} {msg:<9} [{bar:30}] {pos:>3}% {elapsed_precise}";
+
 /// Shows the progress of one operation while it is awaited.
 pub struct WaitProgress {
     bar: Option<ProgressBar>,
@@ -22,11 +25,9 @@ impl WaitProgress {
     pub fn new(id: &str, draw: bool) -> Self {
         let bar = draw.then(|| {
             let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{spinner} {prefix} {msg:<9} [{bar:30}] {pos:>3}% {elapsed_precise}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+            let style = ProgressStyle::with_template(BAR_TEMPLATE)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
             bar.set_style(style);
             bar.set_prefix(short_id(id).to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
@@ -89,6 +90,11 @@ mod tests {
             json!({"type": "flush", "id": "abc", "state": state, "progress": progress}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_bar_template_is_valid() {
+        assert!(ProgressStyle::with_template(BAR_TEMPLATE).is_ok());
     }
 
     #[test]

@@ -84,7 +84,12 @@ async fn submit_wait_failed_exits_with_failed_code_and_prints_the_cause() {
     fake.script(fails());
     let r = run(&fake.url, IMPORT).await;
     assert_eq!(r.code, exit::FAILED, "out: {}\nerr: {}", r.out, r.err);
-    assert!(r.err.contains("FAILED"), "{}", r.err);
+    assert!(
+        r.err
+            .contains("FAILED: java.lang.RuntimeException: Failed importing SSTables"),
+        "{}",
+        r.err
+    );
     let all = format!("{}{}", r.out, r.err);
     assert!(
         all.contains("java.lang.RuntimeException: Failed importing SSTables"),
