@@ -95,6 +95,15 @@ impl ImportRequest {
         self.table_path.as_deref().unwrap_or(&self.source_dir)
     }
 
+    /// The request field naming the imported directory.
+    fn dir_field(&self) -> &'static str {
+        if self.table_path.is_some() {
+            "tablePath"
+        } else {
+            "sourceDir"
+        }
+    }
+
     /// The `importNewSSTables` arguments for a resolved directory.
     pub fn call(&self, dir: &Path) -> ImportCall {
         ImportCall {
@@ -201,9 +210,10 @@ impl ImportRequest {
         match outcome {
             Ok(report) => Ok(report),
             Err(sstable::PreflightError::Cancelled) => Err(RunError::Cancelled),
-            Err(sstable::PreflightError::NoSSTables { .. }) => {
-                Err(RunError::preflight("no SSTables in sourceDir".to_string()))
-            }
+            Err(sstable::PreflightError::NoSSTables { .. }) => Err(RunError::preflight(format!(
+                "no SSTables in {}",
+                self.dir_field()
+            ))),
             Err(e) => Err(RunError::preflight(e.to_string())),
         }
     }
