@@ -7,6 +7,7 @@
 //! assert_eq!(read_single(&bytes, Limits::default()).unwrap(), Value::ObjectName("d:type=x".into()));
 //! ```
 pub mod error;
+pub mod jdk;
 mod json;
 pub mod limits;
 pub mod mutf8;
@@ -16,7 +17,8 @@ pub mod value;
 pub mod write;
 
 pub use error::{Error, Limit, Result};
+pub use jdk::marshalled_object;
 pub use limits::Limits;
 pub use read::{read_single, Item, ObjectReader};
 pub use value::*;
-pub use write::{classes, marshalled_object, to_stream, ObjectWriter};
+pub use write::{classes, to_stream, ObjectWriter};

@@ -336,8 +336,9 @@ fn tabular(obj: &Object) -> Option<Value> {
     }))
 }
 
-/// Longest magnitude converted to decimal (the conversion is quadratic).
-const MAX_MAGNITUDE: usize = 4096;
+/// Longest magnitude (bytes, about 600 decimal digits) converted to decimal: the conversion is
+/// quadratic, so longer BigIntegers stay generic objects (signum + magnitude fields).
+const MAX_MAGNITUDE: usize = 256;
 
 /// Decimal text of a BigInteger given its signum and big-endian magnitude.
 pub(crate) fn big_integer_text(signum: i32, magnitude: &[u8]) -> Option<String> {

@@ -673,36 +673,6 @@ fn parse_big_decimal(text: &str) -> Option<(String, i32)> {
     Some((unscaled, scale))
 }
 
-/// Builds `java.rmi.MarshalledObject` holding `inner` exactly as RMI does: `objBytes` is a
-/// separate stream without RMI annotations, `locBytes` is null, `hash` is Java's
-/// `31 * h + b` over the signed `objBytes` bytes. A null `inner` gives hash 13 and null
-/// `objBytes`, as the JDK does.
-pub fn marshalled_object(inner: &Value) -> Result<Value> {
-    let (hash, obj_bytes) = if *inner == Value::Null {
-        (13, Value::Null)
-    } else {
-        let mut w = ObjectWriter::new(false);
-        w.write_value(inner)?;
-        let bytes = w.finish();
-        let hash = bytes.iter().fold(0i32, |h, &b| {
-            h.wrapping_mul(31).wrapping_add(i32::from(b as i8))
-        });
-        (hash, Value::Bytes(bytes))
-    };
-    Ok(Value::Object(Object {
-        desc: Arc::new(classes::marshalled_object()),
-        class_data: vec![ClassData {
-            class: "java.rmi.MarshalledObject".into(),
-            fields: vec![
-                ("hash".into(), Value::Int(hash)),
-                ("locBytes".into(), Value::Null),
-                ("objBytes".into(), obj_bytes),
-            ],
-            annotations: vec![],
-        }],
-    }))
-}
-
 /// A complete stream (header + one value).
 pub fn to_stream(value: &Value, rmi_annotations: bool) -> Result<Vec<u8>> {
     let mut w = ObjectWriter::new(rmi_annotations);
@@ -896,20 +866,6 @@ pub mod classes {
                 (b'L', "intVal", Some("Ljava/math/BigInteger;")),
             ],
             Some(number()),
-        )
-    }
-
-    pub fn marshalled_object() -> ClassDesc {
-        desc(
-            "java.rmi.MarshalledObject",
-            8988374069173025854,
-            0x02,
-            &[
-                (b'I', "hash", None),
-                (b'[', "locBytes", Some("[B")),
-                (b'[', "objBytes", Some("[B")),
-            ],
-            None,
         )
     }
 

@@ -414,3 +414,52 @@ fn proxy_stub_of_capture_p02() {
     };
     assert_eq!(&b[..12], b"\x00\x0aUnicastRef");
 }
+
+/// The DGC.dirty call of capture 05, rebuilt from scratch with the `jdk` builders.
+#[test]
+fn capture_05_dgc_dirty_built_with_jdk_helpers_is_byte_identical() {
+    let call = &streams("05-rmiserver-newClient-credentials.c2s.bin")[1];
+    let Item::Block(header) = &call.items[0] else {
+        panic!()
+    };
+    let Item::Block(seq) = &call.items[2] else {
+        panic!()
+    };
+    let vals = values(call);
+    // Take the run-specific numbers from the capture, build the values with the helpers.
+    let id = vals[0].as_items().unwrap()[0].as_object().unwrap();
+    let space = id.field("space").unwrap().as_object().unwrap();
+    let n = |o: &Object, f: &str| o.field(f).unwrap().as_i64().unwrap();
+    let lease = vals[1].as_object().unwrap();
+    let vmid = lease.field("vmid").unwrap().as_object().unwrap();
+    let vuid = vmid.field("uid").unwrap().as_object().unwrap();
+    let Some(Value::Bytes(addr)) = vmid.field("addr") else {
+        panic!()
+    };
+
+    let mut w = ObjectWriter::new(true);
+    w.write_bytes(header);
+    w.write_value(&jdk::obj_id_array(vec![jdk::obj_id(
+        n(id, "objNum"),
+        jdk::uid(
+            n(space, "unique") as i32,
+            n(space, "time"),
+            n(space, "count") as i16,
+        ),
+    )]))
+    .unwrap();
+    w.write_bytes(seq);
+    w.write_value(&jdk::lease(
+        600000,
+        jdk::vmid(
+            addr[..].try_into().unwrap(),
+            jdk::uid(
+                n(vuid, "unique") as i32,
+                n(vuid, "time"),
+                n(vuid, "count") as i16,
+            ),
+        ),
+    ))
+    .unwrap();
+    assert_eq!(w.finish(), call.bytes);
+}
