@@ -23,8 +23,16 @@ fn ours() -> Value {
     load(repo_root().join("api/openapi.yaml"))
 }
 
+/// The shared reference folder: `$DAEDALUS_SHARED`, else `shared/` beside the repository.
+fn shared_dir() -> PathBuf {
+    match std::env::var_os("DAEDALUS_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => repo_root().join("../shared"),
+    }
+}
+
 fn icarus() -> Value {
-    load(repo_root().join("../shared/reference/icarus-openapi.yaml"))
+    load(shared_dir().join("reference/icarus-openapi.yaml"))
 }
 
 fn map_keys(v: &Value) -> Vec<String> {
