@@ -70,7 +70,10 @@ pub struct ObjectReader<'a> {
     handles: Vec<Slot>,
     /// Bytes left in the current top-level block-data segment.
     block_left: usize,
-    /// Values decoded so far (see [`Limits::max_values`]).
+    /// Value nodes produced so far, including back-reference expansions (subtree sizes).
+    nodes: usize,
+    /// Budget spent against [`Limits::max_values`]: `nodes` plus the copies kept in the handle
+    /// table for back references.
     values: usize,
 }
 
@@ -93,6 +96,7 @@ impl<'a> ObjectReader<'a> {
             limits,
             handles: Vec::new(),
             block_left: 0,
+            nodes: 0,
             values: 0,
         })
     }
@@ -302,7 +306,14 @@ impl<'a> ObjectReader<'a> {
 
     // ----- bookkeeping ---------------------------------------------------------------------
 
+    /// Counts `n` new value nodes.
     fn count(&mut self, n: usize) -> Result<()> {
+        self.nodes = self.nodes.saturating_add(n);
+        self.charge(n)
+    }
+
+    /// Spends `n` from the value budget.
+    fn charge(&mut self, n: usize) -> Result<()> {
         self.values = self.values.saturating_add(n);
         if self.values > self.limits.max_values {
             return Err(Error::LimitExceeded(Limit::Values));
@@ -318,14 +329,18 @@ impl<'a> ObjectReader<'a> {
         Ok(self.handles.len() - 1)
     }
 
-    fn complete(&mut self, idx: usize, value: &Value, start_count: usize) {
-        let size = self.values - start_count + 1;
+    /// Keeps a copy of a completed value for back references; the copy is charged too, so
+    /// nested containers cannot multiply memory beyond [`Limits::max_values`].
+    fn complete(&mut self, idx: usize, value: &Value, start_nodes: usize) -> Result<()> {
+        let size = self.nodes - start_nodes + 1;
+        self.charge(size)?;
         if let Some(slot) = self.handles.get_mut(idx) {
             *slot = Slot::Value {
                 value: value.clone(),
                 size,
             };
         }
+        Ok(())
     }
 
     fn check_depth(&self, depth: usize) -> Result<()> {
@@ -435,6 +450,7 @@ impl<'a> ObjectReader<'a> {
         let s = mutf8::decode(bytes).map_err(|e| Error::InvalidUtf { offset: start + e })?;
         let cost = bulk_cost(bytes.len());
         self.count(cost)?;
+        self.charge(1 + cost)?; // the copy in the handle table
         let value = Value::String(s);
         self.new_handle(Slot::Value {
             value: value.clone(),
@@ -652,7 +668,7 @@ impl<'a> ObjectReader<'a> {
     fn read_new_object(&mut self, depth: usize) -> Result<Value> {
         let desc = self.read_desc_required(depth + 1)?;
         let idx = self.new_handle(Slot::Pending)?;
-        let start = self.values;
+        let start = self.nodes;
         let mut class_data = Vec::new();
         if desc.flags & SC_EXTERNALIZABLE != 0 {
             if desc.flags & SC_BLOCK_DATA == 0 {
@@ -695,14 +711,14 @@ impl<'a> ObjectReader<'a> {
             }
         }
         let value = typed::decode(Object { desc, class_data });
-        self.complete(idx, &value, start);
+        self.complete(idx, &value, start)?;
         Ok(value)
     }
 
     fn read_enum(&mut self, depth: usize) -> Result<Value> {
         let desc = self.read_desc_required(depth + 1)?;
         let idx = self.new_handle(Slot::Pending)?;
-        let start = self.values;
+        let start = self.nodes;
         let at = self.pos;
         let constant = match self.read_object(depth + 1)? {
             Value::String(s) => s,
@@ -717,14 +733,14 @@ impl<'a> ObjectReader<'a> {
             class: desc.name.clone(),
             constant,
         };
-        self.complete(idx, &value, start);
+        self.complete(idx, &value, start)?;
         Ok(value)
     }
 
     fn read_array(&mut self, depth: usize) -> Result<Value> {
         let desc = self.read_desc_required(depth + 1)?;
         let idx = self.new_handle(Slot::Pending)?;
-        let start = self.values;
+        let start = self.nodes;
         let at = self.pos;
         let len = self.raw_i32()?;
         if len < 0 {
@@ -780,7 +796,7 @@ impl<'a> ObjectReader<'a> {
                 })
             }
         };
-        self.complete(idx, &value, start);
+        self.complete(idx, &value, start)?;
         Ok(value)
     }
 }

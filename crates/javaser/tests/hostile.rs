@@ -198,6 +198,24 @@ fn reference_bombs_hit_the_value_limit() {
 }
 
 #[test]
+fn nested_containers_cannot_multiply_handle_table_copies() {
+    // 50 nested arrays around 100 000 nulls: each level keeps a copy for back references.
+    let mut b = vec![0x75];
+    b.extend(desc("[Ljava.lang.Object;"));
+    b.extend_from_slice(&1i32.to_be_bytes());
+    for _ in 0..48 {
+        b.push(0x75);
+        b.extend(reference(0));
+        b.extend_from_slice(&1i32.to_be_bytes());
+    }
+    b.push(0x75);
+    b.extend(reference(0));
+    b.extend_from_slice(&100_000i32.to_be_bytes());
+    b.extend(std::iter::repeat_n(0x70, 100_000));
+    assert_eq!(read(&stream(&b)), Err(Error::LimitExceeded(Limit::Values)));
+}
+
+#[test]
 fn references_to_a_big_string_count_its_size() {
     // One 1 MiB string referenced 2000 times would be 2 GB of copies.
     let mut b = vec![0x75];

@@ -354,3 +354,20 @@ fn unwritable_values_are_errors() {
         Err(Error::Unwritable(_))
     ));
 }
+
+/// Large but legitimate results stay within the default limits.
+#[test]
+fn large_results_fit_the_default_limits() {
+    let items: Vec<Value> = (0..100_000).map(|i| s(&format!("10.0.{i}"))).collect();
+    same(Value::List {
+        class: "java.util.ArrayList".into(),
+        items,
+    });
+    let entries: Vec<_> = (0..25_600)
+        .map(|i| (s(&format!("token-{i}")), s(&format!("10.0.0.{}", i % 256))))
+        .collect();
+    same(Value::Map {
+        class: "java.util.LinkedHashMap".into(),
+        entries,
+    });
+}
