@@ -22,7 +22,10 @@ fn stats(what: &str, samples: &mut [Duration]) {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let host = args.get(1).map_or("127.0.0.1", String::as_str);
-    let port: u16 = args.get(2).ok_or("usage: bench HOST PORT [N] [WARMUP]")?.parse()?;
+    let port: u16 = args
+        .get(2)
+        .ok_or("usage: bench HOST PORT [N] [WARMUP]")?
+        .parse()?;
     let n: usize = args.get(3).map_or(Ok(1000), |s| s.parse())?;
     let warmup: usize = args.get(4).map_or(Ok(100), |s| s.parse())?;
 

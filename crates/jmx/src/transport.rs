@@ -5,7 +5,9 @@
 //! by a maximum message size. It must not know what a call means (that is `call`) nor pool
 //! connections (that is `pool`). Timeouts are applied by the caller around these futures.
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::task::Poll;
+use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -181,12 +183,14 @@ impl Connection {
         }
         while self.buf.len() < max_bytes {
             self.buf.reserve(16 * 1024);
-            // A zero timeout polls the read once: it takes only data that is already there.
-            match tokio::time::timeout(Duration::ZERO, self.io.read_buf(&mut self.buf)).await {
-                Ok(Ok(0)) => return Ok(true),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(e.into()),
-                Err(_) => break,
+            // Poll the read exactly once: take only data that is already there.
+            let mut read = std::pin::pin!(self.io.read_buf(&mut self.buf));
+            let polled = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+            match polled {
+                Poll::Ready(Ok(0)) => return Ok(true),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Err(e.into()),
+                Poll::Pending => break,
             }
         }
         Ok(false)
