@@ -3,7 +3,11 @@
 
 use javaser::{Error, Item, Limits, ObjectReader};
 
-pub const CAPTURES: &str = "/work/shared/reference/captures";
+/// The golden captures directory (`JAVASER_CAPTURES` overrides the reference location).
+pub fn captures_dir() -> String {
+    std::env::var("JAVASER_CAPTURES")
+        .unwrap_or_else(|_| "/work/shared/reference/captures".to_string())
+}
 
 /// One serialization stream found in a capture: its exact bytes and decoded top-level items.
 pub struct Stream {
@@ -15,7 +19,7 @@ pub struct Stream {
 }
 
 pub fn read_capture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{CAPTURES}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+    std::fs::read(format!("{}/{name}", captures_dir())).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Reads all top-level items of the stream at the start of `bytes`.
@@ -85,7 +89,7 @@ pub fn values(s: &Stream) -> Vec<javaser::Value> {
 
 /// All capture file names (both directions).
 pub fn all_capture_files() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(CAPTURES)
+    let mut names: Vec<String> = std::fs::read_dir(captures_dir())
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".c2s.bin") || n.ends_with(".s2c.bin"))
