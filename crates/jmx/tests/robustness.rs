@@ -193,3 +193,44 @@ async fn server_restart_on_the_same_port_is_survived() {
     assert_eq!(client.sessions_established(), 2);
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn connections_the_server_dropped_are_replaced() {
+    let server = TestServer::start(&ServerOptions {
+        socket_idle_ms: Some(300),
+        ..Default::default()
+    });
+    let client = JmxClient::connect(server.config()).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            client.get_attribute(PROBE, "Name").await.unwrap(),
+            s("probe-1")
+        );
+        // Longer than the server's socket read timeout: it closes our pooled connections.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+    assert_eq!(
+        client.get_attribute(PROBE, "Name").await.unwrap(),
+        s("probe-1")
+    );
+    assert_eq!(client.sessions_established(), 1);
+}
+
+#[tokio::test]
+async fn oversized_return_is_rejected_and_the_client_stays_usable() {
+    let mut cfg = shared().config();
+    cfg.limits.max_total_bytes = 16 * 1024;
+    let client = JmxClient::connect(cfg).await.unwrap();
+    let err = client
+        .invoke(PROBE, "sample", &[s("longstring")], &["java.lang.String"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, JmxError::Protocol(_) | JmxError::Serialization(_)),
+        "{err:?}"
+    );
+    assert_eq!(
+        client.get_attribute(PROBE, "Name").await.unwrap(),
+        s("probe-1")
+    );
+}

@@ -43,6 +43,8 @@ pub struct ServerOptions {
     pub idle_timeout_ms: Option<u64>,
     pub lease_ms: Option<u64>,
     pub proxy_stubs: bool,
+    /// `sun.rmi.transport.tcp.readTimeout`: the server closes connections idle this long.
+    pub socket_idle_ms: Option<u64>,
 }
 
 pub struct TestServer {
@@ -73,6 +75,9 @@ impl TestServer {
         }
         if let Some(ms) = opts.lease_ms {
             cmd.arg(format!("-Djava.rmi.dgc.leaseValue={ms}"));
+        }
+        if let Some(ms) = opts.socket_idle_ms {
+            cmd.arg(format!("-Dsun.rmi.transport.tcp.readTimeout={ms}"));
         }
         if opts.proxy_stubs {
             cmd.arg("-Djava.rmi.server.ignoreStubClasses=true");
