@@ -93,3 +93,44 @@ impl JmxError {
 pub(crate) fn is_no_such_object(t: &JavaThrowable) -> bool {
     t.class == "java.rmi.NoSuchObjectException"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(class: &str, cause: Option<JavaThrowable>) -> JavaThrowable {
+        JavaThrowable {
+            class: class.into(),
+            message: Some("m".into()),
+            stack_trace: vec![],
+            cause: cause.map(Box::new),
+            suppressed: vec![],
+            wrapper: None,
+        }
+    }
+
+    #[test]
+    fn classifies_throwables() {
+        assert!(matches!(
+            JmxError::from_throwable(t("javax.management.InstanceNotFoundException", None)),
+            JmxError::InstanceNotFound(_)
+        ));
+        let unmarshal = t(
+            "java.rmi.ServerException",
+            Some(t("java.rmi.UnmarshalException", None)),
+        );
+        assert!(
+            matches!(JmxError::from_throwable(unmarshal), JmxError::Protocol(m) if m.contains("UnmarshalException"))
+        );
+        let app = t(
+            "java.rmi.ServerException",
+            Some(t("java.lang.IllegalStateException", None)),
+        );
+        assert!(
+            matches!(JmxError::from_throwable(app), JmxError::Java(t) if t.class == "java.rmi.ServerException")
+        );
+        let e = JmxError::from_throwable(t("java.lang.RuntimeException", None));
+        assert_eq!(e.throwable().unwrap().class, "java.lang.RuntimeException");
+        assert!(!e.is_unreachable() && !e.is_timeout());
+    }
+}
