@@ -7,7 +7,9 @@ mod operations;
 
 use std::future::Future;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -31,6 +33,7 @@ pub fn app(engine: Engine) -> Router {
         )
         .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(log_request))
         .with_state(engine)
 }
 
@@ -43,4 +46,13 @@ pub async fn serve(
     axum::serve(listener, app(engine))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// One debug line per request: method, path, status.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    response
 }
