@@ -66,6 +66,7 @@ async fn query_names_and_is_registered() {
     assert!(client.query_names("nothing:*").await.unwrap().is_empty());
     assert!(client.is_registered(PROBE).await.unwrap());
     assert!(!client.is_registered("test:type=Nope").await.unwrap());
+    assert_eq!(client.get_default_domain().await.unwrap(), "DefaultDomain");
 }
 
 #[tokio::test]

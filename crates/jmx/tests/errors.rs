@@ -82,6 +82,15 @@ async fn suppressed_errors_and_reflection_failures() {
     );
     assert_eq!(t.suppressed[0].message.as_deref(), Some("suppressed one"));
 
+    // A JMRuntimeException thrown by the MBean reaches the client as is, and is unwrapped too.
+    let t = java(fail(&client, "operations").await);
+    assert_eq!(t.class, "java.lang.IllegalArgumentException");
+    assert_eq!(t.message.as_deref(), Some("bad operation argument"));
+    assert_eq!(
+        t.wrapper.as_deref(),
+        Some("javax.management.RuntimeOperationsException")
+    );
+
     let t = java(fail(&client, "error").await);
     assert_eq!(t.class, "java.lang.AssertionError");
     assert_eq!(

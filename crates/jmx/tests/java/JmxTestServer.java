@@ -70,6 +70,8 @@ public class JmxTestServer {
                     e.addSuppressed(new UnsupportedOperationException("suppressed one"));
                     throw e;
                 }
+                case "operations":
+                    throw new RuntimeOperationsException(new IllegalArgumentException("bad operation argument"), "wrapped");
                 case "error":
                     throw new AssertionError("an error");
                 default:
