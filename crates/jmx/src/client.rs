@@ -617,6 +617,9 @@ impl Session {
     }
 }
 
+/// Shortest renewal / keep-alive period, whatever the server grants or the config says.
+const MIN_PERIOD: Duration = Duration::from_millis(100);
+
 /// Background duties of a session: renew the DGC lease at half the granted value, and send a
 /// keep-alive when the connection has been idle for `keepalive_interval`. Ends when the client
 /// is dropped; aborted when the session is replaced or closed.
@@ -627,12 +630,12 @@ async fn maintain(
     last_call: Arc<std::sync::Mutex<Instant>>,
     mut lease: Duration,
 ) {
-    let mut next_renewal = Instant::now() + lease / 2;
+    let mut next_renewal = Instant::now() + (lease / 2).max(MIN_PERIOD);
     loop {
         let Some(strong) = inner.upgrade() else {
             return;
         };
-        let keepalive = strong.cfg.keepalive_interval;
+        let keepalive = strong.cfg.keepalive_interval.max(MIN_PERIOD);
         let call_timeout = strong.cfg.call_timeout;
         let limits = strong.cfg.limits;
         drop(strong);
@@ -665,15 +668,13 @@ async fn maintain(
             match renewed {
                 Ok(Ok(granted)) => {
                     lease = Duration::from_millis(granted as u64);
-                    next_renewal = Instant::now() + lease / 2;
+                    next_renewal = Instant::now() + (lease / 2).max(MIN_PERIOD);
                 }
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "DGC lease renewal failed; retrying");
-                    next_renewal = Instant::now() + (lease / 8).max(Duration::from_millis(100));
+                    next_renewal = Instant::now() + (lease / 8).max(MIN_PERIOD);
                 }
-                Err(_) => {
-                    next_renewal = Instant::now() + (lease / 8).max(Duration::from_millis(100))
-                }
+                Err(_) => next_renewal = Instant::now() + (lease / 8).max(MIN_PERIOD),
             }
         }
         let idle_since = *last_call.lock().unwrap_or_else(|e| e.into_inner());
