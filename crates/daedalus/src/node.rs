@@ -87,7 +87,8 @@ pub struct ImportCall {
     pub copy_data: bool,
 }
 
-/// A connected node. Every method is one management call; none retries on its own.
+/// A connected node. Every method is one management call; none retries on its own. Methods with
+/// a default answer `Unsupported`, so a new call can be added without touching every double.
 #[async_trait]
 pub trait Node: Send + Sync {
     /// `StorageService.ReleaseVersion`, e.g. `"4.1.3"`.
@@ -95,6 +96,22 @@ pub trait Node: Send + Sync {
 
     /// Whether the table's `ColumnFamilies` MBean is registered.
     async fn table_exists(&self, keyspace: &str, table: &str) -> Result<bool, NodeError>;
+
+    /// `StorageService.SchemaVersion` (a UUID string).
+    async fn schema_version(&self) -> Result<String, NodeError> {
+        Err(NodeError::new(
+            NodeErrorKind::Unsupported,
+            "schema version is not available",
+        ))
+    }
+
+    /// `StorageService.OperationMode` (`NORMAL`, `DRAINED`, ...).
+    async fn operation_mode(&self) -> Result<String, NodeError> {
+        Err(NodeError::new(
+            NodeErrorKind::Unsupported,
+            "operation mode is not available",
+        ))
+    }
 
     /// Calls `importNewSSTables`; returns the directories Cassandra failed to import.
     async fn import_sstables(

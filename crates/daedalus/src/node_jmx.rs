@@ -113,6 +113,15 @@ impl Node for JmxNode {
         Ok(self.node.version().raw.clone())
     }
 
+    async fn schema_version(&self) -> Result<String, NodeError> {
+        bounded(self.timeout, self.node.schema_version()).await
+    }
+
+    async fn operation_mode(&self) -> Result<String, NodeError> {
+        let mode = bounded(self.timeout, self.node.operation_mode()).await?;
+        Ok(mode.as_str().to_string())
+    }
+
     async fn table_exists(&self, keyspace: &str, table: &str) -> Result<bool, NodeError> {
         let found = bounded(self.timeout, self.node.table_mbean(keyspace, table)).await?;
         Ok(found.is_some())

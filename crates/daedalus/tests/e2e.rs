@@ -260,3 +260,66 @@ async fn queueing_and_cancel_against_a_hanging_import() {
         "the cancelled one never reached the node"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_endpoints_answer_from_the_node_in_icarus_shapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start("4.1", tmp.path()).await;
+    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
+
+    for path in ["/version", "/version/sidecar"] {
+        let resp = server.get(path).await;
+        assert_eq!(resp.status, 200);
+        assert_schema("SidecarVersion", &resp.body);
+        assert!(resp.body["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("daedalus "));
+    }
+    let resp = server.get("/version/cassandra").await;
+    assert_eq!(resp.status, 200);
+    assert_schema("CassandraVersion", &resp.body);
+    assert_eq!(
+        (resp.body["major"].clone(), resp.body["minor"].clone()),
+        (json!(4), json!(1))
+    );
+    let resp = server.get("/version/schema").await;
+    assert_eq!(resp.status, 200);
+    assert_schema("CassandraSchemaVersion", &resp.body);
+    assert!(uuid::Uuid::parse_str(resp.body["schemaVersion"].as_str().unwrap()).is_ok());
+    let resp = server.get("/status").await;
+    assert_eq!(resp.status, 200);
+    assert_schema("CassandraStatus", &resp.body);
+    assert_eq!(resp.body["nodeState"], "NORMAL");
+    assert_eq!(server.get("/health").await.status, 200);
+    assert_eq!(server.get("/ready").await.status, 200);
+}
+
+#[tokio::test]
+async fn read_endpoints_say_500_when_the_node_is_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let connector: Arc<dyn NodeConnector> = Arc::new(
+        JmxConnector::new(&dead.to_string(), None, std::time::Duration::from_secs(5)).unwrap(),
+    );
+    let server = TestServer::start(connector, config(1), &tmp.path().join("d")).await;
+    for path in ["/status", "/version/cassandra", "/version/schema", "/ready"] {
+        let resp = server.get(path).await;
+        assert_eq!(resp.status, 500, "{path}");
+        assert_schema("CassandraStatusException", &resp.body);
+        assert_eq!(
+            resp.body["exception"]["kind"], "Unreachable",
+            "{path}: {}",
+            resp.body
+        );
+    }
+    assert_eq!(
+        server.get("/health").await.status,
+        200,
+        "the sidecar itself is up"
+    );
+    assert_eq!(server.get("/version").await.status, 200);
+}

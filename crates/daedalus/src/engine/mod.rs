@@ -133,6 +133,11 @@ impl Engine {
         &self.shared.config.policy
     }
 
+    /// The node connector, for requests that read from the node directly.
+    pub fn connector(&self) -> &Arc<dyn NodeConnector> {
+        &self.shared.connector
+    }
+
     pub fn journal(&self) -> &Journal {
         &self.shared.journal
     }
