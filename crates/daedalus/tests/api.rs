@@ -268,12 +268,7 @@ async fn operations_beyond_the_pool_wait_pending_without_start_time() {
     let dir = copy_fixture(NB_SETS, tmp.path());
     let mut ids = Vec::new();
     for _ in 0..4 {
-        ids.push(
-            server.submit(&import_body(&dir)).await["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(server.submit_id(&import_body(&dir)).await);
     }
     eventually("two imports in flight", || node.entered() == 2).await;
     let mut states = Vec::new();
@@ -312,19 +307,10 @@ async fn list_filters_by_type_and_state_with_status_alias_newest_first() {
     let node = Arc::new(FakeNode::gated());
     let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let running = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let running = server.submit_id(&import_body(&dir)).await;
     eventually("first import in flight", || node.entered() == 1).await;
-    let pending = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let cancelled = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let pending = server.submit_id(&import_body(&dir)).await;
+    let cancelled = server.submit_id(&import_body(&dir)).await;
     assert_eq!(
         server
             .delete(&format!("/operations/{cancelled}"))
@@ -386,15 +372,9 @@ async fn cancelling_a_pending_operation_is_immediate_and_it_never_runs() {
     let node = Arc::new(FakeNode::gated());
     let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let first = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = server.submit_id(&import_body(&dir)).await;
     eventually("first import in flight", || node.entered() == 1).await;
-    let second = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second = server.submit_id(&import_body(&dir)).await;
 
     let resp = server.delete(&format!("/operations/{second}")).await;
     assert_eq!(resp.status, 202);
@@ -427,10 +407,7 @@ async fn cancelling_a_running_operation_stops_it_at_the_next_safe_point() {
     });
     let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let id = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = server.submit_id(&import_body(&dir)).await;
     eventually("version call in flight", || {
         node.versions_entered
             .load(std::sync::atomic::Ordering::SeqCst)
@@ -447,9 +424,7 @@ async fn cancelling_a_running_operation_stops_it_at_the_next_safe_point() {
     assert_eq!(resp.body["cancelRequested"], true);
 
     node.version_gate.as_ref().unwrap().add_permits(1);
-    let done = server
-        .wait_for(&id, "finished", |r| r["state"] != "RUNNING")
-        .await;
+    let done = server.wait_finished(&id).await;
     assert_eq!(done["state"], "CANCELLED");
     assert_eq!(done["progress"], json!(1.0));
     assert!(
@@ -464,10 +439,7 @@ async fn cancelling_during_the_jmx_call_is_noted_and_the_call_completes() {
     let node = Arc::new(FakeNode::gated());
     let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let id = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = server.submit_id(&import_body(&dir)).await;
     eventually("import in flight", || node.entered() == 1).await;
     let in_flight = server.get(&format!("/operations/{id}")).await.body;
     assert_eq!(
@@ -495,9 +467,7 @@ async fn cancelling_during_the_jmx_call_is_noted_and_the_call_completes() {
     assert_eq!(twice.body["errors"].as_array().unwrap().len(), 1);
 
     node.release_imports(1);
-    let done = server
-        .wait_for(&id, "finished", |r| r["state"] != "RUNNING")
-        .await;
+    let done = server.wait_finished(&id).await;
     assert_eq!(
         done["state"], "COMPLETED",
         "the import ran to its end: {done}"
@@ -519,10 +489,7 @@ async fn finished_operations_expire() {
     };
     let server = TestServer::start(node.connector(), config, &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let id = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = server.submit_id(&import_body(&dir)).await;
     eventually("import in flight", || node.entered() == 1).await;
     // Running operations do not expire, however long they take.
     let parsed = uuid::Uuid::parse_str(&id).unwrap();

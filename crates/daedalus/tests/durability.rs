@@ -22,24 +22,12 @@ async fn a_restart_serves_finished_requeues_pending_and_fails_running() {
     let before = Arc::new(FakeNode::gated());
     let server = TestServer::start(before.connector(), config(1), &data).await;
     before.release_imports(1);
-    let done = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let done = server.submit_id(&import_body(&dir)).await;
     let done = server.wait_state(&done, "COMPLETED").await;
-    let running = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let running = server.submit_id(&import_body(&dir)).await;
     eventually("second import in flight", || before.entered() == 2).await;
-    let pending = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let cancelled = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let pending = server.submit_id(&import_body(&dir)).await;
+    let cancelled = server.submit_id(&import_body(&dir)).await;
     assert_eq!(
         server
             .delete(&format!("/operations/{cancelled}"))
@@ -90,10 +78,7 @@ async fn a_restart_serves_finished_requeues_pending_and_fails_running() {
     );
 
     // New submissions sort after the recovered ones.
-    let fresh = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let fresh = server.submit_id(&import_body(&dir)).await;
     let list = server.get("/operations").await.body;
     assert_operation_list(&list);
     assert_eq!(list[0]["id"], fresh.as_str());
@@ -108,10 +93,7 @@ struct Sidecar {
 /// Starts the real binary and waits for its "serving" log line to learn the port.
 async fn start_sidecar(data: &std::path::Path) -> Sidecar {
     // A port nobody listens on: bound, then released.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = dead_address();
     let mut child = Command::new(env!("CARGO_BIN_EXE_daedalus"))
         .args(["serve", "--listen", "127.0.0.1:0", "--workers", "4"])
         .arg("--jmx-service")

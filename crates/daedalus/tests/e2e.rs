@@ -9,7 +9,13 @@ use common::testnode::TestNode;
 use common::*;
 use daedalus::node::NodeConnector;
 use daedalus::node_jmx::JmxConnector;
-use serde_json::{json, Value};
+use serde_json::json;
+
+/// The real JMX adapter pointed at an address nobody listens on.
+fn dead_node() -> Arc<dyn NodeConnector> {
+    let address = dead_address().to_string();
+    Arc::new(JmxConnector::new(&address, None, std::time::Duration::from_secs(5)).unwrap())
+}
 
 fn data_files(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -22,18 +28,6 @@ fn data_files(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
-async fn finished(server: &TestServer, body: &Value) -> Value {
-    let id = server.submit(body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    server
-        .wait_for(&id, "finished", |r| {
-            r["state"] == "COMPLETED" || r["state"] == "FAILED"
-        })
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imports_into_a_4_1_node_with_every_flag_reaching_cassandra() {
     let tmp = tempfile::tempdir().unwrap();
@@ -41,7 +35,7 @@ async fn imports_into_a_4_1_node_with_every_flag_reaching_cassandra() {
     let server = TestServer::start(node.connector(), config(2), &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
 
-    let record = finished(&server, &import_body(&dir)).await;
+    let record = server.run(&import_body(&dir)).await;
     assert_eq!(record["state"], "COMPLETED", "{record}");
     assert_eq!(record["sstables"], 2);
     let table_dir = node.table_dir("spark_test", "test3");
@@ -83,7 +77,7 @@ async fn imports_into_a_4_1_node_with_every_flag_reaching_cassandra() {
         body[flag] = json!(true);
     }
     body["copyData"] = json!(false);
-    let record = finished(&server, &body).await;
+    let record = server.run(&body).await;
     assert_eq!(record["state"], "COMPLETED", "{record}");
     let calls = node.calls("importNewSSTables");
     assert_eq!(
@@ -107,7 +101,7 @@ async fn node_failures_become_failed_operations_with_their_cause() {
 
     // Cassandra reports a failed directory.
     node.fail_import_dirs(&[&canonical]).await;
-    let record = finished(&server, &import_body(&dir)).await;
+    let record = server.run(&import_body(&dir)).await;
     assert_eq!(record["state"], "FAILED", "{record}");
     assert_eq!(record["failedDirectories"], json!([canonical]));
     assert!(record["failureCause"]["message"]
@@ -126,7 +120,7 @@ async fn node_failures_become_failed_operations_with_their_cause() {
         ],
     )
     .await;
-    let record = finished(&server, &import_body(&dir)).await;
+    let record = server.run(&import_body(&dir)).await;
     assert_eq!(record["state"], "FAILED", "{record}");
     let cause = &record["failureCause"];
     assert_eq!(cause["class"], "java.lang.IllegalStateException", "{cause}");
@@ -142,7 +136,7 @@ async fn node_failures_become_failed_operations_with_their_cause() {
     // A table the node does not have.
     let mut body = import_body(&dir);
     body["table"] = json!("nope");
-    let record = finished(&server, &body).await;
+    let record = server.run(&body).await;
     assert_eq!(record["state"], "FAILED");
     assert!(record["failureCause"]["message"]
         .as_str()
@@ -157,7 +151,7 @@ async fn a_3_11_node_is_refused_and_a_5_0_node_gets_the_10_argument_call() {
     let old = TestNode::start("3.11", tmp.path()).await;
     let server = TestServer::start(old.connector(), config(1), &tmp.path().join("d1")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let record = finished(&server, &import_body(&dir)).await;
+    let record = server.run(&import_body(&dir)).await;
     assert_eq!(record["state"], "FAILED");
     assert_eq!(
         record["failureCause"]["message"],
@@ -171,7 +165,7 @@ async fn a_3_11_node_is_refused_and_a_5_0_node_gets_the_10_argument_call() {
         "sstable-transformer-input-five/spark_test/test3",
         tmp.path(),
     );
-    let record = finished(&server, &import_body(&five)).await;
+    let record = server.run(&import_body(&five)).await;
     assert_eq!(record["state"], "COMPLETED", "{record}");
     let calls = new.calls("importNewSSTables");
     assert_eq!(
@@ -185,16 +179,10 @@ async fn a_3_11_node_is_refused_and_a_5_0_node_gets_the_10_argument_call() {
 #[tokio::test]
 async fn a_node_that_is_down_fails_the_operation_as_unreachable() {
     let tmp = tempfile::tempdir().unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let connector: Arc<dyn NodeConnector> = Arc::new(
-        JmxConnector::new(&dead.to_string(), None, std::time::Duration::from_secs(5)).unwrap(),
-    );
+    let connector = dead_node();
     let server = TestServer::start(connector, config(1), &tmp.path().join("d")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let record = finished(&server, &import_body(&dir)).await;
+    let record = server.run(&import_body(&dir)).await;
     assert_eq!(record["state"], "FAILED");
     assert_eq!(record["failureCause"]["kind"], "Unreachable", "{record}");
 }
@@ -207,18 +195,9 @@ async fn queueing_and_cancel_against_a_hanging_import() {
     let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
 
-    let running = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let pending = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let queued = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let running = server.submit_id(&import_body(&dir)).await;
+    let pending = server.submit_id(&import_body(&dir)).await;
+    let queued = server.submit_id(&import_body(&dir)).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while node.calls("importNewSSTables").is_empty() {
         assert!(
@@ -244,15 +223,9 @@ async fn queueing_and_cancel_against_a_hanging_import() {
         .contains("not interrupted"));
 
     node.fault("clear", &["importNewSSTables"]).await;
-    let done = server
-        .wait_for(&running, "finished", |r| r["state"] != "RUNNING")
-        .await;
+    let done = server.wait_finished(&running).await;
     assert_eq!(done["state"], "COMPLETED", "{done}");
-    let last = server
-        .wait_for(&queued, "finished", |r| {
-            r["state"] == "COMPLETED" || r["state"] == "FAILED"
-        })
-        .await;
+    let last = server.wait_finished(&queued).await;
     assert_eq!(last["state"], "COMPLETED", "{last}");
     assert_eq!(
         node.calls("importNewSSTables").len(),
@@ -298,13 +271,7 @@ async fn read_endpoints_answer_from_the_node_in_icarus_shapes() {
 #[tokio::test]
 async fn read_endpoints_say_500_when_the_node_is_down() {
     let tmp = tempfile::tempdir().unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let connector: Arc<dyn NodeConnector> = Arc::new(
-        JmxConnector::new(&dead.to_string(), None, std::time::Duration::from_secs(5)).unwrap(),
-    );
+    let connector = dead_node();
     let server = TestServer::start(connector, config(1), &tmp.path().join("d")).await;
     for path in ["/status", "/version/cassandra", "/version/schema", "/ready"] {
         let resp = server.get(path).await;

@@ -13,15 +13,7 @@ use serde_json::{json, Value};
 
 async fn run_to_end(node: &Arc<FakeNode>, body: Value, data: &std::path::Path) -> Value {
     let server = TestServer::start(node.connector(), config(1), data).await;
-    let id = server.submit(&body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    server
-        .wait_for(&id, "finished", |r| {
-            r["state"] == "COMPLETED" || r["state"] == "FAILED"
-        })
-        .await
+    server.run(&body).await
 }
 
 fn failure(record: &Value) -> (String, String) {
@@ -85,15 +77,8 @@ async fn a_bad_digest_fails_unless_no_verify() {
     let node = Arc::new(FakeNode::new());
     let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
 
-    let id = server.submit(&import_body(&dir)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let record = server
-        .wait_for(&id, "finished", |r| {
-            r["state"] != "RUNNING" && r["state"] != "PENDING"
-        })
-        .await;
+    let id = server.submit_id(&import_body(&dir)).await;
+    let record = server.wait_finished(&id).await;
     let (kind, message) = failure(&record);
     assert_eq!(kind, "Preflight");
     assert!(
@@ -105,15 +90,8 @@ async fn a_bad_digest_fails_unless_no_verify() {
 
     let mut body = import_body(&dir);
     body["noVerify"] = json!(true);
-    let id = server.submit(&body).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let record = server
-        .wait_for(&id, "finished", |r| {
-            r["state"] != "RUNNING" && r["state"] != "PENDING"
-        })
-        .await;
+    let id = server.submit_id(&body).await;
+    let record = server.wait_finished(&id).await;
     assert_eq!(
         record["state"], "COMPLETED",
         "noVerify skips the digest: {record}"
@@ -156,10 +134,7 @@ async fn confinement_is_checked_again_when_the_operation_runs() {
     };
     let server =
         TestServer::start(node_version_gate.connector(), config, &tmp.path().join("d")).await;
-    let id = server.submit(&import_body(&inside)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = server.submit_id(&import_body(&inside)).await;
     eventually("version call in flight", || {
         node_version_gate
             .versions_entered
@@ -174,11 +149,7 @@ async fn confinement_is_checked_again_when_the_operation_runs() {
         .as_ref()
         .unwrap()
         .add_permits(1);
-    let record = server
-        .wait_for(&id, "finished", |r| {
-            r["state"] == "FAILED" || r["state"] == "COMPLETED"
-        })
-        .await;
+    let record = server.wait_finished(&id).await;
     let (_, message) = failure(&record);
     assert!(message.contains("outside every import root"), "{message}");
     assert!(node_version_gate.calls().is_empty());

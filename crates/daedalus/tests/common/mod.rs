@@ -95,6 +95,31 @@ impl TestServer {
         resp.body
     }
 
+    /// Submits, asserts 201, returns the new id.
+    pub async fn submit_id(&self, body: &Value) -> String {
+        self.submit(body).await["id"]
+            .as_str()
+            .expect("an id")
+            .to_string()
+    }
+
+    /// Submits and waits for the operation to finish; returns its final record.
+    pub async fn run(&self, body: &Value) -> Value {
+        let id = self.submit_id(body).await;
+        self.wait_finished(&id).await
+    }
+
+    /// Waits until the operation is COMPLETED, FAILED or CANCELLED.
+    pub async fn wait_finished(&self, id: &str) -> Value {
+        self.wait_for(id, "finished", |r| {
+            matches!(
+                r["state"].as_str(),
+                Some("COMPLETED" | "FAILED" | "CANCELLED")
+            )
+        })
+        .await
+    }
+
     /// Polls `GET /operations/{id}` until `pred` holds; panics after `PATIENCE`.
     pub async fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         wait_until(self.addr, id, what, pred).await
@@ -137,6 +162,13 @@ pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// An address nobody listens on (bound, then released).
+pub fn dead_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
 }
 
 pub fn config(workers: usize) -> EngineConfig {

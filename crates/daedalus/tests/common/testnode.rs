@@ -100,26 +100,16 @@ impl TestNode {
 
     /// Invokes an operation of the Faults MBean with string arguments.
     pub async fn fault(&self, operation: &str, args: &[&str]) {
-        let client = jmx::JmxClient::connect(jmx::JmxConfig::new("127.0.0.1", self.port))
-            .await
-            .expect("JMX to the test node");
         let params: Vec<jmx::Value> = args
             .iter()
             .map(|a| jmx::Value::String(a.to_string()))
             .collect();
-        let signature = vec!["java.lang.String"; args.len()];
-        client
-            .invoke(FAULTS, operation, &params, &signature)
-            .await
-            .expect("fault call");
-        let _ = client.close().await;
+        self.invoke_faults(operation, &params, &vec!["java.lang.String"; args.len()])
+            .await;
     }
 
     /// `setFailedImportDirs(String[])`.
     pub async fn fail_import_dirs(&self, dirs: &[&str]) {
-        let client = jmx::JmxClient::connect(jmx::JmxConfig::new("127.0.0.1", self.port))
-            .await
-            .expect("JMX to the test node");
         let array = jmx::Value::Array {
             class: "[Ljava.lang.String;".to_string(),
             items: dirs
@@ -127,15 +117,18 @@ impl TestNode {
                 .map(|d| jmx::Value::String(d.to_string()))
                 .collect(),
         };
-        client
-            .invoke(
-                FAULTS,
-                "setFailedImportDirs",
-                &[array],
-                &["[Ljava.lang.String;"],
-            )
+        self.invoke_faults("setFailedImportDirs", &[array], &["[Ljava.lang.String;"])
+            .await;
+    }
+
+    async fn invoke_faults(&self, operation: &str, params: &[jmx::Value], signature: &[&str]) {
+        let client = jmx::JmxClient::connect(jmx::JmxConfig::new("127.0.0.1", self.port))
             .await
-            .expect("setFailedImportDirs");
+            .expect("JMX to the test node");
+        client
+            .invoke(FAULTS, operation, params, signature)
+            .await
+            .unwrap_or_else(|e| panic!("Faults.{operation}: {e}"));
         let _ = client.close().await;
     }
 }
