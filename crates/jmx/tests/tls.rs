@@ -69,8 +69,10 @@ fn keystore(dir: &Path, alias: &str) -> (PathBuf, PathBuf) {
 #[tokio::test]
 async fn jmx_over_ssl() {
     let dir = tempfile::tempdir().unwrap();
-    let (ks, pem) = keystore(dir.path(), "server");
-    let (_, other_pem) = keystore(dir.path(), "other");
+    let ((ks, pem), (_, other_pem)) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| keystore(dir.path(), "other"));
+        (keystore(dir.path(), "server"), other.join().unwrap())
+    });
     let server = TestServer::start(&ServerOptions {
         ssl: Some((ks, PASSWORD.into())),
         ..Default::default()
