@@ -13,7 +13,9 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::engine::Engine;
-use crate::node::NodeError;
+use std::sync::Arc;
+
+use crate::node::{Node, NodeError};
 
 /// A node call failed: 500 with the cause under `exception`, as Icarus's `*Exception` schemas.
 fn node_failure(e: NodeError) -> Response {
@@ -35,44 +37,33 @@ pub(super) async fn health() -> Json<Value> {
 }
 
 pub(super) async fn ready(State(engine): State<Engine>) -> Response {
-    match engine.connector().connect().await {
-        Ok(node) => match node.release_version().await {
-            Ok(version) => Json(json!({ "status": "READY", "cassandra": version })).into_response(),
-            Err(e) => node_failure(e),
-        },
-        Err(e) => node_failure(e),
-    }
+    let version = async { connect(&engine).await?.release_version().await }.await;
+    answer(version, |v| json!({ "status": "READY", "cassandra": v }))
 }
 
 pub(super) async fn cassandra_version(State(engine): State<Engine>) -> Response {
-    let version = match engine.connector().connect().await {
-        Ok(node) => node.release_version().await,
-        Err(e) => Err(e),
-    };
-    match version {
-        Ok(text) => Json(version_json(&text)).into_response(),
-        Err(e) => node_failure(e),
-    }
+    let version = async { connect(&engine).await?.release_version().await }.await;
+    answer(version, |v| version_json(&v))
 }
 
 pub(super) async fn schema_version(State(engine): State<Engine>) -> Response {
-    let schema = match engine.connector().connect().await {
-        Ok(node) => node.schema_version().await,
-        Err(e) => Err(e),
-    };
-    match schema {
-        Ok(schema) => Json(json!({ "schemaVersion": schema })).into_response(),
-        Err(e) => node_failure(e),
-    }
+    let schema = async { connect(&engine).await?.schema_version().await }.await;
+    answer(schema, |s| json!({ "schemaVersion": s }))
 }
 
 pub(super) async fn status(State(engine): State<Engine>) -> Response {
-    let mode = match engine.connector().connect().await {
-        Ok(node) => node.operation_mode().await,
-        Err(e) => Err(e),
-    };
-    match mode {
-        Ok(mode) => Json(json!({ "nodeState": mode })).into_response(),
+    let mode = async { connect(&engine).await?.operation_mode().await }.await;
+    answer(mode, |m| json!({ "nodeState": m }))
+}
+
+async fn connect(engine: &Engine) -> Result<Arc<dyn Node>, NodeError> {
+    engine.connector().connect().await
+}
+
+/// 200 with `body(value)`, or the node failure.
+fn answer<T>(result: Result<T, NodeError>, body: impl FnOnce(T) -> Value) -> Response {
+    match result {
+        Ok(value) => Json(body(value)).into_response(),
         Err(e) => node_failure(e),
     }
 }
