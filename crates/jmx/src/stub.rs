@@ -345,6 +345,25 @@ mod tests {
     }
 
     #[test]
+    fn decodes_unicast_ref2_format_0_as_jdk8_sends_it() {
+        let mut b = Vec::new();
+        utf(&mut b, "UnicastRef2");
+        b.push(0);
+        utf(&mut b, "10.1.2.3");
+        b.extend_from_slice(&7199i32.to_be_bytes());
+        tail(&mut b);
+        let v = object(
+            "javax.management.remote.rmi.RMIConnectionImpl_Stub",
+            vec![remote_object(vec![Annotation::Block(b)])],
+        );
+        let r = decode_stub(&v).unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.port, r.tls, r.is_result),
+            ("10.1.2.3", 7199, false, true)
+        );
+    }
+
+    #[test]
     fn rejects_garbage() {
         assert!(decode_stub(&Value::String("x".into())).is_err());
         let v = object(
