@@ -6,6 +6,8 @@
 //! `CassandraStatus`). It must not keep node connections: each request connects through the
 //! engine's connector and lets go.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,8 +15,6 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::engine::Engine;
-use std::sync::Arc;
-
 use crate::node::{Node, NodeError};
 
 /// A node call failed: 500 with the cause under `exception`, as Icarus's `*Exception` schemas.
