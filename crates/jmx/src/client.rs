@@ -703,3 +703,20 @@ async fn maintain(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_send_sync_and_config_hides_the_password() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<JmxClient>();
+        let mut cfg = JmxConfig::new("h", 1);
+        cfg.credentials = Some(Credentials {
+            user: "u".into(),
+            password: "hunter2".into(),
+        });
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+}
