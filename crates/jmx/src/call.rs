@@ -39,6 +39,22 @@ pub(crate) enum Outcome {
     Exceptional(Value),
 }
 
+impl Return {
+    /// An ExceptionalReturn carrying RMI's `ServerException` / `ServerError` (the server failed
+    /// in its RMI layer rather than in the called method).
+    pub fn is_server_exception(&self) -> bool {
+        match &self.outcome {
+            Outcome::Exceptional(Value::Object(o)) => {
+                matches!(
+                    o.class_name(),
+                    "java.rmi.ServerException" | "java.rmi.ServerError"
+                )
+            }
+            _ => false,
+        }
+    }
+}
+
 /// How a call selects its method.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Method {

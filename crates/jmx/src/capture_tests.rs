@@ -209,3 +209,24 @@ fn decodes_primitive_void_and_mbean_info_returns() {
         .iter()
         .any(|a| a.name == "Counters" && a.readable && !a.writable));
 }
+
+#[test]
+fn server_exceptions_mark_the_connection_unusable() {
+    use crate::call::Return;
+    let object = |class: &str| {
+        Value::Object(javaser::Object {
+            desc: std::sync::Arc::new(javaser::classes::desc(class, 1, 2, &[], None)),
+            class_data: vec![],
+        })
+    };
+    let ret = |outcome| Return {
+        uid: [0; 14],
+        outcome,
+    };
+    assert!(ret(Outcome::Exceptional(object("java.rmi.ServerException"))).is_server_exception());
+    assert!(!ret(Outcome::Exceptional(object(
+        "java.lang.IllegalStateException"
+    )))
+    .is_server_exception());
+    assert!(!ret(Outcome::Normal(object("java.rmi.ServerException"))).is_server_exception());
+}

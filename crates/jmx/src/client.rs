@@ -611,7 +611,11 @@ impl Session {
     ) -> Result<Return, JmxError> {
         let mut conn = self.pool.get().await?;
         let ret = exchange(&mut conn, msg, kind, inner.cfg.limits).await?;
-        self.pool.put(conn);
+        // After failing to unmarshal a call's arguments the JDK server closes the connection
+        // right after its ExceptionalReturn (a ServerException): do not reuse it.
+        if !ret.is_server_exception() {
+            self.pool.put(conn);
+        }
         *self.last_call.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         Ok(ret)
     }
