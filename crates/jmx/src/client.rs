@@ -59,8 +59,24 @@ pub struct JmxConfig {
     pub keepalive_interval: Duration,
     /// DGC lease requested for the RMIConnection; renewed at half of what the server grants.
     pub lease: Duration,
-    /// Bounds on every decoded message.
+    /// Bounds on every decoded message. Defaults to [`JmxConfig::DEFAULT_LIMITS`].
     pub limits: Limits,
+}
+
+impl JmxConfig {
+    /// Limits sized for real Cassandra replies rather than `Limits::default()`: the token map
+    /// of a 1000-node cluster with 256 vnodes (256 000 string pairs, ~10-15 MB) costs about
+    /// 1.5 M values and 0.5 M handles, and must decode. Still bounded: a hostile peer can make
+    /// one call hold at most a few hundred MB.
+    pub const DEFAULT_LIMITS: Limits = Limits {
+        max_depth: 64,
+        max_total_bytes: 64 << 20,
+        max_values: 6_000_000,
+        max_string_len: 4 << 20,
+        max_array_len: 16 << 20,
+        max_handles: 3_000_000,
+        max_block_bytes: 16 << 20,
+    };
 }
 
 impl JmxConfig {
@@ -84,7 +100,7 @@ impl Default for JmxConfig {
             tls: None,
             keepalive_interval: Duration::from_secs(60),
             lease: Duration::from_secs(600),
-            limits: Limits::default(),
+            limits: JmxConfig::DEFAULT_LIMITS,
         }
     }
 }

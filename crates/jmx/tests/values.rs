@@ -281,3 +281,35 @@ async fn values_round_trip_through_echo() {
         assert_eq!(back, v);
     }
 }
+
+/// A realistic large reply: the token map of a 1000-node cluster with 256 vnodes each
+/// (256 000 entries, about 10 MB) decodes with the client's default limits.
+#[tokio::test]
+async fn token_map_of_a_large_cluster_fits_the_default_limits() {
+    let client = JmxClient::connect(shared().config()).await.unwrap();
+    match sample(&client, "tokenMap").await {
+        Value::Map { class, entries } => {
+            assert_eq!(class, "java.util.LinkedHashMap");
+            assert_eq!(entries.len(), 256_000);
+            assert_eq!(entries[0], (s(&i64::MIN.to_string()), s("10.0.0.0:7000")));
+            assert_eq!(entries[255_999].1, s("10.0.3.249:7000"));
+        }
+        other => panic!("expected a Map, got {:?}", other.class_name()),
+    }
+    // Control: the serialization crate's generic defaults are too small for it, so the
+    // assertion above depends on the client's own defaults.
+    let mut cfg = shared().config();
+    cfg.limits = javaser::Limits::default();
+    let small = JmxClient::connect(cfg).await.unwrap();
+    let err = small
+        .invoke(PROBE, "sample", &[s("tokenMap")], &["java.lang.String"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            jmx::JmxError::Serialization(javaser::Error::LimitExceeded(_))
+        ),
+        "{err:?}"
+    );
+}

@@ -151,6 +151,17 @@ public class JmxTestServer {
             }
             case "objectName": try { return new ObjectName("test:type=Probe"); } catch (MalformedObjectNameException e) { throw new IllegalStateException(e); }
             case "custom": return new java.util.concurrent.atomic.AtomicLong(77);
+            case "tokenMap": {
+                // The shape of StorageService.getTokenToEndpointWithPortMap on a 1000-node cluster
+                // with 256 vnodes each: 256 000 Murmur3 tokens, evenly spread, to "address:port".
+                Map<String, String> m = new LinkedHashMap<>();
+                long step = -(Long.MIN_VALUE / 128000);
+                for (int i = 0; i < 256000; i++) {
+                    int node = i % 1000;
+                    m.put(Long.toString(Long.MIN_VALUE + i * step), "10.0." + (node / 250) + "." + (node % 250) + ":7000");
+                }
+                return m;
+            }
             default: throw new IllegalArgumentException("no sample " + kind);
         }
     }
