@@ -36,6 +36,22 @@ async fn connects_dialing_the_configured_host_and_reads_attributes() {
     client.close().await.unwrap();
 }
 
+/// The connector's port comes from the stub, not from the registry address: with the
+/// connector on a port of its own, RMI serves its object only there.
+#[tokio::test]
+async fn connector_port_is_taken_from_the_stub() {
+    let server = TestServer::start(&ServerOptions {
+        separate_connector_port: true,
+        ..Default::default()
+    });
+    let client = JmxClient::connect(server.config()).await.unwrap();
+    assert_eq!(
+        client.get_attribute(PROBE, "Name").await.unwrap(),
+        s("probe-1")
+    );
+    client.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn set_attribute_then_read_it_back() {
     let server = TestServer::start(&ServerOptions::default());

@@ -45,6 +45,8 @@ pub struct ServerOptions {
     pub proxy_stubs: bool,
     /// `sun.rmi.transport.tcp.readTimeout`: the server closes connections idle this long.
     pub socket_idle_ms: Option<u64>,
+    /// The connector listens on a port of its own instead of sharing the registry's.
+    pub separate_connector_port: bool,
 }
 
 pub struct TestServer {
@@ -78,6 +80,9 @@ impl TestServer {
         }
         if let Some(ms) = opts.socket_idle_ms {
             cmd.arg(format!("-Dsun.rmi.transport.tcp.readTimeout={ms}"));
+        }
+        if opts.separate_connector_port {
+            cmd.arg("-Dtest.rmiPort=true");
         }
         if opts.proxy_stubs {
             cmd.arg("-Djava.rmi.server.ignoreStubClasses=true");

@@ -23,6 +23,8 @@ import javax.security.auth.Subject;
  *   test.auth        "user:password" to require credentials (JMXAuthenticator)
  *   test.ssl         "true": registry and connector over SSL (javax.net.ssl.keyStore must be set)
  *   test.idleMs      jmx.remote.x.server.connection.timeout in ms
+ *   test.rmiPort     "true": the connector listens on its own free port (as the JDK agent does
+ *                    without com.sun.management.jmxremote.rmi.port), not on the registry's
  * Prints "PORT <n>" on stdout when ready; exits when stdin reaches end of file.
  */
 public class JmxTestServer {
@@ -229,7 +231,8 @@ public class JmxTestServer {
             int p = port != 0 ? port : freePort();
             try {
                 Registry registry = ssl ? LocateRegistry.createRegistry(p, csf, ssf) : LocateRegistry.createRegistry(p);
-                RMIJRMPServerImpl server = new RMIJRMPServerImpl(p, csf, ssf, env);
+                int connectorPort = Boolean.getBoolean("test.rmiPort") ? freePort() : p;
+                RMIJRMPServerImpl server = new RMIJRMPServerImpl(connectorPort, csf, ssf, env);
                 JMXServiceURL url = new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + p);
                 RMIConnectorServer cs = new RMIConnectorServer(url, env, server, mbs);
                 cs.start();
