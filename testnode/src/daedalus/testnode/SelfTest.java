@@ -414,9 +414,33 @@ public final class SelfTest {
                 Map<?, ?> task = (Map<?, ?>) ((List<?>) poll.getAttribute(new ObjectName(CM), "Compactions")).get(0);
                 eq("Cleanup", task.get("taskType"));
                 eq("test3", task.get("columnfamily"));
-                truth(Long.parseLong((String) task.get("completed")) <= Long.parseLong((String) task.get("total")));
+                long first = Long.parseLong((String) task.get("completed"));
+                long total = Long.parseLong((String) task.get("total"));
+                truth(first < total);
+                // completed advances while the task is still listed.
+                waitFor(() -> {
+                    List<?> now = (List<?>) poll.getAttribute(new ObjectName(CM), "Compactions");
+                    if (now.isEmpty()) throw new AssertionError("task ended before completed advanced");
+                    return Long.parseLong((String) ((Map<?, ?>) now.get(0)).get("completed")) > first;
+                });
                 eq(0, call.get(10, TimeUnit.SECONDS));
                 eq(List.of(), poll.getAttribute(new ObjectName(CM), "Compactions"));
+            });
+            check("scrub and upgradesstables show in Compactions under their task types", () -> {
+                CompletableFuture<Object> scrub = async(() -> m.invoke(ss, "scrub",
+                        new Object[] {false, false, true, false, 1, "spark_test", new String[] {"test3"}},
+                        new String[] {"boolean", "boolean", "boolean", "boolean", "int", "java.lang.String",
+                            "[Ljava.lang.String;"}));
+                waitFor(() -> !((List<?>) poll.getAttribute(new ObjectName(CM), "Compactions")).isEmpty());
+                eq("Scrub", ((Map<?, ?>) ((List<?>) poll.getAttribute(new ObjectName(CM), "Compactions")).get(0)).get("taskType"));
+                eq(0, scrub.get(10, TimeUnit.SECONDS));
+                CompletableFuture<Object> upgrade = async(() -> m.invoke(ss, "upgradeSSTables",
+                        new Object[] {"spark_test", true, 1, new String[] {"test3"}},
+                        new String[] {"java.lang.String", "boolean", "int", "[Ljava.lang.String;"}));
+                waitFor(() -> !((List<?>) poll.getAttribute(new ObjectName(CM), "Compactions")).isEmpty());
+                eq("Upgrade sstables",
+                        ((Map<?, ?>) ((List<?>) poll.getAttribute(new ObjectName(CM), "Compactions")).get(0)).get("taskType"));
+                eq(0, upgrade.get(10, TimeUnit.SECONDS));
             });
             check("drain: NORMAL -> DRAINING -> DRAINED", () -> {
                 CompletableFuture<Object> call = async(() -> m.invoke(ss, "drain", new Object[0], new String[0]));
