@@ -44,10 +44,12 @@ enum Slot {
     /// Assigned, still being decoded: a reference to it is a cycle.
     Pending,
     Desc(Arc<ClassDesc>),
-    /// A completed value and the number of values its decoding counted (the cost of a clone).
+    /// A completed value, the number of values its decoding counted (the cost of a clone) and
+    /// its height in nesting levels (a reference must not build a tree deeper than the limit).
     Value {
         value: Value,
         size: usize,
+        height: usize,
     },
 }
 
@@ -75,6 +77,9 @@ pub struct ObjectReader<'a> {
     /// Budget spent against [`Limits::max_values`]: `nodes` plus the copies kept in the handle
     /// table for back references.
     values: usize,
+    /// Deepest nesting level reached by the value being decoded, back-reference copies included
+    /// (the height of each completed value is measured with it).
+    deepest: usize,
 }
 
 impl<'a> ObjectReader<'a> {
@@ -98,6 +103,7 @@ impl<'a> ObjectReader<'a> {
             block_left: 0,
             nodes: 0,
             values: 0,
+            deepest: 0,
         })
     }
 
@@ -331,16 +337,36 @@ impl<'a> ObjectReader<'a> {
 
     /// Keeps a copy of a completed value for back references; the copy is charged too, so
     /// nested containers cannot multiply memory beyond [`Limits::max_values`].
-    fn complete(&mut self, idx: usize, value: &Value, start_nodes: usize) -> Result<()> {
+    fn complete(
+        &mut self,
+        idx: usize,
+        value: &Value,
+        start_nodes: usize,
+        height: usize,
+    ) -> Result<()> {
         let size = self.nodes - start_nodes + 1;
         self.charge(size)?;
         if let Some(slot) = self.handles.get_mut(idx) {
             *slot = Slot::Value {
                 value: value.clone(),
                 size,
+                height,
             };
         }
         Ok(())
+    }
+
+    /// Starts measuring the height of a value whose root is at `depth`; returns the outer mark
+    /// to give back to [`ObjectReader::end_height`].
+    fn start_height(&mut self, depth: usize) -> usize {
+        std::mem::replace(&mut self.deepest, depth)
+    }
+
+    /// The height of the value started at `depth`; restores the outer measurement.
+    fn end_height(&mut self, depth: usize, outer: usize) -> usize {
+        let height = self.deepest.saturating_sub(depth);
+        self.deepest = self.deepest.max(outer);
+        height
     }
 
     fn check_depth(&self, depth: usize) -> Result<()> {
@@ -366,13 +392,14 @@ impl<'a> ObjectReader<'a> {
     /// Reads one content item that must be an object (not block data, not `78`).
     fn read_object(&mut self, depth: usize) -> Result<Value> {
         self.check_depth(depth)?;
+        self.deepest = self.deepest.max(depth);
         self.count(1)?;
         loop {
             let at = self.pos;
             let tag = self.raw_u8()?;
             return match tag {
                 TC_NULL => Ok(Value::Null),
-                TC_REFERENCE => self.read_reference(at),
+                TC_REFERENCE => self.read_reference(at, depth),
                 TC_CLASSDESC | TC_PROXYCLASSDESC => {
                     self.pos = at;
                     let desc = self.read_class_desc(depth + 1)?;
@@ -400,6 +427,7 @@ impl<'a> ObjectReader<'a> {
                     self.new_handle(Slot::Value {
                         value: value.clone(),
                         size: 1,
+                        height: 0,
                     })?;
                     Ok(value)
                 }
@@ -423,14 +451,19 @@ impl<'a> ObjectReader<'a> {
         }
     }
 
-    fn read_reference(&mut self, at: usize) -> Result<Value> {
+    /// A back reference at nesting level `depth`: a copy of the referenced value, which must
+    /// not reach deeper than [`Limits::max_depth`] from here (references would otherwise build
+    /// trees far deeper than the limit, and recursive clone/drop/render could overflow the stack).
+    fn read_reference(&mut self, at: usize, depth: usize) -> Result<Value> {
         let handle = self.raw_i32()? as u32;
         let idx = handle.wrapping_sub(BASE_HANDLE) as usize;
         match self.handles.get(idx) {
             Some(Slot::Pending) => Ok(Value::Cycle(handle)),
             Some(Slot::Desc(d)) => Ok(Value::Class(d.name.clone())),
-            Some(Slot::Value { size, .. }) => {
-                let size = *size;
+            Some(Slot::Value { size, height, .. }) => {
+                let (size, reach) = (*size, depth.saturating_add(*height));
+                self.check_depth(reach)?;
+                self.deepest = self.deepest.max(reach);
                 self.count(size)?;
                 match self.handles.get(idx) {
                     Some(Slot::Value { value, .. }) => Ok(value.clone()),
@@ -455,6 +488,7 @@ impl<'a> ObjectReader<'a> {
         self.new_handle(Slot::Value {
             value: value.clone(),
             size: 1 + cost,
+            height: 0,
         })?;
         Ok(value)
     }
@@ -666,6 +700,7 @@ impl<'a> ObjectReader<'a> {
     }
 
     fn read_new_object(&mut self, depth: usize) -> Result<Value> {
+        let outer = self.start_height(depth);
         let desc = self.read_desc_required(depth + 1)?;
         let idx = self.new_handle(Slot::Pending)?;
         let start = self.nodes;
@@ -711,11 +746,13 @@ impl<'a> ObjectReader<'a> {
             }
         }
         let value = typed::decode(Object { desc, class_data });
-        self.complete(idx, &value, start)?;
+        let height = self.end_height(depth, outer);
+        self.complete(idx, &value, start, height)?;
         Ok(value)
     }
 
     fn read_enum(&mut self, depth: usize) -> Result<Value> {
+        let outer = self.start_height(depth);
         let desc = self.read_desc_required(depth + 1)?;
         let idx = self.new_handle(Slot::Pending)?;
         let start = self.nodes;
@@ -733,11 +770,13 @@ impl<'a> ObjectReader<'a> {
             class: desc.name.clone(),
             constant,
         };
-        self.complete(idx, &value, start)?;
+        let height = self.end_height(depth, outer);
+        self.complete(idx, &value, start, height)?;
         Ok(value)
     }
 
     fn read_array(&mut self, depth: usize) -> Result<Value> {
+        let outer = self.start_height(depth);
         let desc = self.read_desc_required(depth + 1)?;
         let idx = self.new_handle(Slot::Pending)?;
         let start = self.nodes;
@@ -796,7 +835,8 @@ impl<'a> ObjectReader<'a> {
                 })
             }
         };
-        self.complete(idx, &value, start)?;
+        let height = self.end_height(depth, outer);
+        self.complete(idx, &value, start, height)?;
         Ok(value)
     }
 }

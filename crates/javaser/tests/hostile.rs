@@ -172,6 +172,52 @@ fn reference_bomb(levels: usize) -> Vec<u8> {
     stream(&b)
 }
 
+/// An `Object[n]` whose element k is an `Object[1]` holding a reference to element k-1: every
+/// element is shallow where it is written, but the decoded tree is n levels deep.
+fn reference_chain(n: usize) -> Vec<u8> {
+    let mut b = vec![0x75];
+    b.extend(desc("[Ljava.lang.Object;")); // handle 0
+    b.extend_from_slice(&(n as i32).to_be_bytes()); // outer array, handle 1
+    for k in 0..n as u32 {
+        b.push(0x75); // element k, handle k + 2
+        b.extend(reference(0));
+        b.extend_from_slice(&1i32.to_be_bytes());
+        if k == 0 {
+            b.push(0x70);
+        } else {
+            b.extend(reference(k + 1));
+        }
+    }
+    stream(&b)
+}
+
+fn height(v: &Value) -> usize {
+    1 + v
+        .as_items()
+        .map_or(0, |items| items.iter().map(height).max().unwrap_or(0))
+}
+
+#[test]
+fn references_cannot_build_trees_deeper_than_the_depth_limit() {
+    assert_eq!(
+        read(&reference_chain(200)),
+        Err(Error::LimitExceeded(Limit::Depth))
+    );
+    // With a value budget large enough for a few thousand levels the depth limit still holds, so
+    // recursive clone, drop and rendering of the result cannot overflow the stack.
+    let big = Limits {
+        max_values: 50_000_000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        read_single(&reference_chain(4000), big),
+        Err(Error::LimitExceeded(Limit::Depth))
+    );
+    // A chain that fits decodes in full: 40 referenced levels under the outer array.
+    let v = read(&reference_chain(40)).unwrap();
+    assert_eq!(height(&v), 42);
+}
+
 #[test]
 fn reference_bombs_hit_the_value_limit() {
     assert_eq!(
