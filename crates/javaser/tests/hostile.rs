@@ -219,6 +219,30 @@ fn references_cannot_build_trees_deeper_than_the_depth_limit() {
 }
 
 #[test]
+fn handle_table_is_bounded() {
+    // An Object[300] of distinct one-letter strings needs 302 handles (descriptor, array, strings).
+    let strings = |n: i32| {
+        let mut b = vec![0x75];
+        b.extend(desc("[Ljava.lang.Object;"));
+        b.extend_from_slice(&n.to_be_bytes());
+        for _ in 0..n {
+            b.extend_from_slice(&[0x74, 0, 1, b's']);
+        }
+        stream(&b)
+    };
+    let limits = Limits {
+        max_handles: 301,
+        ..Limits::default()
+    };
+    assert_eq!(
+        read_single(&strings(300), limits),
+        Err(Error::LimitExceeded(Limit::Handles))
+    );
+    let v = read_single(&strings(299), limits).unwrap();
+    assert_eq!(v.as_items().unwrap().len(), 299);
+}
+
+#[test]
 fn reference_bombs_hit_the_value_limit() {
     assert_eq!(
         read(&reference_bomb(12)),
