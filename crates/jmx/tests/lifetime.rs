@@ -69,3 +69,25 @@ async fn lease_renewal_keeps_an_idle_session() {
     client.invoke(PROBE, "noop", &[], &[]).await.unwrap();
     assert_eq!(client.sessions_established(), 1);
 }
+
+/// Returns that carry remote references (the registry's RMIServer stub, newClient's
+/// RMIConnection stub) are acknowledged with DgcAck: otherwise the server keeps them pinned in
+/// its acknowledgement table for `sun.rmi.dgc.ackTimeout` (5 minutes).
+#[tokio::test]
+async fn returns_with_remote_references_are_acknowledged() {
+    let server = TestServer::start(&ServerOptions::default());
+    let client = JmxClient::connect(server.config()).await.unwrap();
+    // The server reads each DgcAck when it next reads that connection: poll until it has.
+    let mut pending = Value::Null;
+    for _ in 0..200 {
+        pending = client
+            .invoke(PROBE, "pendingDgcAcks", &[], &[])
+            .await
+            .unwrap();
+        if pending == Value::Int(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pending, Value::Int(0));
+}

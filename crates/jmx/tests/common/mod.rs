@@ -60,6 +60,8 @@ impl TestServer {
         cmd.arg("-XX:TieredStopAtLevel=1")
             .arg("-XX:+UseSerialGC")
             .arg("-Xshare:auto")
+            // Lets Probe.pendingDgcAcks read the server's table of unacknowledged returns.
+            .arg("--add-opens=java.rmi/sun.rmi.transport=ALL-UNNAMED")
             .arg("-cp")
             .arg(classes_dir())
             .arg(format!("-Djava.rmi.server.hostname={ADVERTISED_HOST}"))

@@ -89,6 +89,16 @@ public class JmxTestServer {
         public void halt() { Runtime.getRuntime().halt(3); }
 
         public void noop() { }
+
+        public int pendingDgcAcks() {
+            try {
+                java.lang.reflect.Field f = Class.forName("sun.rmi.transport.DGCAckHandler").getDeclaredField("idTable");
+                f.setAccessible(true);
+                return ((Map<?, ?>) f.get(null)).size();
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return -1;
+            }
+        }
     }
 
     static Object sampleOf(String kind) throws OpenDataException {

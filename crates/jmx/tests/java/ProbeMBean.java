@@ -27,4 +27,9 @@ public interface ProbeMBean {
     void halt();
     /** Does nothing (benchmarks). */
     void noop();
+    /**
+     * Returns with remote references the server still waits to see acknowledged (DgcAck), or -1 when
+     * the JDK internals are not open to reflection (needs --add-opens java.rmi/sun.rmi.transport=ALL-UNNAMED).
+     */
+    int pendingDgcAcks();
 }
