@@ -27,13 +27,15 @@ public final class Config {
     boolean logReads;
     String hostId;
     boolean watchStdin;
+    Path pidFile;
 
     static final String USAGE = String.join("\n",
             "usage: testnode/run [--port P] [--host 127.0.0.1] [--cassandra-version 3.11|4.0|4.1|5.0|X.Y.Z]",
             "       [--data-dir D] [--cluster-name N] [--schema FILE] [--jmx-user U --jmx-password W]",
             "       [--ssl --keystore F --keystore-password P [--ssl-need-client-auth]]",
             "       [--compaction-millis N] [--transition-millis N] [--call-log FILE] [--log-reads]",
-            "       [--lease-millis N] [--watch-stdin] [--hostname-advertised NAME] [--peers N] [--host-id UUID]");
+            "       [--lease-millis N] [--watch-stdin] [--hostname-advertised NAME] [--peers N] [--host-id UUID]",
+            "       [--pid-file FILE]");
 
     static Config parse(String[] args) {
         Config c = new Config();
@@ -61,6 +63,7 @@ public final class Config {
                 case "--hostname-advertised": c.hostnameAdvertised = value(args, ++i, a); break;
                 case "--peers": c.peers = Integer.parseInt(value(args, ++i, a)); break;
                 case "--host-id": c.hostId = value(args, ++i, a); break;
+                case "--pid-file": c.pidFile = Path.of(value(args, ++i, a)); break;
                 case "-h": case "--help": System.out.println(USAGE); System.exit(0); break;
                 default: throw new IllegalArgumentException("unknown flag " + a + "\n" + USAGE);
             }

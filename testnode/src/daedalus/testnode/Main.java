@@ -47,6 +47,9 @@ public final class Main {
             MBeanServer mbs = ManagementFactory.getPlatformMBeanServer();
             register(mbs, node);
             server = JmxServer.start(c, mbs);
+            if (c.pidFile != null) {
+                Files.writeString(c.pidFile, ProcessHandle.current().pid() + "\n");
+            }
         } catch (IOException | JMException | java.security.GeneralSecurityException | IllegalArgumentException e) {
             System.err.println("testnode: cannot start: " + e);
             System.exit(1);
