@@ -91,6 +91,22 @@ pub struct ServeArgs {
     /// Longest wait for one JMX call: `30s`, `2m`; a bare number is seconds [default: 30s].
     #[arg(long, env = "DAEDALUS_JMX_TIMEOUT", value_name = "DURATION")]
     pub jmx_timeout: Option<String>,
+    // --- Operation settings (truncate, restart, drain); see docs/OPERATIONS.md.
+    /// Allow the `truncate` operation (refused with 400 otherwise), as Icarus's flag does.
+    #[arg(long, env = "DAEDALUS_ENABLE_TRUNCATE")]
+    pub enable_truncate: bool,
+    /// Command run with `sh -c` by the `restart` operation once the node is drained; it must
+    /// make the Cassandra process restart (e.g. `systemctl restart cassandra`, `kill 1` in a
+    /// container). Without it `restart` is refused with 400.
+    #[arg(long, env = "DAEDALUS_RESTART_COMMAND", value_name = "CMD")]
+    pub restart_command: Option<String>,
+    /// Bound on the restart command plus the wait for mode NORMAL afterwards [default: 10m].
+    #[arg(long, env = "DAEDALUS_RESTART_TIMEOUT", value_name = "DURATION")]
+    pub restart_timeout: Option<String>,
+    /// Bound on waiting for mode DRAINED once drain() returned [default: 10m].
+    #[arg(long, env = "DAEDALUS_DRAIN_TIMEOUT", value_name = "DURATION")]
+    pub drain_timeout: Option<String>,
+    // --- end of operation settings
 }
 
 /// The config file: the same settings as the flags.
@@ -108,6 +124,12 @@ pub struct FileConfig {
     #[serde(default)]
     pub import_root: Vec<PathBuf>,
     pub jmx_timeout: Option<String>,
+    // --- Operation settings.
+    pub enable_truncate: Option<bool>,
+    pub restart_command: Option<String>,
+    pub restart_timeout: Option<String>,
+    pub drain_timeout: Option<String>,
+    // --- end of operation settings
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +177,8 @@ pub struct Settings {
     pub workers: usize,
     pub import_roots: Vec<PathBuf>,
     pub jmx_timeout: Duration,
+    /// Truncate/restart enablement and the operations' bounds.
+    pub operations: crate::operations::OperationSettings,
 }
 
 impl ServeArgs {
@@ -173,6 +197,7 @@ impl ServeArgs {
             }
             None => FileConfig::default(),
         };
+        let operations = resolve_operations(&self, &file)?;
         let workers = self.workers.or(file.workers).unwrap_or(DEFAULT_WORKERS);
         if workers == 0 {
             return Err(ConfigError::Invalid {
@@ -238,9 +263,50 @@ impl ServeArgs {
             workers,
             import_roots,
             jmx_timeout,
+            operations,
         })
     }
 }
+
+// --- Operation settings: flag > environment > file > default.
+fn resolve_operations(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> Result<crate::operations::OperationSettings, ConfigError> {
+    let defaults = crate::operations::OperationSettings::default();
+    let duration = |setting: &'static str,
+                    flag: &Option<String>,
+                    file: &Option<String>,
+                    default| match flag.as_ref().or(file.as_ref()) {
+        Some(text) => {
+            parse_duration(text, 1).map_err(|message| ConfigError::Invalid { setting, message })
+        }
+        None => Ok(default),
+    };
+    let restart_command = args
+        .restart_command
+        .clone()
+        .or_else(|| file.restart_command.clone())
+        .filter(|c| !c.trim().is_empty());
+    Ok(crate::operations::OperationSettings {
+        enable_truncate: args.enable_truncate || file.enable_truncate.unwrap_or(false),
+        restart_command,
+        restart_timeout: duration(
+            "restart-timeout",
+            &args.restart_timeout,
+            &file.restart_timeout,
+            defaults.restart_timeout,
+        )?,
+        drain_timeout: duration(
+            "drain-timeout",
+            &args.drain_timeout,
+            &file.drain_timeout,
+            defaults.drain_timeout,
+        )?,
+        ..defaults
+    })
+}
+// --- end of operation settings
 
 /// Reads `USER PASSWORD` from the first meaningful line of a credentials file.
 pub fn read_credentials(path: &Path) -> Result<Credentials, ConfigError> {
@@ -356,6 +422,36 @@ mod tests {
             (creds.user.as_str(), creds.password.as_str()),
             ("cassandra", "s3cret")
         );
+    }
+
+    #[test]
+    fn operation_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        std::fs::write(
+            &file,
+            "enable-truncate = true\nrestart-command = \"systemctl restart cassandra\"\ndrain-timeout = \"90s\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            restart_timeout: Some("2m".into()),
+            ..Default::default()
+        };
+        let ops = args.resolve().unwrap().operations;
+        assert!(ops.enable_truncate);
+        assert_eq!(
+            ops.restart_command.as_deref(),
+            Some("systemctl restart cassandra")
+        );
+        assert_eq!(ops.restart_timeout, Duration::from_secs(120));
+        assert_eq!(ops.drain_timeout, Duration::from_secs(90));
+        let ops = ServeArgs::default().resolve().unwrap().operations;
+        assert!(!ops.enable_truncate && ops.restart_command.is_none());
+        let cli = Cli::parse_from(["daedalus", "--enable-truncate", "--restart-command", "true"]);
+        let ops = cli.serve_args().resolve().unwrap().operations;
+        assert!(ops.enable_truncate);
+        assert_eq!(ops.restart_command.as_deref(), Some("true"));
     }
 
     #[test]

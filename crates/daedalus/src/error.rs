@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::engine::CancelError;
+use crate::engine::{CancelError, SubmitError};
 use crate::journal::JournalError;
 use crate::operations::ValidationError;
 
@@ -23,6 +23,9 @@ pub enum AppError {
     /// 409: the operation already finished; the body carries its record.
     #[error("operation already finished")]
     Conflict { record: Value },
+    /// 409: an unfinished operation conflicts with the submitted one; the body names it.
+    #[error("{message}")]
+    Busy { message: String, record: Value },
     /// 413: body over the limit.
     #[error("request body too large")]
     TooLarge,
@@ -39,6 +42,21 @@ impl From<CancelError> for AppError {
                 record: record.to_api_json(),
             },
             CancelError::Journal(e) => AppError::Journal(e),
+        }
+    }
+}
+
+impl From<SubmitError> for AppError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Refused(e) => AppError::Invalid(e),
+            SubmitError::Conflict {
+                message, record, ..
+            } => AppError::Busy {
+                message,
+                record: *record,
+            },
+            SubmitError::Journal(e) => AppError::Journal(e),
         }
     }
 }
@@ -69,6 +87,16 @@ impl IntoResponse for AppError {
                     }),
                 )
             }
+            AppError::Busy { message, record } => (
+                StatusCode::CONFLICT,
+                json!({
+                    "error": "conflict",
+                    "field": null,
+                    "message": message,
+                    "conflictingOperationId": record.get("id").cloned().unwrap_or(Value::Null),
+                    "operation": record,
+                }),
+            ),
             AppError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({ "error": "too_large", "field": null, "message": self.to_string() }),

@@ -44,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
         policy: ValidationPolicy {
             import_roots: settings.import_roots.clone(),
         },
+        operations: settings.operations.clone(),
     };
     let engine = Engine::start(journal, connector, config).await?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)

@@ -120,7 +120,127 @@ pub trait Node: Send + Sync {
         table: &str,
         call: &ImportCall,
     ) -> Result<Vec<String>, NodeError>;
+
+    // --- Maintenance and topology operations (cleanup ... restart). Each default answers
+    // `Unsupported`, so a node double implements only what its test needs. Empty `tables` means
+    // every table of the keyspace; compaction-style calls return Cassandra's status code.
+
+    /// `StorageService.OperationMode`, as the node spells it.
+    async fn operation_mode(&self) -> Result<String, NodeError> {
+        Err(unsupported("operation_mode"))
+    }
+
+    /// `CompactionManager.Compactions`: the tasks running now.
+    async fn compactions(&self) -> Result<Vec<CompactionTask>, NodeError> {
+        Err(unsupported("compactions"))
+    }
+
+    /// `forceKeyspaceCleanup(int, String, String[])` → status code.
+    async fn cleanup(
+        &self,
+        _keyspace: &str,
+        _tables: &[String],
+        _jobs: i32,
+    ) -> Result<i32, NodeError> {
+        Err(unsupported("cleanup"))
+    }
+
+    /// `forceKeyspaceFlush(String, String[])`.
+    async fn flush(&self, _keyspace: &str, _tables: &[String]) -> Result<(), NodeError> {
+        Err(unsupported("flush"))
+    }
+
+    /// `scrub(...)` → status code.
+    async fn scrub(
+        &self,
+        _keyspace: &str,
+        _tables: &[String],
+        _call: &ScrubCall,
+    ) -> Result<i32, NodeError> {
+        Err(unsupported("scrub"))
+    }
+
+    /// `upgradeSSTables(...)` → status code.
+    async fn upgrade_sstables(
+        &self,
+        _keyspace: &str,
+        _tables: &[String],
+        _include_all: bool,
+        _jobs: i32,
+    ) -> Result<i32, NodeError> {
+        Err(unsupported("upgrade_sstables"))
+    }
+
+    /// `rebuild(...)`; blocks until streaming ends.
+    async fn rebuild(&self, _call: &RebuildCall) -> Result<(), NodeError> {
+        Err(unsupported("rebuild"))
+    }
+
+    /// `loadNewSSTables(String, String)`.
+    async fn refresh(&self, _keyspace: &str, _table: &str) -> Result<(), NodeError> {
+        Err(unsupported("refresh"))
+    }
+
+    /// `decommission(boolean)` (4.0+) or `decommission()` (3.x); blocks.
+    async fn decommission(&self, _force: bool) -> Result<(), NodeError> {
+        Err(unsupported("decommission"))
+    }
+
+    /// `drain()`; blocks.
+    async fn drain(&self) -> Result<(), NodeError> {
+        Err(unsupported("drain"))
+    }
+
+    /// `StorageService.truncate(String, String)`.
+    async fn truncate(&self, _keyspace: &str, _table: &str) -> Result<(), NodeError> {
+        Err(unsupported("truncate"))
+    }
+    // --- end of maintenance and topology operations
 }
+
+// --- Arguments of the maintenance operations (see the trait block above).
+
+fn unsupported(what: &str) -> NodeError {
+    NodeError::new(
+        NodeErrorKind::Unsupported,
+        format!("this node adapter cannot {what}"),
+    )
+}
+
+/// One running compaction-manager task: the progress signal of cleanup, scrub, upgradesstables.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CompactionTask {
+    /// `compactionId`, stable while the task runs.
+    pub id: Option<String>,
+    pub keyspace: Option<String>,
+    pub table: Option<String>,
+    pub completed: Option<u64>,
+    pub total: Option<u64>,
+    pub unit: Option<String>,
+    /// `taskType`: `Cleanup`, `Scrub`, `Upgrade sstables`, `Compaction`...
+    pub task_type: Option<String>,
+}
+
+/// `scrub` flags other than keyspace and tables, as Cassandra names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ScrubCall {
+    pub disable_snapshot: bool,
+    pub skip_corrupted: bool,
+    pub check_data: bool,
+    pub reinsert_overflowed_ttl: bool,
+    pub jobs: i32,
+}
+
+/// `rebuild` arguments; `None`/empty means "any"/"all".
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RebuildCall {
+    pub keyspace: Option<String>,
+    pub source_dc: Option<String>,
+    /// `(start, end]` token ranges.
+    pub tokens: Vec<(String, String)>,
+    pub specific_sources: Vec<String>,
+}
+// --- end of maintenance arguments
 
 /// Makes a `Node` for one operation. Implementations may connect anew each time or hand out a
 /// shared handle; the engine does not care.

@@ -12,6 +12,8 @@ use async_trait::async_trait;
 
 use crate::config::Credentials;
 use crate::node::{ImportCall, Node, NodeConnector, NodeError, NodeErrorKind};
+// Maintenance operations (cleanup ... truncate).
+use crate::node::{CompactionTask, RebuildCall, ScrubCall};
 
 /// Bound on `importNewSSTables`, which blocks until Cassandra has imported everything and may
 /// legitimately take far longer than `--jmx-timeout`.
@@ -148,6 +150,135 @@ impl Node for JmxNode {
             .import_new_sstables(keyspace, table, &options)
             .await
             .map_err(convert)
+    }
+
+    // --- Maintenance and topology operations. Reads are bounded by `--jmx-timeout`; the
+    // operations themselves block in Cassandra for as long as the work takes, so they get the
+    // connection's long call bound (`IMPORT_TIMEOUT`) instead.
+
+    async fn operation_mode(&self) -> Result<String, NodeError> {
+        let mode = bounded(self.timeout, self.node.operation_mode()).await?;
+        Ok(mode.as_str().to_string())
+    }
+
+    async fn compactions(&self) -> Result<Vec<CompactionTask>, NodeError> {
+        let tasks = bounded(self.timeout, self.node.compactions()).await?;
+        Ok(tasks
+            .into_iter()
+            .map(|t| CompactionTask {
+                id: t.id,
+                keyspace: t.keyspace,
+                table: t.table,
+                completed: t.completed,
+                total: t.total,
+                unit: t.unit,
+                task_type: t.task_type,
+            })
+            .collect())
+    }
+
+    async fn cleanup(
+        &self,
+        keyspace: &str,
+        tables: &[String],
+        jobs: i32,
+    ) -> Result<i32, NodeError> {
+        let status = self
+            .node
+            .cleanup(keyspace, tables, jobs)
+            .await
+            .map_err(convert)?;
+        Ok(status_code(status))
+    }
+
+    async fn flush(&self, keyspace: &str, tables: &[String]) -> Result<(), NodeError> {
+        self.node.flush(keyspace, tables).await.map_err(convert)
+    }
+
+    async fn scrub(
+        &self,
+        keyspace: &str,
+        tables: &[String],
+        call: &ScrubCall,
+    ) -> Result<i32, NodeError> {
+        let options = cassandra::ScrubOptions {
+            disable_snapshot: call.disable_snapshot,
+            skip_corrupted: call.skip_corrupted,
+            check_data: call.check_data,
+            reinsert_overflowed_ttl: call.reinsert_overflowed_ttl,
+            jobs: call.jobs,
+        };
+        let status = self
+            .node
+            .scrub(keyspace, tables, options)
+            .await
+            .map_err(convert)?;
+        Ok(status_code(status))
+    }
+
+    async fn upgrade_sstables(
+        &self,
+        keyspace: &str,
+        tables: &[String],
+        include_all: bool,
+        jobs: i32,
+    ) -> Result<i32, NodeError> {
+        let options = cassandra::UpgradeOptions {
+            include_all,
+            jobs,
+            max_timestamp: None,
+        };
+        let status = self
+            .node
+            .upgrade_sstables(keyspace, tables, options)
+            .await
+            .map_err(convert)?;
+        Ok(status_code(status))
+    }
+
+    async fn rebuild(&self, call: &RebuildCall) -> Result<(), NodeError> {
+        let options = cassandra::RebuildOptions {
+            source_dc: call.source_dc.clone(),
+            keyspace: call.keyspace.clone(),
+            tokens: call
+                .tokens
+                .iter()
+                .map(|(start, end)| cassandra::TokenRange {
+                    start: start.clone(),
+                    end: end.clone(),
+                })
+                .collect(),
+            specific_sources: call.specific_sources.clone(),
+            exclude_local_dc: false,
+        };
+        self.node.rebuild(&options).await.map_err(convert)
+    }
+
+    async fn refresh(&self, keyspace: &str, table: &str) -> Result<(), NodeError> {
+        self.node.refresh(keyspace, table).await.map_err(convert)
+    }
+
+    async fn decommission(&self, force: bool) -> Result<(), NodeError> {
+        self.node.decommission(force).await.map_err(convert)
+    }
+
+    async fn drain(&self) -> Result<(), NodeError> {
+        self.node.drain().await.map_err(convert)
+    }
+
+    async fn truncate(&self, keyspace: &str, table: &str) -> Result<(), NodeError> {
+        self.node.truncate(keyspace, table).await.map_err(convert)
+    }
+    // --- end of maintenance and topology operations
+}
+
+/// Cassandra's `AllSSTableOpStatus` code; the operations map it to an outcome.
+fn status_code(status: cassandra::AllSSTableOpStatus) -> i32 {
+    match status {
+        cassandra::AllSSTableOpStatus::Successful => 0,
+        cassandra::AllSSTableOpStatus::Aborted => 1,
+        cassandra::AllSSTableOpStatus::UnableToCancel => 2,
+        cassandra::AllSSTableOpStatus::Other(code) => code,
     }
 }
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::Shared;
 use crate::node::{Node, NodeError, NodeErrorKind};
-use crate::operations::ValidationPolicy;
+use crate::operations::{OperationSettings, ValidationPolicy};
 
 /// How an operation ended other than successfully.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +81,11 @@ impl RunContext {
 
     pub fn policy(&self) -> &ValidationPolicy {
         &self.shared.config.policy
+    }
+
+    /// What operations may do and their bounds (restart command, drain/restart timeouts).
+    pub fn settings(&self) -> &OperationSettings {
+        &self.shared.config.operations
     }
 
     /// Connects to the node through the engine's connector.

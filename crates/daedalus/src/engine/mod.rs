@@ -5,6 +5,7 @@
 //! transition through to the journal. It must not parse HTTP or know how an operation does its
 //! work: that is `operations/`, reached through `OperationRequest::run`.
 
+mod admission;
 mod context;
 mod worker;
 
@@ -18,11 +19,12 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+pub use admission::SubmitError;
 pub use context::{RunContext, RunError};
 
 use crate::journal::{Journal, JournalError};
 use crate::node::NodeConnector;
-use crate::operations::{OperationRequest, ValidationPolicy};
+use crate::operations::{OperationRequest, OperationSettings, ValidationPolicy};
 use crate::record::{host_name, now_ms, ErrorObject, OperationRecord, State};
 use context::CancelState;
 
@@ -34,6 +36,8 @@ pub struct EngineConfig {
     /// Finished operations are forgotten this long after they finish.
     pub expiration: Duration,
     pub policy: ValidationPolicy,
+    /// What operations may run and their bounds (truncate, restart, drain, progress polling).
+    pub operations: OperationSettings,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +46,7 @@ impl Default for EngineConfig {
             workers: 10,
             expiration: Duration::from_secs(3600),
             policy: ValidationPolicy::default(),
+            operations: OperationSettings::default(),
         }
     }
 }
@@ -142,18 +147,32 @@ impl Engine {
         &self.shared.journal
     }
 
-    /// Accepts a validated request: the record is in the journal when this returns.
-    pub async fn submit(&self, request: OperationRequest) -> Result<OperationRecord, JournalError> {
+    /// Accepts a validated request: the record is in the journal when this returns. Refused
+    /// when admission says so (disabled operation, conflict; see `admission`).
+    pub async fn submit(&self, request: OperationRequest) -> Result<OperationRecord, SubmitError> {
         let seq = self.shared.seq.fetch_add(1, Ordering::SeqCst);
         let record = OperationRecord::new(Uuid::new_v4(), seq, request, now_ms());
-        self.shared.journal.put(&record).await?;
-        self.shared.lock().insert(
-            record.id,
-            Entry {
-                record: record.clone(),
-                cancel: Arc::new(CancelState::default()),
-            },
-        );
+        // Admission and insertion under one lock, so two racing conflicting requests cannot
+        // both get in; the entry is removed again if the journal refuses it.
+        {
+            let mut ops = self.shared.lock();
+            admission::admit(
+                &record.request,
+                &self.shared.config.operations,
+                ops.values().map(|e| &e.record),
+            )?;
+            ops.insert(
+                record.id,
+                Entry {
+                    record: record.clone(),
+                    cancel: Arc::new(CancelState::default()),
+                },
+            );
+        }
+        if let Err(e) = self.shared.journal.put(&record).await {
+            self.shared.lock().remove(&record.id);
+            return Err(e.into());
+        }
         // The dispatcher only stops with the engine; a send error means we are shutting down and
         // the record, already journaled PENDING, will be queued again at the next start.
         let _ = self.shared.queue.send(record.id);

@@ -219,7 +219,7 @@ impl ImportRequest {
     }
 }
 
-fn identifier(field: &str, value: Option<String>) -> Result<String, ValidationError> {
+pub(super) fn identifier(field: &str, value: Option<String>) -> Result<String, ValidationError> {
     let value = value.ok_or_else(|| ValidationError::missing(field))?;
     if value.is_empty()
         || value.len() > MAX_IDENTIFIER

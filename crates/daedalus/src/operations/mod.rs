@@ -4,25 +4,87 @@
 //! into a 400) and dispatch of `run` to the operation's own module. It must not touch the journal
 //! or the HTTP types; running code reaches the node and the record only through `RunContext`.
 
+pub mod compaction;
+pub(crate) mod fields;
 pub mod import;
+pub(crate) mod progress;
+pub mod restart;
+pub mod table;
+pub mod topology;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::{RunContext, RunError};
 
+pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
 pub use import::ImportRequest;
+pub use restart::RestartRequest;
+pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
+pub use topology::{DecommissionRequest, DrainRequest, RebuildRequest};
 
 /// The operation types this sidecar knows, as they appear in `type`.
-pub const KNOWN_TYPES: &[&str] = &["import"];
+pub const KNOWN_TYPES: &[&str] = &[
+    "cleanup",
+    "decommission",
+    "drain",
+    "flush",
+    "import",
+    "rebuild",
+    "refresh",
+    "restart",
+    "scrub",
+    "truncate",
+    "upgradesstables",
+];
 
 /// A validated request; the `type` field selects the variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum OperationRequest {
     Import(ImportRequest),
+    Cleanup(CleanupRequest),
+    Flush(FlushRequest),
+    Scrub(ScrubRequest),
+    UpgradeSSTables(UpgradeSSTablesRequest),
+    Rebuild(RebuildRequest),
+    Refresh(RefreshRequest),
+    Decommission(DecommissionRequest),
+    Drain(DrainRequest),
+    Truncate(TruncateRequest),
+    Restart(RestartRequest),
+}
+
+/// How the deployment lets operations run: what is enabled and how long the waits may be
+/// (flags `--enable-truncate`, `--restart-command`, `--restart-timeout`, `--drain-timeout`).
+#[derive(Debug, Clone)]
+pub struct OperationSettings {
+    /// `truncate` is refused (400) unless this is set.
+    pub enable_truncate: bool,
+    /// Run through `sh -c` by `restart` after a successful drain; `restart` is refused (400)
+    /// without it.
+    pub restart_command: Option<String>,
+    /// Bound on the restart command plus the wait for the node to answer with mode NORMAL.
+    pub restart_timeout: Duration,
+    /// Bound on the wait for mode DRAINED once `drain()` has returned or while another drain runs.
+    pub drain_timeout: Duration,
+    /// How often progress is read from the node while a blocking call runs.
+    pub poll_interval: Duration,
+}
+
+impl Default for OperationSettings {
+    fn default() -> Self {
+        OperationSettings {
+            enable_truncate: false,
+            restart_command: None,
+            restart_timeout: Duration::from_secs(600),
+            drain_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_millis(250),
+        }
+    }
 }
 
 /// What validation needs to know about the deployment.
@@ -85,6 +147,22 @@ impl OperationRequest {
             "import" => Ok(OperationRequest::Import(ImportRequest::from_json(
                 body, policy,
             )?)),
+            "cleanup" => Ok(OperationRequest::Cleanup(CleanupRequest::from_json(body)?)),
+            "flush" => Ok(OperationRequest::Flush(FlushRequest::from_json(body)?)),
+            "scrub" => Ok(OperationRequest::Scrub(ScrubRequest::from_json(body)?)),
+            "upgradesstables" => Ok(OperationRequest::UpgradeSSTables(
+                UpgradeSSTablesRequest::from_json(body)?,
+            )),
+            "rebuild" => Ok(OperationRequest::Rebuild(RebuildRequest::from_json(body)?)),
+            "refresh" => Ok(OperationRequest::Refresh(RefreshRequest::from_json(body)?)),
+            "decommission" => Ok(OperationRequest::Decommission(
+                DecommissionRequest::from_json(body)?,
+            )),
+            "drain" => Ok(OperationRequest::Drain(DrainRequest::from_json(body)?)),
+            "truncate" => Ok(OperationRequest::Truncate(TruncateRequest::from_json(
+                body,
+            )?)),
+            "restart" => Ok(OperationRequest::Restart(RestartRequest::from_json(body)?)),
             other => Err(ValidationError {
                 error: "unknown_type",
                 field: Some("type".to_string()),
@@ -99,6 +177,16 @@ impl OperationRequest {
     pub fn type_name(&self) -> &'static str {
         match self {
             OperationRequest::Import(_) => "import",
+            OperationRequest::Cleanup(_) => "cleanup",
+            OperationRequest::Flush(_) => "flush",
+            OperationRequest::Scrub(_) => "scrub",
+            OperationRequest::UpgradeSSTables(_) => "upgradesstables",
+            OperationRequest::Rebuild(_) => "rebuild",
+            OperationRequest::Refresh(_) => "refresh",
+            OperationRequest::Decommission(_) => "decommission",
+            OperationRequest::Drain(_) => "drain",
+            OperationRequest::Truncate(_) => "truncate",
+            OperationRequest::Restart(_) => "restart",
         }
     }
 
@@ -106,13 +194,81 @@ impl OperationRequest {
     pub fn restart_advice(&self) -> String {
         match self {
             OperationRequest::Import(request) => request.restart_advice(),
+            OperationRequest::Decommission(_) => "check the node's mode (nodetool netstats); \
+                 decommission goes on in Cassandra without the sidecar"
+                .to_string(),
+            OperationRequest::Drain(_) | OperationRequest::Restart(_) => {
+                "check the node's mode (nodetool netstats) and whether its process was restarted \
+                 before submitting it again"
+                    .to_string()
+            }
+            OperationRequest::Truncate(r) => format!(
+                "check whether {}.{} is empty before truncating it again",
+                r.keyspace, r.table
+            ),
+            other => format!(
+                "{} can be submitted again; Cassandra may still be finishing the previous one \
+                 (nodetool compactionstats)",
+                other.type_name()
+            ),
         }
+    }
+
+    /// Operations that change what the node is (drain, decommission, restart): at most one at a
+    /// time, and nothing new is accepted while one is unfinished.
+    pub fn is_exclusive(&self) -> bool {
+        matches!(
+            self,
+            OperationRequest::Drain(_)
+                | OperationRequest::Decommission(_)
+                | OperationRequest::Restart(_)
+        )
+    }
+
+    /// Two unfinished operations with the same key are duplicates (same type, keyspace and
+    /// tables/table). `None`: never a duplicate (import: two imports differ by their source).
+    pub fn duplicate_key(&self) -> Option<String> {
+        let tables = |t: &[String]| {
+            let mut t = t.to_vec();
+            t.sort();
+            t.dedup();
+            t.join(",")
+        };
+        let (keyspace, what) = match self {
+            OperationRequest::Import(_) => return None,
+            OperationRequest::Cleanup(r) => (Some(&r.keyspace), tables(&r.tables)),
+            OperationRequest::Flush(r) => (Some(&r.keyspace), tables(&r.tables)),
+            OperationRequest::Scrub(r) => (Some(&r.keyspace), tables(&r.tables)),
+            OperationRequest::UpgradeSSTables(r) => (Some(&r.keyspace), tables(&r.tables)),
+            OperationRequest::Rebuild(r) => (r.keyspace.as_ref(), String::new()),
+            OperationRequest::Refresh(r) => (Some(&r.keyspace), r.table.clone()),
+            OperationRequest::Truncate(r) => (Some(&r.keyspace), r.table.clone()),
+            OperationRequest::Decommission(_)
+            | OperationRequest::Drain(_)
+            | OperationRequest::Restart(_) => (None, String::new()),
+        };
+        Some(format!(
+            "{} {}/{}",
+            self.type_name(),
+            keyspace.map(String::as_str).unwrap_or("*"),
+            what
+        ))
     }
 
     /// Runs the operation to its end. Progress, findings and cancellation go through `ctx`.
     pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
         match self {
             OperationRequest::Import(request) => request.run(ctx).await,
+            OperationRequest::Cleanup(request) => request.run(ctx).await,
+            OperationRequest::Flush(request) => request.run(ctx).await,
+            OperationRequest::Scrub(request) => request.run(ctx).await,
+            OperationRequest::UpgradeSSTables(request) => request.run(ctx).await,
+            OperationRequest::Rebuild(request) => request.run(ctx).await,
+            OperationRequest::Refresh(request) => request.run(ctx).await,
+            OperationRequest::Decommission(request) => request.run(ctx).await,
+            OperationRequest::Drain(request) => request.run(ctx).await,
+            OperationRequest::Truncate(request) => request.run(ctx).await,
+            OperationRequest::Restart(request) => request.run(ctx).await,
         }
     }
 }

@@ -1,0 +1,195 @@
+//! Admission: whether a validated request may be accepted now, given the deployment's settings
+//! and the operations not yet finished.
+//!
+//! Owns the rules (documented in docs/OPERATIONS.md): truncate only with `--enable-truncate`,
+//! restart only with `--restart-command`; while a drain, decommission or restart is unfinished
+//! nothing new is accepted; two unfinished identical operations are refused. It must not change
+//! records or talk to the node.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::journal::JournalError;
+use crate::operations::{OperationRequest, OperationSettings, ValidationError};
+use crate::record::{OperationRecord, State};
+
+/// Why `Engine::submit` did not accept a request.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// 400: the deployment does not allow this operation.
+    #[error(transparent)]
+    Refused(#[from] ValidationError),
+    /// 409: an unfinished operation conflicts with this one.
+    #[error("{message}")]
+    Conflict {
+        id: Uuid,
+        message: String,
+        /// The conflicting operation as the API shows it.
+        record: Box<Value>,
+    },
+    /// 503: the journal could not store it.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// Checks `request` against the settings and every record in `existing`.
+pub(super) fn admit<'a>(
+    request: &OperationRequest,
+    settings: &OperationSettings,
+    existing: impl Iterator<Item = &'a OperationRecord>,
+) -> Result<(), SubmitError> {
+    match request {
+        OperationRequest::Truncate(_) if !settings.enable_truncate => {
+            return Err(disabled(
+                "truncate is disabled on this sidecar; start it with --enable-truncate \
+                 (environment DAEDALUS_ENABLE_TRUNCATE=true, or enable-truncate = true in the \
+                 config file) to allow it",
+            ))
+        }
+        OperationRequest::Restart(_) if settings.restart_command.is_none() => {
+            return Err(disabled(
+                "restart is disabled on this sidecar: it needs a command that restarts the \
+                 Cassandra process; start the sidecar with --restart-command CMD (environment \
+                 DAEDALUS_RESTART_COMMAND, or restart-command in the config file). The \
+                 operation drains the node, runs CMD with sh -c, then waits until the node \
+                 answers with mode NORMAL",
+            ))
+        }
+        _ => {}
+    }
+    let key = request.duplicate_key();
+    let mut duplicate = None;
+    for record in existing.filter(|r| matches!(r.state, State::Pending | State::Running)) {
+        if record.request.is_exclusive() {
+            return Err(conflict(
+                record,
+                format!(
+                    "operation {} ({}, {}) changes the node's state; nothing new is accepted \
+                     until it finishes",
+                    record.id,
+                    record.type_name(),
+                    record.state.as_str()
+                ),
+            ));
+        }
+        if duplicate.is_none() && key.is_some() && record.request.duplicate_key() == key {
+            duplicate = Some(record);
+        }
+    }
+    if let Some(record) = duplicate {
+        return Err(conflict(
+            record,
+            format!(
+                "an identical operation {} ({}) is already {}",
+                record.id,
+                record.type_name(),
+                record.state.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn disabled(message: &str) -> SubmitError {
+    SubmitError::Refused(ValidationError {
+        error: "operation_disabled",
+        field: Some("type".to_string()),
+        message: message.to_string(),
+    })
+}
+
+fn conflict(record: &OperationRecord, message: String) -> SubmitError {
+    SubmitError::Conflict {
+        id: record.id,
+        message,
+        record: Box::new(record.to_api_json()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(body: Value) -> OperationRequest {
+        OperationRequest::from_json(&body, &Default::default()).unwrap()
+    }
+
+    fn record(body: Value, state: State) -> OperationRecord {
+        let mut r = OperationRecord::new(Uuid::new_v4(), 0, request(body), 0);
+        r.state = state;
+        r
+    }
+
+    #[test]
+    fn rules() {
+        let settings = OperationSettings::default();
+        let cleanup = json!({"type": "cleanup", "keyspace": "ks", "tables": ["b", "a"]});
+        let running = record(
+            json!({"type": "cleanup", "keyspace": "ks", "tables": ["a", "b"]}),
+            State::Running,
+        );
+        // Identical (table order does not matter) → conflict naming the running one.
+        match admit(&request(cleanup.clone()), &settings, [&running].into_iter()) {
+            Err(SubmitError::Conflict { id, .. }) => assert_eq!(id, running.id),
+            other => panic!("{other:?}"),
+        }
+        // Other tables, other type, or the first one finished → accepted.
+        let other = json!({"type": "cleanup", "keyspace": "ks", "tables": ["a"]});
+        assert!(admit(&request(other), &settings, [&running].into_iter()).is_ok());
+        let flush = json!({"type": "flush", "keyspace": "ks", "tables": ["a", "b"]});
+        assert!(admit(&request(flush), &settings, [&running].into_iter()).is_ok());
+        let done = record(cleanup.clone(), State::Completed);
+        assert!(admit(&request(cleanup.clone()), &settings, [&done].into_iter()).is_ok());
+
+        // A pending drain blocks everything, a drain included.
+        let drain = record(json!({"type": "drain"}), State::Pending);
+        for body in [
+            cleanup,
+            json!({"type": "decommission"}),
+            json!({"type": "drain"}),
+        ] {
+            match admit(&request(body), &settings, [&drain].into_iter()) {
+                Err(SubmitError::Conflict { id, .. }) => assert_eq!(id, drain.id),
+                other => panic!("{other:?}"),
+            }
+        }
+        // A drain is accepted while other operations run.
+        assert!(admit(
+            &request(json!({"type": "drain"})),
+            &settings,
+            [&running].into_iter()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn disabled_operations_say_how_to_enable_them() {
+        let settings = OperationSettings::default();
+        let truncate = json!({"type": "truncate", "keyspace": "ks", "table": "t"});
+        match admit(&request(truncate.clone()), &settings, std::iter::empty()) {
+            Err(SubmitError::Refused(e)) => assert!(e.message.contains("--enable-truncate")),
+            other => panic!("{other:?}"),
+        }
+        match admit(
+            &request(json!({"type": "restart"})),
+            &settings,
+            std::iter::empty(),
+        ) {
+            Err(SubmitError::Refused(e)) => assert!(e.message.contains("--restart-command")),
+            other => panic!("{other:?}"),
+        }
+        let enabled = OperationSettings {
+            enable_truncate: true,
+            restart_command: Some("true".into()),
+            ..OperationSettings::default()
+        };
+        assert!(admit(&request(truncate), &enabled, std::iter::empty()).is_ok());
+        assert!(admit(
+            &request(json!({"type": "restart"})),
+            &enabled,
+            std::iter::empty()
+        )
+        .is_ok());
+    }
+}
