@@ -327,7 +327,7 @@ pub fn assert_schema(name: &str, value: &Value) {
 /// Checks an import record against `ImportOperationResponse` plus what the spec leaves loose:
 /// the state set, timestamps in UTC with milliseconds, `progress` in 0..1, the flattened fields.
 pub fn assert_operation(value: &Value) {
-    assert_schema("ImportOperationResponse", value);
+    assert_schema(response_schema(value), value);
     let required: Vec<&str> =
         ["type", "id", "state", "progress", "creationTime", "errors"].to_vec();
     for field in required {
@@ -390,6 +390,23 @@ pub fn assert_operation(value: &Value) {
             value["failureCause"].is_object(),
             "a FAILED operation has a failureCause: {value}"
         );
+    }
+}
+
+/// The spec's response schema for the record's `type`.
+pub fn response_schema(value: &Value) -> &'static str {
+    match value["type"].as_str().unwrap_or("") {
+        "cleanup" => "CleanupOperationResponse",
+        "decommission" => "DecommissionOperationResponse",
+        "drain" => "DrainOperationResponse",
+        "flush" => "FlushOperationResponse",
+        "rebuild" => "RebuildOperationResponse",
+        "refresh" => "RefreshOperationResponse",
+        "restart" => "RestartOperationResponse",
+        "scrub" => "ScrubOperationResponse",
+        "upgradesstables" => "UpgradeSSTablesOperationResponse",
+        "truncate" => "TruncateOperationResponse",
+        _ => "ImportOperationResponse",
     }
 }
 

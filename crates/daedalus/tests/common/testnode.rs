@@ -14,6 +14,11 @@ use tokio::process::{Child, Command};
 
 pub const FAULTS: &str = "daedalus.testnode:type=Faults";
 
+/// `testnode/run` (builds when needed, then starts the node).
+pub fn run_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testnode/run")
+}
+
 pub struct TestNode {
     pub port: u16,
     pub data_dir: PathBuf,
@@ -25,7 +30,12 @@ impl TestNode {
     /// Builds (when needed) and starts a node of `version` (`3.11`, `4.0`, `4.1`, `5.0`) with its
     /// data under `dir`. The node dies with the test (stdin watch + kill on drop).
     pub async fn start(version: &str, dir: &Path) -> TestNode {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testnode/run");
+        TestNode::start_with(version, dir, &[]).await
+    }
+
+    /// Like `start`, with more `testnode/run` flags (`--compaction-millis`, `--pid-file`...).
+    pub async fn start_with(version: &str, dir: &Path, extra: &[String]) -> TestNode {
+        let script = run_script();
         let data_dir = dir.join(format!("node-{version}"));
         let call_log = dir.join(format!("calls-{version}.jsonl"));
         let mut child = Command::new(script)
@@ -40,6 +50,7 @@ impl TestNode {
             .arg(&data_dir)
             .arg("--call-log")
             .arg(&call_log)
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -63,6 +74,17 @@ impl TestNode {
             call_log,
             _child: child,
         }
+    }
+
+    /// The mode the node reports now (`StorageService.OperationMode`).
+    pub async fn mode(&self) -> String {
+        self.connector()
+            .connect()
+            .await
+            .expect("JMX to the test node")
+            .operation_mode()
+            .await
+            .expect("OperationMode")
     }
 
     pub fn address(&self) -> String {
