@@ -291,6 +291,49 @@ async fn failures_progress_and_conflicts() {
     );
     assert_eq!(r["failureCause"]["message"], "no cleanup today");
     node.fault("clear", &[]).await;
+    // Every other operation: the fault on its JMX operation makes it FAILED with that cause.
+    for (operation, body) in [
+        (
+            "forceKeyspaceFlush",
+            json!({"type": "flush", "keyspace": "ks"}),
+        ),
+        ("scrub", json!({"type": "scrub", "keyspace": "ks"})),
+        (
+            "upgradeSSTables",
+            json!({"type": "upgradesstables", "keyspace": "ks"}),
+        ),
+        ("rebuild", json!({"type": "rebuild"})),
+        (
+            "loadNewSSTables",
+            json!({"type": "refresh", "keyspace": "ks", "table": "t"}),
+        ),
+        (
+            "truncate",
+            json!({"type": "truncate", "keyspace": "ks", "table": "t"}),
+        ),
+        ("decommission", json!({"type": "decommission"})),
+        ("drain", json!({"type": "drain"})),
+    ] {
+        let message = format!("{operation} refused");
+        node.fault(
+            "fail",
+            &[operation, "java.lang.IllegalStateException", &message],
+        )
+        .await;
+        let r = run(&server, body.clone()).await;
+        assert_eq!(r["state"], "FAILED", "{body}: {r}");
+        assert_eq!(
+            r["failureCause"]["class"], "java.lang.IllegalStateException",
+            "{r}"
+        );
+        assert_eq!(r["failureCause"]["message"], message.as_str(), "{r}");
+        node.fault("clear", &[operation]).await;
+    }
+    assert_eq!(
+        node.mode().await,
+        "NORMAL",
+        "failed drain/decommission changed nothing"
+    );
     // Cassandra's own refusal: an unknown keyspace.
     let r = run(&server, json!({"type": "flush", "keyspace": "nope"})).await;
     assert_eq!(r["state"], "FAILED", "{r}");
