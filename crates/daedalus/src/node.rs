@@ -125,10 +125,7 @@ pub trait Node: Send + Sync {
     // `Unsupported`, so a node double implements only what its test needs. Empty `tables` means
     // every table of the keyspace; compaction-style calls return Cassandra's status code.
 
-    /// `StorageService.OperationMode`, as the node spells it.
-    async fn operation_mode(&self) -> Result<String, NodeError> {
-        Err(unsupported("operation_mode"))
-    }
+    // (`operation_mode` above is shared with the read endpoints.)
 
     /// `CompactionManager.Compactions`: the tasks running now.
     async fn compactions(&self) -> Result<Vec<CompactionTask>, NodeError> {

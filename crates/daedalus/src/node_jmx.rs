@@ -156,11 +156,6 @@ impl Node for JmxNode {
     // operations themselves block in Cassandra for as long as the work takes, so they get the
     // connection's long call bound (`IMPORT_TIMEOUT`) instead.
 
-    async fn operation_mode(&self) -> Result<String, NodeError> {
-        let mode = bounded(self.timeout, self.node.operation_mode()).await?;
-        Ok(mode.as_str().to_string())
-    }
-
     async fn compactions(&self) -> Result<Vec<CompactionTask>, NodeError> {
         let tasks = bounded(self.timeout, self.node.compactions()).await?;
         Ok(tasks
