@@ -608,3 +608,65 @@ nohup '{run}' --port {port} --cassandra-version 4.1 --data-dir '{data}' --call-l
     // Stop the restarted node now rather than at its lease.
     let _ = std::process::Command::new("kill").arg(new_pid).status();
 }
+
+/// A node whose `drain()` returns but which never reaches DRAINED.
+struct StuckDrainNode {
+    mode_reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Node for StuckDrainNode {
+    async fn release_version(&self) -> Result<String, NodeError> {
+        Ok("4.1.3".into())
+    }
+    async fn table_exists(&self, _: &str, _: &str) -> Result<bool, NodeError> {
+        Ok(true)
+    }
+    async fn import_sstables(
+        &self,
+        _: &str,
+        _: &str,
+        _: &daedalus::node::ImportCall,
+    ) -> Result<Vec<String>, NodeError> {
+        Ok(vec![])
+    }
+    async fn operation_mode(&self) -> Result<String, NodeError> {
+        let n = self
+            .mode_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(if n == 0 { "NORMAL" } else { "DRAINING" }.to_string())
+    }
+    async fn drain(&self) -> Result<(), NodeError> {
+        Ok(())
+    }
+}
+
+struct StuckDrainConnector(Arc<StuckDrainNode>);
+
+#[async_trait]
+impl NodeConnector for StuckDrainConnector {
+    async fn connect(&self) -> Result<Arc<dyn Node>, NodeError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_waits_for_drained_only_up_to_its_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Arc::new(StuckDrainNode {
+        mode_reads: Default::default(),
+    });
+    let ops = OperationSettings {
+        drain_timeout: Duration::from_millis(300),
+        ..settings()
+    };
+    let server = start_server(Arc::new(StuckDrainConnector(node)), ops, tmp.path()).await;
+    let r = run(&server, json!({"type": "drain"})).await;
+    assert_eq!(r["state"], "FAILED", "{r}");
+    assert_eq!(r["failureCause"]["kind"], "Timeout", "{r}");
+    let message = r["failureCause"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("DRAINED") && message.contains("DRAINING"),
+        "{message}"
+    );
+}

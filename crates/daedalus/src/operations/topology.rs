@@ -80,11 +80,11 @@ impl RebuildRequest {
             })
             .collect::<Result<Vec<_>, ValidationError>>()?;
         if !specific_tokens.is_empty() && keyspace.is_none() {
-            return Err(ValidationError::missing("keyspace")).map_err(|mut e| {
-                e.message = "'keyspace' is required with 'specificTokens' (Cassandra cannot \
-                             rebuild token ranges of every keyspace)"
-                    .to_string();
-                e
+            return Err(ValidationError {
+                message: "'keyspace' is required with 'specificTokens' (Cassandra cannot \
+                          rebuild token ranges of every keyspace)"
+                    .to_string(),
+                ..ValidationError::missing("keyspace")
             });
         }
         let specific_sources = input
