@@ -286,3 +286,42 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, 
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Every type survives the journal (serde round trip) and keeps its spec field names.
+    #[test]
+    fn every_type_round_trips_through_the_journal_form() {
+        let policy = ValidationPolicy::default();
+        let bodies = [
+            json!({"type": "cleanup", "keyspace": "ks", "tables": ["t"], "jobs": 1}),
+            json!({"type": "flush", "keyspace": "ks"}),
+            json!({"type": "scrub", "keyspace": "ks", "reinsertOverflowedTTL": true}),
+            json!({"type": "upgradesstables", "keyspace": "ks", "includeAllSStables": true}),
+            json!({"type": "rebuild", "keyspace": "ks", "sourceDC": "dc1",
+                   "specificTokens": [{"start": "1", "end": "2"}], "specificSources": ["10.0.0.2"]}),
+            json!({"type": "refresh", "keyspace": "ks", "table": "t"}),
+            json!({"type": "decommission", "force": true}),
+            json!({"type": "drain"}),
+            json!({"type": "truncate", "keyspace": "ks", "table": "t"}),
+            json!({"type": "restart"}),
+        ];
+        for body in bodies {
+            let request = OperationRequest::from_json(&body, &policy).unwrap();
+            let stored = serde_json::to_value(&request).unwrap();
+            assert_eq!(stored["type"], body["type"]);
+            for (key, value) in body.as_object().unwrap() {
+                assert_eq!(&stored[key], value, "{key} of {body} as stored: {stored}");
+            }
+            let back: OperationRequest = serde_json::from_value(stored).unwrap();
+            assert_eq!(back, request);
+            assert_eq!(back.type_name(), body["type"]);
+            assert!(KNOWN_TYPES.contains(&back.type_name()));
+        }
+        let e = OperationRequest::from_json(&json!({"type": "repair"}), &policy).unwrap_err();
+        assert!(e.message.contains("upgradesstables"), "{}", e.message);
+    }
+}
