@@ -24,6 +24,10 @@ pub const DEFAULT_JMX_TIMEOUT: Duration = Duration::from_secs(30);
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// Client options (`--url`, `--token`, `--cacert`, `--json`, `--request-timeout`), used by the
+    /// operator commands only.
+    #[command(flatten)]
+    pub client: daedalus_client::cli::GlobalArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Bare `daedalus` takes the same flags as `daedalus serve`.
@@ -35,14 +39,38 @@ pub struct Cli {
 pub enum Command {
     /// Run the sidecar (the default).
     Serve(ServeArgs),
+    /// The operator commands against a running sidecar (`op`, `status`, `topology`, `version`).
+    #[command(flatten)]
+    Client(daedalus_client::cli::Command),
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Mode {
+    /// Run the sidecar.
+    Serve(ServeArgs),
+    /// Run one operator command against a sidecar.
+    Client(
+        daedalus_client::cli::GlobalArgs,
+        daedalus_client::cli::Command,
+    ),
 }
 
 impl Cli {
-    /// The serve flags, wherever they were given.
+    /// The serve flags, wherever they were given (the bare ones for a client command).
     pub fn serve_args(self) -> ServeArgs {
         match self.command {
             Some(Command::Serve(args)) => args,
-            None => self.serve,
+            Some(Command::Client(_)) | None => self.serve,
+        }
+    }
+
+    /// Serve, or run an operator command.
+    pub fn mode(self) -> Mode {
+        match self.command {
+            Some(Command::Serve(args)) => Mode::Serve(args),
+            None => Mode::Serve(self.serve),
+            Some(Command::Client(command)) => Mode::Client(self.client, command),
         }
     }
 }
@@ -107,6 +135,10 @@ pub struct ServeArgs {
     #[arg(long, env = "DAEDALUS_DRAIN_TIMEOUT", value_name = "DURATION")]
     pub drain_timeout: Option<String>,
     // --- end of operation settings
+    /// The node's cassandra.yaml, or the directory holding it, served by `GET /config`
+    /// (404 when not given).
+    #[arg(long, env = "DAEDALUS_CASSANDRA_CONFIG", value_name = "FILE|DIR")]
+    pub cassandra_config: Option<PathBuf>,
 }
 
 /// The config file: the same settings as the flags.
@@ -130,6 +162,7 @@ pub struct FileConfig {
     pub restart_timeout: Option<String>,
     pub drain_timeout: Option<String>,
     // --- end of operation settings
+    pub cassandra_config: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +212,8 @@ pub struct Settings {
     pub jmx_timeout: Duration,
     /// Truncate/restart enablement and the operations' bounds.
     pub operations: crate::operations::OperationSettings,
+    /// `--cassandra-config`: cassandra.yaml or its directory.
+    pub cassandra_config: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -264,6 +299,7 @@ impl ServeArgs {
             import_roots,
             jmx_timeout,
             operations,
+            cassandra_config: self.cassandra_config.or(file.cassandra_config),
         })
     }
 }
@@ -376,6 +412,7 @@ fn default_data_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn durations() {
@@ -452,6 +489,34 @@ mod tests {
         let ops = cli.serve_args().resolve().unwrap().operations;
         assert!(ops.enable_truncate);
         assert_eq!(ops.restart_command.as_deref(), Some("true"));
+    }
+
+    #[test]
+    fn client_commands_and_serve_share_one_parser() {
+        Cli::command().debug_assert();
+        match Cli::parse_from(["daedalus", "status", "--url", "http://n:1", "--json"]).mode() {
+            Mode::Client(global, daedalus_client::cli::Command::Status) => {
+                assert_eq!(global.url, "http://n:1");
+                assert!(global.json);
+            }
+            other => panic!("{other:?}"),
+        }
+        match Cli::parse_from(["daedalus", "op", "get", "x", "--wait"]).mode() {
+            Mode::Client(_, daedalus_client::cli::Command::Op(_)) => {}
+            other => panic!("{other:?}"),
+        }
+        match Cli::parse_from(["daedalus", "--cassandra-config", "/etc/cassandra"]).mode() {
+            Mode::Serve(args) => assert_eq!(
+                args.cassandra_config.as_deref(),
+                Some(Path::new("/etc/cassandra"))
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Cli::parse_from(["daedalus", "serve", "--workers", "1"]).mode(),
+            Mode::Serve(_)
+        ));
+        assert!(Cli::try_parse_from(["daedalus", "status", "--workers", "1"]).is_err());
     }
 
     #[test]

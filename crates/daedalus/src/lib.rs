@@ -10,6 +10,8 @@
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod facts;
+pub mod facts_jmx;
 pub mod http;
 pub mod journal;
 pub mod node;

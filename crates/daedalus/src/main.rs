@@ -1,12 +1,13 @@
 //! The `daedalus` binary: parse settings, open the journal, start the engine, serve HTTP until
-//! Ctrl-C or SIGTERM. Everything else lives in the library.
+//! Ctrl-C or SIGTERM; or run one operator command (`daedalus op|status|topology|version`) against
+//! a running sidecar. Everything else lives in the library.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use daedalus::config::Cli;
+use daedalus::config::{Cli, Mode};
 use daedalus::engine::{Engine, EngineConfig};
 use daedalus::journal::Journal;
 use daedalus::node_jmx::JmxConnector;
@@ -17,7 +18,14 @@ use tracing_subscriber::EnvFilter;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
+    // The operator commands (`op`, `status`, `topology`, `version`) run against a sidecar and exit.
+    let settings = match Cli::parse().mode() {
+        Mode::Client(global, command) => {
+            return Ok(daedalus_client::cli::run(global, command).await)
+        }
+        Mode::Serve(args) => args.resolve()?,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("DAEDALUS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
@@ -26,7 +34,6 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let settings = Cli::parse().serve_args().resolve()?;
     let connector = Arc::new(
         JmxConnector::new(
             &settings.jmx_service,
@@ -34,7 +41,8 @@ async fn main() -> anyhow::Result<()> {
             settings.jmx_timeout,
         )
         .map_err(anyhow::Error::msg)
-        .context("--jmx-service")?,
+        .context("--jmx-service")?
+        .with_cassandra_config(settings.cassandra_config.clone()),
     );
     let journal = Journal::open(&settings.data_dir)?;
     tracing::info!(journal = %journal.path().display(), "journal open");
@@ -53,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, jmx = %settings.jmx_service, "daedalus serving");
     daedalus::http::serve(listener, engine.clone(), shutdown_signal()).await?;
     engine.shutdown(SHUTDOWN_GRACE).await;
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 async fn shutdown_signal() {

@@ -244,6 +244,13 @@ pub struct RebuildCall {
 #[async_trait]
 pub trait NodeConnector: Send + Sync {
     async fn connect(&self) -> Result<Arc<dyn Node>, NodeError>;
+
+    // --- Read endpoints: the node-facts part of the port (see `facts.rs`). ---
+    /// The source of the read endpoints' facts (`/status`, `/version/*`, `/topology`, `/config`);
+    /// `None` when this connector offers none (they then answer 503).
+    fn facts(&self) -> Option<Arc<dyn crate::facts::NodeFacts>> {
+        None
+    }
 }
 
 /// A Cassandra release version, compared by its numeric prefix (`"4.0.11"`, `"5.0-beta1"`).

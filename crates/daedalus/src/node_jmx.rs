@@ -28,6 +28,8 @@ pub struct JmxConnector {
     credentials: Option<Credentials>,
     /// Bound on connecting and on every call but the import.
     timeout: Duration,
+    /// Read endpoints: one shared connection for every GET (see `facts_jmx.rs`).
+    facts: Arc<crate::facts_jmx::JmxFacts>,
 }
 
 impl JmxConnector {
@@ -47,17 +49,42 @@ impl JmxConnector {
         if host.is_empty() {
             return Err(format!("JMX address {address:?} has no host"));
         }
+        let facts = Arc::new(crate::facts_jmx::JmxFacts::new(
+            host,
+            port,
+            credentials.as_ref(),
+            timeout,
+        ));
         Ok(JmxConnector {
             host: host.to_string(),
             port,
             credentials,
             timeout,
+            facts,
         })
+    }
+
+    // --- Read endpoints ---
+    /// Where `GET /config` finds the node's `cassandra.yaml` (`--cassandra-config FILE|DIR`).
+    pub fn with_cassandra_config(mut self, path: Option<std::path::PathBuf>) -> Self {
+        let facts = crate::facts_jmx::JmxFacts::new(
+            &self.host,
+            self.port,
+            self.credentials.as_ref(),
+            self.timeout,
+        )
+        .with_cassandra_config(path);
+        self.facts = Arc::new(facts);
+        self
     }
 }
 
 #[async_trait]
 impl NodeConnector for JmxConnector {
+    fn facts(&self) -> Option<Arc<dyn crate::facts::NodeFacts>> {
+        Some(self.facts.clone())
+    }
+
     async fn connect(&self) -> Result<Arc<dyn Node>, NodeError> {
         let mut config = jmx::JmxConfig::new(self.host.clone(), self.port);
         config.credentials = self.credentials.as_ref().map(|c| jmx::Credentials {
@@ -291,7 +318,7 @@ async fn bounded<T>(
 }
 
 /// Our error for theirs; a Java throwable is kept whole for `failureCause`.
-fn convert(e: cassandra::NodeError) -> NodeError {
+pub(crate) fn convert(e: cassandra::NodeError) -> NodeError {
     let message = e.to_string();
     let kind = match &e {
         cassandra::NodeError::Unreachable { .. } => NodeErrorKind::Unreachable,

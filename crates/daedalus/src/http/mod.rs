@@ -3,8 +3,9 @@
 //! Owns the `Router` (`app`), request parsing (body, query, path id) and response shapes (status,
 //! `Location`). It must not run operations or touch the journal except through `Engine`.
 
-mod node;
 mod operations;
+// Read endpoints (status, versions, topology, config, health, readiness, OpenAPI).
+pub mod read;
 
 use std::future::Future;
 
@@ -32,13 +33,8 @@ pub fn app(engine: Engine) -> Router {
             "/operations/{id}",
             get(operations::get_one).delete(operations::cancel),
         )
-        .route("/version", get(node::sidecar_version))
-        .route("/version/sidecar", get(node::sidecar_version))
-        .route("/version/cassandra", get(node::cassandra_version))
-        .route("/version/schema", get(node::schema_version))
-        .route("/status", get(node::status))
-        .route("/health", get(node::health))
-        .route("/ready", get(node::ready))
+        // Read endpoints.
+        .merge(read::routes())
         .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
