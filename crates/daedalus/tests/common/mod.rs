@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod spec;
 pub mod testnode;
 
 use std::net::SocketAddr;
@@ -199,9 +200,13 @@ impl Resp {
 }
 
 pub async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<String>) -> Resp {
-    try_request(addr, method, path, body)
+    let resp = try_request(addr, method, path, body)
         .await
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    // Every answer of every API test validates against our OpenAPI document (and Icarus's
+    // contract where it has the path); see `spec.rs`.
+    spec::check(method, path, resp.status, &resp.body);
+    resp
 }
 
 pub async fn try_request(
