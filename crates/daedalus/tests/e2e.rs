@@ -269,13 +269,14 @@ async fn read_endpoints_answer_from_the_node_in_icarus_shapes() {
 }
 
 #[tokio::test]
-async fn read_endpoints_say_500_when_the_node_is_down() {
+async fn read_endpoints_say_503_when_the_node_is_down() {
     let tmp = tempfile::tempdir().unwrap();
     let connector = dead_node();
     let server = TestServer::start(connector, config(1), &tmp.path().join("d")).await;
-    for path in ["/status", "/version/cassandra", "/version/schema", "/ready"] {
+    // Unreachable is a 503 (our document's NodeUnreachable); a Java exception would be a 500.
+    for path in ["/status", "/version/cassandra", "/version/schema"] {
         let resp = server.get(path).await;
-        assert_eq!(resp.status, 500, "{path}");
+        assert_eq!(resp.status, 503, "{path}");
         assert_schema("CassandraStatusException", &resp.body);
         assert_eq!(
             resp.body["exception"]["kind"], "Unreachable",
@@ -283,6 +284,9 @@ async fn read_endpoints_say_500_when_the_node_is_down() {
             resp.body
         );
     }
+    let resp = server.get("/ready").await;
+    assert_eq!(resp.status, 503);
+    assert_eq!(resp.body["kind"], "Unreachable", "{}", resp.body);
     assert_eq!(
         server.get("/health").await.status,
         200,

@@ -27,7 +27,7 @@ async fn sidecar(address: &str, timeout: Duration, dir: &std::path::Path) -> Tes
     TestServer::start(Arc::new(connector), config(2), &dir.join("data")).await
 }
 
-async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&str])) {
+async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&str], &str)) {
     let tmp = tempfile::tempdir().unwrap();
     let node = TestNode::start(version, tmp.path()).await;
     let server = sidecar(&node.address(), Duration::from_secs(20), tmp.path()).await;
@@ -38,12 +38,12 @@ async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&s
 
     let v = server.get("/version/cassandra").await;
     assert_eq!(v.status, 200, "{}", v.body);
-    let (major, minor, patch, labels) = expect;
+    let (major, minor, patch, labels, raw) = expect;
     assert_eq!(
         v.body,
         json!({
             "major": major, "minor": minor, "patch": patch, "dsePatch": -1,
-            "preReleaseLabels": labels,
+            "preReleaseLabels": labels, "version": raw,
         })
     );
 
@@ -97,11 +97,12 @@ async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&s
     let health = server.get("/health").await;
     assert_eq!(
         (health.status, &health.body),
-        (200, &json!({"status": "ok"}))
+        (200, &json!({"status": "UP"}))
     );
     let ready = server.get("/ready").await;
     assert_eq!(ready.status, 200, "{}", ready.body);
-    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["status"], "READY");
+    assert_eq!(ready.body["cassandra"], raw);
 
     // A mode other than NORMAL is reported and makes the sidecar not ready; a mode this
     // sidecar has never heard of is passed through as it is.
@@ -140,22 +141,22 @@ async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_against_a_3_11_node() {
-    every_read_endpoint_answers("3.11", (3, 11, 20, &[])).await;
+    every_read_endpoint_answers("3.11", (3, 11, 20, &[], "3.11.20")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_against_a_4_0_node() {
-    every_read_endpoint_answers("4.0", (4, 0, 6, &[])).await;
+    every_read_endpoint_answers("4.0", (4, 0, 6, &[], "4.0.6")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_against_a_4_1_node() {
-    every_read_endpoint_answers("4.1", (4, 1, 0, &[])).await;
+    every_read_endpoint_answers("4.1", (4, 1, 0, &[], "4.1.0")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_against_a_5_0_node() {
-    every_read_endpoint_answers("5.0", (5, 0, 0, &["beta2"])).await;
+    every_read_endpoint_answers("5.0", (5, 0, 0, &["beta2"], "5.0-beta2")).await;
 }
 
 /// A port nothing listens on.
@@ -186,7 +187,7 @@ async fn node_down_answers_503_naming_the_cause_and_the_sidecar_stays_live() {
     }
     let ready = server.get("/ready").await;
     assert_eq!(ready.status, 503);
-    assert_eq!(ready.body["status"], "not_ready");
+    assert_eq!(ready.body["status"], "NOT_READY");
     assert_eq!(ready.body["kind"], "Unreachable");
     // What does not need the node still answers.
     assert_eq!(server.get("/health").await.status, 200);

@@ -136,6 +136,7 @@ async fn cassandra_version(State(engine): State<Engine>) -> Result<Json<Value>, 
         "patch": v.patch,
         "dsePatch": v.dse_patch.map_or(-1, i64::from),
         "preReleaseLabels": v.pre_release,
+        "version": v.raw,
     })))
 }
 
@@ -198,13 +199,13 @@ async fn config(State(engine): State<Engine>) -> Result<Json<Value>, ReadError> 
 
 /// Liveness: the sidecar answers; Cassandra is not asked.
 async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+    Json(json!({ "status": "UP" }))
 }
 
 /// Readiness: the node answers over JMX and its mode is NORMAL.
 async fn ready(State(engine): State<Engine>) -> (StatusCode, Json<Value>) {
     let not_ready = |reason: String, extra: Value| {
-        let mut body = json!({ "status": "not_ready", "reason": reason });
+        let mut body = json!({ "status": "NOT_READY", "reason": reason });
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
@@ -215,10 +216,13 @@ async fn ready(State(engine): State<Engine>) -> (StatusCode, Json<Value>) {
         Err(e) => return not_ready(e.to_string(), json!({})),
     };
     match facts.operation_mode().await {
-        Ok(mode) if mode == "NORMAL" => (
-            StatusCode::OK,
-            Json(json!({ "status": "ready", "nodeState": mode })),
-        ),
+        Ok(mode) if mode == "NORMAL" => match facts.release_version().await {
+            Ok(version) => (
+                StatusCode::OK,
+                Json(json!({ "status": "READY", "nodeState": mode, "cassandra": version.raw })),
+            ),
+            Err(e) => not_ready(e.to_string(), json!({ "kind": e.kind.to_string() })),
+        },
         Ok(mode) => not_ready(
             format!("the node is {mode}, not NORMAL"),
             json!({ "nodeState": mode }),
