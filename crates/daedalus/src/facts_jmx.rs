@@ -24,6 +24,8 @@ pub struct JmxFacts {
     timeout: Duration,
     cassandra_config: Option<PathBuf>,
     node: tokio::sync::Mutex<Option<cassandra::Node>>,
+    /// Connections opened so far (one while the node stays reachable).
+    connects: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for JmxFacts {
@@ -57,6 +59,7 @@ impl JmxFacts {
             timeout,
             cassandra_config: None,
             node: tokio::sync::Mutex::new(None),
+            connects: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -75,8 +78,15 @@ impl JmxFacts {
         let node = cassandra::Node::connect_jmx(self.config.clone())
             .await
             .map_err(convert)?;
+        self.connects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *slot = Some(node.clone());
         Ok(node)
+    }
+
+    /// How many JMX connections the reads have opened so far.
+    pub fn connections_opened(&self) -> u64 {
+        self.connects.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Forgets the shared connection after a transport failure, so the next call dials anew.

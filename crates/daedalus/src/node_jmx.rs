@@ -65,6 +65,11 @@ impl JmxConnector {
     }
 
     // --- Read endpoints ---
+    /// The shared connection the read endpoints use.
+    pub fn jmx_facts(&self) -> &Arc<crate::facts_jmx::JmxFacts> {
+        &self.facts
+    }
+
     /// Where `GET /config` finds the node's `cassandra.yaml` (`--cassandra-config FILE|DIR`).
     pub fn with_cassandra_config(mut self, path: Option<std::path::PathBuf>) -> Self {
         let facts = crate::facts_jmx::JmxFacts::new(

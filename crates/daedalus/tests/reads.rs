@@ -196,6 +196,43 @@ async fn node_down_answers_503_naming_the_cause_and_the_sidecar_stays_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_share_one_connection_and_a_vanished_node_is_a_503() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = TestNode::start("4.1", tmp.path()).await;
+    let connector =
+        Arc::new(JmxConnector::new(&node.address(), None, Duration::from_secs(20)).unwrap());
+    let facts = connector.jmx_facts().clone();
+    let server = TestServer::start(connector, config(1), &tmp.path().join("data")).await;
+    assert_eq!(
+        facts.connections_opened(),
+        0,
+        "nothing is dialled before a read"
+    );
+    for path in [
+        "/status",
+        "/version/cassandra",
+        "/version/schema",
+        "/topology",
+        "/ready",
+    ] {
+        for _ in 0..3 {
+            let resp = server.get(path).await;
+            assert_eq!(resp.status, 200, "{path}: {}", resp.body);
+        }
+    }
+    assert_eq!(
+        facts.connections_opened(),
+        1,
+        "every read used one connection"
+    );
+
+    // The node goes away under the shared connection: 503, not a hang or a 500.
+    drop(node);
+    let resp = server.get("/status").await;
+    assert_eq!(resp.status, 503, "{}", resp.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_node_answers_503_within_the_jmx_timeout_then_recovers() {
     let tmp = tempfile::tempdir().unwrap();
     let node = TestNode::start("4.1", tmp.path()).await;
