@@ -36,12 +36,23 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start-up
 pub enum Command {
     /// Run the sidecar (the default).
     Serve(ServeArgs),
     /// The operator commands against a running sidecar (`op`, `status`, `topology`, `version`).
     #[command(flatten)]
     Client(daedalus_client::cli::Command),
+    /// Print the SHA-256 hash of a bearer token, as the `--auth-tokens` file wants it.
+    HashToken(HashTokenArgs),
+}
+
+/// `daedalus hash-token`.
+#[derive(Debug, Clone, Args)]
+pub struct HashTokenArgs {
+    /// The token; read from the first line of standard input when absent (keeps it out of the
+    /// shell history).
+    pub token: Option<String>,
 }
 
 /// What the command line asks for.
@@ -54,23 +65,26 @@ pub enum Mode {
         daedalus_client::cli::GlobalArgs,
         daedalus_client::cli::Command,
     ),
+    /// Print the hash of a bearer token.
+    HashToken(HashTokenArgs),
 }
 
 impl Cli {
-    /// The serve flags, wherever they were given (the bare ones for a client command).
+    /// The serve flags, wherever they were given (the bare ones for another command).
     pub fn serve_args(self) -> ServeArgs {
         match self.command {
             Some(Command::Serve(args)) => args,
-            Some(Command::Client(_)) | None => self.serve,
+            Some(Command::Client(_)) | Some(Command::HashToken(_)) | None => self.serve,
         }
     }
 
-    /// Serve, or run an operator command.
+    /// Serve, run an operator command, or hash a token.
     pub fn mode(self) -> Mode {
         match self.command {
             Some(Command::Serve(args)) => Mode::Serve(args),
             None => Mode::Serve(self.serve),
             Some(Command::Client(command)) => Mode::Client(self.client, command),
+            Some(Command::HashToken(args)) => Mode::HashToken(args),
         }
     }
 }
@@ -139,6 +153,39 @@ pub struct ServeArgs {
     /// (404 when not given).
     #[arg(long, env = "DAEDALUS_CASSANDRA_CONFIG", value_name = "FILE|DIR")]
     pub cassandra_config: Option<PathBuf>,
+    // --- Production readiness: TLS, auth, CORS, load bounds, shutdown, log format. ---
+    /// PEM certificate chain of the API; with `--tls-key` the API speaks HTTPS only. Reloaded on
+    /// SIGHUP and when the file changes.
+    #[arg(long, env = "DAEDALUS_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "DAEDALUS_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates; clients must present a certificate signed by one of them.
+    #[arg(long, env = "DAEDALUS_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Bearer tokens file (`NAME ROLE SHA256-HEX` lines; see `daedalus hash-token`).
+    #[arg(long, env = "DAEDALUS_AUTH_TOKENS", value_name = "FILE")]
+    pub auth_tokens: Option<PathBuf>,
+    /// Origin allowed to call the API from a browser (repeatable); no CORS headers without it.
+    #[arg(
+        long,
+        env = "DAEDALUS_CORS_ORIGIN",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origin: Vec<String>,
+    /// Most operations waiting PENDING; more submissions get 503 [default: 1000].
+    #[arg(long, env = "DAEDALUS_MAX_PENDING", value_name = "N")]
+    pub max_pending: Option<usize>,
+    /// How long running operations may take to finish on SIGTERM/SIGINT: `30s`, `2m`; a bare
+    /// number is seconds [default: 30s].
+    #[arg(long, env = "DAEDALUS_SHUTDOWN_GRACE", value_name = "DURATION")]
+    pub shutdown_grace: Option<String>,
+    /// `text` or `json` (one JSON object a line) [default: text].
+    #[arg(long, env = "DAEDALUS_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    // --- end ---
 }
 
 /// The config file: the same settings as the flags.
@@ -163,6 +210,16 @@ pub struct FileConfig {
     pub drain_timeout: Option<String>,
     // --- end of operation settings
     pub cassandra_config: Option<PathBuf>,
+    // Production readiness.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
+    pub auth_tokens: Option<PathBuf>,
+    #[serde(default)]
+    pub cors_origin: Vec<String>,
+    pub max_pending: Option<usize>,
+    pub shutdown_grace: Option<String>,
+    pub log_format: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -214,12 +271,100 @@ pub struct Settings {
     pub operations: crate::operations::OperationSettings,
     /// `--cassandra-config`: cassandra.yaml or its directory.
     pub cassandra_config: Option<PathBuf>,
+    // Production readiness.
+    pub tls: Option<crate::http::tls::TlsFiles>,
+    pub auth_tokens: Option<PathBuf>,
+    pub cors_origins: Vec<String>,
+    pub max_pending: usize,
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+}
+
+pub const DEFAULT_MAX_PENDING: usize = 1000;
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The production-readiness settings, resolved the same way as the others.
+struct Hardening {
+    tls: Option<crate::http::tls::TlsFiles>,
+    auth_tokens: Option<PathBuf>,
+    cors_origins: Vec<String>,
+    max_pending: usize,
+    shutdown_grace: Duration,
+    log_format: LogFormat,
+}
+
+fn hardening(args: &mut ServeArgs, file: &mut FileConfig) -> Result<Hardening, ConfigError> {
+    let invalid = |setting: &'static str, message: &str| ConfigError::Invalid {
+        setting,
+        message: message.to_string(),
+    };
+    let cert = args.tls_cert.take().or(file.tls_cert.take());
+    let key = args.tls_key.take().or(file.tls_key.take());
+    let client_ca = args.tls_client_ca.take().or(file.tls_client_ca.take());
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(crate::http::tls::TlsFiles {
+            cert,
+            key,
+            client_ca,
+        }),
+        (None, None) if client_ca.is_some() => {
+            return Err(invalid("tls-client-ca", "needs --tls-cert and --tls-key"))
+        }
+        (None, None) => None,
+        (Some(_), None) => return Err(invalid("tls-key", "--tls-cert needs --tls-key")),
+        (None, Some(_)) => return Err(invalid("tls-cert", "--tls-key needs --tls-cert")),
+    };
+    let max_pending = args
+        .max_pending
+        .or(file.max_pending)
+        .unwrap_or(DEFAULT_MAX_PENDING);
+    if max_pending == 0 {
+        return Err(invalid("max-pending", "must be at least 1"));
+    }
+    let shutdown_grace = match args.shutdown_grace.take().or(file.shutdown_grace.take()) {
+        Some(text) => parse_duration(&text, 1).map_err(|message| ConfigError::Invalid {
+            setting: "shutdown-grace",
+            message,
+        })?,
+        None => DEFAULT_SHUTDOWN_GRACE,
+    };
+    let log_format = match args.log_format.take().or(file.log_format.take()).as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                setting: "log-format",
+                message: format!("{other:?} is neither `text` nor `json`"),
+            })
+        }
+    };
+    let cors_origins = if args.cors_origin.is_empty() {
+        std::mem::take(&mut file.cors_origin)
+    } else {
+        std::mem::take(&mut args.cors_origin)
+    };
+    Ok(Hardening {
+        tls,
+        auth_tokens: args.auth_tokens.take().or(file.auth_tokens.take()),
+        cors_origins,
+        max_pending,
+        shutdown_grace,
+        log_format,
+    })
 }
 
 impl ServeArgs {
     /// Merges flags/environment (already in `self`) over the config file over the defaults.
-    pub fn resolve(self) -> Result<Settings, ConfigError> {
-        let file = match &self.config {
+    pub fn resolve(mut self) -> Result<Settings, ConfigError> {
+        let mut file = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.clone(),
@@ -233,6 +378,7 @@ impl ServeArgs {
             None => FileConfig::default(),
         };
         let operations = resolve_operations(&self, &file)?;
+        let hardening = hardening(&mut self, &mut file)?;
         let workers = self.workers.or(file.workers).unwrap_or(DEFAULT_WORKERS);
         if workers == 0 {
             return Err(ConfigError::Invalid {
@@ -300,6 +446,12 @@ impl ServeArgs {
             jmx_timeout,
             operations,
             cassandra_config: self.cassandra_config.or(file.cassandra_config),
+            tls: hardening.tls,
+            auth_tokens: hardening.auth_tokens,
+            cors_origins: hardening.cors_origins,
+            max_pending: hardening.max_pending,
+            shutdown_grace: hardening.shutdown_grace,
+            log_format: hardening.log_format,
         })
     }
 }
@@ -517,6 +669,62 @@ mod tests {
             Mode::Serve(_)
         ));
         assert!(Cli::try_parse_from(["daedalus", "status", "--workers", "1"]).is_err());
+    }
+
+    #[test]
+    fn hardening_settings() {
+        let s = ServeArgs::default().resolve().unwrap();
+        assert_eq!(s.max_pending, DEFAULT_MAX_PENDING);
+        assert_eq!(s.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.tls.is_none() && s.auth_tokens.is_none() && s.cors_origins.is_empty());
+        let s = Cli::parse_from([
+            "daedalus",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--max-pending",
+            "5",
+            "--shutdown-grace",
+            "2s",
+            "--log-format",
+            "json",
+            "--cors-origin",
+            "https://a.example,https://b.example",
+        ])
+        .serve_args()
+        .resolve()
+        .unwrap();
+        assert_eq!(s.tls.unwrap().cert, PathBuf::from("c.pem"));
+        assert_eq!(s.max_pending, 5);
+        assert_eq!(s.shutdown_grace, Duration::from_secs(2));
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.cors_origins.len(), 2);
+        let only_cert = ServeArgs {
+            tls_cert: Some("c.pem".into()),
+            ..Default::default()
+        };
+        assert!(only_cert.resolve().is_err());
+        let bad_format = ServeArgs {
+            log_format: Some("xml".into()),
+            ..Default::default()
+        };
+        assert!(bad_format.resolve().is_err());
+        let zero = ServeArgs {
+            max_pending: Some(0),
+            ..Default::default()
+        };
+        assert!(zero.resolve().is_err());
+    }
+
+    #[test]
+    fn hash_token_subcommand() {
+        let cli = Cli::parse_from(["daedalus", "hash-token", "abc"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::HashToken(HashTokenArgs { token: Some(ref t) })) if t == "abc"
+        ));
     }
 
     #[test]

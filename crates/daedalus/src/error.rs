@@ -32,7 +32,13 @@ pub enum AppError {
     /// 503: the journal could not store the change, so it was not accepted.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// 503 + `Retry-After`: the queue of pending operations is full; nothing was journaled.
+    #[error("{pending} operations are already waiting; try again later")]
+    QueueFull { pending: usize },
 }
+
+/// Seconds a client is asked to wait when the queue is full.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 impl From<CancelError> for AppError {
     fn from(e: CancelError) -> Self {
@@ -57,6 +63,7 @@ impl From<SubmitError> for AppError {
                 record: *record,
             },
             SubmitError::Journal(e) => AppError::Journal(e),
+            SubmitError::QueueFull { pending } => AppError::QueueFull { pending },
         }
     }
 }
@@ -108,6 +115,15 @@ impl IntoResponse for AppError {
                     json!({ "error": "journal_unavailable", "field": null, "message": e.to_string() }),
                 )
             }
+            AppError::QueueFull { .. } => return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    RETRY_AFTER_SECS.to_string(),
+                )],
+                Json(json!({ "error": "queue_full", "field": null, "message": self.to_string() })),
+            )
+                .into_response(),
         };
         (status, Json(body)).into_response()
     }

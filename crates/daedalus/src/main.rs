@@ -1,21 +1,23 @@
-//! The `daedalus` binary: parse settings, open the journal, start the engine, serve HTTP until
-//! Ctrl-C or SIGTERM; or run one operator command (`daedalus op|status|topology|version`) against
-//! a running sidecar. Everything else lives in the library.
+//! The `daedalus` binary: parse settings, open the journal, start the engine, serve HTTP(S) until
+//! SIGTERM or SIGINT, then shut down gracefully; or run one operator command
+//! (`daedalus op|status|topology|version`) against a running sidecar, or hash a bearer token
+//! (`daedalus hash-token`). Everything else lives in the library.
 
+use std::io::BufRead;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use daedalus::config::{Cli, Mode};
+use daedalus::config::{Cli, HashTokenArgs, LogFormat, Mode};
 use daedalus::engine::{Engine, EngineConfig};
+use daedalus::http::auth::{hash_token, TokenStore};
+use daedalus::http::tls::TlsReloader;
+use daedalus::http::HttpOptions;
 use daedalus::journal::Journal;
+use daedalus::metrics::MeteredConnector;
 use daedalus::node_jmx::JmxConnector;
 use daedalus::operations::ValidationPolicy;
 use tracing_subscriber::EnvFilter;
-
-/// How long running operations may take to finish on shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -24,17 +26,30 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         Mode::Client(global, command) => {
             return Ok(daedalus_client::cli::run(global, command).await)
         }
+        Mode::HashToken(args) => {
+            print_token_hash(&args)?;
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         Mode::Serve(args) => args.resolve()?,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("DAEDALUS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let filter = EnvFilter::try_from_env("DAEDALUS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    match settings.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 
-    let connector = Arc::new(
+    // Every node call is counted and timed for /metrics.
+    let connector = Arc::new(MeteredConnector(Arc::new(
         JmxConnector::new(
             &settings.jmx_service,
             settings.credentials.clone(),
@@ -43,7 +58,19 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         .map_err(anyhow::Error::msg)
         .context("--jmx-service")?
         .with_cassandra_config(settings.cassandra_config.clone()),
-    );
+    )));
+    let tokens = match &settings.auth_tokens {
+        Some(path) => {
+            let store = TokenStore::load(path).context("--auth-tokens")?;
+            tracing::info!(tokens = store.len(), "bearer-token authentication on");
+            Some(Arc::new(store))
+        }
+        None => None,
+    };
+    let tls = match &settings.tls {
+        Some(files) => Some(TlsReloader::new(files.clone()).context("--tls-cert/--tls-key")?),
+        None => None,
+    };
     let journal = Journal::open(&settings.data_dir)?;
     tracing::info!(journal = %journal.path().display(), "journal open");
     let config = EngineConfig {
@@ -53,32 +80,57 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             import_roots: settings.import_roots.clone(),
         },
         operations: settings.operations.clone(),
+        max_pending: settings.max_pending,
     };
     let engine = Engine::start(journal, connector, config).await?;
+    let router = daedalus::http::app_with(
+        engine.clone(),
+        &HttpOptions {
+            tokens: tokens.clone(),
+            cors_origins: settings.cors_origins.clone(),
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, jmx = %settings.jmx_service, "daedalus serving");
-    daedalus::http::serve(listener, engine.clone(), shutdown_signal()).await?;
-    engine.shutdown(SHUTDOWN_GRACE).await;
+    let local = listener.local_addr()?;
+    let client_certs = settings.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+    if !local.ip().is_loopback() && tokens.is_none() && !client_certs {
+        tracing::warn!(
+            listen = %local,
+            "!!! THE API IS OPEN TO THE NETWORK WITHOUT AUTHENTICATION: anyone who can reach {local} \
+             can import into and change this Cassandra node. Use --auth-tokens and/or \
+             --tls-client-ca, or listen on 127.0.0.1 !!!"
+        );
+    }
+    let watcher = tls.as_ref().map(|t| t.watch());
+    tracing::info!(
+        listen = %local,
+        tls = tls.is_some(),
+        jmx = %settings.jmx_service,
+        "daedalus serving"
+    );
+    daedalus::http::serve_router(listener, router, tls, daedalus::shutdown::signal()).await?;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    engine.shutdown(settings.shutdown_grace).await;
+    tracing::info!("stopped");
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// `daedalus hash-token [TOKEN]`: the token from the argument or the first line of stdin.
+fn print_token_hash(args: &HashTokenArgs) -> anyhow::Result<()> {
+    let token = match &args.token {
+        Some(token) => token.clone(),
+        None => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    anyhow::ensure!(!token.is_empty(), "empty token");
+    println!("{}", hash_token(&token));
+    Ok(())
 }

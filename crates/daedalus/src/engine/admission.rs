@@ -30,6 +30,9 @@ pub enum SubmitError {
     /// 503: the journal could not store it.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// 503 + `Retry-After`: `--max-pending` operations already wait; nothing was journaled.
+    #[error("{pending} operations are already waiting; try again later")]
+    QueueFull { pending: usize },
 }
 
 /// Checks `request` against the settings and every record in `existing`.

@@ -38,7 +38,12 @@ pub struct EngineConfig {
     pub policy: ValidationPolicy,
     /// What operations may run and their bounds (truncate, restart, drain, progress polling).
     pub operations: OperationSettings,
+    /// Most operations waiting PENDING; `submit` refuses beyond it (`SubmitError::QueueFull`).
+    pub max_pending: usize,
 }
+
+/// Default of `EngineConfig::max_pending`.
+pub const DEFAULT_MAX_PENDING: usize = 1000;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -47,6 +52,7 @@ impl Default for EngineConfig {
             expiration: Duration::from_secs(3600),
             policy: ValidationPolicy::default(),
             operations: OperationSettings::default(),
+            max_pending: DEFAULT_MAX_PENDING,
         }
     }
 }
@@ -156,6 +162,15 @@ impl Engine {
         // both get in; the entry is removed again if the journal refuses it.
         {
             let mut ops = self.shared.lock();
+            // Production readiness: the bounded queue, checked before anything is journaled.
+            let pending = ops
+                .values()
+                .filter(|e| e.record.state == State::Pending)
+                .count();
+            if pending >= self.shared.config.max_pending {
+                crate::metrics::global().queue_full();
+                return Err(SubmitError::QueueFull { pending });
+            }
             admission::admit(
                 &record.request,
                 &self.shared.config.operations,
@@ -178,6 +193,15 @@ impl Engine {
         let _ = self.shared.queue.send(record.id);
         tracing::info!(id = %record.id, r#type = record.type_name(), "operation accepted");
         Ok(record)
+    }
+
+    /// Operations waiting for a worker.
+    pub fn pending(&self) -> usize {
+        self.shared
+            .lock()
+            .values()
+            .filter(|e| e.record.state == State::Pending)
+            .count()
     }
 
     pub fn get(&self, id: Uuid) -> Option<OperationRecord> {
@@ -283,12 +307,56 @@ impl Engine {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(
-                "operations still running after {grace:?}; they will be FAILED at the next start"
-            );
             running.abort_all();
+            while running.join_next().await.is_some() {}
+            self.requeue_unstarted_work(grace).await;
         }
     }
+
+    // --- Production readiness: graceful shutdown past the grace period. ---
+
+    /// After the grace period, with the operations' tasks stopped: a RUNNING operation that has
+    /// no node call in flight has changed nothing yet that cannot be redone, so it goes back to
+    /// PENDING in the journal and runs at the next start; one with a call in flight keeps RUNNING
+    /// and becomes FAILED at the next start (its outcome is unknown).
+    async fn requeue_unstarted_work(&self, grace: Duration) {
+        let snapshots: Vec<(OperationRecord, bool)> = {
+            let mut ops = self.shared.lock();
+            ops.values_mut()
+                .filter(|e| e.record.state == State::Running)
+                .map(|entry| {
+                    let in_flight = {
+                        let in_flight = entry
+                            .cancel
+                            .in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner());
+                        // A task still finishing its last poll cannot start a call after this.
+                        entry.cancel.requested.store(true, Ordering::SeqCst);
+                        in_flight.is_some()
+                    };
+                    if !in_flight {
+                        let record = &mut entry.record;
+                        record.state = State::Pending;
+                        record.start_ms = None;
+                        record.progress = 0.0;
+                        record.version += 1;
+                    }
+                    (entry.record.clone(), in_flight)
+                })
+                .collect()
+        };
+        for (record, in_flight) in snapshots {
+            if in_flight {
+                tracing::warn!(id = %record.id, "operation still in a node call after {grace:?}; it will be FAILED at the next start");
+            } else if let Err(e) = self.shared.journal.put(&record).await {
+                tracing::error!(id = %record.id, error = %e, "cannot journal an operation back to PENDING");
+            } else {
+                tracing::info!(id = %record.id, "operation stopped before its node call; PENDING again for the next start");
+            }
+        }
+    }
+    // --- end ---
 }
 
 impl Shared {

@@ -83,7 +83,12 @@ async fn run(ctx: RunContext, _permit: OwnedSemaphorePermit) {
         return;
     };
     let inner_ctx = ctx.clone();
-    let mut task = AbortOnDrop(tokio::spawn(async move { request.run(&inner_ctx).await }));
+    // Every log line of the operation carries its id.
+    let span = tracing::info_span!("operation", id = %ctx.id);
+    let mut task = AbortOnDrop(tokio::spawn(tracing::Instrument::instrument(
+        async move { request.run(&inner_ctx).await },
+        span,
+    )));
     let outcome = match (&mut task.0).await {
         Ok(outcome) => outcome,
         Err(e) => Err(RunError::internal(format!(
@@ -125,6 +130,14 @@ async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), RunError>) {
         tracing::error!(%id, error = %e, "cannot journal the end of an operation");
     }
     tracing::info!(%id, state = snapshot.state.as_str(), "operation finished");
+    // Production readiness: duration histogram.
+    if let (Some(start), Some(end)) = (snapshot.start_ms, snapshot.completion_ms) {
+        crate::metrics::global().operation_finished(
+            snapshot.type_name(),
+            snapshot.state,
+            (end - start).max(0) as f64 / 1000.0,
+        );
+    }
 }
 
 /// Forgets finished operations older than the expiration, in memory and in the journal.

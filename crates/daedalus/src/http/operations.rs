@@ -31,6 +31,7 @@ pub(super) async fn submit(
     })?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
+    super::limits::check(&value)?; // Production readiness: shape limits first.
     let request = OperationRequest::from_json(&value, engine.policy())?;
     let record = engine.submit(request).await?;
     let location = format!("/operations/{}", record.id);
