@@ -284,7 +284,9 @@ async fn metered<T>(
 ) -> Result<T, NodeError> {
     let started = Instant::now();
     let out = fut.await;
-    global().jmx_call(call, started.elapsed().as_secs_f64(), out.is_ok());
+    let seconds = started.elapsed().as_secs_f64();
+    global().jmx_call(call, seconds, out.is_ok());
+    tracing::debug!(call, seconds, ok = out.is_ok(), "node call");
     out
 }
 

@@ -605,3 +605,61 @@ async fn s_submit(addr: SocketAddr, body: &Value) -> String {
     assert_eq!(resp.status, 201, "{}", resp.body);
     resp.body["id"].as_str().unwrap().to_string()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown past the grace period (the real binary is exercised in `shutdown.rs`)
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_grace_period_work_before_its_node_call_goes_back_to_pending() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // The operation hangs in `release_version`, before the import call that changes the node.
+    let node = Arc::new(FakeNode {
+        version_gate: Some(Arc::new(tokio::sync::Semaphore::new(0))),
+        ..FakeNode::new()
+    });
+    let s = start(
+        node.connector(),
+        config(1),
+        HttpOptions::default(),
+        None,
+        &data,
+    )
+    .await;
+    let dir = copy_fixture(NB_SETS, tmp.path());
+    let id = s_submit(s.addr, &import_body(&dir)).await;
+    eventually("the operation asks the node its version", || {
+        node.versions_entered
+            .load(std::sync::atomic::Ordering::SeqCst)
+            == 1
+    })
+    .await;
+    assert_eq!(s.engine.pending(), 0);
+    s.engine
+        .shutdown(std::time::Duration::from_millis(200))
+        .await;
+
+    let journal = s.engine.journal().load().unwrap();
+    let record = journal
+        .records
+        .iter()
+        .find(|r| r.id.to_string() == id)
+        .unwrap();
+    assert_eq!(record.state.as_str(), "PENDING");
+    assert!(record.start_ms.is_none());
+    assert!(node.calls().is_empty(), "the import call was never made");
+    drop(s);
+
+    // At the next start it runs to completion.
+    let node = Arc::new(FakeNode::new());
+    let s = start(
+        node.connector(),
+        config(1),
+        HttpOptions::default(),
+        None,
+        &data,
+    )
+    .await;
+    wait_until(s.addr, &id, "COMPLETED", |r| r["state"] == "COMPLETED").await;
+    assert_eq!(node.calls().len(), 1);
+}
