@@ -48,7 +48,10 @@ fn args() -> Args {
         }
     }
     assert!(a.seconds <= 300, "bounded: at most 300 s");
-    assert!(a.max_pending <= 100_000, "bounded: at most 100000 operations");
+    assert!(
+        a.max_pending <= 100_000,
+        "bounded: at most 100000 operations"
+    );
     a
 }
 
@@ -68,7 +71,12 @@ impl Conn {
         })
     }
 
-    async fn call(&mut self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.addr,
@@ -108,7 +116,14 @@ fn proc_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix(key)?.trim().strip_suffix("kB")?.trim().parse().ok())
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -147,7 +162,12 @@ async fn hold_imports(port: u16) {
 }
 
 /// GETs from `concurrency` keep-alive connections for `seconds`; latencies in ms.
-async fn hammer(addr: &str, paths: Arc<Vec<String>>, concurrency: usize, seconds: u64) -> (Vec<f64>, usize) {
+async fn hammer(
+    addr: &str,
+    paths: Arc<Vec<String>>,
+    concurrency: usize,
+    seconds: u64,
+) -> (Vec<f64>, usize) {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
@@ -211,7 +231,11 @@ async fn main() {
         .spawn()
         .expect("testnode/run (run from the repository root; Java 17)");
     let mut lines = BufReader::new(node.stdout.take().unwrap()).lines();
-    let ready = lines.next_line().await.unwrap().expect("test node ready line");
+    let ready = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("test node ready line");
     let node_port: u16 = ready
         .split_whitespace()
         .find_map(|w| w.strip_prefix("port=")?.parse().ok())
@@ -223,7 +247,15 @@ async fn main() {
     let addr = format!("127.0.0.1:{port}");
     let started = Instant::now();
     let mut sidecar = Command::new(&a.bin)
-        .args(["serve", "--listen", &addr, "--workers", "1", "--jmx-timeout", "2h"])
+        .args([
+            "serve",
+            "--listen",
+            &addr,
+            "--workers",
+            "1",
+            "--jmx-timeout",
+            "2h",
+        ])
         .args(["--max-pending", &a.max_pending.to_string()])
         .args(["--jmx-service", &format!("127.0.0.1:{node_port}")])
         .arg("--data-dir")
@@ -260,7 +292,10 @@ async fn main() {
             .unwrap()
             .to_string();
         let t = Instant::now();
-        let (status, _) = conn.call("GET", &format!("/operations/{id}"), "").await.unwrap();
+        let (status, _) = conn
+            .call("GET", &format!("/operations/{id}"), "")
+            .await
+            .unwrap();
         get_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(status, 200);
         ids.push(id);
@@ -285,13 +320,22 @@ async fn main() {
     }
     let after_refusals_rss = proc_kb(pid, "VmRSS:");
 
-    let by_id: Arc<Vec<String>> = Arc::new(ids.iter().map(|id| format!("/operations/{id}")).collect());
+    let by_id: Arc<Vec<String>> =
+        Arc::new(ids.iter().map(|id| format!("/operations/{id}")).collect());
     let (lat_id, err_id) = hammer(&addr, by_id, a.concurrency, a.seconds).await;
     let list_secs = a.seconds.div_ceil(2);
-    let (lat_list, err_list) =
-        hammer(&addr, Arc::new(vec!["/operations".to_string()]), a.concurrency, list_secs).await;
+    let (lat_list, err_list) = hammer(
+        &addr,
+        Arc::new(vec!["/operations".to_string()]),
+        a.concurrency,
+        list_secs,
+    )
+    .await;
     let (_, m) = conn.call("GET", "/metrics", "").await.unwrap();
-    assert!(m.contains(&format!("daedalus_queue_depth {}", a.max_pending)), "still full");
+    assert!(
+        m.contains(&format!("daedalus_queue_depth {}", a.max_pending)),
+        "still full"
+    );
     let peak = proc_kb(pid, "VmHWM:");
 
     post_ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -300,7 +344,10 @@ async fn main() {
     println!("| figure | value |");
     println!("|---|---|");
     println!("| start → first 200 on GET /operations | {ready_ms:.0} ms |");
-    println!("| idle RSS (2 s after start, empty journal) | {:.1} MiB |", mib(idle_rss));
+    println!(
+        "| idle RSS (2 s after start, empty journal) | {:.1} MiB |",
+        mib(idle_rss)
+    );
     println!(
         "| POST /operations while filling ({} requests): p50 / p99 | {:.2} / {:.2} ms |",
         post_ms.len(),
@@ -312,8 +359,15 @@ async fn main() {
         pct(&get_ms, 0.5),
         pct(&get_ms, 0.99)
     );
-    println!("| RSS with the queue full ({} PENDING + 1 RUNNING) | {:.1} MiB |", a.max_pending, mib(full_rss));
-    println!("| RSS after 1000 more POSTs refused with 503 | {:.1} MiB |", mib(after_refusals_rss));
+    println!(
+        "| RSS with the queue full ({} PENDING + 1 RUNNING) | {:.1} MiB |",
+        a.max_pending,
+        mib(full_rss)
+    );
+    println!(
+        "| RSS after 1000 more POSTs refused with 503 | {:.1} MiB |",
+        mib(after_refusals_rss)
+    );
     println!(
         "| GET /operations/{{id}}, queue full, {} conns × {} s: req/s, p50 / p99 | {:.0} req/s, {:.2} / {:.2} ms ({} errors) |",
         a.concurrency,
@@ -333,7 +387,10 @@ async fn main() {
         pct(&lat_list, 0.99),
         err_list
     );
-    println!("| sidecar peak RSS (VmHWM) over the whole run | {:.1} MiB |", mib(peak));
+    println!(
+        "| sidecar peak RSS (VmHWM) over the whole run | {:.1} MiB |",
+        mib(peak)
+    );
 
     let _ = sidecar.kill().await;
     let _ = node.kill().await;
