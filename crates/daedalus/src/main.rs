@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let local = listener.local_addr()?;
     let client_certs = settings.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
-    if !local.ip().is_loopback() && tokens.is_none() && !client_certs {
+    if daedalus::http::auth::unauthenticated_exposure(local, tokens.is_some(), client_certs) {
         tracing::warn!(
             listen = %local,
             "!!! THE API IS OPEN TO THE NETWORK WITHOUT AUTHENTICATION: anyone who can reach {local} \

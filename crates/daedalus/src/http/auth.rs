@@ -174,6 +174,16 @@ impl TokenStore {
     }
 }
 
+/// Whether serving on `local` with this authentication exposes the API to the network without
+/// any (the case that deserves a loud warning at start).
+pub fn unauthenticated_exposure(
+    local: std::net::SocketAddr,
+    tokens: bool,
+    client_certs: bool,
+) -> bool {
+    !local.ip().is_loopback() && !tokens && !client_certs
+}
+
 /// Paths served without a token.
 const OPEN_PATHS: &[&str] = &["/health"];
 
@@ -276,6 +286,18 @@ mod tests {
             TokenStore::parse("# only\n"),
             Err(AuthError::Empty)
         ));
+    }
+
+    #[test]
+    fn exposure() {
+        let any: std::net::SocketAddr = "0.0.0.0:4567".parse().unwrap();
+        let lo: std::net::SocketAddr = "127.0.0.1:4567".parse().unwrap();
+        let lo6: std::net::SocketAddr = "[::1]:4567".parse().unwrap();
+        assert!(unauthenticated_exposure(any, false, false));
+        assert!(!unauthenticated_exposure(any, true, false));
+        assert!(!unauthenticated_exposure(any, false, true));
+        assert!(!unauthenticated_exposure(lo, false, false));
+        assert!(!unauthenticated_exposure(lo6, false, false));
     }
 
     #[test]

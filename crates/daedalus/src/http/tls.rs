@@ -161,10 +161,10 @@ impl TlsReloader {
     /// returned task is aborted.
     pub fn watch(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
+        // Registered before returning, so a SIGHUP right after start reloads instead of killing.
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut hup =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
             let mut tick = tokio::time::interval(WATCH_INTERVAL);
             loop {
                 #[cfg(unix)]
