@@ -57,6 +57,7 @@ pub struct HashTokenArgs {
 
 /// What the command line asks for.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once at start-up
 pub enum Mode {
     /// Run the sidecar.
     Serve(ServeArgs),
