@@ -292,9 +292,11 @@ async fn metered<T>(
 
 #[async_trait]
 impl NodeConnector for MeteredConnector {
-    /// The read endpoints' facts, passed through (not metered).
+    /// The read endpoints' facts, metered the same way (calls named `facts.*`).
     fn facts(&self) -> Option<Arc<dyn crate::facts::NodeFacts>> {
-        self.0.facts()
+        self.0
+            .facts()
+            .map(|f| Arc::new(MeteredFacts(f)) as Arc<dyn crate::facts::NodeFacts>)
     }
 
     async fn connect(&self) -> Result<Arc<dyn Node>, NodeError> {
@@ -396,6 +398,31 @@ impl Node for MeteredNode {
 
     async fn truncate(&self, keyspace: &str, table: &str) -> Result<(), NodeError> {
         metered("truncate", self.0.truncate(keyspace, table)).await
+    }
+}
+
+struct MeteredFacts(Arc<dyn crate::facts::NodeFacts>);
+
+#[async_trait]
+impl crate::facts::NodeFacts for MeteredFacts {
+    async fn operation_mode(&self) -> Result<String, NodeError> {
+        metered("facts.operationMode", self.0.operation_mode()).await
+    }
+
+    async fn release_version(&self) -> Result<crate::facts::VersionFacts, NodeError> {
+        metered("facts.releaseVersion", self.0.release_version()).await
+    }
+
+    async fn schema_version(&self) -> Result<String, NodeError> {
+        metered("facts.schemaVersion", self.0.schema_version()).await
+    }
+
+    async fn topology(&self) -> Result<crate::facts::TopologyFacts, NodeError> {
+        metered("facts.topology", self.0.topology()).await
+    }
+
+    fn cassandra_yaml(&self) -> Result<serde_json::Value, crate::facts::ConfigFileError> {
+        self.0.cassandra_yaml()
     }
 }
 

@@ -135,6 +135,41 @@ async fn https_with_tokens_and_reload_on_sighup() {
         403
     );
 
+    // Read endpoints' node calls are metered too (the node is down here: an error each).
+    let status_url = format!("https://{addr}/status");
+    let status = client
+        .get(&status_url)
+        .bearer_auth("viewer-t")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status().as_u16(), 503);
+    let metrics = client
+        .get(format!("https://{addr}/metrics"))
+        .bearer_auth("viewer-t")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("daedalus_jmx_errors_total{call=\"facts.operationMode\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "daedalus_http_requests_total{method=\"GET\",route=\"/status\",status=\"503\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "daedalus_http_requests_total{method=\"GET\",route=\"/operations\",status=\"401\"} 1"
+        ),
+        "{metrics}"
+    );
+
     // SIGHUP reloads the (unchanged) files: the file watcher alone would not.
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
