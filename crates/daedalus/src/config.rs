@@ -134,6 +134,10 @@ pub struct ServeArgs {
     /// Longest wait for one JMX call: `30s`, `2m`; a bare number is seconds [default: 30s].
     #[arg(long, env = "DAEDALUS_JMX_TIMEOUT", value_name = "DURATION")]
     pub jmx_timeout: Option<String>,
+    /// JMX over TLS, as Cassandra's `com.sun.management.jmxremote.ssl=true` (registry too): PEM
+    /// file of the CA or server certificates to trust. Without it, JMX is plain TCP.
+    #[arg(long, env = "DAEDALUS_JMX_SSL_CA", value_name = "FILE")]
+    pub jmx_ssl_ca: Option<PathBuf>,
     // --- Operation settings (truncate, restart, drain); see docs/OPERATIONS.md.
     /// Allow the `truncate` operation (refused with 400 otherwise), as Icarus's flag does.
     #[arg(long, env = "DAEDALUS_ENABLE_TRUNCATE")]
@@ -204,6 +208,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub import_root: Vec<PathBuf>,
     pub jmx_timeout: Option<String>,
+    pub jmx_ssl_ca: Option<PathBuf>,
     // --- Operation settings.
     pub enable_truncate: Option<bool>,
     pub restart_command: Option<String>,
@@ -268,6 +273,8 @@ pub struct Settings {
     pub workers: usize,
     pub import_roots: Vec<PathBuf>,
     pub jmx_timeout: Duration,
+    /// `--jmx-ssl-ca`: JMX over TLS, trusting the certificates in this PEM file.
+    pub jmx_ssl_ca: Option<PathBuf>,
     /// Truncate/restart enablement and the operations' bounds.
     pub operations: crate::operations::OperationSettings,
     /// `--cassandra-config`: cassandra.yaml or its directory.
@@ -445,6 +452,7 @@ impl ServeArgs {
             workers,
             import_roots,
             jmx_timeout,
+            jmx_ssl_ca: self.jmx_ssl_ca.or(file.jmx_ssl_ca),
             operations,
             cassandra_config: self.cassandra_config.or(file.cassandra_config),
             tls: hardening.tls,

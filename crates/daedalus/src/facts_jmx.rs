@@ -63,6 +63,17 @@ impl JmxFacts {
         }
     }
 
+    /// The `--cassandra-config` path, when one was given.
+    pub fn cassandra_config_path(&self) -> Option<PathBuf> {
+        self.cassandra_config.clone()
+    }
+
+    /// JMX over TLS (`--jmx-ssl-ca`), trusting the certificates in `ca_file`.
+    pub fn with_tls(mut self, ca_file: Option<PathBuf>) -> JmxFacts {
+        self.config.tls = ca_file.map(jmx::TlsConfig::new);
+        self
+    }
+
     /// Where `GET /config` finds `cassandra.yaml` (the file, or a directory holding it).
     pub fn with_cassandra_config(mut self, path: Option<PathBuf>) -> JmxFacts {
         self.cassandra_config = path;

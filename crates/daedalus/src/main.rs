@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         )
         .map_err(anyhow::Error::msg)
         .context("--jmx-service")?
+        .with_tls(settings.jmx_ssl_ca.clone())
         .with_cassandra_config(settings.cassandra_config.clone()),
     )));
     let tokens = match &settings.auth_tokens {

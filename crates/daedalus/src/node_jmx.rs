@@ -5,6 +5,7 @@
 //! (the Java throwable kept verbatim for `failureCause`) and the timeouts. It must not contain
 //! protocol code or version logic: the `cassandra` crate picks signatures per version.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub struct JmxConnector {
     credentials: Option<Credentials>,
     /// Bound on connecting and on every call but the import.
     timeout: Duration,
+    /// `--jmx-ssl-ca`: JMX over TLS, trusting this PEM file.
+    tls_ca: Option<PathBuf>,
     /// Read endpoints: one shared connection for every GET (see `facts_jmx.rs`).
     facts: Arc<crate::facts_jmx::JmxFacts>,
 }
@@ -60,8 +63,17 @@ impl JmxConnector {
             port,
             credentials,
             timeout,
+            tls_ca: None,
             facts,
         })
+    }
+
+    /// JMX over TLS (Cassandra's `com.sun.management.jmxremote.ssl=true`), trusting the CA or
+    /// server certificates in `ca_file` (PEM), for operations and read endpoints alike.
+    pub fn with_tls(mut self, ca_file: Option<PathBuf>) -> Self {
+        self.tls_ca = ca_file;
+        let cassandra_config = self.facts.cassandra_config_path();
+        self.with_cassandra_config(cassandra_config)
     }
 
     // --- Read endpoints ---
@@ -78,6 +90,7 @@ impl JmxConnector {
             self.credentials.as_ref(),
             self.timeout,
         )
+        .with_tls(self.tls_ca.clone())
         .with_cassandra_config(path);
         self.facts = Arc::new(facts);
         self
@@ -98,6 +111,7 @@ impl NodeConnector for JmxConnector {
         });
         config.connect_timeout = self.timeout;
         config.call_timeout = IMPORT_TIMEOUT;
+        config.tls = self.tls_ca.clone().map(jmx::TlsConfig::new);
         let client = jmx::JmxClient::connect(config)
             .await
             .map_err(|e| convert(cassandra::jmx_adapter::map_error(e, None)))?;
