@@ -367,6 +367,83 @@ async fn list_filters_by_type_and_state_with_status_alias_newest_first() {
 }
 
 #[tokio::test]
+async fn the_list_is_the_records_newest_first_and_follows_every_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Arc::new(FakeNode::gated());
+    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("data")).await;
+    let dir = copy_fixture(NB_SETS, tmp.path());
+    let running = server.submit_id(&import_body(&dir)).await;
+    eventually("first import in flight", || node.entered() == 1).await;
+    let mut pending = Vec::new();
+    for _ in 0..5 {
+        pending.push(server.submit_id(&import_body(&dir)).await);
+    }
+
+    // The list is exactly the records GET by id shows, newest first, as JSON.
+    let check = |expected_ids: Vec<String>| {
+        let server = &server;
+        async move {
+            let list = server.get("/operations").await;
+            assert_eq!(list.status, 200);
+            assert_eq!(list.header("content-type"), Some("application/json"));
+            let mut by_id = Vec::new();
+            for id in &expected_ids {
+                by_id.push(server.get(&format!("/operations/{id}")).await.body);
+            }
+            assert_eq!(list.body, Value::Array(by_id));
+        }
+    };
+    let mut newest_first: Vec<String> = pending.iter().rev().cloned().collect();
+    newest_first.push(running.clone());
+    check(newest_first.clone()).await;
+    // Served twice (the second time from the serialized copies): still the same.
+    check(newest_first.clone()).await;
+
+    // A change after the list was served shows in the next list.
+    let cancelled = &pending[2];
+    assert_eq!(
+        server
+            .delete(&format!("/operations/{cancelled}"))
+            .await
+            .status,
+        202
+    );
+    let list = server.get("/operations").await;
+    let states: Vec<(&str, &str)> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert!(
+        states.contains(&(cancelled.as_str(), "CANCELLED")),
+        "{states:?}"
+    );
+    check(newest_first.clone()).await;
+    let filtered = server.get("/operations?state=CANCELLED").await;
+    assert_eq!(filtered.body.as_array().unwrap().len(), 1);
+    assert_eq!(filtered.body[0]["id"], cancelled.as_str());
+
+    node.release_imports(5);
+    for id in pending
+        .iter()
+        .chain([&running])
+        .filter(|id| *id != cancelled)
+    {
+        server.wait_state(id, "COMPLETED").await;
+    }
+    let list = server.get("/operations?state=COMPLETED").await;
+    assert!(list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == running.as_str()));
+    check(newest_first).await;
+}
+
+#[tokio::test]
 async fn cancelling_a_pending_operation_is_immediate_and_it_never_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let node = Arc::new(FakeNode::gated());

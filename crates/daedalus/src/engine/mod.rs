@@ -7,13 +7,14 @@
 
 mod admission;
 mod context;
+mod table;
 mod worker;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use serde_json::json;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
@@ -26,7 +27,7 @@ use crate::journal::{Journal, JournalError};
 use crate::node::NodeConnector;
 use crate::operations::{OperationRequest, OperationSettings, ValidationPolicy};
 use crate::record::{host_name, now_ms, ErrorObject, OperationRecord, State};
-use context::CancelState;
+use table::Table;
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -64,6 +65,14 @@ pub struct Filter {
     pub states: Vec<State>,
 }
 
+impl Filter {
+    /// The record's type is one of `types` and its state one of `states` (empty: any).
+    pub fn matches(&self, record: &OperationRecord) -> bool {
+        (self.types.is_empty() || self.types.iter().any(|t| t == record.type_name()))
+            && (self.states.is_empty() || self.states.contains(&record.state))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CancelError {
     #[error("no operation {0}")]
@@ -74,15 +83,10 @@ pub enum CancelError {
     Journal(#[from] JournalError),
 }
 
-struct Entry {
-    record: OperationRecord,
-    cancel: Arc<CancelState>,
-}
-
 /// State shared by the engine handle, the dispatcher, the sweeper and every running operation.
 pub(crate) struct Shared {
     journal: Journal,
-    ops: Mutex<HashMap<Uuid, Entry>>,
+    ops: Mutex<Table>,
     seq: AtomicU64,
     queue: mpsc::UnboundedSender<Uuid>,
     pub(crate) connector: Arc<dyn NodeConnector>,
@@ -115,7 +119,7 @@ impl Engine {
         let next_seq = loaded.records.iter().map(|r| r.seq + 1).max().unwrap_or(0);
         let shared = Arc::new(Shared {
             journal,
-            ops: Mutex::new(HashMap::new()),
+            ops: Mutex::new(Table::default()),
             seq: AtomicU64::new(next_seq),
             queue,
             connector,
@@ -165,7 +169,7 @@ impl Engine {
             // Production readiness: the bounded queue, checked before anything is journaled.
             let pending = ops
                 .values()
-                .filter(|e| e.record.state == State::Pending)
+                .filter(|e| e.record().state == State::Pending)
                 .count();
             if pending >= self.shared.config.max_pending {
                 crate::metrics::global().queue_full();
@@ -174,15 +178,9 @@ impl Engine {
             admission::admit(
                 &record.request,
                 &self.shared.config.operations,
-                ops.values().map(|e| &e.record),
+                ops.values().map(|e| e.record()),
             )?;
-            ops.insert(
-                record.id,
-                Entry {
-                    record: record.clone(),
-                    cancel: Arc::new(CancelState::default()),
-                },
-            );
+            ops.insert(record.clone());
         }
         if let Err(e) = self.shared.journal.put(&record).await {
             self.shared.lock().remove(&record.id);
@@ -200,27 +198,65 @@ impl Engine {
         self.shared
             .lock()
             .values()
-            .filter(|e| e.record.state == State::Pending)
+            .filter(|e| e.record().state == State::Pending)
             .count()
     }
 
     pub fn get(&self, id: Uuid) -> Option<OperationRecord> {
-        self.shared.lock().get(&id).map(|e| e.record.clone())
+        self.shared.lock().get(&id).map(|e| e.record().clone())
     }
 
-    /// Matching records, newest first.
+    /// Matching records, newest first (creation time, then submission order).
     pub fn list(&self, filter: &Filter) -> Vec<OperationRecord> {
-        let mut out: Vec<OperationRecord> = self
+        self.shared
+            .lock()
+            .newest_first()
+            .map(|e| e.record())
+            .filter(|r| filter.matches(r))
+            .cloned()
+            .collect()
+    }
+
+    /// The API JSON array of `list(filter)`, as bytes. Each record is serialized once per change
+    /// and the cached bytes are reused; serialization happens outside the engine lock.
+    pub fn list_json(&self, filter: &Filter) -> Bytes {
+        let matching: Vec<table::Json> = self
             .shared
             .lock()
-            .values()
-            .map(|e| &e.record)
-            .filter(|r| filter.types.is_empty() || filter.types.iter().any(|t| t == r.type_name()))
-            .filter(|r| filter.states.is_empty() || filter.states.contains(&r.state))
-            .cloned()
+            .newest_first()
+            .filter(|e| filter.matches(e.record()))
+            .map(|e| e.json_or_copy())
             .collect();
-        out.sort_by_key(|r| std::cmp::Reverse((r.creation_ms, r.seq)));
-        out
+        // Records changed since their last serialization: serialized here, outside the lock,
+        // then kept unless they changed again meanwhile.
+        let mut fresh = Vec::new();
+        let parts: Vec<Bytes> = matching
+            .into_iter()
+            .map(|json| match json {
+                table::Json::Ready(bytes) => bytes,
+                table::Json::Stale { record, revision } => {
+                    let bytes = table::api_json_bytes(&record);
+                    fresh.push((record.id, revision, bytes.clone()));
+                    bytes
+                }
+            })
+            .collect();
+        if !fresh.is_empty() {
+            let mut ops = self.shared.lock();
+            for (id, revision, bytes) in fresh {
+                ops.store_json(&id, revision, bytes);
+            }
+        }
+        let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
+        out.push(b'[');
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(part);
+        }
+        out.push(b']');
+        Bytes::from(out)
     }
 
     /// PENDING → CANCELLED at once; RUNNING → cancel requested (CANCELLED at the next safe point);
@@ -229,25 +265,22 @@ impl Engine {
         let snapshot = {
             let mut ops = self.shared.lock();
             let entry = ops.get_mut(&id).ok_or(CancelError::NotFound(id))?;
-            let record = &mut entry.record;
+            if entry.record().state.is_finished() {
+                return Err(CancelError::Finished(Box::new(entry.record().clone())));
+            }
+            let cancel = entry.cancel.clone();
+            let record = entry.record_mut();
             match record.state {
-                s if s.is_finished() => {
-                    return Err(CancelError::Finished(Box::new(record.clone())))
-                }
                 State::Pending => {
-                    entry.cancel.requested.store(true, Ordering::SeqCst);
+                    cancel.requested.store(true, Ordering::SeqCst);
                     record.state = State::Cancelled;
                     record.progress = 1.0;
                     record.completion_ms = Some(now_ms());
                 }
                 _ => {
                     let in_flight = {
-                        let in_flight = entry
-                            .cancel
-                            .in_flight
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner());
-                        entry.cancel.requested.store(true, Ordering::SeqCst);
+                        let in_flight = cancel.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+                        cancel.requested.store(true, Ordering::SeqCst);
                         *in_flight
                     };
                     if record.extra.contains_key("cancelRequested") {
@@ -323,7 +356,7 @@ impl Engine {
         let snapshots: Vec<(OperationRecord, bool)> = {
             let mut ops = self.shared.lock();
             ops.values_mut()
-                .filter(|e| e.record.state == State::Running)
+                .filter(|e| e.record().state == State::Running)
                 .map(|entry| {
                     let in_flight = {
                         let in_flight = entry
@@ -336,13 +369,13 @@ impl Engine {
                         in_flight.is_some()
                     };
                     if !in_flight {
-                        let record = &mut entry.record;
+                        let record = entry.record_mut();
                         record.state = State::Pending;
                         record.start_ms = None;
                         record.progress = 0.0;
                         record.version += 1;
                     }
-                    (entry.record.clone(), in_flight)
+                    (entry.record().clone(), in_flight)
                 })
                 .collect()
         };
@@ -360,15 +393,15 @@ impl Engine {
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.ops.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Changes a RUNNING record in memory (progress, findings).
     pub(crate) fn update_running(&self, id: Uuid, f: impl FnOnce(&mut OperationRecord)) {
         if let Some(entry) = self.lock().get_mut(&id) {
-            if entry.record.state == State::Running {
-                f(&mut entry.record);
+            if entry.record().state == State::Running {
+                f(entry.record_mut());
             }
         }
     }
@@ -399,13 +432,7 @@ impl Shared {
             } else if record.state == State::Pending {
                 requeue.push(record.id);
             }
-            self.lock().insert(
-                record.id,
-                Entry {
-                    record,
-                    cancel: Arc::new(CancelState::default()),
-                },
-            );
+            self.lock().insert(record);
         }
         for id in requeue {
             let _ = self.queue.send(id);

@@ -43,13 +43,15 @@ async fn claim(shared: &Arc<Shared>, id: Uuid) -> Option<RunContext> {
     let (snapshot, cancel) = {
         let mut ops = shared.lock();
         let entry = ops.get_mut(&id)?;
-        if entry.record.state != State::Pending {
+        if entry.record().state != State::Pending {
             return None;
         }
-        entry.record.state = State::Running;
-        entry.record.start_ms = Some(now_ms());
-        entry.record.version += 1;
-        (entry.record.clone(), entry.cancel.clone())
+        let cancel = entry.cancel.clone();
+        let record = entry.record_mut();
+        record.state = State::Running;
+        record.start_ms = Some(now_ms());
+        record.version += 1;
+        (record.clone(), cancel)
     };
     if let Err(e) = shared.journal.put(&snapshot).await {
         tracing::error!(%id, error = %e, "cannot journal the start of an operation");
@@ -78,7 +80,7 @@ async fn run(ctx: RunContext, _permit: OwnedSemaphorePermit) {
         .shared
         .lock()
         .get(&ctx.id)
-        .map(|e| e.record.request.clone())
+        .map(|e| e.record().request.clone())
     else {
         return;
     };
@@ -105,10 +107,10 @@ async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), RunError>) {
         let Some(entry) = ops.get_mut(&id) else {
             return;
         };
-        let record = &mut entry.record;
-        if record.state.is_finished() {
+        if entry.record().state.is_finished() {
             return;
         }
+        let record = entry.record_mut();
         record.progress = 1.0;
         record.completion_ms = Some(now_ms());
         match outcome {
@@ -151,9 +153,10 @@ pub(super) async fn sweep(shared: Arc<Shared>) {
             let mut ops = shared.lock();
             let ids: Vec<Uuid> = ops
                 .values()
-                .filter(|e| e.record.state.is_finished())
-                .filter(|e| e.record.completion_ms.is_some_and(|c| c <= cutoff))
-                .map(|e| e.record.id)
+                .map(|e| e.record())
+                .filter(|r| r.state.is_finished())
+                .filter(|r| r.completion_ms.is_some_and(|c| c <= cutoff))
+                .map(|r| r.id)
                 .collect();
             for id in &ids {
                 ops.remove(id);

@@ -7,7 +7,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
@@ -54,15 +54,22 @@ pub(super) async fn get_one(
         .ok_or_else(|| AppError::NotFound(format!("no operation {id}")))
 }
 
+/// The same JSON array `Json(Value::Array(..))` would send, built from each record's cached
+/// serialization (`Engine::list_json`) instead of serializing every record per request.
 pub(super) async fn list(
     State(engine): State<Engine>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let filter = parse_filter(query.as_deref().unwrap_or(""))?;
-    let records = engine.list(&filter);
-    Ok(Json(Value::Array(
-        records.iter().map(|r| r.to_api_json()).collect(),
-    )))
+    let body = engine.list_json(&filter);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 pub(super) async fn cancel(
