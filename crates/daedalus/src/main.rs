@@ -70,7 +70,10 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     };
     let tls = match &settings.tls {
         Some(files) => Some(TlsReloader::new(files.clone()).context("--tls-cert/--tls-key")?),
-        None => None,
+        None => {
+            daedalus::shutdown::ignore_hangup();
+            None
+        }
     };
     let journal = Journal::open(&settings.data_dir)?;
     tracing::info!(journal = %journal.path().display(), "journal open");

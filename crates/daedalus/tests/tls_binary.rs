@@ -200,3 +200,50 @@ async fn https_with_tokens_and_reload_on_sighup() {
     );
     let _ = child.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_without_tls_is_logged_and_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_daedalus"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let v = next_message(&mut lines).await;
+        if v["fields"]["message"] == "daedalus serving" {
+            break v["fields"]["listen"].as_str().unwrap().to_string();
+        }
+    };
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    loop {
+        let v = next_message(&mut lines).await;
+        if v["fields"]["message"] == "SIGHUP ignored: no TLS certificate to reload" {
+            break;
+        }
+    }
+    let health = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP did not stop the sidecar"
+    );
+    let _ = child.kill().await;
+}
