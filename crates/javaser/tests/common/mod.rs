@@ -3,10 +3,16 @@
 
 use javaser::{Error, Item, Limits, ObjectReader};
 
-/// The golden captures directory (`JAVASER_CAPTURES` overrides the reference location).
+/// The golden captures directory: `../shared/reference/captures` beside the checkout
+/// (`JAVASER_CAPTURES` overrides it).
 pub fn captures_dir() -> String {
-    std::env::var("JAVASER_CAPTURES")
-        .unwrap_or_else(|_| "/work/shared/reference/captures".to_string())
+    std::env::var("JAVASER_CAPTURES").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/reference/captures"
+        )
+        .to_string()
+    })
 }
 
 /// One serialization stream found in a capture: its exact bytes and decoded top-level items.
