@@ -32,15 +32,31 @@ fn hash_with_binary(token: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-async fn next_message(
-    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
-) -> Value {
+async fn next_message(lines: &mut LogLines) -> Value {
     let line = tokio::time::timeout(PATIENCE, lines.next_line())
         .await
         .expect("a log line")
         .unwrap()
         .expect("daedalus still running");
     serde_json::from_str(&line).unwrap()
+}
+
+type LogLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// Spawns the sidecar with JSON logs on stderr and waits for its "daedalus serving" line.
+async fn start(command: &mut Command) -> (tokio::process::Child, LogLines, Value) {
+    let mut child = command
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let v = next_message(&mut lines).await;
+        if v["fields"]["message"] == "daedalus serving" {
+            return (child, lines, v);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +76,8 @@ async fn https_with_tokens_and_reload_on_sighup() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = dead.local_addr().unwrap().port();
     drop(dead);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_daedalus"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_daedalus"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .args([
             "--jmx-service",
@@ -76,19 +93,10 @@ async fn https_with_tokens_and_reload_on_sighup() {
         .arg(&tokens)
         .arg("--data-dir")
         .arg(tmp.path().join("data"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let v = next_message(&mut lines).await;
-        if v["fields"]["message"] == "daedalus serving" {
-            assert_eq!(v["fields"]["tls"], true);
-            break v["fields"]["listen"].as_str().unwrap().to_string();
-        }
-    };
+        .stdout(Stdio::null());
+    let (mut child, mut lines, serving) = start(&mut command).await;
+    assert_eq!(serving["fields"]["tls"], true);
+    let addr = serving["fields"]["listen"].as_str().unwrap().to_string();
     let client = reqwest::Client::builder()
         .no_proxy()
         .tls_built_in_root_certs(false)
@@ -204,22 +212,14 @@ async fn https_with_tokens_and_reload_on_sighup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_without_tls_is_logged_and_ignored() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_daedalus"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_daedalus"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .arg("--data-dir")
         .arg(tmp.path().join("data"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let v = next_message(&mut lines).await;
-        if v["fields"]["message"] == "daedalus serving" {
-            break v["fields"]["listen"].as_str().unwrap().to_string();
-        }
-    };
+        .stdout(Stdio::null());
+    let (mut child, mut lines, serving) = start(&mut command).await;
+    let addr = serving["fields"]["listen"].as_str().unwrap().to_string();
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-HUP", &pid])
