@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
-use common::testnode::FAULTS;
+use common::testnode::{TestNode, FAULTS};
 use common::*;
 use daedalus::journal::Journal;
 use serde_json::Value;
@@ -22,51 +21,21 @@ const SECRET: &str = "pa55-Wd-never-shown-7f3a";
 /// The test node, requiring JMX credentials.
 struct Node {
     port: u16,
-    call_log: PathBuf,
-    _child: Child,
+    node: TestNode,
 }
 
 impl Node {
     async fn start(dir: &Path) -> Node {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testnode/run");
-        let call_log = dir.join("calls.jsonl");
-        let mut child = Command::new(script)
-            .args(["--port", "0", "--cassandra-version", "4.1", "--watch-stdin"])
-            .args(["--jmx-user", "cassandra", "--jmx-password", SECRET])
-            .arg("--data-dir")
-            .arg(dir.join("node"))
-            .arg("--call-log")
-            .arg(&call_log)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("testnode/run starts (Java 17 needed)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
-            .await
-            .expect("the test node gets ready")
-            .unwrap()
-            .expect("a ready line");
-        let port = ready
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("port="))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {ready:?}"));
+        let credentials = ["--jmx-user", "cassandra", "--jmx-password", SECRET].map(String::from);
+        let node = TestNode::start_with("4.1", dir, &credentials).await;
         Node {
-            port,
-            call_log,
-            _child: child,
+            port: node.port,
+            node,
         }
     }
 
     fn imports(&self) -> usize {
-        std::fs::read_to_string(&self.call_log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("\"importNewSSTables\""))
-            .count()
+        self.node.calls("importNewSSTables").len()
     }
 
     async fn fault(&self, operation: &str, args: &[&str]) {
