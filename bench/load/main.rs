@@ -34,7 +34,7 @@ fn args() -> Args {
         bin: PathBuf::from("target/release/daedalus"),
         shared: std::env::var_os("DAEDALUS_SHARED")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("../shared")),
+            .unwrap_or_else(|| PathBuf::from("tests/data")),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {

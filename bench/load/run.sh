@@ -2,7 +2,7 @@
 # Load test: the release sidecar against the test node with imports held, queue filled to
 # --max-pending, then GETs for N seconds. Loopback only; bounded (≤ 300 s, ≤ 100000 operations).
 # Usage: bench/load/run.sh [--seconds N] [--max-pending N] [--concurrency N]
-# Prints a Markdown table. DAEDALUS_SHARED points at the shared fixtures (default ../shared).
+# Prints a Markdown table. DAEDALUS_SHARED points at the shared fixtures (default tests/data).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target="${CARGO_TARGET_DIR:-target}"

@@ -10,7 +10,7 @@ bin="target/release/daedalus"
 work="$(mktemp -d)"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/src"
-cp ../shared/fixtures/sstables/sstable-transformer-input-four/spark_test/test3/* "$work/src/"
+cp tests/data/fixtures/sstables/sstable-transformer-input-four/spark_test/test3/* "$work/src/"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 dead="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 

@@ -135,7 +135,7 @@ fn java_message(e: &NodeError) -> (String, String) {
 /// A Murmur3 `nb` SSTable set every 4.0+ node can read, copied into a fresh directory.
 fn fixture_copy() -> tempfile::TempDir {
     let src =
-        repo().join("../shared/fixtures/sstables/sstable-transformer-input-four/spark_test/test3");
+        repo().join("tests/data/fixtures/sstables/sstable-transformer-input-four/spark_test/test3");
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&src).expect("fixtures") {
         let path = entry.unwrap().path();

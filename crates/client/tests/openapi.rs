@@ -1,4 +1,4 @@
-//! `api/openapi.yaml` is a superset of the Icarus contract (`../shared/reference/icarus-openapi.yaml`):
+//! `api/openapi.yaml` is a superset of the Icarus contract (`tests/data/reference/icarus-openapi.yaml`):
 //! every Icarus path, method, parameter, response status code, schema, property name and enum
 //! value is present in ours; our own extensions are there; every `$ref` of ours resolves.
 
@@ -23,11 +23,11 @@ fn ours() -> Value {
     load(repo_root().join("api/openapi.yaml"))
 }
 
-/// The shared reference folder: `$DAEDALUS_SHARED`, else `shared/` beside the repository.
+/// The shared reference folder: `$DAEDALUS_SHARED`, else `tests/data/` in the repository.
 fn shared_dir() -> PathBuf {
     match std::env::var_os("DAEDALUS_SHARED") {
         Some(dir) => PathBuf::from(dir),
-        None => repo_root().join("../shared"),
+        None => repo_root().join("tests/data"),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::{dgc, hashes, JmxError};
 fn capture(name: &str) -> Vec<u8> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/captures/"
+        "/../../tests/data/reference/captures/"
     );
     std::fs::read(format!("{path}{name}")).unwrap_or_else(|e| panic!("capture {name}: {e}"))
 }

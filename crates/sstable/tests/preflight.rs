@@ -14,7 +14,7 @@ fn fixtures() -> PathBuf {
     let root = std::env::var_os("SSTABLE_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/sstables")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fixtures/sstables")
         });
     assert!(
         root.is_dir(),

@@ -288,7 +288,7 @@ fn spec_path() -> PathBuf {
 pub fn shared_dir() -> PathBuf {
     match std::env::var_os("DAEDALUS_SHARED") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data"),
     }
 }
 

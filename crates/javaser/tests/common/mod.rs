@@ -3,13 +3,13 @@
 
 use javaser::{Error, Item, Limits, ObjectReader};
 
-/// The golden captures directory: `../shared/reference/captures` beside the checkout
+/// The golden captures directory: `tests/data/reference/captures` in the repository
 /// (`JAVASER_CAPTURES` overrides it).
 pub fn captures_dir() -> String {
     std::env::var("JAVASER_CAPTURES").unwrap_or_else(|_| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/captures"
+            "/../../tests/data/reference/captures"
         )
         .to_string()
     })
