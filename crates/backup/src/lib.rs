@@ -1,0 +1,15 @@
+//! Esop-compatible backups of a Cassandra node's SSTables, on `file://`, S3, GCS and Azure.
+//!
+//! The storage format is Esop's (the engine inside Icarus), so a backup written here restores
+//! with Esop and the reverse. Everything that touches a bucket goes through one
+//! [`object_store::ObjectStore`]. This crate reads local files and talks to object stores; it
+//! must not talk to Cassandra (callers hand it the snapshot's files and the node's facts) nor
+//! know HTTP or operation records.
+//!
+//! - `location`: parsing `storageLocation` (`proto://bucket/cluster/dc/node`).
+//! - `layout`: object keys of SSTable components, manifests and topology files.
+//! - `manifest`: the manifest JSON, both forms Esop reads and writes.
+//! - `store`: building the object store for a location, with credentials and bucket checks.
+//! - `transfer`: uploads and downloads that hash as they stream, dedup, throttle, retry, report
+//!   progress and stop on cancellation.
+//! - `catalog`: listing backups and removing them without breaking another backup.
