@@ -658,10 +658,14 @@ public final class SelfTest {
             });
             liveBefore = live(m, "spark_test", "test3");
         }
-        check("a node restarted on its data dir serves the SSTables it finds; seeds are not applied twice", () -> {
+        check("a node restarted on its data dir and port serves the SSTables it finds; seeds are not applied twice", () -> {
             n.process.getOutputStream().close();
             truth(n.process.waitFor(10, TimeUnit.SECONDS));
-            Started again = start(work, "4.1", flags).get(20, TimeUnit.SECONDS);
+            // On the same port, as a restart script would start it.
+            List<String> same = new ArrayList<>(List.of(flags));
+            same.addAll(List.of("--port", Integer.toString(n.port)));
+            Started again = start(work, "4.1", same.toArray(new String[0])).get(20, TimeUnit.SECONDS);
+            eq(n.port, again.port);
             try (JMXConnector c = connect(again.port, null)) {
                 MBeanServerConnection m = c.getMBeanServerConnection();
                 eq(liveBefore, live(m, "spark_test", "test3"));
@@ -846,6 +850,17 @@ public final class SelfTest {
                 for (MBeanServerConnection m : List.of(ma, mb)) {
                     waitFor(() -> List.of("127.0.0.4").equals(m.getAttribute(ss, "UnreachableNodes")));
                     eq("DOWN", ((Map<?, ?>) m.getAttribute(fd, "SimpleStates")).get("/127.0.0.4"));
+                }
+            });
+            check("a node restarted on its address and port is reachable again", () -> {
+                Started again = start(work, "4.1", "--ring", ring.toString(), "--host", "127.0.0.4", "--port", port)
+                        .get(20, TimeUnit.SECONDS);
+                eq(a.port, again.port);
+                for (MBeanServerConnection m : List.of(ma, mb)) {
+                    waitFor(() -> ((List<?>) m.getAttribute(ss, "UnreachableNodes")).isEmpty());
+                }
+                try (JMXConnector c = connect("127.0.0.4", again.port, null)) {
+                    eq(ids[2], c.getMBeanServerConnection().getAttribute(ss, "LocalHostId"));
                 }
             });
             check("the call log of each ring node records its own calls", () -> {
