@@ -144,7 +144,7 @@ final class Node {
     String setSchemaVersion(String endpoint, String version) {
         Ring.Member m = ring.require(endpoint);
         if (m != local) return ring.setSchemaVersion(endpoint, version, schemaVersion);
-        java.util.UUID.fromString(version);
+        Ring.checkUuid(version);
         String previous = schemaVersion;
         schemaVersion = version;
         return previous;

@@ -152,6 +152,7 @@ final class Ring {
      * Unknown host names throw, as InetAddress does.
      */
     Member find(String endpoint) throws UnknownHostException {
+        if (endpoint == null) return null;
         String ip = InetAddress.getByName(hostPart(endpoint)).getHostAddress();
         for (Member m : members) if (m.ip.equals(ip)) return m;
         return null;
@@ -215,10 +216,18 @@ final class Ring {
 
     String setSchemaVersion(String endpoint, String version, String defaultVersion) {
         Member m = require(endpoint);
-        UUID.fromString(version); // a schema version is a UUID
+        checkUuid(version);
         String previous = schemaVersion(m, defaultVersion);
         schemaVersions.put(m.ip, version);
         return previous;
+    }
+
+    static void checkUuid(String version) {
+        try {
+            UUID.fromString(String.valueOf(version));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("schema version must be a UUID, got " + version);
+        }
     }
 
     /** Token → member, ascending token order. */

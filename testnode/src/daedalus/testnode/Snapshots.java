@@ -24,7 +24,8 @@ import javax.management.openmbean.TabularType;
 
 /**
  * Snapshots on disk, as Cassandra keeps them: {@code <table dir>/snapshots/<tag>/} holding hard links of the live
- * SSTable files plus a manifest.json. Builds the SnapshotDetails TabularData per version
+ * SSTable files (those of secondary indexes under {@code .<index>/}), the version's manifest.json and, for non-system
+ * tables, schema.cql (from {@link SchemaCql}). Clears them, and builds the SnapshotDetails TabularData per version
  * (shared/reference/cassandra-jmx.md §3.5). Owns the snapshots directories only.
  */
 final class Snapshots {
@@ -142,7 +143,7 @@ final class Snapshots {
      * (epoch millis, 0 = no limit) keeps snapshots created at or after it (5.0's older_than options).
      */
     void clear(String tag, long olderThan, String... keyspaces) throws IOException {
-        List<String> only = keyspaces == null ? List.of() : List.of(keyspaces);
+        List<String> only = keyspaces == null ? List.of() : java.util.Arrays.asList(keyspaces);
         Path data = node.config.dataDir;
         try (DirectoryStream<Path> kss = Files.newDirectoryStream(data, Files::isDirectory)) {
             for (Path ks : kss) {
