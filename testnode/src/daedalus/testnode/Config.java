@@ -28,6 +28,11 @@ public final class Config {
     String hostId;
     boolean watchStdin;
     Path pidFile;
+    /** "ks.t=DIR" or "ks.t.index=DIR", in flag order. */
+    final java.util.List<String> seeds = new java.util.ArrayList<>();
+    Path ringFile;
+    boolean autoSnapshot = true;
+    String schemaVersion;
 
     static final String USAGE = String.join("\n",
             "usage: testnode/run [--port P] [--host 127.0.0.1] [--cassandra-version 3.11|4.0|4.1|5.0|X.Y.Z]",
@@ -35,7 +40,8 @@ public final class Config {
             "       [--ssl --keystore F --keystore-password P [--ssl-need-client-auth]]",
             "       [--compaction-millis N] [--transition-millis N] [--call-log FILE] [--log-reads]",
             "       [--lease-millis N] [--watch-stdin] [--hostname-advertised NAME] [--peers N] [--host-id UUID]",
-            "       [--pid-file FILE]");
+            "       [--pid-file FILE] [--seed ks.t=DIR]... [--ring FILE] [--auto-snapshot true|false]",
+            "       [--schema-version UUID]");
 
     static Config parse(String[] args) {
         Config c = new Config();
@@ -64,6 +70,10 @@ public final class Config {
                 case "--peers": c.peers = Integer.parseInt(value(args, ++i, a)); break;
                 case "--host-id": c.hostId = value(args, ++i, a); break;
                 case "--pid-file": c.pidFile = Path.of(value(args, ++i, a)); break;
+                case "--seed": c.seeds.add(value(args, ++i, a)); break;
+                case "--ring": c.ringFile = Path.of(value(args, ++i, a)); break;
+                case "--auto-snapshot": c.autoSnapshot = bool(value(args, ++i, a), a); break;
+                case "--schema-version": c.schemaVersion = uuid(value(args, ++i, a), a); break;
                 case "-h": case "--help": System.out.println(USAGE); System.exit(0); break;
                 default: throw new IllegalArgumentException("unknown flag " + a + "\n" + USAGE);
             }
@@ -75,7 +85,23 @@ public final class Config {
             throw new IllegalArgumentException("--ssl needs --keystore and --keystore-password");
         }
         if (c.peers < 0 || c.peers > 200) throw new IllegalArgumentException("--peers must be 0..200");
+        if (c.ringFile != null && c.peers > 0) throw new IllegalArgumentException("--ring and --peers exclude each other");
+        if (c.hostId != null) uuid(c.hostId, "--host-id");
         return c;
+    }
+
+    private static boolean bool(String v, String flag) {
+        if (v.equals("true")) return true;
+        if (v.equals("false")) return false;
+        throw new IllegalArgumentException(flag + " must be true or false, got " + v);
+    }
+
+    private static String uuid(String v, String flag) {
+        try {
+            return java.util.UUID.fromString(v).toString();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(flag + " must be a UUID, got " + v);
+        }
     }
 
     private static String value(String[] args, int i, String flag) {

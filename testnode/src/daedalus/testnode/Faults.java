@@ -121,6 +121,35 @@ final class Faults implements FaultsMBean {
     }
 
     @Override
+    public void markDown(String endpoint) {
+        node.ring.markDown(endpoint);
+    }
+
+    @Override
+    public void markUp(String endpoint) {
+        node.ring.markUp(endpoint);
+    }
+
+    @Override
+    public String setMemberStatus(String endpoint, String status) {
+        return node.ring.setStatus(endpoint, status);
+    }
+
+    @Override
+    public String setSchemaVersion(String endpoint, String version) {
+        return node.setSchemaVersion(endpoint, version);
+    }
+
+    @Override
+    public String[] liveSSTables(String keyspace, String table) {
+        try {
+            return node.table(keyspace, table).liveFiles().toArray(new String[0]);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot list " + keyspace + "." + table + ": " + e.getMessage());
+        }
+    }
+
+    @Override
     public int getHungCalls() {
         return hung.get();
     }

@@ -60,4 +60,28 @@ public interface FaultsMBean {
 
     /** Number of calls currently blocked by a hang fault. */
     int getHungCalls();
+
+    /**
+     * Make this node see {@code endpoint} ("127.0.0.2" or "127.0.0.2:7000") as DOWN: UnreachableNodes,
+     * FailureDetector DOWN, "UNREACHABLE" in SchemaVersions. Other nodes are not told.
+     */
+    void markDown(String endpoint);
+
+    /** Undo {@link #markDown}: the endpoint is UP again (with a ring file: while its port answers). */
+    void markUp(String endpoint);
+
+    /** Set a ring member's status as this node sees it: NORMAL, JOINING, LEAVING or MOVING; returns the previous. */
+    String setMemberStatus(String endpoint, String status);
+
+    /**
+     * Set the schema version this node reports for {@code endpoint} (its own SchemaVersion when it names this node);
+     * returns the previous one.
+     */
+    String setSchemaVersion(String endpoint, String version);
+
+    /**
+     * The component files of the live SSTables of a table, relative to its directory (index files as
+     * ".index/file"), sorted; what the node would serve.
+     */
+    String[] liveSSTables(String keyspace, String table);
 }

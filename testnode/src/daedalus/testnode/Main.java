@@ -44,9 +44,11 @@ public final class Main {
             if (c.callLog == null) c.callLog = c.dataDir.resolve("calls.jsonl");
             Schema schema = c.schemaFile != null ? Schema.read(c.schemaFile) : Schema.defaults();
             node = new Node(c, schema);
+            Seeds.apply(node, c.seeds);
             MBeanServer mbs = ManagementFactory.getPlatformMBeanServer();
             register(mbs, node);
             server = JmxServer.start(c, mbs);
+            if (node.ring.fromFile) node.ring.startProbing(server.port);
             if (c.pidFile != null) {
                 Files.writeString(c.pidFile, ProcessHandle.current().pid() + "\n");
             }
@@ -103,6 +105,15 @@ public final class Main {
             add(mbs, node, cfs, table, "org.apache.cassandra.db:type=Tables,keyspace=" + t.keyspace + ",table=" + t.name, cls);
             add(mbs, node, cfs, table,
                     "org.apache.cassandra.db:type=ColumnFamilies,keyspace=" + t.keyspace + ",columnfamily=" + t.name, cls);
+            // TableMetrics registers each metric under type=Table and the older alias type=ColumnFamily.
+            for (String type : new String[] {"Table", "ColumnFamily"}) {
+                String prefix = "org.apache.cassandra.metrics:type=" + type + ",keyspace=" + t.keyspace + ",scope=" + t.name;
+                Surfaces.Gauge count = t::liveCount;
+                add(mbs, node, count, Surfaces.Gauge.class, prefix + ",name=LiveSSTableCount", gauge);
+                Surfaces.Counter bytes = t::liveDiskBytes;
+                add(mbs, node, bytes, Surfaces.Counter.class, prefix + ",name=LiveDiskSpaceUsed",
+                        "org.apache.cassandra.metrics.CassandraMetricsRegistry$JmxCounter");
+            }
         }
         mbs.registerMBean(node.faults(), new ObjectName("daedalus.testnode:type=Faults"));
     }

@@ -6,51 +6,35 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 
 /**
- * The simulated node's shared state: version, schema and tables on disk, operation mode, topology (this node plus
- * optional simulated peers), call log, faults. The MBean implementations read and change it; it owns no JMX wiring.
+ * The simulated node's shared state: version, schema and tables on disk, operation mode, the ring it sees, call log,
+ * faults. The MBean implementations read and change it; it owns no JMX wiring.
  */
 final class Node {
-    /** One member of the simulated ring. */
-    static final class Member {
-        final String ip;
-        final UUID hostId;
-        final List<Long> tokens;
-
-        Member(String ip, UUID hostId, List<Long> tokens) {
-            this.ip = ip;
-            this.hostId = hostId;
-            this.tokens = tokens;
-        }
-    }
-
     static final int STORAGE_PORT = 7000;
-    static final int NUM_TOKENS = 16;
 
     final Config config;
     final Version version;
     final Schema schema;
     /** "ks.table" → table, user tables then system tables. */
     final Map<String, Table> tables = new LinkedHashMap<>();
-    final List<Member> ring = new ArrayList<>();
-    final Member local;
-    final UUID schemaVersion;
+    final Ring ring;
+    final Ring.Member local;
     final CompactionManager compactions;
     final SSTableImporter importer;
+    final Snapshots snapshots;
     private final CallLog callLog;
     private final Faults faults;
     private final Set<String> failedImportDirs = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final List<String> importFailures = new ArrayList<>();
     private volatile String mode = "NORMAL";
+    private volatile String schemaVersion;
     private volatile long lastTouch = System.currentTimeMillis();
 
     Node(Config config, Schema schema) throws IOException {
@@ -59,34 +43,34 @@ final class Node {
         this.schema = schema;
         Files.createDirectories(config.dataDir);
         for (var e : schema.userTables.entrySet()) {
-            for (String t : e.getValue()) tables.put(e.getKey() + "." + t, Table.open(config.dataDir, e.getKey(), t));
+            for (Schema.TableDef t : e.getValue()) {
+                tables.put(e.getKey() + "." + t.name, Table.open(config.dataDir, e.getKey(), t.name, t));
+            }
         }
         for (var e : Schema.SYSTEM.entrySet()) {
-            for (String t : e.getValue()) tables.put(e.getKey() + "." + t, Table.open(config.dataDir, e.getKey(), t));
+            for (String t : e.getValue()) tables.put(e.getKey() + "." + t, Table.open(config.dataDir, e.getKey(), t, null));
         }
-        this.schemaVersion = UUID.nameUUIDFromBytes(String.join(",", tables.keySet()).getBytes(StandardCharsets.UTF_8));
+        List<String> names = new ArrayList<>(tables.keySet());
+        for (var e : schema.userTables.entrySet()) if (e.getValue().isEmpty()) names.add(e.getKey());
+        this.schemaVersion = config.schemaVersion != null ? config.schemaVersion
+                : UUID.nameUUIDFromBytes(String.join(",", names).getBytes(StandardCharsets.UTF_8)).toString();
         String localIp = InetAddress.getByName(config.host).getHostAddress();
-        UUID hostId = config.hostId != null ? UUID.fromString(config.hostId) : UUID.randomUUID();
-        this.local = new Member(localIp, hostId, tokens(hostId));
-        ring.add(local);
-        for (int i = 0; i < config.peers; i++) {
-            String ip = "127.0.0." + (i + 2);
-            if (ip.equals(localIp)) ip = "127.0.1." + (i + 2);
-            UUID id = UUID.nameUUIDFromBytes(("peer " + ip + " " + hostId).getBytes(StandardCharsets.UTF_8));
-            ring.add(new Member(ip, id, tokens(id)));
+        if (config.ringFile != null) {
+            this.ring = Ring.read(config.ringFile, localIp, this::mode);
+            if (config.hostId != null && !UUID.fromString(config.hostId).equals(ring.local.hostId)) {
+                throw new IllegalArgumentException("--host-id " + config.hostId + " differs from the ring file's "
+                        + ring.local.hostId + " for " + localIp);
+            }
+        } else {
+            UUID hostId = config.hostId != null ? UUID.fromString(config.hostId) : UUID.randomUUID();
+            this.ring = Ring.simulated(localIp, hostId, config.peers, schema.datacenter, schema.rack, this::mode);
         }
+        this.local = ring.local;
         this.callLog = new CallLog(config.callLog);
         this.faults = new Faults(this);
         this.compactions = new CompactionManager(version, config.compactionMillis);
         this.importer = new SSTableImporter(version, failedImportDirs, importFailures);
-    }
-
-    private static List<Long> tokens(UUID seed) {
-        Random r = new Random(seed.getMostSignificantBits() ^ seed.getLeastSignificantBits());
-        List<Long> out = new ArrayList<>();
-        for (int i = 0; i < NUM_TOKENS; i++) out.add(r.nextLong());
-        out.sort(null);
-        return out;
+        this.snapshots = new Snapshots(this);
     }
 
     CallLog callLog() { return callLog; }
@@ -150,16 +134,19 @@ final class Node {
         return t;
     }
 
-    /** Token (as decimal string) → member, ascending token order. */
-    Map<Long, Member> tokenMap() {
-        TreeMap<Long, Member> m = new TreeMap<>();
-        for (Member mem : ring) for (Long t : mem.tokens) m.put(t, mem);
-        return m;
+    String schemaVersion() { return schemaVersion; }
+
+    /** This node's schema version as its peers report it; setting the local member's changes SchemaVersion. */
+    String schemaVersionOf(Ring.Member m) {
+        return m == local ? schemaVersion : ring.schemaVersion(m, schemaVersion);
     }
 
-    Set<String> ringIps() {
-        Set<String> out = new HashSet<>();
-        for (Member m : ring) out.add(m.ip);
-        return out;
+    String setSchemaVersion(String endpoint, String version) {
+        Ring.Member m = ring.require(endpoint);
+        if (m != local) return ring.setSchemaVersion(endpoint, version, schemaVersion);
+        Ring.checkUuid(version);
+        String previous = schemaVersion;
+        schemaVersion = version;
+        return previous;
     }
 }

@@ -8,13 +8,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Behaviour behind EndpointSnitchInfo, FailureDetector and StorageProxy: read-only views of the simulated ring
- * (every member is UP, in the schema's datacenter and rack, on the same schema version).
+ * Behaviour behind EndpointSnitchInfo, FailureDetector and StorageProxy: read-only views of the {@link Ring} (each
+ * member's datacenter and rack, up or down, status, schema version).
  */
 final class RingBeans {
     private RingBeans() {}
 
-    /** EndpointSnitchInfo. */
+    /**
+     * EndpointSnitchInfo. Without a ring file it is SimpleSnitch (every endpoint in the schema's datacenter and rack);
+     * with one, GossipingPropertyFileSnitch, which answers UNKNOWN_DC/UNKNOWN_RACK for an endpoint it does not know.
+     */
     static final class Snitch implements Surfaces.Snitch {
         private final Node node;
 
@@ -22,27 +25,35 @@ final class RingBeans {
             this.node = node;
         }
 
-        private String member(String host) throws UnknownHostException {
+        private Ring.Member member(String host) throws UnknownHostException {
             String h = host.startsWith("/") ? host.substring(1) : host;
-            if (!node.version.is311()) h = h.replaceAll("^\\[(.*)\\](:\\d+)?$", "$1").replaceAll("^([^:]*):\\d+$", "$1");
-            return InetAddress.getByName(h).getHostAddress();
+            if (!node.version.is311()) h = Ring.hostPart(h);
+            InetAddress.getByName(h);
+            return node.ring.find(h);
         }
 
         @Override
         public String getDatacenter(String host) throws UnknownHostException {
-            member(host);
-            return node.schema.datacenter;
+            Ring.Member m = member(host);
+            if (!node.ring.fromFile) return node.schema.datacenter;
+            return m == null ? "UNKNOWN_DC" : m.dc;
         }
 
         @Override
         public String getRack(String host) throws UnknownHostException {
-            member(host);
-            return node.schema.rack;
+            Ring.Member m = member(host);
+            if (!node.ring.fromFile) return node.schema.rack;
+            return m == null ? "UNKNOWN_RACK" : m.rack;
         }
 
-        @Override public String getDatacenter() { return node.schema.datacenter; }
-        @Override public String getRack() { return node.schema.rack; }
-        @Override public String getSnitchName() { return "org.apache.cassandra.locator.SimpleSnitch"; }
+        @Override public String getDatacenter() { return node.local.dc; }
+        @Override public String getRack() { return node.local.rack; }
+
+        @Override
+        public String getSnitchName() {
+            return node.ring.fromFile ? "org.apache.cassandra.locator.GossipingPropertyFileSnitch"
+                    : "org.apache.cassandra.locator.SimpleSnitch";
+        }
     }
 
     /** FailureDetector: keys in InetAddress.toString() form ("/127.0.0.1"). */
@@ -53,22 +64,35 @@ final class RingBeans {
             this.node = node;
         }
 
+        private String upDown(Ring.Member m) {
+            return node.ring.isUp(m) ? "UP" : "DOWN";
+        }
+
         @Override
         public Map<String, String> getSimpleStates() {
             Map<String, String> m = new HashMap<>();
-            for (Node.Member mem : node.ring) m.put("/" + mem.ip, "UP");
+            for (Ring.Member mem : node.ring.members) m.put("/" + mem.ip, upDown(mem));
             return m;
         }
 
         @Override
         public Map<String, String> getSimpleStatesWithPort() {
             Map<String, String> m = new HashMap<>();
-            for (Node.Member mem : node.ring) m.put("/" + mem.ip + ":" + Node.STORAGE_PORT, "UP");
+            for (Ring.Member mem : node.ring.members) m.put("/" + mem.ip + ":" + Node.STORAGE_PORT, upDown(mem));
             return m;
         }
 
-        @Override public int getDownEndpointCount() { return 0; }
-        @Override public int getUpEndpointCount() { return node.ring.size(); }
+        @Override
+        public int getDownEndpointCount() {
+            int n = 0;
+            for (Ring.Member m : node.ring.members) if (!node.ring.isUp(m)) n++;
+            return n;
+        }
+
+        @Override
+        public int getUpEndpointCount() {
+            return node.ring.members.size() - getDownEndpointCount();
+        }
 
         @Override public String getAllEndpointStates() { return states(false); }
         @Override public String getAllEndpointStatesWithPort() { return states(true); }
@@ -76,27 +100,31 @@ final class RingBeans {
 
         @Override
         public String getEndpointState(String address) throws UnknownHostException {
-            String ip = InetAddress.getByName(address).getHostAddress();
-            for (Node.Member m : node.ring) if (m.ip.equals(ip)) return state(m, false);
-            return "";
+            Ring.Member m = node.ring.find(address);
+            return m == null ? "" : state(m, false);
         }
 
         private String states(boolean withPort) {
             StringBuilder b = new StringBuilder();
-            for (Node.Member m : node.ring) b.append(state(m, withPort));
+            for (Ring.Member m : node.ring.members) b.append(state(m, withPort));
             return b.toString();
         }
 
-        private String state(Node.Member m, boolean withPort) {
+        private String state(Ring.Member m, boolean withPort) {
+            String status = node.ring.status(m);
+            String statusValue = status.equals("LEAVING") ? "LEAVING," : status.equals("JOINING") ? "BOOT," : status + ",";
             return "/" + m.ip + (withPort ? ":" + Node.STORAGE_PORT : "") + "\n"
-                    + "  generation:1\n  heartbeat:1\n  STATUS:NORMAL," + m.tokens.get(0) + "\n"
-                    + "  SCHEMA:" + node.schemaVersion + "\n  DC:" + node.schema.datacenter + "\n"
-                    + "  RACK:" + node.schema.rack + "\n  RELEASE_VERSION:" + node.version.release() + "\n"
+                    + "  generation:1\n  heartbeat:1\n  STATUS:" + statusValue + m.tokens.get(0) + "\n"
+                    + "  SCHEMA:" + node.schemaVersionOf(m) + "\n  DC:" + m.dc + "\n"
+                    + "  RACK:" + m.rack + "\n  RELEASE_VERSION:" + node.version.release() + "\n"
                     + "  HOST_ID:" + m.hostId + "\n";
         }
     }
 
-    /** StorageProxy: schema agreement and the truncate timeout. */
+    /**
+     * StorageProxy: schema agreement (version → endpoints; unreachable endpoints under "UNREACHABLE", as
+     * StorageProxy.describeSchemaVersions does) and the truncate timeout.
+     */
     static final class Proxy implements Surfaces.Proxy40 {
         private final Node node;
         private volatile Long truncateRpcTimeout = 60000L;
@@ -105,24 +133,17 @@ final class RingBeans {
             this.node = node;
         }
 
-        @Override
-        public Map<String, List<String>> getSchemaVersions() {
+        private Map<String, List<String>> versions(boolean port) {
             Map<String, List<String>> m = new HashMap<>();
-            List<String> eps = new ArrayList<>();
-            for (Node.Member mem : node.ring) eps.add(mem.ip);
-            m.put(node.schemaVersion.toString(), eps);
+            for (Ring.Member mem : node.ring.members) {
+                String key = node.ring.isUp(mem) ? node.schemaVersionOf(mem) : "UNREACHABLE";
+                m.computeIfAbsent(key, k -> new ArrayList<>()).add(port ? mem.ip + ":" + Node.STORAGE_PORT : mem.ip);
+            }
             return m;
         }
 
-        @Override
-        public Map<String, List<String>> getSchemaVersionsWithPort() {
-            Map<String, List<String>> m = new HashMap<>();
-            List<String> eps = new ArrayList<>();
-            for (Node.Member mem : node.ring) eps.add(mem.ip + ":" + Node.STORAGE_PORT);
-            m.put(node.schemaVersion.toString(), eps);
-            return m;
-        }
-
+        @Override public Map<String, List<String>> getSchemaVersions() { return versions(false); }
+        @Override public Map<String, List<String>> getSchemaVersionsWithPort() { return versions(true); }
         @Override public Long getTruncateRpcTimeout() { return truncateRpcTimeout; }
         @Override public void setTruncateRpcTimeout(Long timeoutInMillis) { truncateRpcTimeout = timeoutInMillis; }
     }

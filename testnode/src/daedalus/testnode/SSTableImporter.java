@@ -77,7 +77,10 @@ final class SSTableImporter {
         }
     }
 
-    /** The refresh path (empty srcPaths / loadNewSSTables): load SSTables that sit in the table dir but are not live. */
+    /**
+     * The refresh path (empty srcPaths / loadNewSSTables): load SSTables that sit in the table dir (or its index
+     * dirs) but are not live.
+     */
     void refresh(Table table, Options o) {
         synchronized (table) {
             try {
@@ -91,6 +94,10 @@ final class SSTableImporter {
                 }
                 for (SSTableSet s : fresh) {
                     table.live.add(place(table, s, false, new ArrayList<>()));
+                }
+                // Index SSTables lying in the index directories (as a hard-link restore leaves them) load as they are.
+                for (Path d : table.indexDirs.values()) {
+                    for (SSTableSet s : SSTableSet.list(d)) table.live.add(table.key(d, s));
                 }
             } catch (IOException e) {
                 note("refresh of " + table.qualified() + " failed: " + e.getMessage());

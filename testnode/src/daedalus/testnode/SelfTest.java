@@ -48,6 +48,7 @@ public final class SelfTest {
         Process process;
         int port;
         Path data;
+        String host = "127.0.0.1";
     }
 
     private interface Check {
@@ -65,11 +66,23 @@ public final class SelfTest {
         Path work = Files.createTempDirectory("testnode-selftest-");
         try {
             CompletableFuture<Started> n41 = start(work, "4.1", "--transition-millis", "400", "--compaction-millis", "600");
-            CompletableFuture<Started> n311 = start(work, "3.11");
+            Path md = fixtures.resolve("sstable-to-arrow/baselines/iot-5b608090e03d11ebb4c1d335f841c590");
+            Path four = fixtures.resolve("sstable-transformer-input-four/spark_test/test3");
+            CompletableFuture<Started> n311 = start(work, "3.11", "--auto-snapshot", "false", "--seed", "ks.t=" + md);
             CompletableFuture<Started> n50 = start(work, "5.0", "--peers", "2");
             Path schema = work.resolve("schema.txt");
-            Files.writeString(schema, "# test schema\ndatacenter dc9\nrack r7\napp.users\napp.events  # trailing comment\n");
-            CompletableFuture<Started> n40 = start(work, "4.0", "--schema", schema.toString(), "--cluster-name", "c40");
+            Files.writeString(schema, "# test schema\ndatacenter dc9\nrack r7\napp.users\napp.events  # trailing comment\n"
+                    + "index ev_idx on app.events (value)\n");
+            CompletableFuture<Started> n40 = start(work, "4.0", "--schema", schema.toString(), "--cluster-name", "c40",
+                    "--seed", "app.events=" + four, "--seed", "app.events.ev_idx=" + four);
+            Path snapSchema = work.resolve("snap-schema.txt");
+            Files.writeString(snapSchema, "spark_test.test3 (id int PRIMARY KEY, col1 int, col2 int)\n"
+                    + "index col1_idx on spark_test.test3 (col1)\nkeyspace empty_ks\n"
+                    + "app.t2 (pk text, ck int, v text, PRIMARY KEY ((pk, v), ck))\n");
+            Path snapData = Files.createTempDirectory(work, "snap-data-");
+            String[] snapFlags = {"--schema", snapSchema.toString(), "--data-dir", snapData.toString(),
+                "--seed", "spark_test.test3=" + four, "--seed", "spark_test.test3.col1_idx=" + four};
+            CompletableFuture<Started> snap41 = start(work, "4.1", snapFlags);
             CompletableFuture<Started> auth = start(work, "4.1.5", "--jmx-user", "cassandra", "--jmx-password", "secret");
             CompletableFuture<Started> tls = keystore == null ? null : start(work, "4.1", "--ssl", "--keystore",
                     keystore.toString(), "--keystore-password", keystorePassword);
@@ -83,6 +96,10 @@ public final class SelfTest {
             authChecks(auth.get());
             if (tls != null) tlsChecks(tls.get(), keystore, keystorePassword);
             exitCheck(auth.get());
+            snapshotChecks(snap41.get(), four, work, snapFlags);
+            versionShapeChecks(n311.get(), n40.get(), n50.get(), four, md);
+            seedErrorChecks(work, four);
+            ringChecks(work);
         } finally {
             for (Process p : children) p.destroyForcibly();
             deleteTree(work);
@@ -511,6 +528,350 @@ public final class SelfTest {
         });
     }
 
+
+    private static final String[] STR2 = {"java.lang.String", "java.lang.String"};
+    private static final String[] SNAP_SIG = {"java.lang.String", "java.util.Map", "[Ljava.lang.String;"};
+
+    private static void takeSnapshot(MBeanServerConnection m, String tag, String... entities) throws Exception {
+        m.invoke(new ObjectName(SS), "takeSnapshot", new Object[] {tag, new HashMap<String, String>(), entities}, SNAP_SIG);
+    }
+
+    private static List<String> live(MBeanServerConnection m, String ks, String table) throws Exception {
+        return Arrays.asList((String[]) m.invoke(new ObjectName(FAULTS), "liveSSTables", new Object[] {ks, table}, STR2));
+    }
+
+    private static Object metric(MBeanServerConnection m, String ks, String table, String name, String attribute)
+            throws Exception {
+        return m.getAttribute(new ObjectName("org.apache.cassandra.metrics:type=Table,keyspace=" + ks + ",scope=" + table
+                + ",name=" + name), attribute);
+    }
+
+    private static long dirBytes(Path dir) throws IOException {
+        long total = 0;
+        for (String f : list(dir)) total += Files.size(dir.resolve(f));
+        return total;
+    }
+
+    private static void snapshotChecks(Started n, Path four, Path work, String[] flags) throws Exception {
+        Path tableDir;
+        List<String> liveBefore;
+        try (JMXConnector c = connect(n.port, null)) {
+            MBeanServerConnection m = c.getMBeanServerConnection();
+            ObjectName ss = new ObjectName(SS);
+            ObjectName table = new ObjectName("org.apache.cassandra.db:type=Tables,keyspace=spark_test,table=test3");
+            tableDir = Path.of((String) ((List<?>) m.getAttribute(table, "DataPaths")).get(0));
+            check("--seed copies a fixture into the table and an index dir under fresh generations", () -> {
+                List<String> files = live(m, "spark_test", "test3");
+                truth(files.contains("nb-1-big-Data.db") && files.contains("nb-2-big-Data.db"));
+                truth(files.contains(".col1_idx/nb-1-big-Data.db") && files.contains(".col1_idx/nb-2-big-TOC.txt"));
+                eq(2 * list(four).size(), files.size());
+                eq(list(four), list(tableDir));
+                truth(list(four).contains("nb-1-big-Data.db")); // a copy: the fixture keeps its files
+            });
+            check("LiveSSTableCount and LiveDiskSpaceUsed metrics (type=Table and type=ColumnFamily)", () -> {
+                eq(2, metric(m, "spark_test", "test3", "LiveSSTableCount", "Value"));
+                eq(dirBytes(four), metric(m, "spark_test", "test3", "LiveDiskSpaceUsed", "Count"));
+                eq(2, m.getAttribute(new ObjectName("org.apache.cassandra.metrics:type=ColumnFamily,keyspace=spark_test,"
+                        + "scope=test3,name=LiveSSTableCount"), "Value"));
+                eq(0, metric(m, "app", "t2", "LiveSSTableCount", "Value"));
+            });
+            check("takeSnapshot hard-links table and index SSTables, writes 4.1 manifest.json and schema.cql", () -> {
+                takeSnapshot(m, "b1", "spark_test");
+                Path d = tableDir.resolve("snapshots/b1");
+                truth(Files.isSameFile(d.resolve("nb-1-big-Data.db"), tableDir.resolve("nb-1-big-Data.db")));
+                truth(Files.isSameFile(d.resolve(".col1_idx/nb-2-big-Index.db"), tableDir.resolve(".col1_idx/nb-2-big-Index.db")));
+                String manifest = Files.readString(d.resolve("manifest.json"));
+                truth(manifest.matches("\\{\"files\":\\[\"nb-1-big-Data.db\",\"nb-2-big-Data.db\",\".col1_idx/nb-1-big-Data.db\","
+                        + "\".col1_idx/nb-2-big-Data.db\"\\],\"created_at\":\"\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z\",\"expires_at\":null\\}"));
+                String cql = Files.readString(d.resolve("schema.cql"));
+                String id = tableDir.getFileName().toString().replaceAll("test3-(\\w{8})(\\w{4})(\\w{4})(\\w{4})(\\w{12})",
+                        "$1-$2-$3-$4-$5");
+                truth(cql.startsWith("CREATE TABLE IF NOT EXISTS spark_test.test3 (\n    id int PRIMARY KEY,\n    col1 int,\n"
+                        + "    col2 int\n) WITH ID = " + id + "\n    AND "));
+                truth(cql.endsWith(";\nCREATE INDEX IF NOT EXISTS col1_idx ON spark_test.test3 (col1);\n"));
+                Path t2 = Path.of((String) ((List<?>) m.getAttribute(new ObjectName(
+                        "org.apache.cassandra.db:type=Tables,keyspace=app,table=t2"), "DataPaths")).get(0));
+                takeSnapshot(m, "b2", "app.t2");
+                eq("{\"files\":[],", Files.readString(t2.resolve("snapshots/b2/manifest.json")).substring(0, 12));
+                truth(Files.readString(t2.resolve("snapshots/b2/schema.cql")).contains(
+                        "    PRIMARY KEY ((pk, v), ck)\n) WITH ID = "));
+                truth(Files.readString(t2.resolve("snapshots/b2/schema.cql")).contains("    AND CLUSTERING ORDER BY (ck ASC)\n"));
+            });
+            check("SnapshotDetails lists the snapshot per table; the tag is taken for the whole keyspace", () -> {
+                Map<?, ?> details = (Map<?, ?>) m.getAttribute(ss, "SnapshotDetails");
+                javax.management.openmbean.TabularData td = (javax.management.openmbean.TabularData) details.get("b1");
+                eq(1, td.size());
+                javax.management.openmbean.CompositeData row = (javax.management.openmbean.CompositeData) td.values().iterator().next();
+                eq("0 bytes", row.get("True size"));
+                truth(((String) row.get("Creation time")).endsWith("Z"));
+                expect(() -> { takeSnapshot(m, "b1", "spark_test.test3"); return null; },
+                        "MBeanException/java.io.IOException", "Snapshot b1 already exists.");
+            });
+            check("a snapshot of a keyspace without tables succeeds and lists nothing", () -> {
+                truth(((List<?>) m.getAttribute(ss, "NonSystemKeyspaces")).contains("empty_ks"));
+                takeSnapshot(m, "e1", "empty_ks");
+                truth(!((Map<?, ?>) m.getAttribute(ss, "SnapshotDetails")).containsKey("e1"));
+            });
+            check("system tables get manifest.json but no schema.cql", () -> {
+                takeSnapshot(m, "s1", "system_schema.tables");
+                Path sys = Path.of(n.data.toString(), "system_schema");
+                Path snap = Files.list(sys).filter(p -> p.getFileName().toString().startsWith("tables-")).findFirst()
+                        .orElseThrow().resolve("snapshots/s1");
+                truth(Files.exists(snap.resolve("manifest.json")));
+                truth(!Files.exists(snap.resolve("schema.cql")));
+            });
+            check("clearSnapshot removes the tag's directories, index dirs included", () -> {
+                m.invoke(ss, "clearSnapshot", new Object[] {"b1", new String[] {"spark_test"}},
+                        new String[] {"java.lang.String", "[Ljava.lang.String;"});
+                truth(!Files.exists(tableDir.resolve("snapshots/b1")));
+                truth(((Map<?, ?>) m.getAttribute(ss, "SnapshotDetails")).containsKey("b2"));
+            });
+            check("truncate takes truncated-<millis>-<table> first, then drops table and index SSTables", () -> {
+                long before = System.currentTimeMillis();
+                m.invoke(ss, "truncate", new Object[] {"spark_test", "test3"}, STR2);
+                eq(List.of(), live(m, "spark_test", "test3"));
+                eq(0, metric(m, "spark_test", "test3", "LiveSSTableCount", "Value"));
+                truth(list(tableDir).isEmpty());
+                List<Path> snaps = Files.list(tableDir.resolve("snapshots")).collect(java.util.stream.Collectors.toList());
+                eq(1, snaps.size());
+                String tag = snaps.get(0).getFileName().toString();
+                truth(tag.matches("truncated-\\d+-test3"));
+                long millis = Long.parseLong(tag.split("-")[1]);
+                truth(millis >= before && millis <= System.currentTimeMillis());
+                eq(list(four), list(snaps.get(0)).stream().filter(f -> f.startsWith("nb-"))
+                        .collect(java.util.stream.Collectors.toSet()));
+                eq(list(four), list(snaps.get(0).resolve(".col1_idx")));
+            });
+            check("loadNewSSTables loads SSTables hard-linked back into the table and index dirs", () -> {
+                Path snap = Files.list(tableDir.resolve("snapshots")).findFirst().orElseThrow();
+                for (String f : list(snap)) if (f.startsWith("nb-")) Files.createLink(tableDir.resolve(f), snap.resolve(f));
+                for (String f : list(snap.resolve(".col1_idx"))) {
+                    Files.createLink(tableDir.resolve(".col1_idx").resolve(f), snap.resolve(".col1_idx").resolve(f));
+                }
+                m.invoke(ss, "loadNewSSTables", new Object[] {"spark_test", "test3"}, STR2);
+                List<String> files = live(m, "spark_test", "test3");
+                eq(2 * list(four).size(), files.size());
+                truth(files.contains("nb-3-big-Data.db") && files.contains("nb-4-big-Data.db"));
+                truth(files.contains(".col1_idx/nb-1-big-Data.db"));
+                eq(Files.size(four.resolve("nb-1-big-Data.db")), Files.size(tableDir.resolve("nb-3-big-Data.db")));
+                eq(dirBytes(four), metric(m, "spark_test", "test3", "LiveDiskSpaceUsed", "Count"));
+            });
+            liveBefore = live(m, "spark_test", "test3");
+        }
+        check("a node restarted on its data dir and port serves the SSTables it finds; seeds are not applied twice", () -> {
+            n.process.getOutputStream().close();
+            truth(n.process.waitFor(10, TimeUnit.SECONDS));
+            // On the same port, as a restart script would start it.
+            List<String> same = new ArrayList<>(List.of(flags));
+            same.addAll(List.of("--port", Integer.toString(n.port)));
+            Started again = start(work, "4.1", same.toArray(new String[0])).get(20, TimeUnit.SECONDS);
+            eq(n.port, again.port);
+            try (JMXConnector c = connect(again.port, null)) {
+                MBeanServerConnection m = c.getMBeanServerConnection();
+                eq(liveBefore, live(m, "spark_test", "test3"));
+                eq(2, metric(m, "spark_test", "test3", "LiveSSTableCount", "Value"));
+                truth(((Map<?, ?>) m.getAttribute(new ObjectName(SS), "SnapshotDetails")).keySet().stream()
+                        .anyMatch(k -> ((String) k).startsWith("truncated-")));
+            }
+        });
+    }
+
+    private static void versionShapeChecks(Started n311, Started n40, Started n50, Path four, Path md) throws Exception {
+        try (JMXConnector c311 = connect(n311.port, null); JMXConnector c40 = connect(n40.port, null);
+                JMXConnector c50 = connect(n50.port, null)) {
+            MBeanServerConnection m311 = c311.getMBeanServerConnection();
+            MBeanServerConnection m40 = c40.getMBeanServerConnection();
+            MBeanServerConnection m50 = c50.getMBeanServerConnection();
+            check("3.11: manifest {\"files\":[...]} and schema.cql with tabs and a PRIMARY KEY clause", () -> {
+                takeSnapshot(m311, "v1", "ks.t");
+                Path t = Path.of(n311.data.toString(), "ks");
+                Path d = Files.list(t).findFirst().orElseThrow().resolve("snapshots/v1");
+                eq("{\"files\":[\"md-1-big-Data.db\"]}\n", Files.readString(d.resolve("manifest.json")));
+                truth(Files.readString(d.resolve("schema.cql")).startsWith(
+                        "CREATE TABLE IF NOT EXISTS ks.t (\n\tid int,\n\tvalue text,\n\tPRIMARY KEY (id))\n\tWITH ID = "));
+            });
+            check("--auto-snapshot false: truncate takes no snapshot", () -> {
+                eq(List.of("md-1-big-CRC.db", "md-1-big-Data.db"), live(m311, "ks", "t").subList(0, 2));
+                m311.invoke(new ObjectName(SS), "truncate", new Object[] {"ks", "t"}, STR2);
+                eq(List.of(), live(m311, "ks", "t"));
+                eq(Set.of("v1"), ((Map<?, ?>) m311.getAttribute(new ObjectName(SS), "SnapshotDetails")).keySet());
+            });
+            check("4.0: manifest lists index Data.db files as json-simple writes them (\"\\/\")", () -> {
+                takeSnapshot(m40, "v1", "app.events");
+                Path t = Path.of((String) ((List<?>) m40.getAttribute(new ObjectName(
+                        "org.apache.cassandra.db:type=Tables,keyspace=app,table=events"), "DataPaths")).get(0));
+                eq("{\"files\":[\"nb-1-big-Data.db\",\"nb-2-big-Data.db\",\".ev_idx\\/nb-1-big-Data.db\","
+                        + "\".ev_idx\\/nb-2-big-Data.db\"]}\n", Files.readString(t.resolve("snapshots/v1/manifest.json")));
+                truth(Files.readString(t.resolve("snapshots/v1/schema.cql")).endsWith(
+                        "CREATE INDEX IF NOT EXISTS ev_idx ON app.events (value);\n"));
+            });
+            check("5.0: pretty-printed manifest with ephemeral; clearSnapshot older_than options", () -> {
+                takeSnapshot(m50, "v1", "ks.t");
+                Path t = Path.of((String) ((List<?>) m50.getAttribute(new ObjectName(
+                        "org.apache.cassandra.db:type=Tables,keyspace=ks,table=t"), "DataPaths")).get(0));
+                String manifest = Files.readString(t.resolve("snapshots/v1/manifest.json"));
+                truth(manifest.matches("\\{\n  \"files\" : \\[ \\],\n  \"created_at\" : \"[0-9TZ:.-]+\",\n"
+                        + "  \"expires_at\" : null,\n  \"ephemeral\" : false\n}"));
+                truth(Files.readString(t.resolve("snapshots/v1/schema.cql")).contains("    AND allow_auto_snapshot = true\n"));
+                String[] sig = {"java.util.Map", "java.lang.String", "[Ljava.lang.String;"};
+                ObjectName ss = new ObjectName(SS);
+                m50.invoke(ss, "clearSnapshot", new Object[] {new HashMap<>(Map.of("older_than", "1h")), "", new String[0]}, sig);
+                truth(Files.exists(t.resolve("snapshots/v1")));
+                expect(() -> m50.invoke(ss, "clearSnapshot", new Object[] {new HashMap<>(Map.of("older_than", "1h",
+                        "older_than_timestamp", "2020-01-01T00:00:00Z")), "", new String[0]}, sig),
+                        "RuntimeMBeanException/java.lang.IllegalArgumentException", null);
+                String future = java.time.Instant.now().plusSeconds(60).toString();
+                m50.invoke(ss, "clearSnapshot", new Object[] {new HashMap<>(Map.of("older_than_timestamp", future)), "",
+                    new String[] {"ks"}}, sig);
+                truth(!Files.exists(t.resolve("snapshots/v1")));
+            });
+        }
+    }
+
+    /** Starts a node that must refuse to start; returns its stderr. */
+    private static String startFailure(Path work, String... extra) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                "daedalus.testnode.Main", "--port", "0", "--data-dir", Files.createTempDirectory(work, "bad-").toString()));
+        cmd.addAll(List.of(extra));
+        Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        children.add(p);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        truth(p.waitFor(20, TimeUnit.SECONDS));
+        truth(p.exitValue() != 0);
+        return err;
+    }
+
+    private static void seedErrorChecks(Path work, Path four) throws Exception {
+        check("--seed refuses an unknown table, a missing directory, a format the version cannot read", () -> {
+            truth(startFailure(work, "--seed", "nope.t=" + four).contains("the node has no table nope.t"));
+            truth(startFailure(work, "--seed", "ks.t=" + work.resolve("missing")).contains("does not exist"));
+            truth(startFailure(work, "--cassandra-version", "3.11", "--seed", "ks.t=" + four)
+                    .contains("is not readable by Cassandra 3.11.20"));
+            truth(startFailure(work, "--seed", "ks.t.idx=" + four).contains("has no index idx"));
+        });
+    }
+
+    private static void ringChecks(Path work) throws Exception {
+        String[] ids = {"11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222",
+            "33333333-3333-3333-3333-333333333333"};
+        Path ring = work.resolve("ring.txt");
+        Files.writeString(ring, "# address host-id dc rack tokens\n"
+                + "127.0.0.2 " + ids[0] + " dc1 r1 -9000000000000000000,-3000000000000000000\n"
+                + "127.0.0.3 " + ids[1] + " dc1 r2 -6000000000000000000,0\n"
+                + "127.0.0.4 " + ids[2] + " dc2 r1 6000000000000000000,3000000000000000000\n");
+        check("--ring: a node whose address is not in the ring file refuses to start", () -> truth(
+                startFailure(work, "--ring", ring.toString(), "--host", "127.0.0.5")
+                        .contains("no line for this node's address 127.0.0.5")));
+        Started a = start(work, "4.1", "--ring", ring.toString(), "--host", "127.0.0.2").get(20, TimeUnit.SECONDS);
+        String port = Integer.toString(a.port);
+        CompletableFuture<Started> fb = start(work, "4.1", "--ring", ring.toString(), "--host", "127.0.0.3", "--port", port);
+        CompletableFuture<Started> fc = start(work, "4.1", "--ring", ring.toString(), "--host", "127.0.0.4", "--port", port);
+        Started b = fb.get(20, TimeUnit.SECONDS);
+        Started cNode = fc.get(20, TimeUnit.SECONDS);
+        check("three nodes on 127.0.0.2-4 share one port", () -> {
+            eq(a.port, b.port);
+            eq(a.port, cNode.port);
+        });
+        JMXConnector cc = connect("127.0.0.4", a.port, null);
+        try (JMXConnector ca = connect("127.0.0.2", a.port, null); JMXConnector cb = connect("127.0.0.3", a.port, null)) {
+            MBeanServerConnection ma = ca.getMBeanServerConnection();
+            MBeanServerConnection mb = cb.getMBeanServerConnection();
+            MBeanServerConnection mc = cc.getMBeanServerConnection();
+            ObjectName ss = new ObjectName(SS);
+            ObjectName snitch = new ObjectName("org.apache.cassandra.db:type=EndpointSnitchInfo");
+            ObjectName proxy = new ObjectName("org.apache.cassandra.db:type=StorageProxy");
+            ObjectName fd = new ObjectName("org.apache.cassandra.net:type=FailureDetector");
+            ObjectName faults = new ObjectName(FAULTS);
+            List<MBeanServerConnection> all = List.of(ma, mb, mc);
+            check("every node reports the same host ids and token map; its own host id and tokens from its line", () -> {
+                for (String attr : List.of("EndpointToHostId", "EndpointWithPortToHostId", "HostIdToEndpoint",
+                        "TokenToEndpointMap", "TokenToEndpointWithPortMap")) {
+                    eq(ma.getAttribute(ss, attr), mb.getAttribute(ss, attr));
+                    eq(ma.getAttribute(ss, attr), mc.getAttribute(ss, attr));
+                }
+                eq(Map.of("127.0.0.2", ids[0], "127.0.0.3", ids[1], "127.0.0.4", ids[2]), ma.getAttribute(ss, "EndpointToHostId"));
+                eq(ids[1], mb.getAttribute(ss, "LocalHostId"));
+                eq(List.of("3000000000000000000", "6000000000000000000"), mc.getAttribute(ss, "Tokens"));
+                eq(mc.getAttribute(ss, "Tokens"), ma.invoke(ss, "getTokens", new Object[] {"127.0.0.4"},
+                        new String[] {"java.lang.String"}));
+                eq(List.of("-9000000000000000000", "-6000000000000000000", "-3000000000000000000", "0",
+                        "3000000000000000000", "6000000000000000000"),
+                        new ArrayList<>(((Map<?, ?>) ma.getAttribute(ss, "TokenToEndpointMap")).keySet()));
+            });
+            check("EndpointSnitchInfo answers each endpoint's dc and rack from the ring file", () -> {
+                String[] sig = {"java.lang.String"};
+                eq("dc2", ma.invoke(snitch, "getDatacenter", new Object[] {"127.0.0.4"}, sig));
+                eq("r2", mc.invoke(snitch, "getRack", new Object[] {"127.0.0.3:7000"}, sig));
+                eq("UNKNOWN_DC", ma.invoke(snitch, "getDatacenter", new Object[] {"127.0.0.9"}, sig));
+                eq("dc2", mc.getAttribute(snitch, "Datacenter"));
+                eq("r2", mb.getAttribute(snitch, "Rack"));
+                eq("org.apache.cassandra.locator.GossipingPropertyFileSnitch", ma.getAttribute(snitch, "SnitchName"));
+            });
+            check("once all are up, every node sees a healthy ring with one schema version", () -> {
+                for (MBeanServerConnection m : all) waitFor(() -> ((List<?>) m.getAttribute(ss, "UnreachableNodes")).isEmpty());
+                for (MBeanServerConnection m : all) {
+                    eq(List.of("127.0.0.2", "127.0.0.3", "127.0.0.4"), m.getAttribute(ss, "LiveNodes"));
+                    eq(List.of("127.0.0.2:7000", "127.0.0.3:7000", "127.0.0.4:7000"), m.getAttribute(ss, "LiveNodesWithPort"));
+                    for (String attr : List.of("JoiningNodes", "LeavingNodes", "MovingNodes")) eq(List.of(), m.getAttribute(ss, attr));
+                    eq(Map.of(ma.getAttribute(ss, "SchemaVersion"), List.of("127.0.0.2", "127.0.0.3", "127.0.0.4")),
+                            m.getAttribute(proxy, "SchemaVersions"));
+                    eq(0, m.getAttribute(fd, "DownEndpointCount"));
+                }
+            });
+            check("markDown makes one node see a peer unreachable; markUp undoes it", () -> {
+                ma.invoke(faults, "markDown", new Object[] {"127.0.0.3"}, new String[] {"java.lang.String"});
+                eq(List.of("127.0.0.3"), ma.getAttribute(ss, "UnreachableNodes"));
+                eq(List.of("127.0.0.3:7000"), ma.getAttribute(ss, "UnreachableNodesWithPort"));
+                eq("DOWN", ((Map<?, ?>) ma.getAttribute(fd, "SimpleStates")).get("/127.0.0.3"));
+                eq(List.of("127.0.0.3"), ((Map<?, ?>) ma.getAttribute(proxy, "SchemaVersions")).get("UNREACHABLE"));
+                eq(List.of(), mb.getAttribute(ss, "UnreachableNodes"));
+                ma.invoke(faults, "markUp", new Object[] {"127.0.0.3"}, new String[] {"java.lang.String"});
+                eq(List.of(), ma.getAttribute(ss, "UnreachableNodes"));
+                expect(() -> ma.invoke(faults, "markDown", new Object[] {"127.0.0.9"}, new String[] {"java.lang.String"}),
+                        "RuntimeMBeanException/java.lang.IllegalArgumentException", "endpoint 127.0.0.9 is not in the ring");
+            });
+            check("setMemberStatus and setSchemaVersion change what one node reports", () -> {
+                eq("NORMAL", ma.invoke(faults, "setMemberStatus", new Object[] {"127.0.0.4", "LEAVING"}, STR2));
+                eq(List.of("127.0.0.4"), ma.getAttribute(ss, "LeavingNodes"));
+                eq(List.of("127.0.0.4:7000"), ma.getAttribute(ss, "LeavingNodesWithPort"));
+                ma.invoke(faults, "setMemberStatus", new Object[] {"127.0.0.4", "NORMAL"}, STR2);
+                String other = "44444444-4444-4444-4444-444444444444";
+                ma.invoke(faults, "setSchemaVersion", new Object[] {"127.0.0.3", other}, STR2);
+                eq(List.of("127.0.0.3"), ((Map<?, ?>) ma.getAttribute(proxy, "SchemaVersions")).get(other));
+                eq(2, ((Map<?, ?>) ma.getAttribute(proxy, "SchemaVersions")).size());
+                mb.invoke(faults, "setSchemaVersion", new Object[] {"127.0.0.3", other}, STR2);
+                eq(other, mb.getAttribute(ss, "SchemaVersion"));
+            });
+            check("a stopped node becomes unreachable on the others", () -> {
+                cc.close();
+                cNode.process.getOutputStream().close();
+                truth(cNode.process.waitFor(10, TimeUnit.SECONDS));
+                for (MBeanServerConnection m : List.of(ma, mb)) {
+                    waitFor(() -> List.of("127.0.0.4").equals(m.getAttribute(ss, "UnreachableNodes")));
+                    eq("DOWN", ((Map<?, ?>) m.getAttribute(fd, "SimpleStates")).get("/127.0.0.4"));
+                }
+            });
+            check("a node restarted on its address and port is reachable again", () -> {
+                Started again = start(work, "4.1", "--ring", ring.toString(), "--host", "127.0.0.4", "--port", port)
+                        .get(20, TimeUnit.SECONDS);
+                eq(a.port, again.port);
+                for (MBeanServerConnection m : List.of(ma, mb)) {
+                    waitFor(() -> ((List<?>) m.getAttribute(ss, "UnreachableNodes")).isEmpty());
+                }
+                try (JMXConnector c = connect("127.0.0.4", again.port, null)) {
+                    eq(ids[2], c.getMBeanServerConnection().getAttribute(ss, "LocalHostId"));
+                }
+            });
+            check("the call log of each ring node records its own calls", () -> {
+                String[] log = (String[]) ma.getAttribute(faults, "CallLog");
+                truth(String.join("\n", log).contains("\"operation\":\"getTokens\",\"signature\":[\"java.lang.String\"],"
+                        + "\"args\":[\"127.0.0.4\"]"));
+                truth(!String.join("\n", (String[]) mb.getAttribute(faults, "CallLog")).contains("getTokens"));
+            });
+        }
+    }
+
     // ---- helpers ----
 
     private static Object importDirs(MBeanServerConnection m, ObjectName table, Set<String> dirs, boolean verify,
@@ -538,6 +899,7 @@ public final class SelfTest {
                 }
                 Started s = new Started();
                 s.process = p;
+                for (int i = 0; i + 1 < extra.length; i++) if (extra[i].equals("--host")) s.host = extra[i + 1];
                 s.port = Integer.parseInt(line.replaceAll(".*port=(\\d+).*", "$1"));
                 s.data = Path.of(line.replaceAll(".*data=", ""));
                 return s;
@@ -548,7 +910,11 @@ public final class SelfTest {
     }
 
     private static JMXConnector connect(int port, String[] credentials) throws IOException {
-        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + port + "/jmxrmi");
+        return connect("127.0.0.1", port, credentials);
+    }
+
+    private static JMXConnector connect(String host, int port, String[] credentials) throws IOException {
+        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://" + host + ":" + port + "/jmxrmi");
         Map<String, Object> env = new HashMap<>();
         if (credentials != null) env.put(JMXConnector.CREDENTIALS, credentials);
         return JMXConnectorFactory.connect(url, env);

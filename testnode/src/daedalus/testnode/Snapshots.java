@@ -24,7 +24,8 @@ import javax.management.openmbean.TabularType;
 
 /**
  * Snapshots on disk, as Cassandra keeps them: {@code <table dir>/snapshots/<tag>/} holding hard links of the live
- * SSTable files plus a manifest.json. Builds the SnapshotDetails TabularData per version
+ * SSTable files (those of secondary indexes under {@code .<index>/}), the version's manifest.json and, for non-system
+ * tables, schema.cql (from {@link SchemaCql}). Clears them, and builds the SnapshotDetails TabularData per version
  * (shared/reference/cassandra-jmx.md §3.5). Owns the snapshots directories only.
  */
 final class Snapshots {
@@ -38,11 +39,10 @@ final class Snapshots {
     void take(String tag, Map<String, String> options, String... entities) throws IOException {
         if (tag == null || tag.isEmpty()) throw new IOException("You must supply a snapshot name.");
         String ttl = options == null ? null : options.get("ttl");
-        Instant expires = null;
+        Duration lifetime = null;
         if (ttl != null && node.version.atLeast(Version.Family.V41)) {
-            Duration d = parseDuration(ttl);
-            if (d.getSeconds() < 60) throw new IllegalArgumentException("ttl for snapshot must be at least 60 seconds");
-            expires = Instant.now().plus(d);
+            lifetime = parseDuration(ttl);
+            if (lifetime.getSeconds() < 60) throw new IllegalArgumentException("ttl for snapshot must be at least 60 seconds");
         }
         List<Table> targets = new ArrayList<>();
         if (entities == null || entities.length == 0) {
@@ -59,46 +59,142 @@ final class Snapshots {
         } else {
             for (String ks : entities) targets.addAll(node.validTables(ks));
         }
+        // As Keyspace.snapshotExists: the tag is taken if any table of a target's keyspace has it.
         for (Table t : targets) {
-            if (Files.exists(dir(t, tag))) throw new IOException("Snapshot " + tag + " already exists.");
+            for (Table other : node.tables.values()) {
+                if (other.keyspace.equals(t.keyspace) && Files.exists(dir(other, tag))) {
+                    throw new IOException("Snapshot " + tag + " already exists.");
+                }
+            }
         }
-        for (Table t : targets) {
-            synchronized (t) {
-                Path d = Files.createDirectories(dir(t, tag));
-                List<String> files = new ArrayList<>();
-                for (SSTableSet s : SSTableSet.list(t.dir)) {
-                    if (!t.live.contains(s.key())) continue;
+        // One creation time for every table of the snapshot, in milliseconds as Cassandra's clock gives it.
+        Instant created = Instant.ofEpochMilli(System.currentTimeMillis());
+        Instant expires = lifetime == null ? null : created.plus(lifetime);
+        for (Table t : targets) snapshotTable(t, tag, created, expires);
+    }
+
+    /**
+     * Hard-links the live SSTables of {@code t} and of its indexes into {@code snapshots/<tag>/} (index files under
+     * {@code .<index>/}), then writes manifest.json and, for non-system tables, schema.cql.
+     */
+    void snapshotTable(Table t, String tag, Instant created, Instant expires) throws IOException {
+        synchronized (t) {
+            Path d = Files.createDirectories(dir(t, tag));
+            List<String> dataFiles = new ArrayList<>();
+            for (Path source : t.sstableDirs()) {
+                List<SSTableSet> live = t.liveIn(source);
+                if (live.isEmpty()) continue;
+                Path target = Files.createDirectories(d.resolve(t.dir.relativize(source).toString()));
+                for (SSTableSet s : live) {
                     for (Path f : s.components.values()) {
-                        Path link = d.resolve(f.getFileName());
+                        Path link = target.resolve(f.getFileName());
                         try {
                             Files.createLink(link, f);
                         } catch (IOException | UnsupportedOperationException e) {
                             Files.copy(f, link);
                         }
-                        files.add(f.getFileName().toString());
+                    }
+                    Path data = s.components.get("Data.db");
+                    if (data != null) dataFiles.add(t.dir.relativize(data).toString());
+                }
+            }
+            Files.writeString(d.resolve("manifest.json"), manifest(dataFiles, created, expires));
+            if (t.def != null) Files.writeString(d.resolve("schema.cql"), SchemaCql.render(t.def, t.id, node.version));
+        }
+    }
+
+    /**
+     * manifest.json as the version writes it: 3.11 and 4.0 {"files":[...]} (json-simple, one line); 4.1 adds
+     * created_at and expires_at (Jackson, compact, ISO-8601 instants); 5.0 adds ephemeral and pretty-prints. The files
+     * are the Data.db components, index ones as ".<index>/<file>".
+     */
+    private String manifest(List<String> dataFiles, Instant created, Instant expires) {
+        StringBuilder m = new StringBuilder();
+        if (node.version.atLeast(Version.Family.V50)) {
+            m.append("{\n  \"files\" : [ ");
+            for (int i = 0; i < dataFiles.size(); i++) {
+                if (i > 0) m.append(", ");
+                CallLog.json(m, dataFiles.get(i));
+            }
+            m.append(dataFiles.isEmpty() ? "]" : " ]");
+            m.append(",\n  \"created_at\" : ");
+            CallLog.json(m, created.toString());
+            m.append(",\n  \"expires_at\" : ");
+            CallLog.json(m, expires == null ? null : expires.toString());
+            m.append(",\n  \"ephemeral\" : false\n}");
+            return m.toString();
+        }
+        m.append("{\"files\":");
+        CallLog.json(m, dataFiles);
+        if (node.version.atLeast(Version.Family.V41)) {
+            m.append(",\"created_at\":");
+            CallLog.json(m, created.toString());
+            m.append(",\"expires_at\":");
+            CallLog.json(m, expires == null ? null : expires.toString());
+            return m.append("}").toString();
+        }
+        // json-simple escapes '/', so index entries read ".idx\/nb-1-big-Data.db".
+        return m.append("}\n").toString().replace("/", "\\/");
+    }
+
+    /**
+     * clearSnapshot: empty or null tag = every snapshot; no keyspaces = every keyspace directory. Like Cassandra it
+     * walks the data directory, so snapshots of tables the node no longer has are cleared too. {@code olderThan}
+     * (epoch millis, 0 = no limit) keeps snapshots created at or after it (5.0's older_than options).
+     */
+    void clear(String tag, long olderThan, String... keyspaces) throws IOException {
+        List<String> only = keyspaces == null ? List.of() : java.util.Arrays.asList(keyspaces);
+        Path data = node.config.dataDir;
+        try (DirectoryStream<Path> kss = Files.newDirectoryStream(data, Files::isDirectory)) {
+            for (Path ks : kss) {
+                if (!only.isEmpty() && !only.contains(ks.getFileName().toString())) continue;
+                try (DirectoryStream<Path> tables = Files.newDirectoryStream(ks, Files::isDirectory)) {
+                    for (Path table : tables) {
+                        Path root = table.resolve("snapshots");
+                        if (!Files.isDirectory(root)) continue;
+                        try (DirectoryStream<Path> tags = Files.newDirectoryStream(root)) {
+                            for (Path d : tags) {
+                                if (tag != null && !tag.isEmpty() && !d.getFileName().toString().equals(tag)) continue;
+                                if (olderThan > 0 && createdMillis(d) >= olderThan) continue;
+                                deleteTree(d);
+                            }
+                        }
                     }
                 }
-                StringBuilder m = new StringBuilder("{\"files\":");
-                CallLog.json(m, files);
-                m.append(",\"created_at\":");
-                CallLog.json(m, Instant.now().toString());
-                m.append(",\"expires_at\":");
-                CallLog.json(m, expires == null ? null : expires.toString());
-                Files.writeString(d.resolve("manifest.json"), m.append("}\n").toString());
             }
         }
     }
 
-    /** clearSnapshot: empty tag = every snapshot; no keyspaces = all keyspaces. */
-    void clear(String tag, String... keyspaces) throws IOException {
-        List<String> kss = keyspaces == null || keyspaces.length == 0 ? node.keyspaces() : List.of(keyspaces);
-        for (Table t : node.tables.values()) {
-            if (!kss.contains(t.keyspace)) continue;
-            Path root = t.dir.resolve("snapshots");
-            if (!Files.isDirectory(root)) continue;
-            if (tag == null || tag.isEmpty()) deleteTree(root);
-            else if (Files.isDirectory(root.resolve(tag))) deleteTree(root.resolve(tag));
+    /** 5.0's clearSnapshot options: "older_than" (a duration) or "older_than_timestamp" (an ISO-8601 instant). */
+    static long olderThan(Map<String, Object> options) {
+        if (options == null) return 0;
+        Object duration = options.get("older_than");
+        Object timestamp = options.get("older_than_timestamp");
+        if (duration != null && timestamp != null) {
+            throw new IllegalArgumentException("Specify only one of older_than or older_than_timestamp options");
         }
+        if (duration != null) return System.currentTimeMillis() - parseDuration(String.valueOf(duration)).toMillis();
+        if (timestamp != null) {
+            try {
+                return Instant.parse(String.valueOf(timestamp)).toEpochMilli();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalArgumentException("Parameter older_than_timestamp has to be a valid instant in ISO format.");
+            }
+        }
+        return 0;
+    }
+
+    /** When the snapshot in {@code d} was made: the manifest's created_at, else the directory's mtime. */
+    private static long createdMillis(Path d) throws IOException {
+        String created = manifestField(d, "created_at");
+        if (created != null) {
+            try {
+                return Instant.parse(created).toEpochMilli();
+            } catch (java.time.format.DateTimeParseException e) {
+                // fall back to the file time
+            }
+        }
+        return Files.getLastModifiedTime(d).toMillis();
     }
 
     /** SnapshotDetails: tag → one row per table, items as the version has them. */
@@ -174,32 +270,36 @@ final class Snapshots {
         return t.dir.resolve("snapshots").resolve(tag);
     }
 
-    /** Bytes of snapshot files that are no longer the live file of the same name. */
+    /** Bytes of snapshot SSTable files that are no longer the live file of the same name (index dirs included). */
     private static long trueSize(Table t, Path snapshot) throws IOException {
         long total = 0;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(snapshot)) {
-            for (Path f : files) {
-                if (f.getFileName().toString().equals("manifest.json")) continue;
-                Path live = t.dir.resolve(f.getFileName());
-                if (Files.exists(live) && Files.isSameFile(live, f)) continue;
-                total += Files.size(f);
-            }
+        for (Path f : files(snapshot)) {
+            String name = f.getFileName().toString();
+            if (name.equals("manifest.json") || name.equals("schema.cql")) continue;
+            Path live = t.dir.resolve(snapshot.relativize(f).toString());
+            if (Files.exists(live) && Files.isSameFile(live, f)) continue;
+            total += Files.size(f);
         }
         return total;
     }
 
     private static long size(Path dir) throws IOException {
         long total = 0;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
-            for (Path f : files) if (Files.isRegularFile(f)) total += Files.size(f);
-        }
+        for (Path f : files(dir)) total += Files.size(f);
         return total;
+    }
+
+    /** Every regular file under {@code dir}, at any depth. */
+    private static List<Path> files(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).collect(java.util.stream.Collectors.toList());
+        }
     }
 
     private static String manifestField(Path snapshot, String field) {
         try {
             String m = Files.readString(snapshot.resolve("manifest.json"));
-            java.util.regex.Matcher x = java.util.regex.Pattern.compile("\"" + field + "\":\"([^\"]*)\"").matcher(m);
+            java.util.regex.Matcher x = java.util.regex.Pattern.compile("\"" + field + "\"\\s*:\\s*\"([^\"]*)\"").matcher(m);
             if (x.find()) return x.group(1);
         } catch (IOException e) {
             // no manifest: no value

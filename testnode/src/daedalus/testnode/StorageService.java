@@ -1,7 +1,6 @@
 package daedalus.testnode;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -23,14 +22,14 @@ final class StorageService implements StorageServiceSurface.V311, StorageService
 
     StorageService(Node node) {
         this.node = node;
-        this.snapshots = new Snapshots(node);
+        this.snapshots = node.snapshots;
     }
 
     // ---- facts ----
 
     @Override public String getOperationMode() { return node.mode(); }
     @Override public String getReleaseVersion() { return node.version.release(); }
-    @Override public String getSchemaVersion() { return node.schemaVersion.toString(); }
+    @Override public String getSchemaVersion() { return node.schemaVersion(); }
     @Override public String getClusterName() { return node.config.clusterName; }
     @Override public String getLocalHostId() { return node.local.hostId.toString(); }
     @Override public String getGitSHA() { return "testnode"; }
@@ -38,7 +37,7 @@ final class StorageService implements StorageServiceSurface.V311, StorageService
     @Override
     public Map<String, String> getEndpointToHostId() {
         Map<String, String> m = new HashMap<>();
-        for (Node.Member mem : node.ring) m.put(mem.ip, mem.hostId.toString());
+        for (Ring.Member mem : node.ring.members) m.put(mem.ip, mem.hostId.toString());
         return m;
     }
 
@@ -47,72 +46,55 @@ final class StorageService implements StorageServiceSurface.V311, StorageService
     @Override
     public Map<String, String> getEndpointWithPortToHostId() {
         Map<String, String> m = new HashMap<>();
-        for (Node.Member mem : node.ring) m.put(withPort(mem.ip), mem.hostId.toString());
+        for (Ring.Member mem : node.ring.members) m.put(withPort(mem.ip), mem.hostId.toString());
         return m;
     }
 
     @Override
     public Map<String, String> getHostIdToEndpoint() {
         Map<String, String> m = new HashMap<>();
-        for (Node.Member mem : node.ring) m.put(mem.hostId.toString(), mem.ip);
+        for (Ring.Member mem : node.ring.members) m.put(mem.hostId.toString(), mem.ip);
         return m;
     }
 
     @Override
     public Map<String, String> getHostIdToEndpointWithPort() {
         Map<String, String> m = new HashMap<>();
-        for (Node.Member mem : node.ring) m.put(mem.hostId.toString(), withPort(mem.ip));
+        for (Ring.Member mem : node.ring.members) m.put(mem.hostId.toString(), withPort(mem.ip));
         return m;
     }
 
     @Override
     public Map<String, String> getTokenToEndpointMap() {
         Map<String, String> m = new LinkedHashMap<>();
-        for (var e : node.tokenMap().entrySet()) m.put(e.getKey().toString(), e.getValue().ip);
+        for (var e : node.ring.tokenMap().entrySet()) m.put(e.getKey().toString(), e.getValue().ip);
         return m;
     }
 
     @Override
     public Map<String, String> getTokenToEndpointWithPortMap() {
         Map<String, String> m = new LinkedHashMap<>();
-        for (var e : node.tokenMap().entrySet()) m.put(e.getKey().toString(), withPort(e.getValue().ip));
+        for (var e : node.ring.tokenMap().entrySet()) m.put(e.getKey().toString(), withPort(e.getValue().ip));
         return m;
     }
 
-    @Override
-    public List<String> getLiveNodes() {
+    /** Ring members (in ring-file order) that are up, or down, or in {@code status}. */
+    private List<String> members(java.util.function.Predicate<Ring.Member> which, boolean port) {
         List<String> out = new ArrayList<>();
-        for (Node.Member m : node.ring) out.add(m.ip);
+        for (Ring.Member m : node.ring.members) if (which.test(m)) out.add(port ? withPort(m.ip) : m.ip);
         return out;
     }
 
-    @Override
-    public List<String> getLiveNodesWithPort() {
-        List<String> out = new ArrayList<>();
-        for (String ip : getLiveNodes()) out.add(withPort(ip));
-        return out;
-    }
-
-    @Override public List<String> getUnreachableNodes() { return new ArrayList<>(); }
-    @Override public List<String> getUnreachableNodesWithPort() { return new ArrayList<>(); }
-    @Override public List<String> getJoiningNodes() { return new ArrayList<>(); }
-    @Override public List<String> getJoiningNodesWithPort() { return new ArrayList<>(); }
-    @Override public List<String> getMovingNodes() { return new ArrayList<>(); }
-    @Override public List<String> getMovingNodesWithPort() { return new ArrayList<>(); }
-
-    @Override
-    public List<String> getLeavingNodes() {
-        List<String> out = new ArrayList<>();
-        if (node.mode().equals("LEAVING")) out.add(node.local.ip);
-        return out;
-    }
-
-    @Override
-    public List<String> getLeavingNodesWithPort() {
-        List<String> out = new ArrayList<>();
-        for (String ip : getLeavingNodes()) out.add(withPort(ip));
-        return out;
-    }
+    @Override public List<String> getLiveNodes() { return members(node.ring::isUp, false); }
+    @Override public List<String> getLiveNodesWithPort() { return members(node.ring::isUp, true); }
+    @Override public List<String> getUnreachableNodes() { return members(m -> !node.ring.isUp(m), false); }
+    @Override public List<String> getUnreachableNodesWithPort() { return members(m -> !node.ring.isUp(m), true); }
+    @Override public List<String> getJoiningNodes() { return members(m -> node.ring.status(m).equals("JOINING"), false); }
+    @Override public List<String> getJoiningNodesWithPort() { return members(m -> node.ring.status(m).equals("JOINING"), true); }
+    @Override public List<String> getLeavingNodes() { return members(m -> node.ring.status(m).equals("LEAVING"), false); }
+    @Override public List<String> getLeavingNodesWithPort() { return members(m -> node.ring.status(m).equals("LEAVING"), true); }
+    @Override public List<String> getMovingNodes() { return members(m -> node.ring.status(m).equals("MOVING"), false); }
+    @Override public List<String> getMovingNodesWithPort() { return members(m -> node.ring.status(m).equals("MOVING"), true); }
 
     @Override
     public List<String> getTokens() {
@@ -123,11 +105,9 @@ final class StorageService implements StorageServiceSurface.V311, StorageService
 
     @Override
     public List<String> getTokens(String endpoint) throws UnknownHostException {
-        String ip = InetAddress.getByName(endpoint.replaceAll(":\\d+$", "")).getHostAddress();
+        Ring.Member m = node.ring.find(endpoint);
         List<String> out = new ArrayList<>();
-        for (Node.Member m : node.ring) {
-            if (m.ip.equals(ip)) for (Long t : m.tokens) out.add(t.toString());
-        }
+        if (m != null) for (Long t : m.tokens) out.add(t.toString());
         return out;
     }
 
@@ -271,7 +251,7 @@ final class StorageService implements StorageServiceSurface.V311, StorageService
                 if (host.equals(node.local.ip)) {
                     throw new IllegalArgumentException("This host was specified as a source for rebuilding. Sources for a rebuild can only be other nodes in the cluster.");
                 }
-                if (!node.ringIps().contains(host)) throw new IllegalArgumentException("Unknown host specified " + host);
+                if (!node.ring.ips().contains(host)) throw new IllegalArgumentException("Unknown host specified " + host);
             }
         }
         pause(node.config.transitionMillis);
@@ -319,15 +299,27 @@ final class StorageService implements StorageServiceSurface.V311, StorageService
         node.setMode("DRAINED");
     }
 
+    /**
+     * Truncate: with auto_snapshot on (the default, as in cassandra.yaml; {@code --auto-snapshot false} turns it off;
+     * on 5.0 the table option allow_auto_snapshot=false too), first snapshots the table as
+     * {@code truncated-<millis>-<table>}, as ColumnFamilyStore.truncateBlocking does; then deletes its live SSTables,
+     * index SSTables included.
+     */
     @Override
     public void truncate(String keyspace, String table) throws Exception {
         node.validKeyspace(keyspace);
         Table t = node.table(keyspace, table);
         synchronized (t) {
-            for (SSTableSet s : SSTableSet.list(t.dir)) {
-                if (!t.live.contains(s.key())) continue;
-                for (var f : s.components.values()) java.nio.file.Files.deleteIfExists(f);
-                t.live.remove(s.key());
+            boolean allowed = t.def == null || t.def.allowAutoSnapshot || !node.version.atLeast(Version.Family.V50);
+            if (node.config.autoSnapshot && allowed) {
+                java.time.Instant now = java.time.Instant.ofEpochMilli(System.currentTimeMillis());
+                snapshots.snapshotTable(t, "truncated-" + now.toEpochMilli() + "-" + t.name, now, null);
+            }
+            for (java.nio.file.Path d : t.sstableDirs()) {
+                for (SSTableSet s : t.liveIn(d)) {
+                    for (var f : s.components.values()) java.nio.file.Files.deleteIfExists(f);
+                    t.live.remove(t.key(d, s));
+                }
             }
         }
     }
@@ -356,12 +348,12 @@ final class StorageService implements StorageServiceSurface.V311, StorageService
 
     @Override
     public void clearSnapshot(String tag, String... keyspaceNames) throws Exception {
-        snapshots.clear(tag, keyspaceNames);
+        snapshots.clear(tag, 0, keyspaceNames);
     }
 
     @Override
     public void clearSnapshot(Map<String, Object> options, String tag, String... keyspaceNames) throws Exception {
-        snapshots.clear(tag, keyspaceNames);
+        snapshots.clear(tag, Snapshots.olderThan(options), keyspaceNames);
     }
 
     @Override

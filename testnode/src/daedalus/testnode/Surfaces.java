@@ -52,6 +52,14 @@ public final class Surfaces {
         Object getValue();
     }
 
+    /**
+     * A Cassandra metrics counter (CassandraMetricsRegistry.JmxCounter): attribute Count. Used for the per-table
+     * org.apache.cassandra.metrics:type=Table,keyspace=K,scope=T,name=LiveDiskSpaceUsed.
+     */
+    public interface Counter {
+        long getCount();
+    }
+
     /** EndpointSnitchInfo (identical in all versions, §3.6). */
     public interface Snitch {
         String getDatacenter(String host) throws UnknownHostException;
