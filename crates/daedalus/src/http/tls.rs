@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
@@ -55,7 +56,7 @@ fn read_certs(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, TlsError> 
         path: path.clone(),
         source,
     })?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut bytes.as_slice())
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| TlsError::Pem {
             path: path.clone(),
@@ -75,15 +76,13 @@ fn read_key(path: &PathBuf) -> Result<PrivateKeyDer<'static>, TlsError> {
         path: path.clone(),
         source,
     })?;
-    rustls_pemfile::private_key(&mut bytes.as_slice())
-        .map_err(|e| TlsError::Pem {
-            path: path.clone(),
-            message: e.to_string(),
-        })?
-        .ok_or_else(|| TlsError::Pem {
-            path: path.clone(),
-            message: "no PRIVATE KEY block".into(),
-        })
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| TlsError::Pem {
+        path: path.clone(),
+        message: match e {
+            pem::Error::NoItemsFound => "no PRIVATE KEY block".into(),
+            other => other.to_string(),
+        },
+    })
 }
 
 /// Builds the rustls server configuration from the files (HTTP/2 and HTTP/1.1 by ALPN).
