@@ -328,7 +328,7 @@ fn merge_file(
         path: path.to_path_buf(),
         source,
     })?;
-    let mut merged = toml::Table::try_from(&args).map_err(|e| ConfigError::Invalid {
+    let flags = toml::Table::try_from(&args).map_err(|e| ConfigError::Invalid {
         setting: "command line",
         message: e.to_string(),
     })?;
@@ -339,17 +339,26 @@ fn merge_file(
             message: "unknown field `config`: a config file cannot name another".into(),
         });
     }
+    let read_back = |table: toml::Table| -> Result<ServeArgs, ConfigError> {
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            ConfigError::FileValue {
+                path: path.to_path_buf(),
+                key: e.path().to_string(),
+                message: e.into_inner().message().to_string(),
+            }
+        })
+    };
+    // Every file value is checked, also those a flag or variable overrides.
+    let mut whole_file = flags.clone();
+    whole_file.extend(file.clone());
+    read_back(whole_file)?;
+    let mut merged = flags;
     for (key, value) in file {
         if !explicit.contains(&key.replace('-', "_")) {
             merged.insert(key, value);
         }
     }
-    let mut resolved: ServeArgs = serde_path_to_error::deserialize(toml::Value::Table(merged))
-        .map_err(|e| ConfigError::FileValue {
-            path: path.to_path_buf(),
-            key: e.path().to_string(),
-            message: e.into_inner().message().to_string(),
-        })?;
+    let mut resolved = read_back(merged)?;
     resolved.config = Some(path.to_path_buf());
     Ok(resolved)
 }
@@ -789,6 +798,10 @@ mod tests {
                 "{toml:?} gave {err:?}"
             );
         }
+        // A bad value is an error even where a flag overrides it.
+        let file = config_file(&dir, "workers = \"many\"\n");
+        let err = resolve(&["--config", &file, "--workers", "2"]).unwrap_err();
+        assert!(err.to_string().contains("workers"), "{err}");
         let file = config_file(&dir, "workers = \n");
         let err = resolve(&["--config", &file]).unwrap_err();
         assert!(matches!(err, ConfigError::Parse { .. }), "{err:?}");
