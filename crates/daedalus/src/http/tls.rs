@@ -259,3 +259,55 @@ pub async fn serve(
     graceful.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_files_load_and_a_missing_block_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        let files = TlsFiles {
+            cert: cert_path.clone(),
+            key: key_path.clone(),
+            client_ca: None,
+        };
+        load(&files).unwrap();
+        load(&TlsFiles {
+            client_ca: Some(cert_path.clone()),
+            ..files
+        })
+        .unwrap();
+
+        let err = read_key(&cert_path).unwrap_err().to_string();
+        assert!(
+            err.contains("no PRIVATE KEY block") && err.contains("cert.pem"),
+            "{err}"
+        );
+        let err = read_certs(&key_path).unwrap_err().to_string();
+        assert!(
+            err.contains("no CERTIFICATE block") && err.contains("key.pem"),
+            "{err}"
+        );
+        let garbled = dir.path().join("garbled.pem");
+        std::fs::write(
+            &garbled,
+            "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(matches!(read_certs(&garbled), Err(TlsError::Pem { .. })));
+        assert!(matches!(
+            read_certs(&dir.path().join("absent.pem")),
+            Err(TlsError::Read { .. })
+        ));
+    }
+}
