@@ -264,6 +264,7 @@ pub struct ServeArgs {
     // --- end ---
 }
 
+// Constants: a zero default would fail the build here, never a start-up.
 const DEFAULT_WORKERS_NONZERO: NonZeroUsize = match NonZeroUsize::new(DEFAULT_WORKERS) {
     Some(n) => n,
     None => panic!("DEFAULT_WORKERS is 0"),
