@@ -1,20 +1,32 @@
 //! Command line, environment and config file, merged into one `Settings`.
 //!
 //! Owns the flags (Icarus's names where Icarus has one), their `DAEDALUS_*` variables, the TOML
-//! file format and the defaults. Precedence: flag > environment > config file > default. It must
-//! not start anything.
+//! file format and the defaults. Each setting is declared once, as a field of [`ServeArgs`]: clap
+//! reads its flag, variable and default from the field's attributes, serde reads the same field
+//! from the file under its kebab-case key. Precedence: flag > environment > config file > default,
+//! applied by one generic merge ([`ServeRequest::resolve`]), never per field. It must not start
+//! anything.
 
+use std::collections::BTreeSet;
+use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use serde::Deserialize;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::operations::OperationSettings;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4567";
 pub const DEFAULT_JMX_SERVICE: &str = "127.0.0.1:7199";
 pub const DEFAULT_WORKERS: usize = 10;
 pub const DEFAULT_EXPIRATION: Duration = Duration::from_secs(3600);
 pub const DEFAULT_JMX_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_PENDING: usize = 1000;
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,7 +72,7 @@ pub struct HashTokenArgs {
 #[allow(clippy::large_enum_variant)] // made once at start-up
 pub enum Mode {
     /// Run the sidecar.
-    Serve(ServeArgs),
+    Serve(ServeRequest),
     /// Run one operator command against a sidecar.
     Client(
         daedalus_client::cli::GlobalArgs,
@@ -70,37 +82,53 @@ pub enum Mode {
     HashToken(HashTokenArgs),
 }
 
-impl Cli {
-    /// The serve flags, wherever they were given (the bare ones for another command).
-    pub fn serve_args(self) -> ServeArgs {
-        match self.command {
-            Some(Command::Serve(args)) => args,
-            Some(Command::Client(_)) | Some(Command::HashToken(_)) | None => self.serve,
-        }
+impl Mode {
+    /// Parses the process's arguments and environment; prints help or the error and exits on bad
+    /// flags, as clap does.
+    pub fn from_command_line() -> Mode {
+        Mode::try_from_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
     }
 
-    /// Serve, run an operator command, or hash a token.
-    pub fn mode(self) -> Mode {
-        match self.command {
-            Some(Command::Serve(args)) => Mode::Serve(args),
-            None => Mode::Serve(self.serve),
-            Some(Command::Client(command)) => Mode::Client(self.client, command),
+    /// Serve, run an operator command, or hash a token. The first item is the program name.
+    pub fn try_from_args<I, T>(args: I) -> Result<Mode, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        Ok(match cli.command {
+            Some(Command::Serve(args)) => {
+                let serve = matches.subcommand_matches("serve").unwrap_or(&matches);
+                Mode::Serve(ServeRequest::new(args, serve))
+            }
+            None => Mode::Serve(ServeRequest::new(cli.serve, &matches)),
+            Some(Command::Client(command)) => Mode::Client(cli.client, command),
             Some(Command::HashToken(args)) => Mode::HashToken(args),
-        }
+        })
     }
 }
 
-#[derive(Debug, Clone, Default, Args)]
+/// The sidecar's settings: each field is one setting, with its flag, its `DAEDALUS_*` variable,
+/// its default and (in kebab-case) its config file key.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ServeArgs {
     /// TOML file with any of the settings below (kebab-case keys, e.g. `jmx-service = "..."`).
     #[arg(long, env = "DAEDALUS_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// Address of the HTTP API [default: 127.0.0.1:4567].
-    #[arg(long, env = "DAEDALUS_LISTEN", value_name = "HOST:PORT")]
-    pub listen: Option<String>,
-    /// Cassandra's JMX address [default: 127.0.0.1:7199].
-    #[arg(long, env = "DAEDALUS_JMX_SERVICE", value_name = "HOST:PORT")]
-    pub jmx_service: Option<String>,
+    /// Address of the HTTP API.
+    #[arg(long, env = "DAEDALUS_LISTEN", value_name = "HOST:PORT", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Cassandra's JMX address.
+    #[arg(
+        long,
+        env = "DAEDALUS_JMX_SERVICE",
+        value_name = "HOST:PORT",
+        default_value = DEFAULT_JMX_SERVICE
+    )]
+    pub jmx_service: String,
     /// JMX user name.
     #[arg(long, env = "DAEDALUS_JMX_USER")]
     pub jmx_user: Option<String>,
@@ -111,17 +139,28 @@ pub struct ServeArgs {
     /// `USER PASSWORD` separated by white space (the `jmxremote.password` format).
     #[arg(long, env = "DAEDALUS_JMX_CREDENTIALS", value_name = "FILE")]
     pub jmx_credentials: Option<PathBuf>,
-    /// How long finished operations are kept: `90s`, `30m`, `1h`, `2d`; a bare number is hours
-    /// [default: 1h].
-    #[arg(long, env = "DAEDALUS_OPERATIONS_EXPIRATION", value_name = "DURATION")]
-    pub operations_expiration: Option<String>,
+    /// How long finished operations are kept: `90s`, `30m`, `1h`, `2d`, `1h 30m`; a bare number
+    /// is hours.
+    #[arg(
+        long,
+        env = "DAEDALUS_OPERATIONS_EXPIRATION",
+        value_name = "DURATION",
+        default_value_t = DurationOrHours::new(DEFAULT_EXPIRATION)
+    )]
+    pub operations_expiration: DurationOrHours,
     /// Directory of the durable journal [default: $XDG_STATE_HOME/daedalus, else
     /// ~/.local/state/daedalus, else ./daedalus-data].
-    #[arg(long, env = "DAEDALUS_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Operations run at once; more wait PENDING [default: 10].
-    #[arg(long, env = "DAEDALUS_WORKERS", value_name = "N")]
-    pub workers: Option<usize>,
+    #[arg(
+        long,
+        env = "DAEDALUS_DATA_DIR",
+        value_name = "DIR",
+        default_value_os_t = default_data_dir(),
+        hide_default_value = true
+    )]
+    pub data_dir: PathBuf,
+    /// Operations run at once; more wait PENDING.
+    #[arg(long, env = "DAEDALUS_WORKERS", value_name = "N", default_value_t = DEFAULT_WORKERS_NONZERO)]
+    pub workers: NonZeroUsize,
     /// When given (repeatable), `sourceDir` and `tablePath` must resolve inside one of these.
     /// In the environment, separate several with `:`.
     #[arg(
@@ -131,9 +170,14 @@ pub struct ServeArgs {
         value_delimiter = ':'
     )]
     pub import_root: Vec<PathBuf>,
-    /// Longest wait for one JMX call: `30s`, `2m`; a bare number is seconds [default: 30s].
-    #[arg(long, env = "DAEDALUS_JMX_TIMEOUT", value_name = "DURATION")]
-    pub jmx_timeout: Option<String>,
+    /// Longest wait for one JMX call: `30s`, `2m`; a bare number is seconds.
+    #[arg(
+        long,
+        env = "DAEDALUS_JMX_TIMEOUT",
+        value_name = "DURATION",
+        default_value_t = DurationOrSeconds::new(DEFAULT_JMX_TIMEOUT)
+    )]
+    pub jmx_timeout: DurationOrSeconds,
     /// JMX over TLS, as Cassandra's `com.sun.management.jmxremote.ssl=true` (registry too): PEM
     /// file of the CA or server certificates to trust. Without it, JMX is plain TCP.
     #[arg(long, env = "DAEDALUS_JMX_SSL_CA", value_name = "FILE")]
@@ -147,12 +191,23 @@ pub struct ServeArgs {
     /// container). Without it `restart` is refused with 400.
     #[arg(long, env = "DAEDALUS_RESTART_COMMAND", value_name = "CMD")]
     pub restart_command: Option<String>,
-    /// Bound on the restart command plus the wait for mode NORMAL afterwards [default: 10m].
-    #[arg(long, env = "DAEDALUS_RESTART_TIMEOUT", value_name = "DURATION")]
-    pub restart_timeout: Option<String>,
-    /// Bound on waiting for mode DRAINED once drain() returned [default: 10m].
-    #[arg(long, env = "DAEDALUS_DRAIN_TIMEOUT", value_name = "DURATION")]
-    pub drain_timeout: Option<String>,
+    /// Bound on the restart command plus the wait for mode NORMAL afterwards; a bare number is
+    /// seconds.
+    #[arg(
+        long,
+        env = "DAEDALUS_RESTART_TIMEOUT",
+        value_name = "DURATION",
+        default_value_t = DurationOrSeconds::new(OperationSettings::default().restart_timeout)
+    )]
+    pub restart_timeout: DurationOrSeconds,
+    /// Bound on waiting for mode DRAINED once drain() returned; a bare number is seconds.
+    #[arg(
+        long,
+        env = "DAEDALUS_DRAIN_TIMEOUT",
+        value_name = "DURATION",
+        default_value_t = DurationOrSeconds::new(OperationSettings::default().drain_timeout)
+    )]
+    pub drain_timeout: DurationOrSeconds,
     // --- end of operation settings
     /// The node's cassandra.yaml, or the directory holding it, served by `GET /config`
     /// (404 when not given).
@@ -180,55 +235,196 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origin: Vec<String>,
-    /// Most operations waiting PENDING; more submissions get 503 [default: 1000].
-    #[arg(long, env = "DAEDALUS_MAX_PENDING", value_name = "N")]
-    pub max_pending: Option<usize>,
+    /// Most operations waiting PENDING; more submissions get 503.
+    #[arg(
+        long,
+        env = "DAEDALUS_MAX_PENDING",
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_PENDING_NONZERO
+    )]
+    pub max_pending: NonZeroUsize,
     /// How long running operations may take to finish on SIGTERM/SIGINT: `30s`, `2m`; a bare
-    /// number is seconds [default: 30s].
-    #[arg(long, env = "DAEDALUS_SHUTDOWN_GRACE", value_name = "DURATION")]
-    pub shutdown_grace: Option<String>,
-    /// `text` or `json` (one JSON object a line) [default: text].
-    #[arg(long, env = "DAEDALUS_LOG_FORMAT", value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    /// number is seconds.
+    #[arg(
+        long,
+        env = "DAEDALUS_SHUTDOWN_GRACE",
+        value_name = "DURATION",
+        default_value_t = DurationOrSeconds::new(DEFAULT_SHUTDOWN_GRACE)
+    )]
+    pub shutdown_grace: DurationOrSeconds,
+    /// How log lines are written: plain text, or one JSON object a line.
+    #[arg(
+        long,
+        env = "DAEDALUS_LOG_FORMAT",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
     // --- end ---
 }
 
-/// The config file: the same settings as the flags.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct FileConfig {
-    pub listen: Option<String>,
-    pub jmx_service: Option<String>,
-    pub jmx_user: Option<String>,
-    pub jmx_password: Option<String>,
-    pub jmx_credentials: Option<PathBuf>,
-    pub operations_expiration: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub workers: Option<usize>,
-    #[serde(default)]
-    pub import_root: Vec<PathBuf>,
-    pub jmx_timeout: Option<String>,
-    pub jmx_ssl_ca: Option<PathBuf>,
-    // --- Operation settings.
-    pub enable_truncate: Option<bool>,
-    pub restart_command: Option<String>,
-    pub restart_timeout: Option<String>,
-    pub drain_timeout: Option<String>,
-    // --- end of operation settings
-    pub cassandra_config: Option<PathBuf>,
-    // Production readiness.
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub tls_client_ca: Option<PathBuf>,
-    pub auth_tokens: Option<PathBuf>,
-    #[serde(default)]
-    pub cors_origin: Vec<String>,
-    pub max_pending: Option<usize>,
-    pub shutdown_grace: Option<String>,
-    pub log_format: Option<String>,
+// Constants: a zero default would fail the build here, never a start-up.
+const DEFAULT_WORKERS_NONZERO: NonZeroUsize = match NonZeroUsize::new(DEFAULT_WORKERS) {
+    Some(n) => n,
+    None => panic!("DEFAULT_WORKERS is 0"),
+};
+const DEFAULT_MAX_PENDING_NONZERO: NonZeroUsize = match NonZeroUsize::new(DEFAULT_MAX_PENDING) {
+    Some(n) => n,
+    None => panic!("DEFAULT_MAX_PENDING is 0"),
+};
+
+/// The serve settings as parsed from flags and environment, with the names of the settings that
+/// were given there (they win over the config file; the others were defaults).
+#[derive(Debug, Clone)]
+pub struct ServeRequest {
+    args: ServeArgs,
+    /// clap ids (snake_case field names) whose value came from a flag or a variable.
+    explicit: BTreeSet<String>,
+}
+
+impl ServeRequest {
+    fn new(args: ServeArgs, matches: &ArgMatches) -> ServeRequest {
+        let explicit = matches
+            .ids()
+            .filter(|id| {
+                matches!(
+                    matches.value_source(id.as_str()),
+                    Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                )
+            })
+            .map(|id| id.as_str().to_string())
+            .collect();
+        ServeRequest { args, explicit }
+    }
+
+    /// The parsed flags and environment, before the config file is merged in.
+    pub fn args(&self) -> &ServeArgs {
+        &self.args
+    }
+
+    /// Merges flags/environment over the config file over the defaults, then checks the
+    /// combinations no single setting can check.
+    pub fn resolve(self) -> Result<Settings, ConfigError> {
+        let args = match self.args.config.clone() {
+            Some(path) => merge_file(self.args, &self.explicit, &path)?,
+            None => self.args,
+        };
+        args.into_settings()
+    }
+}
+
+/// The file's keys replace the settings not given explicitly: the settings go through TOML and
+/// back, so every file value is parsed and checked by the same field types as the flags.
+fn merge_file(
+    args: ServeArgs,
+    explicit: &BTreeSet<String>,
+    path: &Path,
+) -> Result<ServeArgs, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: toml::Table = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let flags = toml::Table::try_from(&args).map_err(|e| ConfigError::Invalid {
+        setting: "command line",
+        message: e.to_string(),
+    })?;
+    if file.contains_key("config") {
+        return Err(ConfigError::FileValue {
+            path: path.to_path_buf(),
+            key: "config".into(),
+            message: "unknown field `config`: a config file cannot name another".into(),
+        });
+    }
+    let read_back = |table: toml::Table| -> Result<ServeArgs, ConfigError> {
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            ConfigError::FileValue {
+                path: path.to_path_buf(),
+                key: e.path().to_string(),
+                message: e.into_inner().message().to_string(),
+            }
+        })
+    };
+    // Every file value is checked, also those a flag or variable overrides.
+    let mut whole_file = flags.clone();
+    whole_file.extend(file.clone());
+    read_back(whole_file)?;
+    let mut merged = flags;
+    for (key, value) in file {
+        if !explicit.contains(&key.replace('-', "_")) {
+            merged.insert(key, value);
+        }
+    }
+    let mut resolved = read_back(merged)?;
+    resolved.config = Some(path.to_path_buf());
+    Ok(resolved)
+}
+
+impl ServeArgs {
+    fn into_settings(self) -> Result<Settings, ConfigError> {
+        let invalid = |setting: &'static str, message: &str| ConfigError::Invalid {
+            setting,
+            message: message.to_string(),
+        };
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::http::tls::TlsFiles {
+                cert,
+                key,
+                client_ca: self.tls_client_ca,
+            }),
+            (None, None) if self.tls_client_ca.is_some() => {
+                return Err(invalid("tls-client-ca", "needs --tls-cert and --tls-key"))
+            }
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("tls-key", "--tls-cert needs --tls-key")),
+            (None, Some(_)) => return Err(invalid("tls-cert", "--tls-key needs --tls-cert")),
+        };
+        let credentials = match (self.jmx_user, self.jmx_password) {
+            (Some(user), password) => Some(Credentials {
+                user,
+                password: password.unwrap_or_default(),
+            }),
+            (None, Some(_)) => return Err(invalid("jmx-password", "given without jmx-user")),
+            (None, None) => match self.jmx_credentials {
+                Some(path) => Some(read_credentials(&path)?),
+                None => None,
+            },
+        };
+        let operations = OperationSettings {
+            enable_truncate: self.enable_truncate,
+            restart_command: self.restart_command.filter(|c| !c.trim().is_empty()),
+            restart_timeout: self.restart_timeout.get(),
+            drain_timeout: self.drain_timeout.get(),
+            ..OperationSettings::default()
+        };
+        Ok(Settings {
+            listen: self.listen,
+            jmx_service: self.jmx_service,
+            credentials,
+            operations_expiration: self.operations_expiration.get(),
+            data_dir: self.data_dir,
+            workers: self.workers.get(),
+            import_roots: self.import_root,
+            jmx_timeout: self.jmx_timeout.get(),
+            jmx_ssl_ca: self.jmx_ssl_ca,
+            operations,
+            cassandra_config: self.cassandra_config,
+            tls,
+            auth_tokens: self.auth_tokens,
+            cors_origins: self.cors_origin,
+            max_pending: self.max_pending.get(),
+            shutdown_grace: self.shutdown_grace.get(),
+            log_format: self.log_format,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     #[error("cannot read {}: {source}", path.display())]
     Read {
@@ -239,6 +435,13 @@ pub enum ConfigError {
     Parse {
         path: PathBuf,
         source: toml::de::Error,
+    },
+    /// A key of the config file is unknown or its value does not fit the setting.
+    #[error("config file {}: {key}: {message}", path.display())]
+    FileValue {
+        path: PathBuf,
+        key: String,
+        message: String,
     },
     #[error("{setting}: {message}")]
     Invalid {
@@ -254,8 +457,8 @@ pub struct Credentials {
     pub password: String,
 }
 
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
             .field("user", &self.user)
             .finish_non_exhaustive()
@@ -276,7 +479,7 @@ pub struct Settings {
     /// `--jmx-ssl-ca`: JMX over TLS, trusting the certificates in this PEM file.
     pub jmx_ssl_ca: Option<PathBuf>,
     /// Truncate/restart enablement and the operations' bounds.
-    pub operations: crate::operations::OperationSettings,
+    pub operations: OperationSettings,
     /// `--cassandra-config`: cassandra.yaml or its directory.
     pub cassandra_config: Option<PathBuf>,
     // Production readiness.
@@ -288,222 +491,14 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
-pub const DEFAULT_MAX_PENDING: usize = 1000;
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
     Text,
     Json,
 }
-
-/// The production-readiness settings, resolved the same way as the others.
-struct Hardening {
-    tls: Option<crate::http::tls::TlsFiles>,
-    auth_tokens: Option<PathBuf>,
-    cors_origins: Vec<String>,
-    max_pending: usize,
-    shutdown_grace: Duration,
-    log_format: LogFormat,
-}
-
-fn hardening(args: &mut ServeArgs, file: &mut FileConfig) -> Result<Hardening, ConfigError> {
-    let invalid = |setting: &'static str, message: &str| ConfigError::Invalid {
-        setting,
-        message: message.to_string(),
-    };
-    let cert = args.tls_cert.take().or(file.tls_cert.take());
-    let key = args.tls_key.take().or(file.tls_key.take());
-    let client_ca = args.tls_client_ca.take().or(file.tls_client_ca.take());
-    let tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some(crate::http::tls::TlsFiles {
-            cert,
-            key,
-            client_ca,
-        }),
-        (None, None) if client_ca.is_some() => {
-            return Err(invalid("tls-client-ca", "needs --tls-cert and --tls-key"))
-        }
-        (None, None) => None,
-        (Some(_), None) => return Err(invalid("tls-key", "--tls-cert needs --tls-key")),
-        (None, Some(_)) => return Err(invalid("tls-cert", "--tls-key needs --tls-cert")),
-    };
-    let max_pending = args
-        .max_pending
-        .or(file.max_pending)
-        .unwrap_or(DEFAULT_MAX_PENDING);
-    if max_pending == 0 {
-        return Err(invalid("max-pending", "must be at least 1"));
-    }
-    let shutdown_grace = match args.shutdown_grace.take().or(file.shutdown_grace.take()) {
-        Some(text) => parse_duration(&text, 1).map_err(|message| ConfigError::Invalid {
-            setting: "shutdown-grace",
-            message,
-        })?,
-        None => DEFAULT_SHUTDOWN_GRACE,
-    };
-    let log_format = match args.log_format.take().or(file.log_format.take()).as_deref() {
-        None | Some("text") => LogFormat::Text,
-        Some("json") => LogFormat::Json,
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                setting: "log-format",
-                message: format!("{other:?} is neither `text` nor `json`"),
-            })
-        }
-    };
-    let cors_origins = if args.cors_origin.is_empty() {
-        std::mem::take(&mut file.cors_origin)
-    } else {
-        std::mem::take(&mut args.cors_origin)
-    };
-    Ok(Hardening {
-        tls,
-        auth_tokens: args.auth_tokens.take().or(file.auth_tokens.take()),
-        cors_origins,
-        max_pending,
-        shutdown_grace,
-        log_format,
-    })
-}
-
-impl ServeArgs {
-    /// Merges flags/environment (already in `self`) over the config file over the defaults.
-    pub fn resolve(mut self) -> Result<Settings, ConfigError> {
-        let mut file = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                    path: path.clone(),
-                    source,
-                })?
-            }
-            None => FileConfig::default(),
-        };
-        let operations = resolve_operations(&self, &file)?;
-        let hardening = hardening(&mut self, &mut file)?;
-        let workers = self.workers.or(file.workers).unwrap_or(DEFAULT_WORKERS);
-        if workers == 0 {
-            return Err(ConfigError::Invalid {
-                setting: "workers",
-                message: "must be at least 1".into(),
-            });
-        }
-        let operations_expiration = match self.operations_expiration.or(file.operations_expiration)
-        {
-            Some(text) => parse_duration(&text, 3600).map_err(|message| ConfigError::Invalid {
-                setting: "operations-expiration",
-                message,
-            })?,
-            None => DEFAULT_EXPIRATION,
-        };
-        let jmx_timeout = match self.jmx_timeout.or(file.jmx_timeout) {
-            Some(text) => parse_duration(&text, 1).map_err(|message| ConfigError::Invalid {
-                setting: "jmx-timeout",
-                message,
-            })?,
-            None => DEFAULT_JMX_TIMEOUT,
-        };
-        let credentials_file = self.jmx_credentials.or(file.jmx_credentials);
-        let credentials = match (
-            self.jmx_user.or(file.jmx_user),
-            self.jmx_password.or(file.jmx_password),
-        ) {
-            (Some(user), password) => Some(Credentials {
-                user,
-                password: password.unwrap_or_default(),
-            }),
-            (None, Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    setting: "jmx-password",
-                    message: "given without jmx-user".into(),
-                })
-            }
-            (None, None) => match credentials_file {
-                Some(path) => Some(read_credentials(&path)?),
-                None => None,
-            },
-        };
-        let import_roots = if self.import_root.is_empty() {
-            file.import_root
-        } else {
-            self.import_root
-        };
-        Ok(Settings {
-            listen: self
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
-            jmx_service: self
-                .jmx_service
-                .or(file.jmx_service)
-                .unwrap_or_else(|| DEFAULT_JMX_SERVICE.to_string()),
-            credentials,
-            operations_expiration,
-            data_dir: self
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(default_data_dir),
-            workers,
-            import_roots,
-            jmx_timeout,
-            jmx_ssl_ca: self.jmx_ssl_ca.or(file.jmx_ssl_ca),
-            operations,
-            cassandra_config: self.cassandra_config.or(file.cassandra_config),
-            tls: hardening.tls,
-            auth_tokens: hardening.auth_tokens,
-            cors_origins: hardening.cors_origins,
-            max_pending: hardening.max_pending,
-            shutdown_grace: hardening.shutdown_grace,
-            log_format: hardening.log_format,
-        })
-    }
-}
-
-// --- Operation settings: flag > environment > file > default.
-fn resolve_operations(
-    args: &ServeArgs,
-    file: &FileConfig,
-) -> Result<crate::operations::OperationSettings, ConfigError> {
-    let defaults = crate::operations::OperationSettings::default();
-    let duration = |setting: &'static str,
-                    flag: &Option<String>,
-                    file: &Option<String>,
-                    default| match flag.as_ref().or(file.as_ref()) {
-        Some(text) => {
-            parse_duration(text, 1).map_err(|message| ConfigError::Invalid { setting, message })
-        }
-        None => Ok(default),
-    };
-    let restart_command = args
-        .restart_command
-        .clone()
-        .or_else(|| file.restart_command.clone())
-        .filter(|c| !c.trim().is_empty());
-    Ok(crate::operations::OperationSettings {
-        enable_truncate: args.enable_truncate || file.enable_truncate.unwrap_or(false),
-        restart_command,
-        restart_timeout: duration(
-            "restart-timeout",
-            &args.restart_timeout,
-            &file.restart_timeout,
-            defaults.restart_timeout,
-        )?,
-        drain_timeout: duration(
-            "drain-timeout",
-            &args.drain_timeout,
-            &file.drain_timeout,
-            defaults.drain_timeout,
-        )?,
-        ..defaults
-    })
-}
-// --- end of operation settings
 
 /// Reads `USER PASSWORD` from the first meaningful line of a credentials file.
 pub fn read_credentials(path: &Path) -> Result<Credentials, ConfigError> {
@@ -532,32 +527,95 @@ pub fn read_credentials(path: &Path) -> Result<Credentials, ConfigError> {
     }
 }
 
-/// `500ms`, `90s`, `30m`, `1h`, `2d`; a bare number is `bare_unit_secs` seconds per unit.
+/// A duration in humantime's forms (`500ms`, `90s`, `30m`, `1h`, `2d`, `1h 30m`), or a bare whole
+/// number of `BARE_UNIT_SECS`-second units, as a flag, a variable or a file value (string or
+/// integer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingDuration<const BARE_UNIT_SECS: u64>(Duration);
+
+/// A duration where a bare number means hours.
+pub type DurationOrHours = SettingDuration<3600>;
+/// A duration where a bare number means seconds.
+pub type DurationOrSeconds = SettingDuration<1>;
+
+impl<const BARE_UNIT_SECS: u64> SettingDuration<BARE_UNIT_SECS> {
+    pub const fn new(duration: Duration) -> Self {
+        SettingDuration(duration)
+    }
+
+    pub const fn get(self) -> Duration {
+        self.0
+    }
+
+    fn from_units(units: u64) -> Result<Self, String> {
+        units
+            .checked_mul(BARE_UNIT_SECS)
+            .map(|secs| SettingDuration(Duration::from_secs(secs)))
+            .ok_or_else(|| format!("{units} is too long"))
+    }
+}
+
+impl<const BARE_UNIT_SECS: u64> FromStr for SettingDuration<BARE_UNIT_SECS> {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        parse_duration(text, BARE_UNIT_SECS).map(SettingDuration)
+    }
+}
+
+impl<const BARE_UNIT_SECS: u64> fmt::Display for SettingDuration<BARE_UNIT_SECS> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        humantime::format_duration(self.0).fmt(f)
+    }
+}
+
+impl<const BARE_UNIT_SECS: u64> Serialize for SettingDuration<BARE_UNIT_SECS> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de, const BARE_UNIT_SECS: u64> Deserialize<'de> for SettingDuration<BARE_UNIT_SECS> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<const BARE_UNIT_SECS: u64>;
+        impl<const BARE_UNIT_SECS: u64> serde::de::Visitor<'_> for Visitor<BARE_UNIT_SECS> {
+            type Value = SettingDuration<BARE_UNIT_SECS>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like \"90s\", \"30m\" or \"1h\", or a whole number")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                text.parse().map_err(E::custom)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, units: u64) -> Result<Self::Value, E> {
+                SettingDuration::from_units(units).map_err(E::custom)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, units: i64) -> Result<Self::Value, E> {
+                let units =
+                    u64::try_from(units).map_err(|_| E::custom(format!("{units} is negative")))?;
+                self.visit_u64(units)
+            }
+        }
+        deserializer.deserialize_any(Visitor::<BARE_UNIT_SECS>)
+    }
+}
+
+/// `500ms`, `90s`, `30m`, `1h`, `2d`, `1h 30m` (humantime's forms); a bare whole number is
+/// `bare_unit_secs` seconds per unit.
 pub fn parse_duration(text: &str, bare_unit_secs: u64) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 90s, 30m or 1h"))?;
-    let millis_per = match unit.trim() {
-        "" => bare_unit_secs * 1000,
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?} (use ms, s, m, h or d)"
-            ))
-        }
-    };
-    n.checked_mul(millis_per)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("{text:?} is too long"))
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let units: u64 = text.parse().map_err(|_| format!("{text:?} is too long"))?;
+        return units
+            .checked_mul(bare_unit_secs)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{text:?} is too long"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like 90s, 30m or 1h ({e})"))
 }
 
 fn default_data_dir() -> PathBuf {
@@ -573,37 +631,199 @@ fn default_data_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+
+    fn serve(args: &[&str]) -> ServeRequest {
+        match Mode::try_from_args(std::iter::once("daedalus").chain(args.iter().copied())) {
+            Ok(Mode::Serve(request)) => request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn resolve(args: &[&str]) -> Result<Settings, ConfigError> {
+        serve(args).resolve()
+    }
+
+    fn config_file(dir: &tempfile::TempDir, toml: &str) -> String {
+        let file = dir.path().join("d.toml");
+        std::fs::write(&file, toml).unwrap();
+        file.to_str().unwrap().to_string()
+    }
 
     #[test]
     fn durations() {
         assert_eq!(parse_duration("90s", 1), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2", 3600), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration(" 2 ", 3600), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("250ms", 1), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("90 s", 1), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m", 1), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2d", 1), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("1h 30m", 1), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("0", 1), Ok(Duration::ZERO));
         assert!(parse_duration("1 fortnight", 1).is_err());
         assert!(parse_duration("", 1).is_err());
+        assert!(parse_duration("-5s", 1).is_err());
+        assert!(parse_duration("99999999999999999999", 1).is_err());
+        assert!(parse_duration(&u64::MAX.to_string(), 3600).is_err());
+    }
+
+    #[test]
+    fn durations_print_as_they_parse() {
+        for text in ["1h", "30s", "10m", "1h 30m 250ms"] {
+            let parsed: DurationOrSeconds = text.parse().unwrap();
+            assert_eq!(parsed.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.listen, DEFAULT_LISTEN);
+        assert_eq!(s.jmx_service, DEFAULT_JMX_SERVICE);
+        assert_eq!(s.workers, DEFAULT_WORKERS);
+        assert_eq!(s.operations_expiration, DEFAULT_EXPIRATION);
+        assert_eq!(s.jmx_timeout, DEFAULT_JMX_TIMEOUT);
+        assert_eq!(s.data_dir, default_data_dir());
+        assert!(s.credentials.is_none() && s.import_roots.is_empty());
+        let ops = s.operations;
+        assert_eq!(
+            ops.restart_timeout,
+            OperationSettings::default().restart_timeout
+        );
+        assert_eq!(
+            ops.drain_timeout,
+            OperationSettings::default().drain_timeout
+        );
     }
 
     #[test]
     fn flags_beat_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("d.toml");
-        std::fs::write(
-            &file,
+        let file = config_file(
+            &dir,
             "workers = 3\nlisten = \"0.0.0.0:9\"\nimport-root = [\"/a\"]\n",
-        )
-        .unwrap();
-        let args = ServeArgs {
-            config: Some(file),
-            listen: Some("127.0.0.1:1".into()),
-            ..Default::default()
-        };
-        let s = args.resolve().unwrap();
+        );
+        let s = resolve(&["--config", &file, "--listen", "127.0.0.1:1"]).unwrap();
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.workers, 3);
         assert_eq!(s.import_roots, vec![PathBuf::from("/a")]);
         assert_eq!(s.jmx_service, DEFAULT_JMX_SERVICE);
         assert_eq!(s.operations_expiration, DEFAULT_EXPIRATION);
+        // A flag equal to its default is still a flag: it beats the file.
+        let s = resolve(&["--config", &file, "--workers", "10"]).unwrap();
+        assert_eq!(s.workers, 10);
+        // A list flag replaces the file's list.
+        let s = resolve(&["--config", &file, "--import-root", "/b"]).unwrap();
+        assert_eq!(s.import_roots, vec![PathBuf::from("/b")]);
+    }
+
+    /// Run in a child process (the environment is shared by the tests of this process): the
+    /// variable beats the file, the flag beats the variable.
+    #[test]
+    fn environment_sits_between_flags_and_file() {
+        const CHILD: &str = "DAEDALUS_CONFIG_TEST_CHILD";
+        if std::env::var_os(CHILD).is_none() {
+            let dir = tempfile::tempdir().unwrap();
+            let file = config_file(&dir, "workers = 3\nmax-pending = 4\njmx-timeout = 5\n");
+            let child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "config::tests::environment_sits_between_flags_and_file",
+                ])
+                .env(CHILD, "1")
+                .env("DAEDALUS_CONFIG", &file)
+                .env("DAEDALUS_WORKERS", "7")
+                .env("DAEDALUS_MAX_PENDING", "8")
+                .env("DAEDALUS_IMPORT_ROOT", "/x:/y")
+                .output()
+                .unwrap();
+            assert!(
+                child.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&child.stdout),
+                String::from_utf8_lossy(&child.stderr)
+            );
+            // The filter matched: the checks below ran in the child.
+            assert!(String::from_utf8_lossy(&child.stdout).contains("1 passed"));
+            return;
+        }
+        let s = resolve(&["--max-pending", "9"]).unwrap();
+        assert_eq!(s.workers, 7);
+        assert_eq!(s.max_pending, 9);
+        assert_eq!(s.jmx_timeout, Duration::from_secs(5));
+        assert_eq!(s.import_roots, [PathBuf::from("/x"), PathBuf::from("/y")]);
+    }
+
+    #[test]
+    fn file_durations_keep_their_bare_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(
+            &dir,
+            "operations-expiration = \"2\"\njmx-timeout = 45\nshutdown-grace = \"1m 30s\"\n",
+        );
+        let s = resolve(&["--config", &file]).unwrap();
+        assert_eq!(s.operations_expiration, Duration::from_secs(7200));
+        assert_eq!(s.jmx_timeout, Duration::from_secs(45));
+        assert_eq!(s.shutdown_grace, Duration::from_secs(90));
+        let file = config_file(&dir, "operations-expiration = 3\n");
+        let s = resolve(&["--config", &file]).unwrap();
+        assert_eq!(s.operations_expiration, Duration::from_secs(3 * 3600));
+        let s = resolve(&["--operations-expiration", "2"]).unwrap();
+        assert_eq!(s.operations_expiration, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn bad_file_values_name_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for (toml, key, words) in [
+            ("workers = \"many\"\n", "workers", "invalid type"),
+            ("workers = 0\n", "workers", "nonzero"),
+            ("jmx-timeout = \"soon\"\n", "jmx-timeout", "soon"),
+            ("jmx-timeout = -1\n", "jmx-timeout", "negative"),
+            ("log-format = \"xml\"\n", "log-format", "xml"),
+            (
+                "enable-truncate = \"yes\"\n",
+                "enable-truncate",
+                "invalid type",
+            ),
+            ("unknown-thing = 1\n", "unknown-thing", "unknown field"),
+            ("config = \"other.toml\"\n", "config", "unknown field"),
+        ] {
+            let file = config_file(&dir, toml);
+            let err = match resolve(&["--config", &file]) {
+                Ok(s) => panic!("{toml:?} was accepted: {s:?}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains(key) && err.contains(words),
+                "{toml:?} gave {err:?}"
+            );
+        }
+        // A bad value is an error even where a flag overrides it.
+        let file = config_file(&dir, "workers = \"many\"\n");
+        let err = resolve(&["--config", &file, "--workers", "2"]).unwrap_err();
+        assert!(err.to_string().contains("workers"), "{err}");
+        let file = config_file(&dir, "workers = \n");
+        let err = resolve(&["--config", &file]).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err:?}");
+        let missing = dir.path().join("absent.toml");
+        let err = resolve(&["--config", missing.to_str().unwrap()]).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn bad_flags_name_their_flag() {
+        for (args, flag) in [
+            (&["--workers", "0"][..], "--workers"),
+            (&["--max-pending", "0"], "--max-pending"),
+            (&["--jmx-timeout", "1 fortnight"], "--jmx-timeout"),
+            (&["--log-format", "xml"], "--log-format"),
+        ] {
+            let err = Mode::try_from_args(std::iter::once("daedalus").chain(args.iter().copied()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(flag), "{args:?} gave {err}");
+        }
     }
 
     #[test]
@@ -611,32 +831,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("creds");
         std::fs::write(&file, "# jmx\n\ncassandra  s3cret\n").unwrap();
-        let args = ServeArgs {
-            jmx_credentials: Some(file),
-            ..Default::default()
-        };
-        let creds = args.resolve().unwrap().credentials.unwrap();
+        let creds = resolve(&["--jmx-credentials", file.to_str().unwrap()])
+            .unwrap()
+            .credentials
+            .unwrap();
         assert_eq!(
             (creds.user.as_str(), creds.password.as_str()),
             ("cassandra", "s3cret")
         );
+        let user = resolve(&["--jmx-user", "u"]).unwrap().credentials.unwrap();
+        assert_eq!((user.user.as_str(), user.password.as_str()), ("u", ""));
+        assert!(resolve(&["--jmx-password", "p"]).is_err());
+        std::fs::write(&file, "# only a comment\n").unwrap();
+        assert!(resolve(&["--jmx-credentials", file.to_str().unwrap()]).is_err());
     }
 
     #[test]
     fn operation_settings() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("d.toml");
-        std::fs::write(
-            &file,
+        let file = config_file(
+            &dir,
             "enable-truncate = true\nrestart-command = \"systemctl restart cassandra\"\ndrain-timeout = \"90s\"\n",
-        )
-        .unwrap();
-        let args = ServeArgs {
-            config: Some(file),
-            restart_timeout: Some("2m".into()),
-            ..Default::default()
-        };
-        let ops = args.resolve().unwrap().operations;
+        );
+        let ops = resolve(&["--config", &file, "--restart-timeout", "2m"])
+            .unwrap()
+            .operations;
         assert!(ops.enable_truncate);
         assert_eq!(
             ops.restart_command.as_deref(),
@@ -644,51 +863,56 @@ mod tests {
         );
         assert_eq!(ops.restart_timeout, Duration::from_secs(120));
         assert_eq!(ops.drain_timeout, Duration::from_secs(90));
-        let ops = ServeArgs::default().resolve().unwrap().operations;
+        let ops = resolve(&[]).unwrap().operations;
         assert!(!ops.enable_truncate && ops.restart_command.is_none());
-        let cli = Cli::parse_from(["daedalus", "--enable-truncate", "--restart-command", "true"]);
-        let ops = cli.serve_args().resolve().unwrap().operations;
+        let ops = resolve(&["--enable-truncate", "--restart-command", "true"])
+            .unwrap()
+            .operations;
         assert!(ops.enable_truncate);
         assert_eq!(ops.restart_command.as_deref(), Some("true"));
+        let ops = resolve(&["--restart-command", "  "]).unwrap().operations;
+        assert!(ops.restart_command.is_none());
     }
 
     #[test]
     fn client_commands_and_serve_share_one_parser() {
         Cli::command().debug_assert();
-        match Cli::parse_from(["daedalus", "status", "--url", "http://n:1", "--json"]).mode() {
+        let mode = |args: &[&str]| {
+            Mode::try_from_args(std::iter::once("daedalus").chain(args.iter().copied()))
+        };
+        match mode(&["status", "--url", "http://n:1", "--json"]).unwrap() {
             Mode::Client(global, daedalus_client::cli::Command::Status) => {
                 assert_eq!(global.url, "http://n:1");
                 assert!(global.json);
             }
             other => panic!("{other:?}"),
         }
-        match Cli::parse_from(["daedalus", "op", "get", "x", "--wait"]).mode() {
+        match mode(&["op", "get", "x", "--wait"]).unwrap() {
             Mode::Client(_, daedalus_client::cli::Command::Op(_)) => {}
             other => panic!("{other:?}"),
         }
-        match Cli::parse_from(["daedalus", "--cassandra-config", "/etc/cassandra"]).mode() {
-            Mode::Serve(args) => assert_eq!(
-                args.cassandra_config.as_deref(),
-                Some(Path::new("/etc/cassandra"))
-            ),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            serve(&["--cassandra-config", "/etc/cassandra"])
+                .args()
+                .cassandra_config
+                .as_deref(),
+            Some(Path::new("/etc/cassandra"))
+        );
         assert!(matches!(
-            Cli::parse_from(["daedalus", "serve", "--workers", "1"]).mode(),
+            mode(&["serve", "--workers", "1"]).unwrap(),
             Mode::Serve(_)
         ));
-        assert!(Cli::try_parse_from(["daedalus", "status", "--workers", "1"]).is_err());
+        assert!(mode(&["status", "--workers", "1"]).is_err());
     }
 
     #[test]
     fn hardening_settings() {
-        let s = ServeArgs::default().resolve().unwrap();
+        let s = resolve(&[]).unwrap();
         assert_eq!(s.max_pending, DEFAULT_MAX_PENDING);
         assert_eq!(s.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
         assert_eq!(s.log_format, LogFormat::Text);
         assert!(s.tls.is_none() && s.auth_tokens.is_none() && s.cors_origins.is_empty());
-        let s = Cli::parse_from([
-            "daedalus",
+        let s = resolve(&[
             "--tls-cert",
             "c.pem",
             "--tls-key",
@@ -702,45 +926,45 @@ mod tests {
             "--cors-origin",
             "https://a.example,https://b.example",
         ])
-        .serve_args()
-        .resolve()
         .unwrap();
         assert_eq!(s.tls.unwrap().cert, PathBuf::from("c.pem"));
         assert_eq!(s.max_pending, 5);
         assert_eq!(s.shutdown_grace, Duration::from_secs(2));
         assert_eq!(s.log_format, LogFormat::Json);
         assert_eq!(s.cors_origins.len(), 2);
-        let only_cert = ServeArgs {
-            tls_cert: Some("c.pem".into()),
-            ..Default::default()
-        };
-        assert!(only_cert.resolve().is_err());
-        let bad_format = ServeArgs {
-            log_format: Some("xml".into()),
-            ..Default::default()
-        };
-        assert!(bad_format.resolve().is_err());
-        let zero = ServeArgs {
-            max_pending: Some(0),
-            ..Default::default()
-        };
-        assert!(zero.resolve().is_err());
+        assert!(resolve(&["--tls-cert", "c.pem"]).is_err());
+        assert!(resolve(&["--tls-key", "k.pem"]).is_err());
+        assert!(resolve(&["--tls-client-ca", "ca.pem"]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(
+            &dir,
+            "log-format = \"json\"\nmax-pending = 7\ncors-origin = [\"https://c.example\"]\n",
+        );
+        let s = resolve(&["--config", &file]).unwrap();
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.max_pending, 7);
+        assert_eq!(s.cors_origins, ["https://c.example"]);
     }
 
     #[test]
     fn hash_token_subcommand() {
-        let cli = Cli::parse_from(["daedalus", "hash-token", "abc"]);
+        let mode = Mode::try_from_args(["daedalus", "hash-token", "abc"]).unwrap();
         assert!(matches!(
-            cli.command,
-            Some(Command::HashToken(HashTokenArgs { token: Some(ref t) })) if t == "abc"
+            mode,
+            Mode::HashToken(HashTokenArgs { token: Some(ref t) }) if t == "abc"
         ));
     }
 
     #[test]
     fn bare_and_serve_take_the_same_flags() {
-        let bare = Cli::parse_from(["daedalus", "--workers", "2"]).serve_args();
-        let serve = Cli::parse_from(["daedalus", "serve", "--workers", "2"]).serve_args();
-        assert_eq!(bare.workers, Some(2));
-        assert_eq!(serve.workers, Some(2));
+        let bare = serve(&["--workers", "2"]);
+        let sub = serve(&["serve", "--workers", "2"]);
+        assert_eq!(bare.args().workers.get(), 2);
+        assert_eq!(sub.args().workers.get(), 2);
+        // The file applies under `serve` too, and its flags still win.
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(&dir, "workers = 3\njmx-service = \"h:1\"\n");
+        let s = resolve(&["serve", "--config", &file, "--workers", "2"]).unwrap();
+        assert_eq!((s.workers, s.jmx_service.as_str()), (2, "h:1"));
     }
 }

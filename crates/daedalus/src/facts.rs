@@ -107,7 +107,7 @@ pub fn read_cassandra_yaml(given: Option<&Path>) -> Result<Value, ConfigFileErro
             )))
         }
     };
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+    let yaml: yaml_serde::Value = yaml_serde::from_str(&text).map_err(|e| {
         ConfigFileError::Unreadable(format!("{} is not valid YAML: {e}", path.display()))
     })?;
     let json = serde_json::to_value(yaml).map_err(|e| {

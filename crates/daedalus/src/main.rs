@@ -7,8 +7,7 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
-use daedalus::config::{Cli, HashTokenArgs, LogFormat, Mode};
+use daedalus::config::{HashTokenArgs, LogFormat, Mode};
 use daedalus::engine::{Engine, EngineConfig};
 use daedalus::http::auth::{hash_token, TokenStore};
 use daedalus::http::tls::TlsReloader;
@@ -22,7 +21,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
     // The operator commands (`op`, `status`, `topology`, `version`) run against a sidecar and exit.
-    let settings = match Cli::parse().mode() {
+    let settings = match Mode::from_command_line() {
         Mode::Client(global, command) => {
             return Ok(daedalus_client::cli::run(global, command).await)
         }
@@ -30,7 +29,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             print_token_hash(&args)?;
             return Ok(std::process::ExitCode::SUCCESS);
         }
-        Mode::Serve(args) => args.resolve()?,
+        Mode::Serve(request) => request.resolve()?,
     };
     let filter = EnvFilter::try_from_env("DAEDALUS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     match settings.log_format {

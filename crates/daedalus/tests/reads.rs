@@ -269,7 +269,7 @@ async fn config_is_404_when_not_configured_and_the_openapi_document_is_served() 
     assert_eq!(yaml.header("content-type"), Some("application/yaml"));
     let text = yaml.body.as_str().unwrap();
     let from_yaml: serde_json::Value =
-        serde_json::to_value(serde_yaml::from_str::<serde_yaml::Value>(text).unwrap()).unwrap();
+        serde_json::to_value(yaml_serde::from_str::<yaml_serde::Value>(text).unwrap()).unwrap();
     let json = server.get("/openapi.json").await;
     assert_eq!(json.status, 200);
     assert_eq!(json.body, from_yaml);

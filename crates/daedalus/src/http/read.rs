@@ -238,7 +238,7 @@ async fn openapi_yaml() -> Response {
 async fn openapi_json() -> Response {
     static JSON: OnceLock<Result<Value, String>> = OnceLock::new();
     let doc = JSON.get_or_init(|| {
-        serde_yaml::from_str::<serde_yaml::Value>(OPENAPI_YAML)
+        yaml_serde::from_str::<yaml_serde::Value>(OPENAPI_YAML)
             .map_err(|e| e.to_string())
             .and_then(|yaml| serde_json::to_value(yaml).map_err(|e| e.to_string()))
     });
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn the_embedded_document_parses() {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(OPENAPI_YAML).unwrap();
+        let yaml: yaml_serde::Value = yaml_serde::from_str(OPENAPI_YAML).unwrap();
         let json = serde_json::to_value(yaml).unwrap();
         assert!(json["paths"]["/status"].is_object());
         assert!(BUILD_TIME.ends_with('Z'), "{BUILD_TIME}");

@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
@@ -55,7 +56,7 @@ fn read_certs(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, TlsError> 
         path: path.clone(),
         source,
     })?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut bytes.as_slice())
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| TlsError::Pem {
             path: path.clone(),
@@ -75,15 +76,13 @@ fn read_key(path: &PathBuf) -> Result<PrivateKeyDer<'static>, TlsError> {
         path: path.clone(),
         source,
     })?;
-    rustls_pemfile::private_key(&mut bytes.as_slice())
-        .map_err(|e| TlsError::Pem {
-            path: path.clone(),
-            message: e.to_string(),
-        })?
-        .ok_or_else(|| TlsError::Pem {
-            path: path.clone(),
-            message: "no PRIVATE KEY block".into(),
-        })
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| TlsError::Pem {
+        path: path.clone(),
+        message: match e {
+            pem::Error::NoItemsFound => "no PRIVATE KEY block".into(),
+            other => other.to_string(),
+        },
+    })
 }
 
 /// Builds the rustls server configuration from the files (HTTP/2 and HTTP/1.1 by ALPN).
@@ -259,4 +258,56 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_files_load_and_a_missing_block_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        let files = TlsFiles {
+            cert: cert_path.clone(),
+            key: key_path.clone(),
+            client_ca: None,
+        };
+        load(&files).unwrap();
+        load(&TlsFiles {
+            client_ca: Some(cert_path.clone()),
+            ..files
+        })
+        .unwrap();
+
+        let err = read_key(&cert_path).unwrap_err().to_string();
+        assert!(
+            err.contains("no PRIVATE KEY block") && err.contains("cert.pem"),
+            "{err}"
+        );
+        let err = read_certs(&key_path).unwrap_err().to_string();
+        assert!(
+            err.contains("no CERTIFICATE block") && err.contains("key.pem"),
+            "{err}"
+        );
+        let garbled = dir.path().join("garbled.pem");
+        std::fs::write(
+            &garbled,
+            "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(matches!(read_certs(&garbled), Err(TlsError::Pem { .. })));
+        assert!(matches!(
+            read_certs(&dir.path().join("absent.pem")),
+            Err(TlsError::Read { .. })
+        ));
+    }
 }

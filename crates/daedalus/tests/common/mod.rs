@@ -298,7 +298,7 @@ fn components() -> &'static Value {
     static COMPONENTS: OnceLock<Value> = OnceLock::new();
     COMPONENTS.get_or_init(|| {
         let text = std::fs::read_to_string(spec_path()).expect("the Icarus spec is readable");
-        let yaml: serde_yaml::Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+        let yaml: yaml_serde::Value = yaml_serde::from_str(&text).expect("the spec is YAML");
         let mut doc = serde_json::to_value(yaml).expect("the spec converts to JSON");
         doc["components"]["schemas"]["BaseOperation"]["properties"]["progress"] =
             json!({ "type": "number", "minimum": 0, "maximum": 1 });

@@ -40,7 +40,7 @@ fn to_json_schema(v: &mut Value) {
 
 fn load(path: &Path, patch: impl FnOnce(&mut Value)) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+    let yaml: yaml_serde::Value = yaml_serde::from_str(&text).expect("the spec is YAML");
     let mut doc = serde_json::to_value(yaml).expect("the spec converts to JSON");
     patch(&mut doc);
     to_json_schema(&mut doc);

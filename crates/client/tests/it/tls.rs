@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::Parser;
 use daedalus_client::cli::{exit, run_with, Cli, Output, ProgressMode};
 use daedalus_client::{Client, ClientConfig, ClientError};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -20,12 +22,11 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A one-route HTTPS server: every request gets `{"nodeState":"NORMAL"}`.
 async fn https_server() -> String {
-    let certs = rustls_pemfile::certs(&mut &std::fs::read(fixture("server.pem")).unwrap()[..])
+    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .unwrap()
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let key = rustls_pemfile::private_key(&mut &std::fs::read(fixture("server.key")).unwrap()[..])
-        .unwrap()
-        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

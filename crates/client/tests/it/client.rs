@@ -1,10 +1,8 @@
 //! The library client against the in-process fake API.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{cancelled, completes, fails, Fake};
+use crate::common::{cancelled, completes, fails, Fake};
 use daedalus_client::{Client, ClientConfig, ClientError, ImportRequest, OperationState};
 use serde_json::json;
 

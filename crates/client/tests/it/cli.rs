@@ -1,10 +1,8 @@
 //! The operator commands through `run_with`, parsed from real argument lists, against the fake
 //! API, with stdout and stderr captured.
 
-mod common;
-
+use crate::common::{cancelled, completes, fails, Fake};
 use clap::Parser;
-use common::{cancelled, completes, fails, Fake};
 use daedalus_client::cli::{exit, run_with, Cli, Output, ProgressMode};
 use serde_json::{json, Value};
 
