@@ -276,13 +276,19 @@ impl Storage {
             }
             BucketApi::S3 { s3, region, http } => {
                 let url = s3_bucket_url(s3, &self.location, reqwest::Method::PUT).await?;
-                let mut request = http.put(url);
-                if region != "us-east-1" {
-                    request = request.body(format!(
+                let body = if region == "us-east-1" {
+                    String::new()
+                } else {
+                    format!(
                         "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
-                    ));
-                }
-                request.send().await
+                    )
+                };
+                // S3 wants a Content-Length even on an empty body.
+                http.put(url)
+                    .header(reqwest::header::CONTENT_LENGTH, body.len())
+                    .body(body)
+                    .send()
+                    .await
             }
             BucketApi::Gcs {
                 gcs,
@@ -634,11 +640,21 @@ fn open_azure(
         .get_config_value(&AzureConfigKey::AccessKey)
         .or_else(|| use_emulator.then(|| AZURITE_KEY.to_string()));
     let account_url = if use_emulator {
+        // object_store reads the emulator's URL from the process environment only; an
+        // explicit endpoint keeps the store and the container requests on the same server.
         let base = settings
             .get("AZURITE_BLOB_STORAGE_URL")
             .map(String::as_str)
             .unwrap_or("http://127.0.0.1:10000");
-        format!("{}/{account}", base.trim_end_matches('/'))
+        let url = format!("{}/{account}", base.trim_end_matches('/'));
+        builder = builder
+            .with_config(AzureConfigKey::UseEmulator, "false")
+            .with_config(AzureConfigKey::AccountName, &account)
+            .with_config(AzureConfigKey::Endpoint, &url);
+        if let Some(key) = &key {
+            builder = builder.with_config(AzureConfigKey::AccessKey, key);
+        }
+        url
     } else {
         builder
             .get_config_value(&AzureConfigKey::Endpoint)
