@@ -405,6 +405,23 @@ mod tests {
     }
 
     #[test]
+    fn checksum_without_digest_reads_only_the_last_10_mib() {
+        let dir = tempfile::tempdir().unwrap();
+        let tail: Vec<u8> = (0..CHECKSUM_TAIL_BYTES).map(|i| (i % 251) as u8).collect();
+        let mut data = vec![0xAB; 3 * 1024 * 1024];
+        data.extend_from_slice(&tail);
+        std::fs::write(dir.path().join("nb-5-big-Data.db"), &data).unwrap();
+        let expected = adler2::adler32_slice(&tail).to_string();
+        assert_eq!(sstable_checksum(dir.path(), "nb-5-big").unwrap(), expected);
+        // A digest file wins over the Data.db tail; one ending in a newline does not (as Esop).
+        std::fs::write(dir.path().join("nb-5-big-Digest.crc32"), "123\n").unwrap();
+        std::fs::write(dir.path().join("nb-5-big-Digest.adler32"), "456").unwrap();
+        assert_eq!(sstable_checksum(dir.path(), "nb-5-big").unwrap(), "456");
+        let err = sstable_checksum(dir.path(), "nb-9-big").unwrap_err();
+        assert!(err.to_string().contains("nb-9-big"), "{err}");
+    }
+
+    #[test]
     fn manifest_names() {
         let parsed =
             parse_manifest_name("snap1-f1159959-593d-33d1-9ade-712ea55b31ef-1700000000000.json")

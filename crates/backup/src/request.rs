@@ -15,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::location::StorageLocation;
+use crate::store::StoreOptions;
 
 /// A request field that is wrong, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,6 +154,37 @@ pub struct ProxySettings {
     /// HTTP or HTTPS (default HTTPS).
     #[serde(default)]
     pub proxy_protocol: Option<String>,
+}
+
+impl ProxySettings {
+    /// The proxy URL (`http://user:pass@host:port`) when `useProxy` is set.
+    pub fn url(&self) -> Result<Option<String>, RequestError> {
+        if !self.use_proxy {
+            return Ok(None);
+        }
+        let host = self
+            .proxy_host
+            .as_deref()
+            .filter(|h| !h.trim().is_empty())
+            .ok_or_else(|| {
+                invalid(
+                    "proxySettings.proxyHost",
+                    "is required when useProxy is set",
+                )
+            })?;
+        let scheme = self
+            .proxy_protocol
+            .as_deref()
+            .unwrap_or("HTTPS")
+            .to_ascii_lowercase();
+        let credentials = match (&self.proxy_username, &self.proxy_password) {
+            (Some(user), Some(password)) => format!("{user}:{password}@"),
+            (Some(user), None) => format!("{user}@"),
+            _ => String::new(),
+        };
+        let port = self.proxy_port.map(|p| format!(":{p}")).unwrap_or_default();
+        Ok(Some(format!("{scheme}://{credentials}{host}{port}")))
+    }
 }
 
 /// A time span: Esop's `{value, unit}` with unit SECONDS|MINUTES|HOURS|DAYS, or the contract's
@@ -369,8 +401,75 @@ impl CommonStorageFields {
         self.retry.clone().unwrap_or_default()
     }
 
+    /// The store options these fields ask for (`insecure`, `skipBucketVerification`, the
+    /// proxy); bucket creation, timeouts and credentials are the caller's to add.
+    pub fn store_options(&self) -> Result<StoreOptions, RequestError> {
+        let proxy_url = match &self.proxy_settings {
+            Some(proxy) => proxy.url()?,
+            None => None,
+        };
+        Ok(StoreOptions {
+            insecure: self.insecure,
+            skip_bucket_verification: self.skip_bucket_verification,
+            proxy_url,
+            ..StoreOptions::default()
+        })
+    }
+
+    /// The directory holding the credentials of `k8sSecretName` (Icarus reads them from a
+    /// Kubernetes secret; here the secret is mounted as a directory under `secrets_root`, one
+    /// directory per secret name). Without a secret name the default Icarus derives,
+    /// `cassandra-backup-restore-secret-cluster-<cluster>`, is used if mounted; otherwise the
+    /// environment's credentials apply.
+    pub fn credentials_dir(
+        &self,
+        secrets_root: Option<&Path>,
+        cluster: &str,
+    ) -> Result<Option<PathBuf>, RequestError> {
+        let named = self
+            .k8s_secret_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let Some(root) = secrets_root else {
+            if named.is_some() {
+                return Err(invalid(
+                    "k8sSecretName",
+                    "this sidecar reads no Kubernetes secrets: mount the secret as a directory and start the sidecar with its secrets directory option, or give credentials through the environment",
+                ));
+            }
+            return Ok(None);
+        };
+        let name = named
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("cassandra-backup-restore-secret-cluster-{cluster}"));
+        if name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(invalid(
+                "k8sSecretName",
+                format!("{name:?} is not a secret name"),
+            ));
+        }
+        let dir = root.join(&name);
+        if dir.is_dir() {
+            return Ok(Some(dir));
+        }
+        if named.is_some() {
+            return Err(invalid(
+                "k8sSecretName",
+                format!(
+                    "secret {name:?} is not mounted: no directory {}",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(None)
+    }
+
     fn validate(&self) -> Result<(), RequestError> {
         self.location()?;
+        if let Some(proxy) = &self.proxy_settings {
+            proxy.url()?;
+        }
         if matches!(self.concurrent_connections, Some(c) if c < 1) {
             return Err(invalid("concurrentConnections", "must be at least 1"));
         }

@@ -58,6 +58,8 @@ pub struct StoreOptions {
     /// (`awsaccesskeyid`, `awssecretaccesskey`, `awsregion`, `awsendpoint`,
     /// `azurestorageaccount`, `azurestoragekey`, `gcp` holding a service-account JSON).
     pub credentials_dir: Option<PathBuf>,
+    /// An HTTP(S) proxy for every request to the store (`http://user:pass@host:port`).
+    pub proxy_url: Option<String>,
     /// Settings by environment-variable name (`AWS_ENDPOINT_URL`, `GOOGLE_BASE_URL`,
     /// `AZURE_STORAGE_ENDPOINT`, …); they win over the environment and the directory.
     pub settings: BTreeMap<String, String>,
@@ -74,6 +76,7 @@ impl Default for StoreOptions {
             retry: RetryConfig::default(),
             read_environment: true,
             credentials_dir: None,
+            proxy_url: None,
             settings: BTreeMap::new(),
         }
     }
@@ -436,18 +439,37 @@ fn client_options(options: &StoreOptions, endpoint: Option<&str>) -> ClientOptio
     // An endpoint written with http:// is a deliberate choice (a local S3-compatible server or
     // emulator); `insecure` allows plain HTTP for any endpoint, as Esop's flag does.
     let allow_http = options.insecure || endpoint.is_some_and(|e| e.starts_with("http://"));
-    ClientOptions::new()
+    let client = ClientOptions::new()
         .with_allow_http(allow_http)
         .with_timeout(options.request_timeout)
-        .with_connect_timeout(options.connect_timeout)
+        .with_connect_timeout(options.connect_timeout);
+    match &options.proxy_url {
+        Some(proxy) => client.with_proxy_url(proxy),
+        None => client,
+    }
 }
 
-fn http_client(options: &StoreOptions) -> reqwest::Client {
-    reqwest::Client::builder()
+fn http_client(options: &StoreOptions) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
         .timeout(options.request_timeout)
-        .connect_timeout(options.connect_timeout)
-        .build()
-        .unwrap_or_default()
+        .connect_timeout(options.connect_timeout);
+    if let Some(proxy) = &options.proxy_url {
+        builder =
+            builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?}: {e}"))?);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+fn bucket_http(
+    location: &StorageLocation,
+    options: &StoreOptions,
+) -> Result<reqwest::Client, StoreError> {
+    http_client(options).map_err(|detail| StoreError::Bucket {
+        action: "preparing requests for",
+        bucket: location.bucket.clone(),
+        location: location.raw.clone(),
+        detail,
+    })
 }
 
 fn open_file(location: &StorageLocation, options: &StoreOptions) -> Result<Storage, StoreError> {
@@ -524,7 +546,7 @@ fn open_s3(
         bucket_api: BucketApi::S3 {
             s3,
             region,
-            http: http_client(options),
+            http: bucket_http(location, options)?,
         },
     })
 }
@@ -588,7 +610,7 @@ fn open_gcs(
             base_url,
             project,
             anonymous,
-            http: http_client(options),
+            http: bucket_http(location, options)?,
         },
     })
 }
@@ -697,7 +719,7 @@ fn open_azure(
             container_url,
             account,
             auth,
-            http: http_client(options),
+            http: bucket_http(location, options)?,
         },
     })
 }

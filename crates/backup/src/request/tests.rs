@@ -373,3 +373,71 @@ fn rename_rules() {
         vec![(("ks".into(), "t1".into()), ("ks2".into(), "t2".into()))]
     );
 }
+
+#[test]
+fn store_options_and_proxy() {
+    let request = backup(
+        r#"{"storageLocation": "s3://b", "insecure": true, "skipBucketVerification": true,
+            "proxySettings": {"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128, "proxyProtocol": "HTTP",
+                              "proxyUsername": "u", "proxyPassword": "p"}}"#,
+    );
+    let options = request.common.store_options().unwrap();
+    assert!(options.insecure && options.skip_bucket_verification);
+    assert_eq!(options.proxy_url.as_deref(), Some("http://u:p@proxy:3128"));
+    let unused =
+        backup(r#"{"storageLocation": "s3://b", "proxySettings": {"proxyHost": "proxy"}}"#);
+    assert_eq!(unused.common.store_options().unwrap().proxy_url, None);
+    let no_host = backup(r#"{"storageLocation": "s3://b", "proxySettings": {"useProxy": true}}"#);
+    assert_eq!(field_of(no_host.validate()), "proxySettings.proxyHost");
+}
+
+#[test]
+fn kubernetes_secret_directories() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("my-secret")).unwrap();
+    std::fs::create_dir(
+        root.path()
+            .join("cassandra-backup-restore-secret-cluster-prod"),
+    )
+    .unwrap();
+    let named = backup(r#"{"storageLocation": "s3://b", "k8sSecretName": "my-secret"}"#);
+    assert_eq!(
+        named
+            .common
+            .credentials_dir(Some(root.path()), "prod")
+            .unwrap(),
+        Some(root.path().join("my-secret"))
+    );
+    let err = named.common.credentials_dir(None, "prod").unwrap_err();
+    assert_eq!(err.field, "k8sSecretName");
+    assert!(err.reason.contains("mount the secret"), "{err}");
+    let missing = backup(r#"{"storageLocation": "s3://b", "k8sSecretName": "other"}"#);
+    assert_eq!(
+        field_of(missing.common.credentials_dir(Some(root.path()), "prod")),
+        "k8sSecretName"
+    );
+    let escape = backup(r#"{"storageLocation": "s3://b", "k8sSecretName": "../etc"}"#);
+    assert_eq!(
+        field_of(escape.common.credentials_dir(Some(root.path()), "prod")),
+        "k8sSecretName"
+    );
+    let default = backup(r#"{"storageLocation": "s3://b"}"#);
+    assert_eq!(
+        default
+            .common
+            .credentials_dir(Some(root.path()), "prod")
+            .unwrap(),
+        Some(
+            root.path()
+                .join("cassandra-backup-restore-secret-cluster-prod")
+        )
+    );
+    assert_eq!(
+        default
+            .common
+            .credentials_dir(Some(root.path()), "dev")
+            .unwrap(),
+        None
+    );
+    assert_eq!(default.common.credentials_dir(None, "dev").unwrap(), None);
+}

@@ -34,19 +34,55 @@ async fn file_listing_past_1000_keys() {
 }
 
 #[tokio::test]
+async fn file_unreadable_manifest_blocks_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    scenarios::unreadable_manifest_blocks_removal(&Backend::file(dir.path())).await;
+}
+
+/// The plan of a real Cassandra table directory (Digest.crc32 present), from the fixtures.
+#[test]
+fn plan_of_fixture_sstables() {
+    let table = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/fixtures/sstables/sstable-to-arrow/baselines/iot-5b608090e03d11ebb4c1d335f841c590");
+    let plan = backup::layout::plan_table_upload(
+        "baselines",
+        "iot",
+        "5b608090e03d11ebb4c1d335f841c590",
+        &table,
+    )
+    .unwrap();
+    let digest = std::fs::read_to_string(table.join("md-2-big-Digest.crc32")).unwrap();
+    assert_eq!(plan.len(), 8);
+    for item in &plan {
+        let file = item.local.file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            item.key,
+            format!("data/baselines/iot-5b608090e03d11ebb4c1d335f841c590/2-{digest}/{file}")
+        );
+        assert_eq!(item.sstable, "md-2-big");
+        assert_eq!(item.size, std::fs::metadata(&item.local).unwrap().len());
+    }
+}
+
+#[tokio::test]
 async fn s3_server() {
     let server = Server::s3();
     scenarios::all(&Backend::server("s3", &server), 1_005).await;
+    scenarios::s3_region_and_credentials_dir(&server).await;
+    scenarios::unreachable_store_is_named(server, "s3").await;
 }
 
 #[tokio::test]
 async fn gcs_server() {
     let server = Server::gcs();
     scenarios::all(&Backend::server("gcp", &server), 1_005).await;
+    scenarios::unreachable_store_is_named(server, "gcp").await;
 }
 
 #[tokio::test]
 async fn azure_server() {
     let server = Server::azure();
     scenarios::all(&Backend::server("azure", &server), 1_005).await;
+    scenarios::azure_wrong_key_is_refused(&server).await;
+    scenarios::unreachable_store_is_named(server, "azure").await;
 }

@@ -509,10 +509,116 @@ pub async fn removal_keeps_shared_objects(backend: &Backend) {
         .is_empty());
 }
 
+/// A manifest that cannot be read stops a removal before anything is deleted: what it
+/// references is unknown, so any object could be one it needs.
+pub async fn unreadable_manifest_blocks_removal(backend: &Backend) {
+    let storage = backend.open("corrupt").await;
+    let store = backend.store_of(&storage);
+    let node = Backend::node();
+    let data = format!("data/ks1/t1-{TABLE_ID}/1-10/nb-1-big-Data.db");
+    put(&store, &storage.node_object(&node, &data), vec![1; 4]).await;
+    let good = layout::full_tag("good", SCHEMA, 1_000);
+    let manifest = manifest_of(&good, vec![("ks1", "t1", vec![item(&data, 4)])]);
+    put(
+        &store,
+        &storage.node_object(&node, &layout::manifest_key(&good)),
+        manifest.to_json(),
+    )
+    .await;
+    let bad = layout::manifest_key(&layout::full_tag("bad", SCHEMA, 2_000));
+    put(
+        &store,
+        &storage.node_object(&node, &bad),
+        b"{ not json".to_vec(),
+    )
+    .await;
+    let err = catalog::remove_backups(
+        &store,
+        &Scope::Node(node.clone()),
+        &RemovalSelector::Oldest,
+        5_000,
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("bad-"),
+        "the error names the manifest: {err}"
+    );
+    assert!(exists(&store, &storage.node_object(&node, &data)).await);
+    assert!(
+        exists(
+            &store,
+            &storage.node_object(&node, &layout::manifest_key(&good))
+        )
+        .await
+    );
+}
+
 /// Every scenario, in turn, against one backend.
 pub async fn all(backend: &Backend, many_keys: usize) {
     bucket_lifecycle(backend).await;
     backup_round_trip(backend).await;
     removal_keeps_shared_objects(backend).await;
+    unreadable_manifest_blocks_removal(backend).await;
     listing_past_1000_keys(backend, many_keys).await;
+}
+
+/// A bucket outside us-east-1 (created with a LocationConstraint), with credentials read
+/// from a mounted secret directory under Icarus' key names.
+pub async fn s3_region_and_credentials_dir(server: &Server) {
+    let secret = tempfile::tempdir().unwrap();
+    std::fs::write(secret.path().join("awsaccesskeyid"), "from-secret\n").unwrap();
+    std::fs::write(secret.path().join("awssecretaccesskey"), "secret").unwrap();
+    std::fs::write(secret.path().join("awsregion"), "eu-west-1").unwrap();
+    let endpoint = server.settings["AWS_ENDPOINT_URL"].clone();
+    let options = StoreOptions {
+        read_environment: false,
+        credentials_dir: Some(secret.path().to_path_buf()),
+        settings: BTreeMap::from([("AWS_ENDPOINT_URL".to_string(), endpoint)]),
+        create_missing_bucket: true,
+        ..StoreOptions::default()
+    };
+    let location = StorageLocation::parse("s3://eu-bucket/c/d/n").unwrap();
+    let storage = Storage::open(&location, &options).await.unwrap();
+    assert!(storage.bucket_exists().await.unwrap());
+    let path = storage.node_object(location.node.as_ref().unwrap(), "manifests/x-1.json");
+    put(storage.store(), &path, b"{}".to_vec()).await;
+    assert_eq!(&get(storage.store(), &path).await[..], b"{}");
+}
+
+/// Azurite checks Shared Key signatures: a wrong key is refused, and the error says how to
+/// go on without the bucket check.
+pub async fn azure_wrong_key_is_refused(server: &Server) {
+    let mut settings = server.settings.clone();
+    settings.insert("AZURE_STORAGE_ACCOUNT_KEY".into(), "d3Jvbmcta2V5".into());
+    let options = StoreOptions {
+        read_environment: false,
+        settings,
+        ..StoreOptions::default()
+    };
+    let err = Storage::open(
+        &StorageLocation::parse("azure://made-bucket/c/d/n").unwrap(),
+        &options,
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("403") && text.contains("skipBucketVerification"),
+        "{text}"
+    );
+}
+
+/// With the server gone, listing fails with an error that names what it was reading.
+pub async fn unreachable_store_is_named(server: Server, protocol: &str) {
+    let backend = Backend::server(protocol, &server);
+    let storage = backend.open("gone-later").await;
+    let store = backend.store_of(&storage);
+    drop(server);
+    let err = catalog::list_backups(&store, &Scope::Node(Backend::node()))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("Test Cluster/dc1/node-a/manifests"), "{text}");
 }
