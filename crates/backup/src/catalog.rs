@@ -83,14 +83,10 @@ pub struct NodeBackup {
 }
 
 impl NodeBackup {
-    /// Bytes of the backup's objects (Esop's `size`, or the entries' sum for manifests that
-    /// predate it).
+    /// Bytes of the backup's objects: the sum of its entries (as Esop's listing counts them;
+    /// the manifest's own `size` is absent from older manifests).
     pub fn size(&self) -> u64 {
-        if self.manifest.size > 0 {
-            self.manifest.size
-        } else {
-            self.manifest.total_size()
-        }
+        self.manifest.total_size()
     }
 }
 
