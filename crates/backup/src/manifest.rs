@@ -33,11 +33,10 @@ pub struct Manifest {
     pub tokens: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<String>,
-    /// Total bytes of the entries. Esop 4 writes it and never reads it back; Esop 3 (inside
-    /// Icarus 3.0.0) does not declare it and its reader fails on undeclared fields, so a
-    /// manifest meant for both leaves it `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
+    /// Total bytes of the entries. Esop (since 3.0.0, so Icarus 3.0.0 too) writes it as a
+    /// primitive, always present; manifests from before it read as 0.
+    #[serde(default)]
+    pub size: u64,
 }
 
 /// The snapshot a manifest describes.
@@ -181,7 +180,7 @@ impl Manifest {
         self.entries().map(|e| e.object_key.as_str()).collect()
     }
 
-    /// The sum of the entries' sizes, what Esop 4 writes as `size`.
+    /// The sum of the entries' sizes, what Esop writes as `size`.
     pub fn total_size(&self) -> u64 {
         self.entries()
             .map(|e| e.size)
@@ -418,7 +417,7 @@ mod tests {
         assert!(manifest.snapshot.keyspaces["ks1"].tables["empty"]
             .sstables
             .is_empty());
-        assert_eq!(manifest.size, Some(65));
+        assert_eq!(manifest.size, 65);
         assert_eq!(manifest.total_size(), 65);
         assert_eq!(manifest.object_keys().len(), 2);
         assert_eq!(
@@ -437,16 +436,15 @@ mod tests {
         );
         assert_eq!(table.sstables["na-1-big"].len(), 2);
         assert_eq!(table.sstables["na-1-big"][0].hash, None);
-        assert_eq!(manifest.size, None);
+        assert_eq!(manifest.size, 0);
         assert_eq!(manifest.total_size(), 318);
         assert_eq!(manifest.tokens.as_ref().unwrap().len(), 1);
         // Written back, it takes the current form: `sstables`, never `entries`.
         let written = String::from_utf8(manifest.to_json()).unwrap();
         assert!(written.contains("\"sstables\" : {"), "{written}");
         assert!(!written.contains("entries"), "{written}");
-        // No size was read, so none is written: Esop 3 would refuse the field.
         let top: serde_json::Value = serde_json::from_str(&written).unwrap();
-        assert!(top.get("size").is_none(), "{written}");
+        assert_eq!(top["size"], 0, "{written}");
         assert_eq!(
             Manifest::from_json("again", written.as_bytes()).unwrap(),
             manifest

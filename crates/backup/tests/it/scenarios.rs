@@ -211,9 +211,9 @@ fn manifest_of(name: &str, tables: Vec<(&str, &str, Vec<Uploaded>)>) -> Manifest
         },
         tokens: Some(vec!["-9223372036854775808".into(), "0".into()]),
         schema_version: Some(SCHEMA.to_string()),
-        size: None,
+        size: 0,
     };
-    manifest.size = Some(manifest.total_size());
+    manifest.size = manifest.total_size();
     manifest
 }
 
