@@ -513,7 +513,12 @@ impl Entities {
         };
         let mut keyspaces = Vec::new();
         let mut tables = Vec::new();
-        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        // As Esop: spaces around a dot are dropped, and spaces separate entries like commas.
+        let sanitized = raw.split('.').map(str::trim).collect::<Vec<_>>().join(".");
+        for item in sanitized
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+        {
             match item.split('.').collect::<Vec<_>>().as_slice() {
                 [ks] if valid_name(ks) => keyspaces.push(ks.to_string()),
                 [ks, table] if valid_name(ks) && valid_name(table) => tables.push((ks.to_string(), table.to_string())),

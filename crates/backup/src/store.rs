@@ -515,22 +515,25 @@ fn open_s3(
             builder = builder.with_config(config_key, value);
         }
     }
-    // Esop reads AWS_ENABLE_PATH_STYLE_ACCESS without applying it; here it decides, and
-    // path-style stays the default that S3-compatible servers need.
-    let virtual_hosted = settings
-        .get("AWS_ENABLE_PATH_STYLE_ACCESS")
-        .map(|v| v.eq_ignore_ascii_case("false"))
-        .unwrap_or(false);
     let endpoint = builder
         .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
         .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
+    // Esop reads AWS_ENABLE_PATH_STYLE_ACCESS without applying it; here it decides. Unset, a
+    // custom endpoint (MinIO, Ceph, a local server) gets path-style requests and AWS itself
+    // virtual-hosted ones, unless object_store's own AWS_VIRTUAL_HOSTED_STYLE_REQUEST says.
+    if !settings.contains_key("AWS_VIRTUAL_HOSTED_STYLE_REQUEST") {
+        let path_style = match settings.get("AWS_ENABLE_PATH_STYLE_ACCESS") {
+            Some(value) => !value.trim().eq_ignore_ascii_case("false"),
+            None => endpoint.is_some(),
+        };
+        builder = builder.with_virtual_hosted_style_request(!path_style);
+    }
     let region = builder
         .get_config_value(&AmazonS3ConfigKey::Region)
         .unwrap_or_else(|| "us-east-1".to_string());
     let s3 = builder
         .with_bucket_name(&location.bucket)
         .with_region(&region)
-        .with_virtual_hosted_style_request(virtual_hosted)
         .with_client_options(client_options(options, endpoint.as_deref()))
         .with_retry(options.retry.clone())
         .build()
