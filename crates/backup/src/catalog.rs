@@ -40,6 +40,14 @@ pub enum CatalogError {
     /// references is unknown.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// No backup of the node has the snapshot tag (and schema version) a restore asks for.
+    #[error("no backup with snapshot tag {tag:?}{} under {node}; backups there: {existing}", schema_version.as_ref().map(|v| format!(" and schema version {v}")).unwrap_or_default())]
+    NoSuchBackup {
+        tag: String,
+        schema_version: Option<String>,
+        node: String,
+        existing: String,
+    },
     /// The named backup does not exist on the node.
     #[error("backup {name:?} does not exist under {node}; backups there: {existing}")]
     NotFound {
@@ -165,17 +173,18 @@ pub async fn node_backups(
     Ok(all)
 }
 
-async fn backups_of_node(
-    store: &Arc<dyn ObjectStore>,
+/// The manifests of a node, by name, without reading them.
+pub async fn manifest_names(
+    store: &dyn ObjectStore,
     node: &NodePath,
-) -> Result<Vec<NodeBackup>, CatalogError> {
+) -> Result<Vec<(Path, ManifestName)>, CatalogError> {
     let prefix = Path::from(format!("{}/manifests", node.prefix()));
     let metas: Vec<_> = store
         .list(Some(&prefix))
         .try_collect()
         .await
         .map_err(store_err("listing", &prefix))?;
-    let manifests: Vec<(Path, ManifestName)> = metas
+    Ok(metas
         .into_iter()
         .filter_map(|meta| {
             let file = meta.location.filename()?.to_string();
@@ -184,20 +193,31 @@ async fn backups_of_node(
             }
             parse_manifest_name(&file).map(|name| (meta.location, name))
         })
-        .collect();
+        .collect())
+}
+
+async fn read_manifest(store: &dyn ObjectStore, path: &Path) -> Result<Manifest, CatalogError> {
+    let bytes = store
+        .get(path)
+        .await
+        .map_err(store_err("reading", path))?
+        .bytes()
+        .await
+        .map_err(store_err("reading", path))?;
+    Ok(Manifest::from_json(path.as_ref(), &bytes)?)
+}
+
+async fn backups_of_node(
+    store: &Arc<dyn ObjectStore>,
+    node: &NodePath,
+) -> Result<Vec<NodeBackup>, CatalogError> {
+    let manifests = manifest_names(store.as_ref(), node).await?;
     futures::stream::iter(manifests)
         .map(|(path, name)| {
             let store = Arc::clone(store);
             let node = node.clone();
             async move {
-                let bytes = store
-                    .get(&path)
-                    .await
-                    .map_err(store_err("reading", &path))?
-                    .bytes()
-                    .await
-                    .map_err(store_err("reading", &path))?;
-                let manifest = Manifest::from_json(path.as_ref(), &bytes)?;
+                let manifest = read_manifest(store.as_ref(), &path).await?;
                 Ok::<_, CatalogError>(NodeBackup {
                     node,
                     name,
@@ -209,6 +229,47 @@ async fn backups_of_node(
         .buffer_unordered(MANIFEST_READS_IN_FLIGHT)
         .try_collect()
         .await
+}
+
+/// The backup a restore asks for: on `node`, the manifest whose snapshot tag is exactly `tag`
+/// (Esop matches a prefix, so `snap1` also took `snap10-…`) and, when given, whose schema
+/// version is `schema_version`; the latest wins. Only that manifest is read. None matching is
+/// an error listing the backups that do exist.
+pub async fn choose_backup(
+    store: &dyn ObjectStore,
+    node: &NodePath,
+    tag: &str,
+    schema_version: Option<&str>,
+) -> Result<NodeBackup, CatalogError> {
+    let names = manifest_names(store, node).await?;
+    let chosen = names
+        .iter()
+        .filter(|(_, name)| name.tag == tag)
+        .filter(|(_, name)| {
+            schema_version.is_none() || name.schema_version.as_deref() == schema_version
+        })
+        .max_by_key(|(_, name)| (name.timestamp_millis, name.name.clone()));
+    let Some((path, name)) = chosen else {
+        let mut existing: Vec<String> = names.iter().map(|(_, n)| n.name.clone()).collect();
+        existing.sort();
+        return Err(CatalogError::NoSuchBackup {
+            tag: tag.to_string(),
+            schema_version: schema_version.map(str::to_string),
+            node: node.prefix(),
+            existing: if existing.is_empty() {
+                "none".to_string()
+            } else {
+                existing.join(", ")
+            },
+        });
+    };
+    let manifest = read_manifest(store, path).await?;
+    Ok(NodeBackup {
+        node: node.clone(),
+        name: name.clone(),
+        manifest_path: path.clone(),
+        manifest,
+    })
 }
 
 /// The backups of a scope, one entry per backup name, oldest first.

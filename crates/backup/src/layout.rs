@@ -265,6 +265,69 @@ pub fn plan_table_upload(
     Ok(plan)
 }
 
+/// One table's snapshot directory in a data directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotTable {
+    pub keyspace: String,
+    pub table: String,
+    pub table_id: String,
+    /// `<data dir>/<ks>/<table>-<id>/snapshots/<tag>/`.
+    pub dir: PathBuf,
+}
+
+impl SnapshotTable {
+    /// The snapshot's `schema.cql` (what Esop puts in the manifest as `schemaContent`).
+    pub fn schema(&self) -> Result<Option<String>, LayoutError> {
+        let path = self.dir.join("schema.cql");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+}
+
+/// Every `<ks>/<table>-<id>/snapshots/<tag>/` under a data directory, sorted by keyspace and
+/// table. A keyspace directory without tables is no error (it has nothing to back up);
+/// directories that are not `<table>-<32-char id>` are skipped, as are snapshots named
+/// `truncated-*` and `dropped-*`, which Esop never uploads.
+pub fn snapshot_tables(data_dir: &Path, tag: &str) -> Result<Vec<SnapshotTable>, LayoutError> {
+    let mut found = Vec::new();
+    if tag.starts_with("truncated-") || tag.starts_with("dropped-") {
+        return Ok(found);
+    }
+    for keyspace in read_dirs(data_dir)? {
+        let ks_name = utf8_name(&keyspace)?;
+        for table_dir in read_dirs(&keyspace)? {
+            let Ok((table, table_id)) = parse_table_directory(&utf8_name(&table_dir)?) else {
+                continue;
+            };
+            let dir = table_dir.join("snapshots").join(tag);
+            if dir.is_dir() {
+                found.push(SnapshotTable {
+                    keyspace: ks_name.clone(),
+                    table,
+                    table_id,
+                    dir,
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| (&a.keyspace, &a.table).cmp(&(&b.keyspace, &b.table)));
+    Ok(found)
+}
+
+fn read_dirs(dir: &Path) -> Result<Vec<PathBuf>, LayoutError> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        if entry.file_type().map_err(io_err(&entry.path()))?.is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    Ok(dirs)
+}
+
 fn utf8_name(path: &Path) -> Result<String, LayoutError> {
     path.file_name()
         .and_then(|n| n.to_str())
@@ -419,6 +482,41 @@ mod tests {
         assert_eq!(sstable_checksum(dir.path(), "nb-5-big").unwrap(), "456");
         let err = sstable_checksum(dir.path(), "nb-9-big").unwrap_err();
         assert!(err.to_string().contains("nb-9-big"), "{err}");
+    }
+
+    #[test]
+    fn snapshot_tables_of_a_data_directory() {
+        let data = tempfile::tempdir().unwrap();
+        let id = "52d74870fb9911eaa75583ff20369112";
+        let make = |rel: &str| std::fs::create_dir_all(data.path().join(rel)).unwrap();
+        make(&format!("ks1/t2-{id}/snapshots/snap"));
+        make(&format!("ks1/t1-{id}/snapshots/snap"));
+        make(&format!("ks1/t3-{id}/snapshots/other"));
+        make("ks1/backups");
+        make("empty_keyspace");
+        make(&format!("ks2/t1-{id}/snapshots/truncated-1-t1"));
+        std::fs::write(
+            data.path()
+                .join(format!("ks1/t1-{id}/snapshots/snap/schema.cql")),
+            "CREATE TABLE ks1.t1;",
+        )
+        .unwrap();
+        let tables = snapshot_tables(data.path(), "snap").unwrap();
+        let names: Vec<_> = tables
+            .iter()
+            .map(|t| format!("{}.{}", t.keyspace, t.table))
+            .collect();
+        assert_eq!(names, ["ks1.t1", "ks1.t2"]);
+        assert_eq!(tables[0].table_id, id);
+        assert_eq!(
+            tables[0].schema().unwrap().as_deref(),
+            Some("CREATE TABLE ks1.t1;")
+        );
+        assert_eq!(tables[1].schema().unwrap(), None);
+        assert!(snapshot_tables(data.path(), "truncated-1-t1")
+            .unwrap()
+            .is_empty());
+        assert!(snapshot_tables(&data.path().join("missing"), "snap").is_err());
     }
 
     #[test]

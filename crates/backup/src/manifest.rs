@@ -118,6 +118,14 @@ fn group_by_sstable(entries: Vec<ManifestEntry>) -> BTreeMap<String, Vec<Manifes
 }
 
 impl Table {
+    /// Adds an entry under its SSTable prefix (`nb-1-big`), once.
+    pub fn add_entry(&mut self, sstable: &str, entry: ManifestEntry) {
+        let entries = self.sstables.entry(sstable.to_string()).or_default();
+        if !entries.contains(&entry) {
+            entries.push(entry);
+        }
+    }
+
     /// Every entry of the table, whatever SSTable it belongs to.
     pub fn entries(&self) -> impl Iterator<Item = &ManifestEntry> {
         self.sstables.values().flatten()
@@ -153,6 +161,36 @@ pub struct ManifestEntry {
 }
 
 impl Manifest {
+    /// An empty manifest for the backup `full_tag`, to fill with [`Manifest::table_mut`].
+    pub fn new(full_tag: &str, tokens: Vec<String>, schema_version: &str) -> Manifest {
+        Manifest {
+            snapshot: Snapshot {
+                name: Some(full_tag.to_string()),
+                keyspaces: BTreeMap::new(),
+            },
+            tokens: Some(tokens),
+            schema_version: Some(schema_version.to_string()),
+            size: 0,
+        }
+    }
+
+    /// The table `keyspace.table`, added (with no SSTables) if absent: every table of a
+    /// snapshotted keyspace appears, even an empty one.
+    pub fn table_mut(&mut self, keyspace: &str, table: &str) -> &mut Table {
+        self.snapshot
+            .keyspaces
+            .entry(keyspace.to_string())
+            .or_default()
+            .tables
+            .entry(table.to_string())
+            .or_default()
+    }
+
+    /// Sets `size` to the sum of the entries, as Esop does before writing.
+    pub fn update_size(&mut self) {
+        self.size = self.total_size();
+    }
+
     /// Reads a manifest of either form; `name` says which one in errors.
     pub fn from_json(name: &str, bytes: &[u8]) -> Result<Manifest, ManifestError> {
         serde_json::from_slice(bytes).map_err(|source| ManifestError::Invalid {
@@ -514,6 +552,38 @@ mod tests {
     fn malformed_manifest_names_itself() {
         let err = Manifest::from_json("manifests/bad.json", b"{\"snapshot\": 3}").unwrap_err();
         assert!(err.to_string().contains("manifests/bad.json"), "{err}");
+    }
+
+    #[test]
+    fn built_manifest_lists_empty_tables_and_sums_sizes() {
+        let mut manifest = Manifest::new(
+            "s-f1159959-593d-33d1-9ade-712ea55b31ef-1",
+            vec!["0".into()],
+            "f1159959-593d-33d1-9ade-712ea55b31ef",
+        );
+        let entry = ManifestEntry {
+            object_key: "data/ks/t-x/1-1/nb-1-big-Data.db".into(),
+            entry_type: EntryType::File,
+            size: 7,
+            hash: Some("ab".into()),
+            kms_key_id: None,
+        };
+        let table = manifest.table_mut("ks", "t");
+        table.id = Some("x".into());
+        table.add_entry("nb-1-big", entry.clone());
+        table.add_entry("nb-1-big", entry);
+        manifest.table_mut("ks", "empty");
+        manifest.update_size();
+        assert_eq!(manifest.size, 7);
+        let text = String::from_utf8(manifest.to_json()).unwrap();
+        assert!(
+            text.contains("\"empty\" : {\n            \"sstables\" : { }\n          }"),
+            "{text}"
+        );
+        assert_eq!(
+            Manifest::from_json("again", text.as_bytes()).unwrap(),
+            manifest
+        );
     }
 
     #[test]

@@ -39,6 +39,12 @@ async fn file_unreadable_manifest_blocks_removal() {
     scenarios::unreadable_manifest_blocks_removal(&Backend::file(dir.path())).await;
 }
 
+#[tokio::test]
+async fn file_choosing_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    scenarios::choosing_a_backup(&Backend::file(dir.path())).await;
+}
+
 /// The plan of a real Cassandra table directory (Digest.crc32 present), from the fixtures.
 #[test]
 fn plan_of_fixture_sstables() {

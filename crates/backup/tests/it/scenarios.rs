@@ -555,12 +555,55 @@ pub async fn unreadable_manifest_blocks_removal(backend: &Backend) {
     );
 }
 
+/// A restore's choice: the exact tag (not a prefix), the schema version when asked, the latest.
+pub async fn choosing_a_backup(backend: &Backend) {
+    let storage = backend.open("choice").await;
+    let store = backend.store_of(&storage);
+    let node = Backend::node();
+    let other_schema = "0b7e5b3a-1d51-4a1b-9c57-3d1e1a0a9a11";
+    for (tag, schema, millis) in [
+        ("snap1", SCHEMA, 1_000u64),
+        ("snap1", SCHEMA, 3_000),
+        ("snap1", other_schema, 5_000),
+        ("snap10", SCHEMA, 9_000),
+    ] {
+        let name = layout::full_tag(tag, schema, millis);
+        put(
+            &store,
+            &storage.node_object(&node, &layout::manifest_key(&name)),
+            manifest_of(&name, vec![]).to_json(),
+        )
+        .await;
+    }
+    let latest = catalog::choose_backup(store.as_ref(), &node, "snap1", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        latest.name.name,
+        layout::full_tag("snap1", other_schema, 5_000)
+    );
+    let exact = catalog::choose_backup(store.as_ref(), &node, "snap1", Some(SCHEMA))
+        .await
+        .unwrap();
+    assert_eq!(exact.name.name, layout::full_tag("snap1", SCHEMA, 3_000));
+    assert_eq!(
+        exact.manifest.snapshot.name.as_deref(),
+        Some(exact.name.name.as_str())
+    );
+    let err = catalog::choose_backup(store.as_ref(), &node, "snap", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("\"snap\"") && err.contains("snap10-"), "{err}");
+}
+
 /// Every scenario, in turn, against one backend.
 pub async fn all(backend: &Backend, many_keys: usize) {
     bucket_lifecycle(backend).await;
     backup_round_trip(backend).await;
     removal_keeps_shared_objects(backend).await;
     unreadable_manifest_blocks_removal(backend).await;
+    choosing_a_backup(backend).await;
     listing_past_1000_keys(backend, many_keys).await;
 }
 
