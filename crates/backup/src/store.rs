@@ -12,7 +12,7 @@
 //! below the bucket (that is `layout`) nor move data (that is `transfer`).
 
 use std::collections::BTreeMap;
-use std::path::{Path as FsPath, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,12 +29,17 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 
 use crate::location::{NodePath, Provider, StorageLocation};
 
+mod azure_auth;
+mod settings;
+
+use azure_auth::{azure_request, AzureAuth};
+use settings::collect_settings;
+
 /// The well-known Azurite account and key (public, documented by Microsoft).
 const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const GCS_DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
-const AZURE_API_VERSION: &str = "2021-08-06";
 
 /// How to reach and prepare a location's store.
 #[derive(Debug, Clone)]
@@ -150,25 +155,6 @@ enum BucketApi {
         auth: AzureAuth,
         http: reqwest::Client,
     },
-}
-
-#[derive(Clone)]
-enum AzureAuth {
-    SharedKey(Vec<u8>),
-    Bearer(String),
-    Sas(String),
-    Anonymous,
-}
-
-impl std::fmt::Debug for AzureAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            AzureAuth::SharedKey(_) => "SharedKey(..)",
-            AzureAuth::Bearer(_) => "Bearer(..)",
-            AzureAuth::Sas(_) => "Sas(..)",
-            AzureAuth::Anonymous => "Anonymous",
-        })
-    }
 }
 
 impl Storage {
@@ -362,77 +348,6 @@ impl Storage {
             detail,
         }
     }
-}
-
-/// Settings for the location's provider: environment, then the credentials directory, then
-/// the caller's settings.
-fn collect_settings(
-    provider: Provider,
-    options: &StoreOptions,
-) -> Result<BTreeMap<String, String>, StoreError> {
-    let prefixes: &[&str] = match provider {
-        Provider::S3 => &["AWS_"],
-        Provider::Gcp => &["GOOGLE_"],
-        Provider::Azure => &["AZURE_", "AZURITE_"],
-        Provider::File => &[],
-    };
-    let mut settings = BTreeMap::new();
-    if options.read_environment {
-        for (key, value) in std::env::vars() {
-            if prefixes.iter().any(|p| key.starts_with(p)) {
-                settings.insert(key, value);
-            }
-        }
-    }
-    if let Some(dir) = &options.credentials_dir {
-        settings.extend(read_credentials_dir(dir, provider)?);
-    }
-    settings.extend(options.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Ok(settings)
-}
-
-fn read_credentials_dir(
-    dir: &FsPath,
-    provider: Provider,
-) -> Result<BTreeMap<String, String>, StoreError> {
-    let err = |source| StoreError::CredentialsDir {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut settings = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).map_err(err)? {
-        let entry = entry.map_err(err)?;
-        let path = entry.path();
-        // Mounted secrets are symlinks to files (`..data/KEY`); hidden entries are the mount's own.
-        let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        if name.starts_with('.') || !path.is_file() {
-            continue;
-        }
-        let value =
-            std::fs::read_to_string(&path).map_err(|source| StoreError::CredentialsDir {
-                path: path.clone(),
-                source,
-            })?;
-        let value = value.trim().to_string();
-        let key = match (provider, name.as_str()) {
-            (Provider::S3, "awsaccesskeyid") => "AWS_ACCESS_KEY_ID".to_string(),
-            (Provider::S3, "awssecretaccesskey") => "AWS_SECRET_ACCESS_KEY".to_string(),
-            (Provider::S3, "awsregion") => "AWS_REGION".to_string(),
-            (Provider::S3, "awsendpoint") => "AWS_ENDPOINT_URL".to_string(),
-            (Provider::Azure, "azurestorageaccount") => "AZURE_STORAGE_ACCOUNT_NAME".to_string(),
-            (Provider::Azure, "azurestoragekey") => "AZURE_STORAGE_ACCOUNT_KEY".to_string(),
-            (Provider::Gcp, "gcp") => "GOOGLE_SERVICE_ACCOUNT_KEY".to_string(),
-            _ => name,
-        };
-        settings.insert(key, value);
-    }
-    Ok(settings)
 }
 
 fn client_options(options: &StoreOptions, endpoint: Option<&str>) -> ClientOptions {
@@ -727,121 +642,9 @@ fn open_azure(
     })
 }
 
-/// A container request (`?restype=container`) with the location's Azure authorization.
-fn azure_request(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    container_url: &str,
-    account: &str,
-    auth: &AzureAuth,
-) -> Result<reqwest::RequestBuilder, String> {
-    let mut url = reqwest::Url::parse(container_url)
-        .map_err(|e| format!("bad container URL {container_url}: {e}"))?;
-    url.query_pairs_mut().append_pair("restype", "container");
-    if let AzureAuth::Sas(sas) = auth {
-        let query = format!("{}&{sas}", url.query().unwrap_or_default());
-        url.set_query(Some(&query));
-    }
-    let date = httpdate_now();
-    let mut request = http
-        .request(method.clone(), url.clone())
-        .header("x-ms-date", &date)
-        .header("x-ms-version", AZURE_API_VERSION)
-        .header("content-length", "0");
-    match auth {
-        AzureAuth::SharedKey(key) => {
-            request = request.header(
-                "authorization",
-                azure_shared_key(&method, &url, account, &date, key),
-            );
-        }
-        AzureAuth::Bearer(token) => request = request.bearer_auth(token),
-        AzureAuth::Sas(_) | AzureAuth::Anonymous => {}
-    }
-    Ok(request)
-}
-
-/// Shared Key authorization of a body-less container request: the string to sign is the
-/// verb, eleven empty standard headers, the `x-ms-*` headers and the canonical resource
-/// (`/account/<url path>` then each query parameter as `name:value`).
-fn azure_shared_key(
-    method: &reqwest::Method,
-    url: &reqwest::Url,
-    account: &str,
-    date: &str,
-    key: &[u8],
-) -> String {
-    use hmac::Mac as _;
-    let mut resource = format!("/{account}{}", url.path());
-    let mut params: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-        .collect();
-    params.sort();
-    for (k, v) in params {
-        resource.push_str(&format!("\n{k}:{v}"));
-    }
-    let string_to_sign = format!(
-        "{method}\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{AZURE_API_VERSION}\n{resource}"
-    );
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(string_to_sign.as_bytes());
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    format!("SharedKey {account}:{signature}")
-}
-
-/// The current time as an RFC 1123 HTTP date (`Mon, 30 Nov 2026 19:00:00 GMT`).
-fn httpdate_now() -> String {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_dir_maps_secret_keys_to_settings() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("awsaccesskeyid"), "AKIA\n").unwrap();
-        std::fs::write(dir.path().join("awssecretaccesskey"), "secret").unwrap();
-        std::fs::write(dir.path().join("AWS_REGION"), "eu-west-1").unwrap();
-        std::fs::create_dir(dir.path().join("..data")).unwrap();
-        let settings = read_credentials_dir(dir.path(), Provider::S3).unwrap();
-        assert_eq!(settings["AWS_ACCESS_KEY_ID"], "AKIA");
-        assert_eq!(settings["AWS_SECRET_ACCESS_KEY"], "secret");
-        assert_eq!(settings["AWS_REGION"], "eu-west-1");
-        assert_eq!(settings.len(), 3);
-        let missing = read_credentials_dir(&dir.path().join("nope"), Provider::S3).unwrap_err();
-        assert!(missing.to_string().contains("nope"), "{missing}");
-    }
-
-    #[test]
-    fn caller_settings_win_over_the_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("AWS_REGION"), "eu-west-1").unwrap();
-        let options = StoreOptions {
-            read_environment: false,
-            credentials_dir: Some(dir.path().to_path_buf()),
-            settings: BTreeMap::from([("AWS_REGION".to_string(), "us-west-2".to_string())]),
-            ..StoreOptions::default()
-        };
-        assert_eq!(
-            collect_settings(Provider::S3, &options).unwrap()["AWS_REGION"],
-            "us-west-2"
-        );
-    }
-
-    #[test]
-    fn http_date_is_rfc_1123() {
-        let date = httpdate_now();
-        assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
-    }
 
     #[tokio::test]
     async fn file_bucket_must_exist_unless_asked_to_create_it() {

@@ -1,4 +1,5 @@
 use super::*;
+use std::collections::BTreeMap;
 
 fn backup(json: &str) -> BackupRequest {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
