@@ -17,7 +17,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 
-use crate::layout::{parse_manifest_name, ManifestName};
+use crate::layout::{self, parse_manifest_name, ManifestName};
 use crate::location::NodePath;
 use crate::manifest::{Manifest, ManifestError};
 use crate::request::RemovalSelector;
@@ -76,6 +76,8 @@ pub enum Scope {
     Node(NodePath),
     /// Every `cluster/dc/node` of the bucket.
     Bucket,
+    /// Every node of the bucket in these datacenters (a global request's `dc`).
+    Datacenters(Vec<String>),
 }
 
 /// One backup of one node.
@@ -120,14 +122,26 @@ pub struct BackupSummary {
 pub async fn nodes(store: &dyn ObjectStore, scope: &Scope) -> Result<Vec<NodePath>, CatalogError> {
     match scope {
         Scope::Node(node) => Ok(vec![node.clone()]),
-        Scope::Bucket => {
+        Scope::Bucket | Scope::Datacenters(_) => {
             let mut found = Vec::new();
             for cluster in child_prefixes(store, None).await? {
                 for dc in child_prefixes(store, Some(&cluster)).await? {
                     for node in child_prefixes(store, Some(&dc)).await? {
-                        let parts: Vec<String> =
-                            node.parts().map(|p| p.as_ref().to_string()).collect();
+                        // Listed parts come back percent-encoded where object_store encodes.
+                        let parts: Vec<String> = node
+                            .parts()
+                            .map(|p| {
+                                percent_encoding::percent_decode_str(p.as_ref())
+                                    .decode_utf8_lossy()
+                                    .into_owned()
+                            })
+                            .collect();
                         if let [cluster, dc, node] = parts.as_slice() {
+                            if let Scope::Datacenters(dcs) = scope {
+                                if !dcs.contains(dc) {
+                                    continue;
+                                }
+                            }
                             found.push(NodePath {
                                 cluster: cluster.clone(),
                                 dc: dc.clone(),
@@ -318,6 +332,8 @@ pub struct Removal {
     pub kept_shared: usize,
     /// Bytes of the deleted data objects.
     pub freed_bytes: u64,
+    /// Store paths of topology files deleted: those of backups no node holds any more.
+    pub topologies: Vec<String>,
     /// Nothing was deleted.
     pub dry: bool,
 }
@@ -338,6 +354,7 @@ pub async fn remove_backups(
     };
     let mut found_by_name = false;
     let mut existing = BTreeSet::new();
+    let mut removed = BTreeSet::new();
     for node in nodes(store.as_ref(), scope).await? {
         let backups = backups_of_node(store, &node).await?;
         existing.extend(backups.iter().map(|b| b.name.name.clone()));
@@ -346,13 +363,20 @@ pub async fn remove_backups(
             continue;
         }
         found_by_name = true;
+        removed.extend(
+            chosen
+                .iter()
+                .map(|&i| (node.clone(), backups[i].name.name.clone())),
+        );
         remove_on_node(store, &node, &backups, &chosen, dry, &mut removal).await?;
     }
+    remove_orphan_topologies(store, &removed, dry, &mut removal).await?;
     if let RemovalSelector::Name(name) = selector {
         if !found_by_name {
             let node = match scope {
                 Scope::Node(node) => node.prefix(),
                 Scope::Bucket => "any node of the bucket".to_string(),
+                Scope::Datacenters(dcs) => format!("any node of datacenters {}", dcs.join(", ")),
             };
             let existing = if existing.is_empty() {
                 "none".to_string()
@@ -367,6 +391,52 @@ pub async fn remove_backups(
         }
     }
     Ok(removal)
+}
+
+/// Deletes `topology/<name>.json` of each removed backup that no node of the bucket still has
+/// (a global backup's topology stays while any node keeps its manifest).
+async fn remove_orphan_topologies(
+    store: &Arc<dyn ObjectStore>,
+    removed: &BTreeSet<(NodePath, String)>,
+    dry: bool,
+    removal: &mut Removal,
+) -> Result<(), CatalogError> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    // Listed again rather than inferred, so a node that gained the backup meanwhile counts;
+    // the removed (node, backup) pairs are left out, which also makes a dry run right.
+    let mut still_held = BTreeSet::new();
+    for node in nodes(store.as_ref(), &Scope::Bucket).await? {
+        for (_, name) in manifest_names(store.as_ref(), &node).await? {
+            if !removed.contains(&(node.clone(), name.name.clone())) {
+                still_held.insert(name.name);
+            }
+        }
+    }
+    let removed_names: BTreeSet<String> = removed.iter().map(|(_, name)| name.clone()).collect();
+    let mut orphans = Vec::new();
+    for name in removed_names.difference(&still_held) {
+        let path = Path::from(layout::topology_key(name));
+        match store.head(&path).await {
+            Ok(_) => orphans.push(path),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => {
+                return Err(CatalogError::Store {
+                    action: "checking",
+                    path: path.to_string(),
+                    source,
+                })
+            }
+        }
+    }
+    removal
+        .topologies
+        .extend(orphans.iter().map(Path::to_string));
+    if !dry {
+        delete_all(store, orphans).await?;
+    }
+    Ok(())
 }
 
 /// Indexes into `backups` of those the selector picks.

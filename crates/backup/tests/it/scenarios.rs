@@ -390,6 +390,26 @@ pub async fn removal_keeps_shared_objects(backend: &Backend) {
         names.insert((node.node.clone(), tag.to_string()), name);
     }
     let first = names[&("node-a".to_string(), "first".to_string())].clone();
+    let third = names[&("node-a".to_string(), "third".to_string())].clone();
+    // Global backups' topology files at the bucket root.
+    for name in [&first, &third] {
+        put(
+            &store,
+            &storage.bucket_object(&layout::topology_key(name)),
+            b"{}".to_vec(),
+        )
+        .await;
+    }
+    let in_dc = catalog::nodes(store.as_ref(), &Scope::Datacenters(vec!["dc1".into()]))
+        .await
+        .unwrap();
+    assert_eq!(in_dc, vec![Backend::node(), b.clone()]);
+    assert!(
+        catalog::nodes(store.as_ref(), &Scope::Datacenters(vec!["dc2".into()]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let at = |node: &NodePath, key: &str| storage.node_object(node, key);
 
     // The global listing groups the shared name over both nodes.
@@ -415,6 +435,7 @@ pub async fn removal_keeps_shared_objects(backend: &Backend) {
     assert_eq!(dry.objects, vec![at(&a, &only1).to_string()]);
     assert_eq!(dry.kept_shared, 1);
     assert_eq!(dry.freed_bytes, 10);
+    assert!(dry.topologies.is_empty(), "node B still holds it: {dry:?}");
     assert!(exists(&store, &at(&a, &only1)).await);
     assert!(exists(&store, &at(&a, &layout::manifest_key(&first))).await);
 
@@ -434,6 +455,15 @@ pub async fn removal_keeps_shared_objects(backend: &Backend) {
     assert!(exists(&store, &at(&a, &shared)).await);
     assert!(exists(&store, &at(&b, &shared)).await);
     assert!(exists(&store, &at(&b, &layout::manifest_key(&first))).await);
+    // Node B still holds the first backup: its topology stays.
+    assert!(removed.topologies.is_empty());
+    assert!(
+        exists(
+            &store,
+            &storage.bucket_object(&layout::topology_key(&first))
+        )
+        .await
+    );
 
     // An unknown name names the backups that do exist.
     match catalog::remove_backups(
@@ -490,6 +520,23 @@ pub async fn removal_keeps_shared_objects(backend: &Backend) {
     assert!(exists(&store, &at(&a, &only3)).await);
 
     // Older than 2.5 s at t=5.6 s: the third (t=3 s) on A, and node B's first (t=1 s) when global.
+    let dry_older = catalog::remove_backups(
+        &store,
+        &Scope::Bucket,
+        &RemovalSelector::OlderThanMillis(2_500),
+        5_600,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(dry_older.topologies.len(), 2, "{dry_older:?}");
+    assert!(
+        exists(
+            &store,
+            &storage.bucket_object(&layout::topology_key(&first))
+        )
+        .await
+    );
     let older = catalog::remove_backups(
         &store,
         &Scope::Bucket,
@@ -501,6 +548,22 @@ pub async fn removal_keeps_shared_objects(backend: &Backend) {
     .unwrap();
     let gone: BTreeSet<_> = older.removed_backups.iter().cloned().collect();
     assert_eq!(gone.len(), 2, "{gone:?}");
+    // No node holds the first or the third backup any more: their topology files went too.
+    assert_eq!(older.topologies.len(), 2, "{older:?}");
+    assert!(
+        !exists(
+            &store,
+            &storage.bucket_object(&layout::topology_key(&first))
+        )
+        .await
+    );
+    assert!(
+        !exists(
+            &store,
+            &storage.bucket_object(&layout::topology_key(&third))
+        )
+        .await
+    );
     assert!(!exists(&store, &at(&a, &only3)).await);
     assert!(!exists(&store, &at(&b, &shared)).await);
     assert!(catalog::list_backups(&store, &Scope::Bucket)
