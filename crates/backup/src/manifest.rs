@@ -35,7 +35,7 @@ pub struct Manifest {
     pub schema_version: Option<String>,
     /// Total bytes of the entries. Esop (since 3.0.0, so Icarus 3.0.0 too) writes it as a
     /// primitive, always present; manifests from before it read as 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub size: u64,
 }
 
@@ -45,14 +45,14 @@ pub struct Snapshot {
     /// The full tag (`<tag>-<schemaVersion>-<epochMillis>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub keyspaces: BTreeMap<String, Keyspace>,
 }
 
 /// One keyspace of a snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keyspace {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub tables: BTreeMap<String, Table>,
 }
 
@@ -99,6 +99,15 @@ impl From<TableOnDisk> for Table {
             schema_content: raw.schema_content,
         }
     }
+}
+
+/// Jackson reads `null` as the default of a primitive or an empty collection; so does this.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 fn group_by_sstable(entries: Vec<ManifestEntry>) -> BTreeMap<String, Vec<ManifestEntry>> {
@@ -149,9 +158,9 @@ pub enum EntryType {
 pub struct ManifestEntry {
     /// The key below the node prefix (`data/ks/t-id/1-123/nb-1-big-Data.db`).
     pub object_key: String,
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "null_as_default")]
     pub entry_type: EntryType,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub size: u64,
     /// Lowercase hex SHA-256 of the object (absent in manifests of old Esop versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,13 +239,13 @@ impl Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterTopology {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub timestamp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub topology: Vec<NodeTopology>,
 }
 
@@ -546,6 +555,19 @@ mod tests {
         assert!(!String::from_utf8(manifest.to_json())
             .unwrap()
             .contains("futureField"));
+    }
+
+    #[test]
+    fn nulls_read_as_jackson_reads_them() {
+        let text = r#"{"snapshot": {"name": null, "keyspaces": {"ks": {"tables": {"t": {"sstables": null,
+            "entries": [{"objectKey": "data/ks/t-x/1-1/nb-1-big-Data.db", "type": null, "size": null}], "id": null}}}}},
+            "tokens": null, "schemaVersion": null, "size": null}"#;
+        let manifest = Manifest::from_json("nulls", text.as_bytes()).unwrap();
+        let entry = manifest.entries().next().unwrap();
+        assert_eq!((entry.entry_type, entry.size), (EntryType::File, 0));
+        assert_eq!(manifest.size, 0);
+        let empty = Manifest::from_json("empty", br#"{"snapshot": {"keyspaces": null}}"#).unwrap();
+        assert!(empty.snapshot.keyspaces.is_empty());
     }
 
     #[test]
