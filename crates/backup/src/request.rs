@@ -38,5 +38,35 @@ fn invalid(field: &str, reason: impl Into<String>) -> RequestError {
     }
 }
 
+/// Parses a request body, naming the field at fault when a value has the wrong type
+/// (`retry.strategy`, `import.quick`, …); `body` when it is not a JSON object. Call the
+/// request's `validate()` next.
+pub fn from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, RequestError> {
+    let value: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| invalid("body", format!("is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(invalid("body", "must be a JSON object"));
+    }
+    // The fields every request shares are flattened into each request type, where a type
+    // error loses its field's name: they are read on their own first.
+    with_path::<CommonStorageFields>(&value)?;
+    with_path::<T>(&value)
+}
+
+fn with_path<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, RequestError> {
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path.is_empty() || path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        RequestError {
+            field,
+            reason: e.into_inner().to_string(),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -442,3 +442,27 @@ fn kubernetes_secret_directories() {
     );
     assert_eq!(default.common.credentials_dir(None, "dev").unwrap(), None);
 }
+
+#[test]
+fn parse_errors_name_the_field() {
+    let cases: [(&str, &str); 7] = [
+        (r#"{"insecure": 5}"#, "insecure"),
+        (r#"{"createMissingBucket": "maybe"}"#, "createMissingBucket"),
+        (r#"{"retry": {"strategy": "x"}}"#, "retry.strategy"),
+        (r#"{"duration": "1 fortnight"}"#, "duration"),
+        (r#"{"concurrentConnections": 1.5}"#, "concurrentConnections"),
+        (r#"[1]"#, "body"),
+        (r#"{"storageLocation": "#, "body"),
+    ];
+    for (json, field) in cases {
+        let err = from_json::<BackupRequest>(json.as_bytes()).unwrap_err();
+        assert_eq!(err.field, field, "{json}: {err}");
+    }
+    let err = from_json::<RestoreRequest>(br#"{"import": {"quick": "sometimes"}}"#).unwrap_err();
+    assert_eq!(err.field, "import.quick");
+    assert!(err.reason.contains("true or false"), "{err}");
+    let ok: RemoveBackupRequest =
+        from_json(br#"{"storageLocation": "s3://b/c/d/n", "dry": "true", "removeOldest": true}"#)
+            .unwrap();
+    assert!(ok.dry && ok.remove_oldest);
+}
