@@ -424,7 +424,12 @@ fn open_s3(
     options: &StoreOptions,
     settings: &BTreeMap<String, String>,
 ) -> Result<Storage, StoreError> {
-    let mut builder = AmazonS3Builder::new();
+    // from_env also reads what is not a prefixed setting (SERVICE_ACCOUNT, IDENTITY_ENDPOINT).
+    let mut builder = if options.read_environment {
+        AmazonS3Builder::from_env()
+    } else {
+        AmazonS3Builder::new()
+    };
     for (key, value) in settings {
         if let Ok(config_key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
             builder = builder.with_config(config_key, value);
@@ -490,7 +495,12 @@ fn open_gcs(
     options: &StoreOptions,
     settings: &BTreeMap<String, String>,
 ) -> Result<Storage, StoreError> {
-    let mut builder = GoogleCloudStorageBuilder::new();
+    // from_env also reads what is not a prefixed setting (SERVICE_ACCOUNT, IDENTITY_ENDPOINT).
+    let mut builder = if options.read_environment {
+        GoogleCloudStorageBuilder::from_env()
+    } else {
+        GoogleCloudStorageBuilder::new()
+    };
     for (key, value) in settings {
         if let Ok(config_key) = key.to_ascii_lowercase().parse::<GoogleConfigKey>() {
             builder = builder.with_config(config_key, value);
@@ -558,7 +568,12 @@ fn open_azure(
     options: &StoreOptions,
     settings: &BTreeMap<String, String>,
 ) -> Result<Storage, StoreError> {
-    let mut builder = MicrosoftAzureBuilder::new();
+    // from_env also reads what is not a prefixed setting (SERVICE_ACCOUNT, IDENTITY_ENDPOINT).
+    let mut builder = if options.read_environment {
+        MicrosoftAzureBuilder::from_env()
+    } else {
+        MicrosoftAzureBuilder::new()
+    };
     for (key, value) in settings {
         if let Ok(config_key) = key.to_ascii_lowercase().parse::<AzureConfigKey>() {
             builder = builder.with_config(config_key, value);

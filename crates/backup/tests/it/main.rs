@@ -90,5 +90,6 @@ async fn azure_server() {
     let server = Server::azure();
     scenarios::all(&Backend::server("azure", &server), 1_005).await;
     scenarios::azure_wrong_key_is_refused(&server).await;
+    scenarios::azure_use_emulator_setting(&server).await;
     scenarios::unreachable_store_is_named(server, "azure").await;
 }

@@ -728,3 +728,26 @@ pub async fn unreachable_store_is_named(server: Server, protocol: &str) {
     let text = err.to_string();
     assert!(text.contains("Test Cluster/dc1/node-a/manifests"), "{text}");
 }
+
+/// `AZURE_STORAGE_USE_EMULATOR` with the emulator's URL as a setting (object_store alone reads
+/// that URL from the process environment only).
+pub async fn azure_use_emulator_setting(server: &Server) {
+    let endpoint = &server.settings["AZURE_STORAGE_ENDPOINT"];
+    let url = endpoint.trim_end_matches("/devstoreaccount1").to_string();
+    let settings = BTreeMap::from([
+        ("AZURE_STORAGE_USE_EMULATOR".to_string(), "true".to_string()),
+        ("AZURITE_BLOB_STORAGE_URL".to_string(), url),
+    ]);
+    let options = StoreOptions {
+        read_environment: false,
+        settings,
+        create_missing_bucket: true,
+        ..StoreOptions::default()
+    };
+    let location = StorageLocation::parse("azure://emulated/c/d/n").unwrap();
+    let storage = Storage::open(&location, &options).await.unwrap();
+    assert!(storage.bucket_exists().await.unwrap());
+    let path = storage.node_object(location.node.as_ref().unwrap(), "manifests/x-1.json");
+    put(storage.store(), &path, b"{}".to_vec()).await;
+    assert_eq!(&get(storage.store(), &path).await[..], b"{}");
+}
