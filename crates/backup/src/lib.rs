@@ -13,3 +13,12 @@
 //! - `transfer`: uploads and downloads that hash as they stream, dedup, throttle, retry, report
 //!   progress and stop on cancellation.
 //! - `catalog`: listing backups and removing them without breaking another backup.
+//! - `request`: the `backup`, `list`, `remove-backup` and `restore` request bodies and their
+//!   validation.
+
+pub mod catalog;
+pub mod layout;
+pub mod location;
+pub mod manifest;
+pub mod request;
+pub mod store;
