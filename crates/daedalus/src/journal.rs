@@ -214,11 +214,11 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operations::{ImportRequest, OperationRequest};
+    use crate::operations::{ImportRequest, Request};
     use crate::record::State;
 
     fn record() -> OperationRecord {
-        let request = OperationRequest::Import(ImportRequest {
+        let request = Request::of(ImportRequest {
             keyspace: "ks".into(),
             table: "t".into(),
             source_dir: "/d".into(),

@@ -60,7 +60,7 @@ impl From<SubmitError> for AppError {
                 message, record, ..
             } => AppError::Busy {
                 message,
-                record: *record,
+                record: record.to_api_json(),
             },
             SubmitError::Journal(e) => AppError::Journal(e),
             SubmitError::QueueFull { pending } => AppError::QueueFull { pending },

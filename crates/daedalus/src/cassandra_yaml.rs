@@ -1,70 +1,15 @@
-//! The node-facts port: what the read endpoints learn about the Cassandra node (operation mode,
-//! release version, schema version, ring) and its `cassandra.yaml`.
+//! The node's `cassandra.yaml`, served as JSON by `GET /config`.
 //!
-//! Owns the `NodeFacts` trait, the plain result types and reading `cassandra.yaml` as JSON. It
-//! must not know how the node is reached (the JMX adapter is `facts_jmx.rs`) nor shape HTTP
-//! responses (that is `http/read.rs`).
+//! Owns finding the file (`--cassandra-config FILE|DIR`) and converting it. It must not shape
+//! HTTP responses (that is `http/read.rs`) nor talk to the node.
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
 use serde_json::Value;
-
-use crate::node::NodeError;
-
-/// A Cassandra release version, split as the Icarus contract reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionFacts {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-    /// The fourth number of DSE-style versions; `None` reads as -1 in the API.
-    pub dse_patch: Option<u32>,
-    /// Pre-release labels, e.g. `["beta2"]`.
-    pub pre_release: Vec<String>,
-    /// The string the node reported.
-    pub raw: String,
-}
-
-/// One member of the ring.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointFacts {
-    /// The member's host name; the address when no name is known (JMX reports none).
-    pub hostname: String,
-    pub ip: String,
-    pub host_id: String,
-    /// `None` when the snitch could not say.
-    pub datacenter: Option<String>,
-    pub rack: Option<String>,
-}
-
-/// The ring as the node sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopologyFacts {
-    pub cluster_name: String,
-    pub schema_version: String,
-    pub endpoints: Vec<EndpointFacts>,
-}
-
-/// Read-only facts about the node. Every call is bounded by the adapter's timeout.
-#[async_trait]
-pub trait NodeFacts: Send + Sync {
-    /// `StorageService.OperationMode` as Cassandra spells it (`NORMAL`, ..., or any new mode).
-    async fn operation_mode(&self) -> Result<String, NodeError>;
-    /// `StorageService.ReleaseVersion`, parsed.
-    async fn release_version(&self) -> Result<VersionFacts, NodeError>;
-    /// `StorageService.SchemaVersion`.
-    async fn schema_version(&self) -> Result<String, NodeError>;
-    /// Cluster name, schema version and every endpoint with its host id, datacenter and rack.
-    async fn topology(&self) -> Result<TopologyFacts, NodeError>;
-    /// The node's `cassandra.yaml` as JSON; absent unless the adapter was told where it is.
-    fn cassandra_yaml(&self) -> Result<Value, ConfigFileError> {
-        read_cassandra_yaml(None)
-    }
-}
 
 /// Why `cassandra.yaml` could not be served.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigFileError {
     /// No `--cassandra-config` was given, or the file it names does not exist.
     #[error("{0}")]
