@@ -22,7 +22,7 @@ pub const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Where the MBean server comes from.
 enum Source {
     /// The native JMX client, connected on first use; it pools and reconnects by itself.
-    Jmx(jmx::JmxConfig),
+    Jmx(Box<jmx::JmxConfig>),
     /// A server given whole (tests use `cassandra::fake::FakeServer`).
     Server(Arc<dyn MBeanServer>),
 }
@@ -37,6 +37,8 @@ struct Connected {
 struct Inner {
     source: Source,
     timeout: Duration,
+    /// JMX connections opened so far (one while the node stays reachable).
+    connects: std::sync::atomic::AtomicU64,
     connected: Mutex<Option<Connected>>,
 }
 
@@ -65,7 +67,7 @@ impl NodeHandle {
     pub fn jmx(mut config: jmx::JmxConfig, timeout: Duration) -> NodeHandle {
         config.connect_timeout = timeout;
         config.call_timeout = LONG_CALL_TIMEOUT;
-        NodeHandle::from_source(Source::Jmx(config), timeout)
+        NodeHandle::from_source(Source::Jmx(Box::new(config)), timeout)
     }
 
     /// A node over an MBean server that is already there (a fake, in tests).
@@ -79,9 +81,18 @@ impl NodeHandle {
             inner: Arc::new(Inner {
                 source,
                 timeout,
+                connects: std::sync::atomic::AtomicU64::new(0),
                 connected: Mutex::new(None),
             }),
         }
+    }
+
+    /// How many JMX connections this handle has opened (the client reconnects by itself; a
+    /// new one is dialled only after a transport failure).
+    pub fn connections_opened(&self) -> u64 {
+        self.inner
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `--jmx-timeout`: the bound on connecting and on short reads.
@@ -132,13 +143,16 @@ impl NodeHandle {
             Source::Server(server) => Ok(server.clone()),
             Source::Jmx(config) => {
                 let started = std::time::Instant::now();
-                let client = jmx::JmxClient::connect(config.clone()).await;
+                let client = jmx::JmxClient::connect((**config).clone()).await;
                 crate::metrics::global().jmx_call(
                     "connect",
                     started.elapsed().as_secs_f64(),
                     client.is_ok(),
                 );
                 let client = client.map_err(|e| cassandra::jmx_adapter::map_error(e, None))?;
+                self.inner
+                    .connects
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(Arc::new(MeteredServer::new(Arc::new(client))))
             }
         }

@@ -256,8 +256,12 @@ impl Engine {
     /// How many records there are by type and state, and how many wait or run.
     pub fn figures(&self) -> crate::metrics::RecordFigures {
         let ops = self.shared.lock();
+        // Every known type and state, at 0 when none: a series does not vanish between scrapes.
         let mut counts: std::collections::BTreeMap<(&'static str, &'static str), u64> =
-            std::collections::BTreeMap::new();
+            crate::operations::known_types()
+                .iter()
+                .flat_map(|t| State::ALL.iter().map(move |s| ((*t, s.as_str()), 0)))
+                .collect();
         let mut figures = crate::metrics::RecordFigures::default();
         for entry in ops.values() {
             let record = entry.record();

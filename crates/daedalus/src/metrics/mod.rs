@@ -206,8 +206,10 @@ impl Metrics {
             call: call.to_string(),
         };
         self.jmx_calls.get_or_create(&label).inc();
+        // Created at 0 with the first call, so a call that never failed shows 0 errors.
+        let errors = self.jmx_errors.get_or_create(&label);
         if !ok {
-            self.jmx_errors.get_or_create(&label).inc();
+            errors.inc();
         }
         self.jmx_latency
             .get_or_create(&label)

@@ -3,17 +3,14 @@
 //! cause, compaction progress, the admission rules (409 conflicts, 400 for disabled operations)
 //! and a restart that really stops and starts the node.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use common::testnode::{run_script, TestNode};
-use common::*;
+use crate::common::testnode::{run_script, TestNode};
+use crate::common::*;
 use daedalus::engine::EngineConfig;
-use daedalus::node::{Node, NodeConnector, NodeError};
+use daedalus::node::NodeHandle;
 use daedalus::operations::OperationSettings;
 use serde_json::{json, Value};
 
@@ -27,11 +24,7 @@ fn settings() -> OperationSettings {
     }
 }
 
-async fn start_server(
-    connector: Arc<dyn NodeConnector>,
-    ops: OperationSettings,
-    dir: &Path,
-) -> TestServer {
+async fn start_server(connector: NodeHandle, ops: OperationSettings, dir: &Path) -> TestServer {
     let config = EngineConfig {
         workers: 4,
         operations: ops,
@@ -474,40 +467,23 @@ async fn disabled_operations_are_refused_with_how_to_enable_them() {
     }
 }
 
-/// A node double whose compaction-style calls return a chosen status code.
-struct StatusNode(i32);
-
-#[async_trait]
-impl Node for StatusNode {
-    async fn release_version(&self) -> Result<String, NodeError> {
-        Ok("4.1.3".into())
-    }
-    async fn table_exists(&self, _: &str, _: &str) -> Result<bool, NodeError> {
-        Ok(true)
-    }
-    async fn import_sstables(
-        &self,
-        _: &str,
-        _: &str,
-        _: &daedalus::node::ImportCall,
-    ) -> Result<Vec<String>, NodeError> {
-        Ok(vec![])
-    }
-    async fn cleanup(&self, _: &str, _: &[String], _: i32) -> Result<i32, NodeError> {
-        Ok(self.0)
-    }
-    async fn compactions(&self) -> Result<Vec<daedalus::node::CompactionTask>, NodeError> {
-        Ok(vec![])
-    }
-}
-
-struct StatusConnector(i32);
-
-#[async_trait]
-impl NodeConnector for StatusConnector {
-    async fn connect(&self) -> Result<Arc<dyn Node>, NodeError> {
-        Ok(Arc::new(StatusNode(self.0)))
-    }
+/// A fake node whose cleanup returns a chosen status code.
+fn status_node(code: i32) -> NodeHandle {
+    let node = Arc::new(FakeNode::new());
+    node.server.returns(
+        STORAGE_SERVICE,
+        "forceKeyspaceCleanup",
+        jmx::Value::Int(code),
+    );
+    node.server.set_attr(
+        COMPACTION_MANAGER,
+        "Compactions",
+        jmx::Value::List {
+            class: "java.util.ArrayList".into(),
+            items: Vec::new(),
+        },
+    );
+    node.connector()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -519,7 +495,7 @@ async fn cassandra_status_codes_become_outcomes() {
         (7, "FAILED", Some("unknown Cassandra status 7")),
     ] {
         let tmp = tempfile::tempdir().unwrap();
-        let server = start_server(Arc::new(StatusConnector(code)), settings(), tmp.path()).await;
+        let server = start_server(status_node(code), settings(), tmp.path()).await;
         let r = run(&server, json!({"type": "cleanup", "keyspace": "ks"})).await;
         assert_eq!(r["state"], state, "{code}: {r}");
         assert_eq!(r["status"], code);
@@ -609,58 +585,29 @@ nohup '{run}' --port {port} --cassandra-version 4.1 --data-dir '{data}' --call-l
     let _ = std::process::Command::new("kill").arg(new_pid).status();
 }
 
-/// A node whose `drain()` returns but which never reaches DRAINED.
-struct StuckDrainNode {
-    mode_reads: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait]
-impl Node for StuckDrainNode {
-    async fn release_version(&self) -> Result<String, NodeError> {
-        Ok("4.1.3".into())
-    }
-    async fn table_exists(&self, _: &str, _: &str) -> Result<bool, NodeError> {
-        Ok(true)
-    }
-    async fn import_sstables(
-        &self,
-        _: &str,
-        _: &str,
-        _: &daedalus::node::ImportCall,
-    ) -> Result<Vec<String>, NodeError> {
-        Ok(vec![])
-    }
-    async fn operation_mode(&self) -> Result<String, NodeError> {
-        let n = self
-            .mode_reads
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(if n == 0 { "NORMAL" } else { "DRAINING" }.to_string())
-    }
-    async fn drain(&self) -> Result<(), NodeError> {
-        Ok(())
-    }
-}
-
-struct StuckDrainConnector(Arc<StuckDrainNode>);
-
-#[async_trait]
-impl NodeConnector for StuckDrainConnector {
-    async fn connect(&self) -> Result<Arc<dyn Node>, NodeError> {
-        Ok(self.0.clone())
-    }
+/// A fake node whose `drain()` returns but which then stays DRAINING.
+fn stuck_drain_node() -> NodeHandle {
+    let node = Arc::new(FakeNode::new());
+    let server = node.server.clone();
+    node.server.on_invoke(STORAGE_SERVICE, "drain", move |_| {
+        server.set_attr(
+            STORAGE_SERVICE,
+            "OperationMode",
+            jmx::Value::String("DRAINING".into()),
+        );
+        Ok(jmx::Value::Null)
+    });
+    node.connector()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drain_waits_for_drained_only_up_to_its_bound() {
     let tmp = tempfile::tempdir().unwrap();
-    let node = Arc::new(StuckDrainNode {
-        mode_reads: Default::default(),
-    });
     let ops = OperationSettings {
         drain_timeout: Duration::from_millis(300),
         ..settings()
     };
-    let server = start_server(Arc::new(StuckDrainConnector(node)), ops, tmp.path()).await;
+    let server = start_server(stuck_drain_node(), ops, tmp.path()).await;
     let r = run(&server, json!({"type": "drain"})).await;
     assert_eq!(r["state"], "FAILED", "{r}");
     assert_eq!(r["failureCause"]["kind"], "Timeout", "{r}");

@@ -2,14 +2,12 @@
 //! `version`) against a live sidecar in front of the 4.1 test node, their exit codes, and
 //! `daedalus serve` started as a process.
 
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::testnode::TestNode;
-use common::*;
+use crate::common::testnode::TestNode;
+use crate::common::*;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -4,13 +4,11 @@
 //! FAILED at the next start), JSON logs whose operation lines carry the operation id, and JMX
 //! credentials that never appear in any log line or response.
 
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 
-use common::testnode::{TestNode, FAULTS};
-use common::*;
+use crate::common::testnode::{TestNode, FAULTS};
+use crate::common::*;
 use daedalus::journal::Journal;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};

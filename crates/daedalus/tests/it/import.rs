@@ -1,13 +1,11 @@
 //! The `import` operation's run against a fake node: preflight failures name the set and the
 //! component before Cassandra is touched, and node failures end FAILED with the right cause.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
+use cassandra::NodeError;
 use daedalus::engine::EngineConfig;
-use daedalus::node::{NodeError, NodeErrorKind};
 use daedalus::operations::ValidationPolicy;
 use serde_json::{json, Value};
 
@@ -160,10 +158,9 @@ async fn node_down_fails_with_our_cause() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = copy_fixture(NB_SETS, tmp.path());
     let node = Arc::new(FakeNode::new());
-    *node.connect_error.lock().unwrap() = Some(NodeError::new(
-        NodeErrorKind::Unreachable,
-        "cannot connect to JMX at 127.0.0.1:7199: connection refused",
-    ));
+    *node.connect_error.lock().unwrap() = Some(NodeError::Unreachable {
+        message: "cannot connect to JMX at 127.0.0.1:7199: connection refused".into(),
+    });
     let record = run_to_end(&node, import_body(&dir), &tmp.path().join("d")).await;
     let (kind, message) = failure(&record);
     assert_eq!(kind, "Unreachable");
@@ -180,14 +177,28 @@ async fn a_java_exception_becomes_the_failure_cause_verbatim() {
     let throwable = json!({
         "class": "java.lang.RuntimeException",
         "message": "Failed to import sstables",
-        "stack": ["org.apache.cassandra.db.SSTableImporter.importNewSSTables(SSTableImporter.java:112)"],
-        "cause": { "class": "java.io.IOException", "message": "disk full", "stack": [] }
+        "stackTrace": [{"className": "org.apache.cassandra.db.SSTableImporter",
+                        "methodName": "importNewSSTables", "fileName": "SSTableImporter.java",
+                        "lineNumber": 112}],
+        "cause": { "class": "java.io.IOException", "message": "disk full", "stackTrace": [],
+                   "cause": null }
     });
+    let mut thrown = cassandra::JavaThrowable::new(
+        "java.lang.RuntimeException",
+        Some("Failed to import sstables"),
+    );
+    thrown.stack_trace.push(cassandra::StackFrame {
+        class_name: "org.apache.cassandra.db.SSTableImporter".into(),
+        method_name: "importNewSSTables".into(),
+        file_name: Some("SSTableImporter.java".into()),
+        line_number: 112,
+    });
+    thrown.cause = Some(Box::new(cassandra::JavaThrowable::new(
+        "java.io.IOException",
+        Some("disk full"),
+    )));
     let node = Arc::new(FakeNode::new());
-    *node.import_result.lock().unwrap() = Err(NodeError::java(
-        "java.lang.RuntimeException: Failed to import sstables",
-        throwable.clone(),
-    ));
+    *node.import_result.lock().unwrap() = Err(NodeError::java(thrown));
     let record = run_to_end(&node, import_body(&dir), &tmp.path().join("d")).await;
     assert_eq!(record["state"], "FAILED");
     assert_eq!(record["failureCause"], throwable);

@@ -3,14 +3,12 @@
 //! Every answer is validated against our OpenAPI document and the Icarus contract by the shared
 //! request helper.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::testnode::TestNode;
-use common::*;
-use daedalus::node_jmx::JmxConnector;
+use crate::common::testnode::TestNode;
+use crate::common::*;
+use daedalus::http::HttpOptions;
 use serde_json::json;
 
 const CASSANDRA_YAML: &str = "cluster_name: 'Test Cluster'\nnum_tokens: 16\n\
@@ -21,10 +19,12 @@ const CASSANDRA_YAML: &str = "cluster_name: 'Test Cluster'\nnum_tokens: 16\n\
 async fn sidecar(address: &str, timeout: Duration, dir: &std::path::Path) -> TestServer {
     std::fs::create_dir_all(dir.join("conf")).unwrap();
     std::fs::write(dir.join("conf/cassandra.yaml"), CASSANDRA_YAML).unwrap();
-    let connector = JmxConnector::new(address, None, timeout)
-        .unwrap()
-        .with_cassandra_config(Some(dir.join("conf")));
-    TestServer::start(Arc::new(connector), config(2), &dir.join("data")).await
+    let options = HttpOptions {
+        cassandra_config: Some(dir.join("conf")),
+        ..HttpOptions::default()
+    };
+    let node = crate::common::testnode::jmx_handle(address, timeout, None);
+    TestServer::start_with(node, config(2), &dir.join("data"), &options).await
 }
 
 async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&str], &str)) {
@@ -199,10 +199,8 @@ async fn node_down_answers_503_naming_the_cause_and_the_sidecar_stays_live() {
 async fn reads_share_one_connection_and_a_vanished_node_is_a_503() {
     let tmp = tempfile::tempdir().unwrap();
     let node = TestNode::start("4.1", tmp.path()).await;
-    let connector =
-        Arc::new(JmxConnector::new(&node.address(), None, Duration::from_secs(20)).unwrap());
-    let facts = connector.jmx_facts().clone();
-    let server = TestServer::start(connector, config(1), &tmp.path().join("data")).await;
+    let facts = node.connector();
+    let server = TestServer::start(facts.clone(), config(1), &tmp.path().join("data")).await;
     assert_eq!(
         facts.connections_opened(),
         0,
@@ -261,7 +259,10 @@ async fn config_is_404_when_not_configured_and_the_openapi_document_is_served() 
     let config = server.get("/config").await;
     assert_eq!(config.status, 404, "{}", config.body);
     assert_eq!(config.body["error"], "not_found");
-    // A connector without node facts answers 503 rather than guessing.
+    // A node that cannot be reached answers 503 rather than guessing.
+    *node.connect_error.lock().unwrap() = Some(cassandra::NodeError::Unreachable {
+        message: "refused".into(),
+    });
     assert_eq!(server.get("/status").await.status, 503);
 
     let yaml = server.get("/openapi.yaml").await;

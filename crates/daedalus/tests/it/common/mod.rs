@@ -1,6 +1,6 @@
-//! Test helpers shared by the integration tests (and reusable by end-to-end tests against a real
-//! node): an in-process server on 127.0.0.1:0 built with any `NodeConnector`, a minimal HTTP/1.1
-//! client, the Icarus schema validator, a scriptable fake node, and fixture copies.
+//! Test helpers shared by the integration tests: an in-process server on 127.0.0.1:0 serving the
+//! production router over any `NodeHandle`, an HTTP client (reqwest), the Icarus schema
+//! validator, a scriptable fake node at the MBean-server level, and fixture copies.
 
 #![allow(dead_code)]
 
@@ -14,12 +14,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cassandra::fake::FakeServer;
+use cassandra::{ImportOptions, MBeanServer, NodeError};
 use daedalus::engine::{Engine, EngineConfig};
+use daedalus::http::HttpOptions;
 use daedalus::journal::Journal;
-use daedalus::node::{ImportCall, Node, NodeConnector, NodeError};
+use daedalus::node::NodeHandle;
+use jmx::Value as JValue;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
@@ -37,23 +39,31 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts the engine over the journal in `data_dir` and serves the API on 127.0.0.1:0.
-    pub async fn start(
-        connector: Arc<dyn NodeConnector>,
+    /// Starts the engine over the journal in `data_dir` and serves the production router on
+    /// 127.0.0.1:0.
+    pub async fn start(node: NodeHandle, config: EngineConfig, data_dir: &Path) -> TestServer {
+        TestServer::start_with(node, config, data_dir, &HttpOptions::default()).await
+    }
+
+    /// Like `start`, with the router's options (tokens, CORS, `cassandra.yaml`).
+    pub async fn start_with(
+        node: NodeHandle,
         config: EngineConfig,
         data_dir: &Path,
+        options: &HttpOptions,
     ) -> TestServer {
         let journal = Journal::open(data_dir).expect("journal opens");
-        let engine = Engine::start(journal, connector, config)
+        let engine = Engine::start(journal, node, config)
             .await
             .expect("engine starts");
+        let router = daedalus::http::app_with(engine.clone(), options).expect("router");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let app_engine = engine.clone();
         let server = tokio::spawn(async move {
-            let _ = daedalus::http::serve(listener, app_engine, std::future::pending()).await;
+            let _ =
+                daedalus::http::serve_router(listener, router, None, std::future::pending()).await;
         });
         TestServer {
             addr,
@@ -209,73 +219,49 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<St
     resp
 }
 
+/// One shared client: connection reuse keeps the tests quick.
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(PATIENCE)
+            .build()
+            .expect("HTTP client")
+    })
+}
+
 pub async fn try_request(
     addr: SocketAddr,
     method: &str,
     path: &str,
     body: Option<String>,
 ) -> std::io::Result<Resp> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let body = body.unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    parse_response(&raw).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            String::from_utf8_lossy(&raw).into_owned(),
-        )
-    })
-}
-
-fn parse_response(raw: &[u8]) -> Option<Resp> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body)?;
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(std::io::Error::other)?;
+    let mut request = client()
+        .request(method, format!("http://{addr}{path}"))
+        .header("Content-Type", "application/json");
+    if let Some(body) = body {
+        request = request.body(body);
     }
-    let body = if body.is_empty() {
+    let response = request.send().await.map_err(std::io::Error::other)?;
+    let status = response.status().as_u16();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let bytes = response.bytes().await.map_err(std::io::Error::other)?;
+    let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
-    Some(Resp {
+    Ok(Resp {
         status,
         headers,
         body,
     })
-}
-
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,25 +429,41 @@ fn is_iso_millis_utc(t: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // A scriptable node
 
-/// A node double: answers from its settings, records every import call, and can hold calls on
-/// gates until the test releases them.
+/// A node double at the MBean-server level: the scripted `FakeServer` of the `cassandra` crate,
+/// with a release version, a table check and `importNewSSTables` the test controls, each
+/// import call recorded, and gates that hold calls until the test releases them.
 pub struct FakeNode {
+    /// Everything not handled below (scripts, attributes, the call log).
+    pub server: Arc<FakeServer>,
     pub version: Mutex<String>,
     pub table_exists: AtomicBool,
+    /// When set, every call fails with it (the node cannot be reached, say).
     pub connect_error: Mutex<Option<NodeError>>,
     pub import_result: Mutex<Result<Vec<String>, NodeError>>,
-    /// When set, `import_sstables` waits for a permit (one per call).
+    /// When set, `importNewSSTables` waits for a permit (one per call).
     pub import_gate: Option<Arc<Semaphore>>,
-    /// When set, `release_version` waits for a permit (one per call).
+    /// When set, the table check an import makes before its call waits for a permit (one per
+    /// call): an operation held there is RUNNING and not yet in an uninterruptible call.
     pub version_gate: Option<Arc<Semaphore>>,
-    pub calls: Mutex<Vec<(String, String, ImportCall)>>,
+    pub calls: Mutex<Vec<(String, String, ImportOptions)>>,
     pub imports_entered: AtomicUsize,
+    /// Table checks entered (see `version_gate`).
     pub versions_entered: AtomicUsize,
 }
 
+pub const STORAGE_SERVICE: &str = "org.apache.cassandra.db:type=StorageService";
+pub const COMPACTION_MANAGER: &str = "org.apache.cassandra.db:type=CompactionManager";
+
 impl FakeNode {
     pub fn new() -> FakeNode {
+        let server = FakeServer::cassandra("4.1.3");
+        server.set_attr(
+            STORAGE_SERVICE,
+            "OperationMode",
+            JValue::String("NORMAL".into()),
+        );
         FakeNode {
+            server: Arc::new(server),
             version: Mutex::new("4.1.3".to_string()),
             table_exists: AtomicBool::new(true),
             connect_error: Mutex::new(None),
@@ -486,7 +488,7 @@ impl FakeNode {
         self.import_gate.as_ref().expect("gated").add_permits(n);
     }
 
-    pub fn calls(&self) -> Vec<(String, String, ImportCall)> {
+    pub fn calls(&self) -> Vec<(String, String, ImportOptions)> {
         self.calls.lock().unwrap().clone()
     }
 
@@ -494,8 +496,16 @@ impl FakeNode {
         self.imports_entered.load(Ordering::SeqCst)
     }
 
-    pub fn connector(self: &Arc<Self>) -> Arc<dyn NodeConnector> {
-        Arc::new(FakeConnector(self.clone()))
+    /// The node handle the engine and the read endpoints use, over this fake.
+    pub fn connector(self: &Arc<Self>) -> NodeHandle {
+        NodeHandle::with_server(self.clone(), PATIENCE)
+    }
+
+    fn failure(&self) -> Result<(), NodeError> {
+        match self.connect_error.lock().unwrap().clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
@@ -505,47 +515,127 @@ impl Default for FakeNode {
     }
 }
 
-pub struct FakeConnector(pub Arc<FakeNode>);
+fn strings(value: &JValue) -> Vec<String> {
+    value
+        .as_items()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
-#[async_trait]
-impl NodeConnector for FakeConnector {
-    async fn connect(&self) -> Result<Arc<dyn Node>, NodeError> {
-        if let Some(e) = self.0.connect_error.lock().unwrap().clone() {
-            return Err(e);
-        }
-        Ok(self.0.clone())
-    }
+/// `keyspace` and `table` of a `type=Tables` ObjectName.
+fn keyspace_table(object_name: &str) -> (String, String) {
+    let value = |key: &str| {
+        object_name
+            .split([':', ','])
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    (value("keyspace"), value("table"))
 }
 
 #[async_trait]
-impl Node for FakeNode {
-    async fn release_version(&self) -> Result<String, NodeError> {
-        self.versions_entered.fetch_add(1, Ordering::SeqCst);
-        if let Some(gate) = &self.version_gate {
-            gate.acquire().await.expect("gate open").forget();
-        }
-        Ok(self.version.lock().unwrap().clone())
-    }
-
-    async fn table_exists(&self, _keyspace: &str, _table: &str) -> Result<bool, NodeError> {
-        Ok(self.table_exists.load(Ordering::SeqCst))
-    }
-
-    async fn import_sstables(
+impl MBeanServer for FakeNode {
+    async fn invoke(
         &self,
-        keyspace: &str,
-        table: &str,
-        call: &ImportCall,
-    ) -> Result<Vec<String>, NodeError> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push((keyspace.to_string(), table.to_string(), call.clone()));
+        object_name: &str,
+        operation: &str,
+        params: &[JValue],
+        signature: &[&str],
+    ) -> Result<JValue, NodeError> {
+        self.failure()?;
+        if operation != "importNewSSTables" {
+            return self
+                .server
+                .invoke(object_name, operation, params, signature)
+                .await;
+        }
+        let flag = |i: usize| matches!(params.get(i), Some(JValue::Bool(true)));
+        let options = ImportOptions {
+            src_paths: params.first().map(strings).unwrap_or_default(),
+            reset_level: flag(1),
+            clear_repaired: flag(2),
+            verify_sstables: flag(3),
+            verify_tokens: flag(4),
+            invalidate_caches: flag(5),
+            extended_verify: flag(6),
+            copy_data: flag(7),
+            ..ImportOptions::new(Vec::new())
+        };
+        let (keyspace, table) = keyspace_table(object_name);
+        self.calls.lock().unwrap().push((keyspace, table, options));
         self.imports_entered.fetch_add(1, Ordering::SeqCst);
         if let Some(gate) = &self.import_gate {
             gate.acquire().await.expect("gate open").forget();
         }
-        self.import_result.lock().unwrap().clone()
+        let failed = self.import_result.lock().unwrap().clone()?;
+        Ok(JValue::Array {
+            class: "[Ljava.lang.String;".into(),
+            items: failed.into_iter().map(JValue::String).collect(),
+        })
+    }
+
+    async fn get_attribute(&self, object_name: &str, attribute: &str) -> Result<JValue, NodeError> {
+        self.failure()?;
+        if object_name == STORAGE_SERVICE && attribute == "ReleaseVersion" {
+            return Ok(JValue::String(self.version.lock().unwrap().clone()));
+        }
+        self.server.get_attribute(object_name, attribute).await
+    }
+
+    async fn get_attributes(
+        &self,
+        object_name: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<(String, JValue)>, NodeError> {
+        self.failure()?;
+        self.server.get_attributes(object_name, attributes).await
+    }
+
+    async fn set_attribute(
+        &self,
+        object_name: &str,
+        attribute: &str,
+        value: JValue,
+    ) -> Result<(), NodeError> {
+        self.failure()?;
+        self.server
+            .set_attribute(object_name, attribute, value)
+            .await
+    }
+
+    async fn query_names(&self, pattern: &str) -> Result<Vec<String>, NodeError> {
+        self.failure()?;
+        self.server.query_names(pattern).await
+    }
+
+    async fn is_registered(&self, object_name: &str) -> Result<bool, NodeError> {
+        self.failure()?;
+        if !object_name.contains("type=Tables") {
+            return self.server.is_registered(object_name).await;
+        }
+        self.versions_entered.fetch_add(1, Ordering::SeqCst);
+        if let Some(gate) = &self.version_gate {
+            gate.acquire().await.expect("gate open").forget();
+        }
+        Ok(self.table_exists.load(Ordering::SeqCst))
+    }
+
+    async fn close(&self) -> Result<(), NodeError> {
+        Ok(())
+    }
+
+    /// A new version is a new session, as a node restarted on another version would be.
+    fn session(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.version.lock().unwrap().hash(&mut hasher);
+        hasher.finish()
     }
 }
 

@@ -1,12 +1,10 @@
 //! The HTTP API against an in-process server and a fake node: submit, get, list, cancel,
 //! queueing, expiry, validation, and the mapping of request flags onto the import call.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use daedalus::engine::EngineConfig;
 use daedalus::operations::ValidationPolicy;
 use serde_json::{json, Value};

@@ -3,14 +3,20 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
-use daedalus::node::NodeConnector;
-use daedalus::node_jmx::JmxConnector;
+use daedalus::node::NodeHandle;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+/// A node handle on `address` (`HOST:PORT`), as the binary makes one.
+pub fn jmx_handle(address: &str, timeout: Duration, tls_ca: Option<PathBuf>) -> NodeHandle {
+    let (host, port) = daedalus::node::parse_address(address).expect("HOST:PORT");
+    let mut config = jmx::JmxConfig::new(host, port);
+    config.tls = tls_ca.map(jmx::TlsConfig::new);
+    NodeHandle::jmx(config, timeout)
+}
 
 pub const FAULTS: &str = "daedalus.testnode:type=Faults";
 
@@ -78,21 +84,26 @@ impl TestNode {
 
     /// The mode the node reports now (`StorageService.OperationMode`).
     pub async fn mode(&self) -> String {
-        self.connector()
-            .connect()
+        let handle = self.connector();
+        let mode = handle
+            .read(|node| async move { node.operation_mode().await })
             .await
-            .expect("JMX to the test node")
-            .operation_mode()
-            .await
-            .expect("OperationMode")
+            .expect("OperationMode");
+        mode.as_str().to_string()
     }
 
     pub fn address(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    pub fn connector(&self) -> Arc<dyn NodeConnector> {
-        Arc::new(JmxConnector::new(&self.address(), None, Duration::from_secs(20)).unwrap())
+    /// A node handle on this test node, as the binary makes one.
+    pub fn connector(&self) -> NodeHandle {
+        self.handle(Duration::from_secs(20), None)
+    }
+
+    /// A node handle with a timeout and, for JMX over TLS, the CA to trust.
+    pub fn handle(&self, timeout: Duration, tls_ca: Option<PathBuf>) -> NodeHandle {
+        jmx_handle(&self.address(), timeout, tls_ca)
     }
 
     /// The node's own directory of `keyspace.table` (`<data>/<ks>/<table>-<id>`).

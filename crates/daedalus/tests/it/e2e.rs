@@ -1,20 +1,15 @@
 //! End to end through HTTP only: the sidecar with its real JMX adapter against the Java test node
 //! (`testnode/`, built by `testnode/build`), importing real fixture SSTables.
 
-mod common;
-
-use std::sync::Arc;
-
-use common::testnode::TestNode;
-use common::*;
-use daedalus::node::NodeConnector;
-use daedalus::node_jmx::JmxConnector;
+use crate::common::testnode::TestNode;
+use crate::common::*;
+use daedalus::node::NodeHandle;
 use serde_json::json;
 
 /// The real JMX adapter pointed at an address nobody listens on.
-fn dead_node() -> Arc<dyn NodeConnector> {
+fn dead_node() -> NodeHandle {
     let address = dead_address().to_string();
-    Arc::new(JmxConnector::new(&address, None, std::time::Duration::from_secs(5)).unwrap())
+    crate::common::testnode::jmx_handle(&address, std::time::Duration::from_secs(5), None)
 }
 
 fn data_files(dir: &std::path::Path) -> Vec<String> {

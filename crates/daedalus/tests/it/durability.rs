@@ -1,14 +1,12 @@
 //! Durability: what the journal gives back after a restart, and after a SIGKILL of the real
 //! binary in the middle of many submissions.
 
-mod common;
-
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

@@ -2,16 +2,12 @@
 //! node whose registry and connector speak TLS only (as Cassandra with
 //! `com.sun.management.jmxremote.ssl=true`); without the CA it cannot reach the node at all.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::testnode::TestNode;
-use common::*;
-use daedalus::node_jmx::JmxConnector;
+use crate::common::testnode::TestNode;
+use crate::common::*;
 
 /// A PKCS12 keystore for the node and its certificate as PEM for the sidecar, made with the
 /// JDK's keytool.
@@ -76,10 +72,8 @@ async fn imports_and_reads_over_jmx_tls_only_with_the_ca() {
     ];
     let node = TestNode::start_with("4.1", tmp.path(), &flags).await;
 
-    let with_ca = JmxConnector::new(&node.address(), None, Duration::from_secs(20))
-        .unwrap()
-        .with_tls(Some(pem));
-    let server = TestServer::start(Arc::new(with_ca), config(2), &tmp.path().join("data")).await;
+    let with_ca = node.handle(Duration::from_secs(20), Some(pem));
+    let server = TestServer::start(with_ca, config(2), &tmp.path().join("data")).await;
     let status = server.get("/status").await;
     assert_eq!(status.status, 200, "{:?}", status.body);
     assert_eq!(status.body["nodeState"], "NORMAL");
@@ -87,8 +81,8 @@ async fn imports_and_reads_over_jmx_tls_only_with_the_ca() {
     let record = server.run(&import_body(&dir)).await;
     assert_eq!(record["state"], "COMPLETED", "{record}");
 
-    let plain = JmxConnector::new(&node.address(), None, Duration::from_secs(5)).unwrap();
-    let server = TestServer::start(Arc::new(plain), config(2), &tmp.path().join("data2")).await;
+    let plain = node.handle(Duration::from_secs(5), None);
+    let server = TestServer::start(plain, config(2), &tmp.path().join("data2")).await;
     let record = server.run(&import_body(&dir)).await;
     assert_eq!(
         record["state"], "FAILED",
