@@ -6,6 +6,8 @@
 //! operation does: it holds `operations::Request`s and calls the `Operation` trait only.
 
 mod admission;
+mod config;
+mod shared;
 mod table;
 mod worker;
 
@@ -23,38 +25,11 @@ pub use admission::SubmitError;
 
 use crate::journal::{Journal, JournalError};
 use crate::node::NodeHandle;
-use crate::operations::{OperationSettings, Request, ValidationPolicy};
-use crate::record::{host_name, now_ms, ErrorObject, FailureCause, OperationRecord, State};
+use crate::operations::{Request, ValidationPolicy};
+use crate::record::{host_name, now_ms, ErrorObject, OperationRecord, State};
+pub use config::{EngineConfig, DEFAULT_MAX_PENDING};
+use shared::{Shared, TransitionError};
 use table::Table;
-
-/// How the engine runs.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Operations running at once; more wait PENDING.
-    pub workers: usize,
-    /// Finished operations are forgotten this long after they finish.
-    pub expiration: Duration,
-    pub policy: ValidationPolicy,
-    /// What operations may run and their bounds (truncate, restart, drain, progress polling).
-    pub operations: OperationSettings,
-    /// Most operations waiting PENDING; `submit` refuses beyond it (`SubmitError::QueueFull`).
-    pub max_pending: usize,
-}
-
-/// Default of `EngineConfig::max_pending`.
-pub const DEFAULT_MAX_PENDING: usize = 1000;
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            workers: 10,
-            expiration: Duration::from_secs(3600),
-            policy: ValidationPolicy::default(),
-            operations: OperationSettings::default(),
-            max_pending: DEFAULT_MAX_PENDING,
-        }
-    }
-}
 
 /// Which records `list` returns; an empty list means "any".
 #[derive(Debug, Clone, Default)]
@@ -80,22 +55,6 @@ pub enum CancelError {
     Finished(Box<OperationRecord>),
     #[error(transparent)]
     Journal(#[from] JournalError),
-}
-
-/// State shared by the engine handle, the dispatcher, the sweeper and every running operation.
-pub(crate) struct Shared {
-    journal: Journal,
-    ops: Mutex<Table>,
-    seq: AtomicU64,
-    queue: mpsc::UnboundedSender<Uuid>,
-    node: NodeHandle,
-    config: EngineConfig,
-    settings: Arc<OperationSettings>,
-    policy: Arc<ValidationPolicy>,
-    host: String,
-    /// Cancelled when the engine stops: the dispatcher and the sweeper end, and a transition
-    /// waiting for the journal gives up.
-    stop: CancellationToken,
 }
 
 /// Handle on a running engine. Cheap to clone.
@@ -411,101 +370,5 @@ impl Engine {
                 tracing::info!(id = %record.id, "operation stopped before its node call; PENDING again for the next start");
             }
         }
-    }
-}
-
-/// Why a transition did not happen.
-#[derive(Debug)]
-pub(crate) enum TransitionError<E> {
-    /// The change itself was refused (nothing was written).
-    Refused(E),
-    /// The journal did not take the change, so memory was put back as it was.
-    Journal(JournalError),
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
-        self.ops.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Changes one record and journals the change; the change shows only once the journal has
-    /// it. `change` edits the entry under the lock (it must go through `record_mut`, which is
-    /// where the version is bumped) and may refuse. When the journal fails, the record is put
-    /// back as it was unless something else changed it meanwhile. `None`: no such record.
-    pub(crate) async fn transition<T, E>(
-        &self,
-        id: Uuid,
-        change: impl FnOnce(&mut table::Entry) -> Result<T, E>,
-    ) -> Option<Result<(OperationRecord, T), TransitionError<E>>> {
-        let (before, snapshot, revision, out) = {
-            let mut ops = self.lock();
-            let entry = ops.get_mut(&id)?;
-            let before = entry.record().clone();
-            let untouched = entry.revision();
-            let out = match change(entry) {
-                Ok(out) => out,
-                Err(e) => return Some(Err(TransitionError::Refused(e))),
-            };
-            if entry.revision() == untouched {
-                // Nothing changed: nothing to write.
-                return Some(Ok((before, out)));
-            }
-            entry.record_mut().version = before.version + 1;
-            (before, entry.record().clone(), entry.revision(), out)
-        };
-        match self.journal.put(&snapshot).await {
-            Ok(()) => Some(Ok((snapshot, out))),
-            Err(e) => {
-                let mut ops = self.lock();
-                if let Some(entry) = ops.get_mut(&id) {
-                    if entry.revision() == revision {
-                        *entry.record_mut() = before;
-                    }
-                }
-                Some(Err(TransitionError::Journal(e)))
-            }
-        }
-    }
-
-    /// Changes a RUNNING record in memory (progress, findings).
-    pub(crate) fn update_running(&self, id: Uuid, f: impl FnOnce(&mut OperationRecord)) {
-        if let Some(entry) = self.lock().get_mut(&id) {
-            if entry.record().state == State::Running {
-                f(entry.record_mut());
-            }
-        }
-    }
-
-    /// What a previous run left: finished records are served as they were, PENDING ones are
-    /// queued again, RUNNING ones become FAILED because their outcome is unknown.
-    async fn recover(&self, records: Vec<OperationRecord>) -> Result<(), JournalError> {
-        let now = now_ms();
-        let mut requeue = Vec::new();
-        for mut record in records {
-            if record.state == State::Running {
-                let message = format!(
-                    "the sidecar stopped while this operation was running, so its outcome is unknown; {}",
-                    record.request.restart_advice()
-                );
-                record.state = State::Failed;
-                record.progress = 1.0;
-                record.completion_ms = Some(now);
-                record.failure_cause = Some(FailureCause::own("SidecarRestart", &message));
-                record.errors.push(ErrorObject {
-                    source: self.host.clone(),
-                    message,
-                });
-                record.version += 1;
-                self.journal.put(&record).await?;
-                tracing::warn!(id = %record.id, "operation was running when the sidecar stopped; marked FAILED");
-            } else if record.state == State::Pending {
-                requeue.push(record.id);
-            }
-            self.lock().insert(record);
-        }
-        for id in requeue {
-            let _ = self.queue.send(id);
-        }
-        Ok(())
     }
 }

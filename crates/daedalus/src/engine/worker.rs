@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::{Shared, TransitionError};
+use super::shared::{Shared, TransitionError};
 use crate::operations::{OperationError, Reporter, RunContext};
 use crate::record::{now_ms, ErrorObject, FailureCause, State};
 

@@ -11,6 +11,7 @@ pub mod limits;
 mod operations;
 pub mod read;
 mod records;
+mod state;
 pub mod tls;
 
 use std::future::Future;
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -27,42 +28,15 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::engine::Engine;
-use crate::node::NodeHandle;
 use error::AppError;
 pub use records::RecordJson;
+pub use state::AppState;
 
 /// Largest request body accepted (an operation request is a few hundred bytes).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Default of `HttpOptions::request_timeout`.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// What every handler may reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub engine: Engine,
-    pub records: Arc<RecordJson>,
-    /// `--cassandra-config`: where `GET /config` finds `cassandra.yaml`.
-    pub cassandra_config: Option<PathBuf>,
-}
-
-impl FromRef<AppState> for Engine {
-    fn from_ref(state: &AppState) -> Engine {
-        state.engine.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<RecordJson> {
-    fn from_ref(state: &AppState) -> Arc<RecordJson> {
-        state.records.clone()
-    }
-}
-
-impl FromRef<AppState> for NodeHandle {
-    fn from_ref(state: &AppState) -> NodeHandle {
-        state.engine.node().clone()
-    }
-}
 
 /// Options of the router.
 #[derive(Clone)]

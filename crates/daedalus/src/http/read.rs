@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use cassandra::{EndpointInfo, NodeError, OperationMode};
 use serde_json::{json, Value};
 
-use super::AppState;
+use super::state::AppState;
 use crate::cassandra_yaml::{read_cassandra_yaml, ConfigFileError};
 use crate::node::NodeHandle;
 use crate::record::FailureCause;

@@ -30,7 +30,7 @@ async fn metered<T>(
     let started = Instant::now();
     let out = future.await;
     let seconds = started.elapsed().as_secs_f64();
-    super::global().jmx_call(call, seconds, out.is_ok());
+    super::registry::global().jmx_call(call, seconds, out.is_ok());
     tracing::debug!(call, seconds, ok = out.is_ok(), "node call");
     out
 }
@@ -129,7 +129,7 @@ mod tests {
             .await
             .expect("void");
         assert!(metered.get_attribute(ss, "NoSuchThing").await.is_err());
-        let out = super::super::global().render(&Default::default());
+        let out = super::super::registry::global().render(&Default::default());
         assert!(
             out.contains("daedalus_jmx_calls_total{call=\"forceKeyspaceFlushMetered\"} 1"),
             "{out}"

@@ -9,9 +9,12 @@ use cassandra::{AllSSTableOpStatus, ScrubOptions, UpgradeOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::context::{OperationError, RunContext};
+use super::fields;
+use super::operation::{Operation, OperationType};
 use super::progress::{with_compaction_progress, CompactionScope};
-use super::{decode, fields, tables_key, ValidationError, ValidationPolicy};
-use super::{Operation, OperationError, OperationType, RunContext};
+use super::settings::ValidationPolicy;
+use super::validation::{decode, tables_key, ValidationError};
 
 /// Cassandra's `AllSSTableOpStatus` as an outcome: 0 succeeds, anything else fails with a
 /// sentence naming the code.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{OperationSettings, ValidationPolicy};
+use super::settings::{OperationSettings, ValidationPolicy};
 use crate::node::NodeHandle;
 
 /// How an operation ended other than successfully.

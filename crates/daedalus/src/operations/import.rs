@@ -13,8 +13,10 @@ use cassandra::ImportOptions;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{decode, ValidationError, ValidationPolicy};
-use super::{Operation, OperationError, OperationType, RunContext};
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::ValidationPolicy;
+use super::validation::{decode, ValidationError};
 
 /// Longest keyspace or table name Cassandra accepts (`SchemaConstants.NAME_LENGTH`).
 const MAX_IDENTIFIER: usize = 48;

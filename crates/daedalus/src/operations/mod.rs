@@ -13,27 +13,29 @@ pub mod compaction;
 mod context;
 pub(crate) mod fields;
 pub mod import;
+mod operation;
 pub(crate) mod progress;
 pub mod restart;
+mod settings;
 pub mod table;
 pub mod topology;
+mod validation;
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
 pub use context::{Cancellation, OperationError, Reporter, RunContext};
 pub use import::ImportRequest;
+pub use operation::{Operation, OperationType};
 pub use restart::RestartRequest;
+pub use settings::{OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
 pub use topology::{DecommissionRequest, DrainRequest, RebuildRequest};
+pub use validation::ValidationError;
 
 /// Every operation type this sidecar knows: one line each.
 pub static REGISTRY: &[Registration] = &[
@@ -49,47 +51,6 @@ pub static REGISTRY: &[Registration] = &[
     Registration::of::<TruncateRequest>(),
     Registration::of::<UpgradeSSTablesRequest>(),
 ];
-
-/// What one operation does and how it relates to others. Object-safe: the engine holds
-/// `Arc<dyn Operation>` and knows nothing else about a type.
-#[async_trait]
-pub trait Operation: Send + Sync + fmt::Debug + 'static {
-    /// Two unfinished operations of the same type with the same key are duplicates (the second
-    /// is refused). `None`: never a duplicate (e.g. two imports differ by their source).
-    fn conflict_key(&self) -> Option<String> {
-        None
-    }
-
-    /// Operations that change what the node is (drain, decommission, restart): nothing new is
-    /// accepted while one is unfinished.
-    fn is_exclusive(&self) -> bool {
-        false
-    }
-
-    /// Whether the deployment allows this operation at all (checked before it is accepted).
-    fn allowed(&self, _settings: &OperationSettings) -> Result<(), ValidationError> {
-        Ok(())
-    }
-
-    /// What an operator should check when the sidecar stopped while this operation ran; `None`
-    /// for "it can be submitted again".
-    fn restart_advice(&self) -> Option<String> {
-        None
-    }
-
-    /// Runs the operation to its end. Progress, findings and cancellation go through `ctx`.
-    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError>;
-}
-
-/// The static side of an operation type: its name and how a request body becomes one. Its
-/// serde form is what the record shows (besides `type`) and what the journal stores.
-pub trait OperationType: Operation + Serialize + DeserializeOwned + Sized {
-    /// `type` as the API spells it.
-    const TYPE: &'static str;
-
-    /// Parses and validates a submitted body, naming the field at fault.
-    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError>;
-}
 
 /// An operation and its fields as the record shows them.
 type Made = (Arc<dyn Operation>, Value);
@@ -259,111 +220,6 @@ impl<'de> Deserialize<'de> for Request {
         let made = (registration.restore)(stored).map_err(D::Error::custom)?;
         Ok(Request::new(registration.type_name, made))
     }
-}
-
-/// How the deployment lets operations run: what is enabled and how long the waits may be
-/// (flags `--enable-truncate`, `--restart-command`, `--restart-timeout`, `--drain-timeout`).
-#[derive(Debug, Clone)]
-pub struct OperationSettings {
-    /// `truncate` is refused (400) unless this is set.
-    pub enable_truncate: bool,
-    /// Run through `sh -c` by `restart` after a successful drain; `restart` is refused (400)
-    /// without it.
-    pub restart_command: Option<String>,
-    /// Bound on the restart command plus the wait for the node to answer with mode NORMAL.
-    pub restart_timeout: Duration,
-    /// Bound on the wait for mode DRAINED once `drain()` has returned or while another drain runs.
-    pub drain_timeout: Duration,
-    /// How often progress is read from the node while a blocking call runs.
-    pub poll_interval: Duration,
-}
-
-impl Default for OperationSettings {
-    fn default() -> Self {
-        OperationSettings {
-            enable_truncate: false,
-            restart_command: None,
-            restart_timeout: Duration::from_secs(600),
-            drain_timeout: Duration::from_secs(600),
-            poll_interval: Duration::from_millis(250),
-        }
-    }
-}
-
-/// What validation needs to know about the deployment.
-#[derive(Debug, Clone, Default)]
-pub struct ValidationPolicy {
-    /// When not empty, every directory an operation reads must resolve inside one of these.
-    pub import_roots: Vec<PathBuf>,
-}
-
-/// Why a request was refused; becomes `400 {"error", "field", "message"}`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ValidationError {
-    /// A stable, machine-readable code: `missing_field`, `invalid_field`, `unknown_type`,
-    /// `malformed_json`, `operation_disabled`.
-    pub error: &'static str,
-    /// The request field at fault, when there is one.
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn missing(field: &str) -> Self {
-        ValidationError {
-            error: "missing_field",
-            field: Some(field.to_string()),
-            message: format!("'{field}' is required"),
-        }
-    }
-
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        ValidationError {
-            error: "invalid_field",
-            field: Some(field.to_string()),
-            message: message.into(),
-        }
-    }
-
-    pub fn malformed(message: impl Into<String>) -> Self {
-        ValidationError {
-            error: "malformed_json",
-            field: None,
-            message: message.into(),
-        }
-    }
-
-    /// The deployment does not allow this operation type.
-    pub fn disabled(message: impl Into<String>) -> Self {
-        ValidationError {
-            error: "operation_disabled",
-            field: Some("type".to_string()),
-            message: message.into(),
-        }
-    }
-}
-
-/// Deserializes `T` from a request body, naming the offending field when a value has the wrong
-/// shape.
-pub(crate) fn decode<T: DeserializeOwned>(body: &Value) -> Result<T, ValidationError> {
-    serde_path_to_error::deserialize(body).map_err(|err| {
-        let field = err.path().to_string();
-        let inner = err.into_inner().to_string();
-        if field.is_empty() || field == "." {
-            ValidationError::malformed(inner)
-        } else {
-            ValidationError::invalid(&field, format!("'{field}': {inner}"))
-        }
-    })
-}
-
-/// A sorted, deduplicated table list as a conflict key part.
-pub(crate) fn tables_key(tables: &[String]) -> String {
-    let mut t = tables.to_vec();
-    t.sort();
-    t.dedup();
-    t.join(",")
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::future::Future;
 use cassandra::{CompactionInfo as CompactionTask, OperationMode};
 use serde_json::json;
 
-use super::{OperationError, RunContext};
+use super::context::{OperationError, RunContext};
 
 /// Highest progress shown while the call has not returned: 1.0 means finished.
 const RUNNING_CAP: f64 = 0.99;

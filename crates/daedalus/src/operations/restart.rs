@@ -12,9 +12,11 @@ use cassandra::OperationMode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::{OperationSettings, ValidationPolicy};
 use super::topology::{drain_node, CHECK_MODE_AND_PROCESS};
-use super::{decode, ValidationError, ValidationPolicy};
-use super::{Operation, OperationError, OperationSettings, OperationType, RunContext};
+use super::validation::{decode, ValidationError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestartRequest {}

@@ -7,8 +7,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{decode, fields, tables_key, ValidationError, ValidationPolicy};
-use super::{Operation, OperationError, OperationSettings, OperationType, RunContext};
+use super::context::{OperationError, RunContext};
+use super::fields;
+use super::operation::{Operation, OperationType};
+use super::settings::{OperationSettings, ValidationPolicy};
+use super::validation::{decode, tables_key, ValidationError};
 
 /// `flush`: `forceKeyspaceFlush(keyspace, tables...)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,9 +12,12 @@ use cassandra::{OperationMode, RebuildOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::context::{OperationError, RunContext};
+use super::fields;
+use super::operation::{Operation, OperationType};
 use super::progress::with_mode_progress;
-use super::{decode, fields, ValidationError, ValidationPolicy};
-use super::{Operation, OperationError, OperationType, RunContext};
+use super::settings::ValidationPolicy;
+use super::validation::{decode, ValidationError};
 
 /// What an operator should check after the sidecar stopped during a drain or a restart.
 pub(crate) const CHECK_MODE_AND_PROCESS: &str = "check the node's mode (nodetool netstats) and \
