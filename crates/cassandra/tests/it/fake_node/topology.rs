@@ -2,7 +2,7 @@ use cassandra::fake::Call;
 use cassandra::{EndpointStatus, JavaThrowable, NodeError};
 use javaser::Value;
 
-use crate::{list, map, s, SS, V311, V40, V50};
+use super::{list, map, s, SS, V311, V40, V50};
 
 const ESI: &str = "org.apache.cassandra.db:type=EndpointSnitchInfo";
 
@@ -26,7 +26,7 @@ fn snitch_calls(calls: &[Call]) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn topology_on_3_11_uses_plain_addresses() {
-    let (fake, node) = crate::node(V311).await;
+    let (fake, node) = super::node(V311).await;
     fake.set_attr(
         SS,
         "EndpointToHostId",
@@ -120,7 +120,7 @@ async fn topology_on_3_11_uses_plain_addresses() {
 #[tokio::test]
 async fn topology_on_4_0_and_later_uses_with_port_attributes() {
     for version in [V40, V50] {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         fake.set_attr(
             SS,
             "EndpointWithPortToHostId",
@@ -171,7 +171,7 @@ async fn topology_on_4_0_and_later_uses_with_port_attributes() {
 
 #[tokio::test]
 async fn topology_transport_errors_fail_the_whole_call() {
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     fake.set_attr(
         SS,
         "EndpointWithPortToHostId",

@@ -4,14 +4,14 @@ use cassandra::{
 };
 use javaser::Value;
 
-use crate::{invoke, map, owned, s, strings, ALL, SS, V311, V40, V41, V50};
+use super::{invoke, map, owned, s, strings, ALL, SS, V311, V40, V41, V50};
 
 const SA: &str = "[Ljava.lang.String;";
 
 #[tokio::test]
 async fn cleanup_sends_jobs_keyspace_tables_and_maps_status() {
     for version in ALL {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         for (code, status) in [
             (0, AllSSTableOpStatus::Successful),
             (1, AllSSTableOpStatus::Aborted),
@@ -52,7 +52,7 @@ async fn status_descriptions_say_what_happened() {
 
 #[tokio::test]
 async fn status_that_is_not_an_int_is_a_protocol_error() {
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     fake.returns(SS, "forceKeyspaceCleanup", Value::Null);
     assert!(matches!(
         node.cleanup("ks1", &[], 0).await,
@@ -62,7 +62,7 @@ async fn status_that_is_not_an_int_is_a_protocol_error() {
 
 #[tokio::test]
 async fn negative_jobs_never_reach_the_node() {
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     assert!(matches!(
         node.cleanup("ks1", &[], -1).await,
         Err(NodeError::InvalidArgument { .. })
@@ -73,7 +73,7 @@ async fn negative_jobs_never_reach_the_node() {
 #[tokio::test]
 async fn flush_with_and_without_tables() {
     for version in ALL {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         node.flush("ks1", &[]).await.unwrap();
         node.flush("ks1", &owned(&["t1"])).await.unwrap();
         assert_eq!(
@@ -99,7 +99,7 @@ async fn flush_with_and_without_tables() {
 #[tokio::test]
 async fn scrub_uses_the_7_argument_form_everywhere() {
     for version in ALL {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         fake.returns(SS, "scrub", Value::Int(0));
         let options = ScrubOptions {
             disable_snapshot: true,
@@ -145,7 +145,7 @@ async fn scrub_uses_the_7_argument_form_everywhere() {
 #[tokio::test]
 async fn upgradesstables_overload_follows_the_version() {
     for version in [V311, V40] {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         fake.returns(SS, "upgradeSSTables", Value::Int(1));
         let status = node
             .upgrade_sstables(
@@ -189,7 +189,7 @@ async fn upgradesstables_overload_follows_the_version() {
         assert!(matches!(err, NodeError::Unsupported { .. }), "{err:?}");
     }
     for version in [V41, V50] {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         fake.returns(SS, "upgradeSSTables", Value::Int(0));
         for (max, sent) in [
             (None, i64::MAX),
@@ -229,7 +229,7 @@ async fn upgradesstables_overload_follows_the_version() {
 #[tokio::test]
 async fn refresh_drain_truncate_are_storage_service_calls() {
     for version in ALL {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         node.refresh("ks1", "t1").await.unwrap();
         node.drain().await.unwrap();
         node.truncate("ks1", "t1").await.unwrap();
@@ -257,7 +257,7 @@ async fn refresh_drain_truncate_are_storage_service_calls() {
 
 #[tokio::test]
 async fn decommission_is_version_aware() {
-    let (fake, node) = crate::node(V311).await;
+    let (fake, node) = super::node(V311).await;
     node.decommission(false).await.unwrap();
     node.decommission(true).await.unwrap();
     assert_eq!(
@@ -268,7 +268,7 @@ async fn decommission_is_version_aware() {
         ]
     );
     for version in [V40, V41, V50] {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         node.decommission(false).await.unwrap();
         node.decommission(true).await.unwrap();
         assert_eq!(
@@ -304,7 +304,7 @@ fn rebuild_options() -> RebuildOptions {
 #[tokio::test]
 async fn rebuild_before_5_0_sends_four_strings() {
     for version in [V311, V40, V41] {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         node.rebuild(&rebuild_options()).await.unwrap();
         node.rebuild(&RebuildOptions::default()).await.unwrap();
         let str4 = ["java.lang.String"; 4];
@@ -344,7 +344,7 @@ async fn rebuild_before_5_0_sends_four_strings() {
 
 #[tokio::test]
 async fn rebuild_on_5_0_adds_exclude_local_dc() {
-    let (fake, node) = crate::node(V50).await;
+    let (fake, node) = super::node(V50).await;
     let mut options = rebuild_options();
     options.exclude_local_dc = true;
     node.rebuild(&options).await.unwrap();
@@ -374,7 +374,7 @@ async fn rebuild_on_5_0_adds_exclude_local_dc() {
 #[tokio::test]
 async fn snapshots() {
     for version in ALL {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         node.take_snapshot("tag1", &owned(&["ks1.t1"]), &SnapshotOptions::default())
             .await
             .unwrap();
@@ -417,13 +417,13 @@ async fn snapshots() {
         skip_flush: true,
         ttl: Some("1h".into()),
     };
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     assert!(matches!(
         node.take_snapshot("t", &[], &with_ttl).await,
         Err(NodeError::Unsupported { .. })
     ));
     assert!(fake.calls().is_empty());
-    let (fake, node) = crate::node(V41).await;
+    let (fake, node) = super::node(V41).await;
     node.take_snapshot("t", &[], &with_ttl).await.unwrap();
     assert_eq!(
         fake.calls(),

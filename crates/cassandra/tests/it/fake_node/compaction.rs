@@ -1,13 +1,13 @@
 use cassandra::{CompactionInfo, NodeError};
 use javaser::Value;
 
-use crate::{map, owned, V40};
+use super::{map, owned, V40};
 
 const CM: &str = "org.apache.cassandra.db:type=CompactionManager";
 
 #[tokio::test]
 async fn compactions_decode_realistic_maps() {
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     fake.set_attr(
         CM,
         "Compactions",
@@ -73,7 +73,7 @@ async fn compactions_decode_realistic_maps() {
 
 #[tokio::test]
 async fn compactions_reject_wrong_shapes() {
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     fake.set_attr(CM, "Compactions", Value::Null);
     assert_eq!(
         node.compactions().await.unwrap(),

@@ -4,7 +4,7 @@ use cassandra::fake::{Call, FakeServer};
 use cassandra::{CassandraVersion, MBeanServer, Node, NodeError, OperationMode};
 use javaser::Value;
 
-use crate::{list, s, SS, V311, V40, V50};
+use super::{list, s, SS, V311, V40, V50};
 
 #[tokio::test]
 async fn connect_reads_and_caches_the_release_version() {
@@ -67,7 +67,7 @@ async fn unreachable_node_error_passes_through() {
 
 #[tokio::test]
 async fn operation_mode_parses_known_and_passes_unknown_through() {
-    let (fake, node) = crate::node(V50).await;
+    let (fake, node) = super::node(V50).await;
     for (raw, mode) in [
         ("NORMAL", OperationMode::Normal),
         ("DRAINED", OperationMode::Drained),
@@ -89,7 +89,7 @@ async fn operation_mode_parses_known_and_passes_unknown_through() {
 
 #[tokio::test]
 async fn string_facts_read_their_attributes() {
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     fake.set_attr(
         SS,
         "SchemaVersion",
@@ -138,7 +138,7 @@ async fn string_facts_read_their_attributes() {
 
 #[tokio::test]
 async fn keyspaces_decode_any_list_class() {
-    let (fake, node) = crate::node(V311).await;
+    let (fake, node) = super::node(V311).await;
     // 3.11/4.0 send Collections$UnmodifiableList; 5.0 an ArrayList (fact sheet §5.1).
     fake.set_attr(
         SS,
@@ -165,7 +165,7 @@ async fn keyspaces_decode_any_list_class() {
 
 #[tokio::test]
 async fn table_mbean_checks_the_exact_tables_name() {
-    let (fake, node) = crate::node(V40).await;
+    let (fake, node) = super::node(V40).await;
     let name = "org.apache.cassandra.db:type=Tables,keyspace=ks1,table=t1";
     fake.register(name);
     assert_eq!(

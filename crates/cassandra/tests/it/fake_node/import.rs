@@ -2,7 +2,7 @@ use cassandra::fake::Call;
 use cassandra::{ImportOptions, JavaThrowable, NodeError};
 use javaser::Value;
 
-use crate::{invoke, list, owned, s, V311, V40, V41, V50};
+use super::{invoke, list, owned, s, V311, V40, V41, V50};
 
 const TABLE: &str = "org.apache.cassandra.db:type=Tables,keyspace=ks1,table=t1";
 
@@ -30,7 +30,7 @@ fn src_set() -> Value {
 
 #[tokio::test]
 async fn import_on_3_11_is_unsupported_and_sends_nothing() {
-    let (fake, node) = crate::node(V311).await;
+    let (fake, node) = super::node(V311).await;
     let err = node
         .import_new_sstables("ks1", "t1", &options())
         .await
@@ -48,7 +48,7 @@ async fn import_on_3_11_is_unsupported_and_sends_nothing() {
 #[tokio::test]
 async fn import_on_4_x_uses_the_8_argument_form() {
     for version in [V40, V41] {
-        let (fake, node) = crate::node(version).await;
+        let (fake, node) = super::node(version).await;
         fake.returns(TABLE, "importNewSSTables", list("java.util.ArrayList", &[]));
         let failed = node
             .import_new_sstables("ks1", "t1", &options())
@@ -89,7 +89,7 @@ async fn import_on_4_x_uses_the_8_argument_form() {
 
 #[tokio::test]
 async fn import_on_5_0_uses_the_10_argument_form() {
-    let (fake, node) = crate::node(V50).await;
+    let (fake, node) = super::node(V50).await;
     fake.returns(
         TABLE,
         "importNewSSTables",
@@ -135,7 +135,7 @@ async fn defaults_are_nodetool_defaults() {
 
 #[tokio::test]
 async fn import_exceptions_and_bad_replies() {
-    let (fake, node) = crate::node(V41).await;
+    let (fake, node) = super::node(V41).await;
     let mut thrown = JavaThrowable::new(
         "java.lang.RuntimeException",
         Some("Directory /imports/a does not exist"),
