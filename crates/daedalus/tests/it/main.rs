@@ -8,6 +8,7 @@ mod api;
 mod cli_bin;
 mod durability;
 mod e2e;
+mod full_disk;
 mod import;
 mod jmx_tls;
 mod operations;
