@@ -128,9 +128,25 @@ pub async fn serve_router(
     match tls {
         Some(tls) => tls::serve(listener, router, tls, shutdown).await,
         None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            // Requests in progress get at most `tls::SHUTDOWN_DRAIN` after the signal, as over TLS.
+            let (signalled, drain_starts) = tokio::sync::oneshot::channel::<()>();
+            let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = signalled.send(());
+            });
+            let drain_over = async {
+                if drain_starts.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(tls::SHUTDOWN_DRAIN).await;
+            };
+            tokio::select! {
+                served = server => served,
+                () = drain_over => {
+                    tracing::warn!("connections still open {:?} after shutdown; closing them", tls::SHUTDOWN_DRAIN);
+                    Ok(())
+                }
+            }
         }
     }
 }

@@ -4,12 +4,11 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
+use crate::common::spawn::*;
 use crate::common::testnode::TestNode;
 use crate::common::*;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 struct Run {
     code: i32,
@@ -26,7 +25,7 @@ impl Run {
 
 /// Runs the binary with `args` against `url`.
 async fn daedalus(url: &str, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_daedalus"))
+    let out = sidecar_command()
         .args(args)
         .args(["--url", url])
         // `--poll-interval-ms` belongs to `--wait`.
@@ -169,7 +168,8 @@ async fn daedalus_serve_starts_the_sidecar_and_the_cli_talks_to_it() {
     let node = TestNode::start("4.0", tmp.path()).await;
     let yaml = tmp.path().join("cassandra.yaml");
     std::fs::write(&yaml, "cluster_name: 'Test Cluster'\n").unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_daedalus"))
+    let mut command = sidecar_command();
+    command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--jmx-service", &node.address()])
         .arg("--data-dir")
@@ -178,34 +178,26 @@ async fn daedalus_serve_starts_the_sidecar_and_the_cli_talks_to_it() {
         .arg(&yaml)
         .env("DAEDALUS_LOG", "info")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("daedalus serve starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("stderr readable") {
-            if let Some(addr) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("listen="))
-            {
-                return addr.to_string();
-            }
-        }
-        panic!("daedalus serve exited without serving");
-    })
-    .await
-    .expect("daedalus serve reports its address");
+        .stdout(Stdio::null());
+    let sidecar = spawn_ready(
+        &mut command,
+        ReadyOn::Stderr,
+        "daedalus serve",
+        SIDECAR_READY,
+        listen_address,
+    )
+    .await;
+    let addr = sidecar.ready;
+    let mut child = sidecar.child;
     let url = format!("http://{addr}");
 
     let run = daedalus(&url, &["status", "--json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["nodeState"], "NORMAL");
-    let resp = request(addr.parse().unwrap(), "GET", "/config", None).await;
+    let resp = request(addr, "GET", "/config", None).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body["cluster_name"], "Test Cluster");
-    let resp = request(addr.parse().unwrap(), "GET", "/version/cassandra", None).await;
+    let resp = request(addr, "GET", "/version/cassandra", None).await;
     assert_eq!((resp.status, resp.body["minor"].as_u64()), (200, Some(0)));
     child.kill().await.expect("the sidecar stops");
 }

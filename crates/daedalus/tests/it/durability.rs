@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use crate::common::spawn::*;
 use crate::common::*;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 #[tokio::test]
 async fn a_restart_serves_finished_requeues_pending_and_fails_running() {
@@ -92,7 +92,8 @@ struct Sidecar {
 async fn start_sidecar(data: &std::path::Path) -> Sidecar {
     // A port nobody listens on: bound, then released.
     let dead = dead_address();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_daedalus"))
+    let mut command = sidecar_command();
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--workers", "4"])
         .arg("--jmx-service")
         .arg(dead.to_string())
@@ -100,23 +101,20 @@ async fn start_sidecar(data: &std::path::Path) -> Sidecar {
         .arg(data)
         .env("DAEDALUS_LOG", "info")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the daedalus binary starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(PATIENCE, async {
-        while let Some(line) = lines.next_line().await.expect("stderr readable") {
-            if let Some(rest) = line.split("listen=").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap();
-                return addr.parse::<SocketAddr>().expect("an address");
-            }
-        }
-        panic!("daedalus exited before serving");
-    })
-    .await
-    .expect("daedalus serves");
+        .stdout(Stdio::null());
+    let Spawned {
+        child,
+        mut lines,
+        ready: addr,
+        ..
+    } = spawn_ready(
+        &mut command,
+        ReadyOn::Stderr,
+        "daedalus",
+        SIDECAR_READY,
+        listen_address,
+    )
+    .await;
     // Keep draining its log so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Sidecar { child, addr }

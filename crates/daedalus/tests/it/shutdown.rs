@@ -7,12 +7,12 @@
 use std::path::Path;
 use std::process::Stdio;
 
+use crate::common::spawn::*;
 use crate::common::testnode::{TestNode, FAULTS};
 use crate::common::*;
 use daedalus::journal::Journal;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const SECRET: &str = "pa55-Wd-never-shown-7f3a";
 
@@ -88,7 +88,8 @@ struct Sidecar {
 
 impl Sidecar {
     async fn start(node: &Node, data: &Path, grace: &str) -> Sidecar {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_daedalus"))
+        let mut command = sidecar_command();
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--workers", "1"])
             .args(["--log-format", "json", "--shutdown-grace", grace])
             .args(["--jmx-service", &format!("127.0.0.1:{}", node.port)])
@@ -97,26 +98,22 @@ impl Sidecar {
             .arg(data)
             .env("DAEDALUS_LOG", "info,daedalus=debug")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the daedalus binary starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let addr = loop {
-            let line = tokio::time::timeout(PATIENCE, lines.next_line())
-                .await
-                .expect("daedalus logs that it serves")
-                .unwrap()
-                .expect("daedalus exited before serving");
-            log.lock().unwrap().push(line.clone());
-            let v: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
-            if v["fields"]["message"] == "daedalus serving" {
-                break v["fields"]["listen"].as_str().unwrap().parse().unwrap();
-            }
-        };
+            .stdout(Stdio::null());
+        let Spawned {
+            child,
+            mut lines,
+            ready,
+            seen,
+        } = spawn_ready(
+            &mut command,
+            ReadyOn::Stderr,
+            "daedalus",
+            SIDECAR_READY,
+            serving_json,
+        )
+        .await;
+        let addr = ready["fields"]["listen"].as_str().unwrap().parse().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(seen));
         let sink = log.clone();
         let reader = tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {

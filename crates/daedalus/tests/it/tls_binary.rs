@@ -5,9 +5,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::common::spawn::*;
 use rcgen::{CertificateParams, KeyPair};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -41,22 +41,19 @@ async fn next_message(lines: &mut LogLines) -> Value {
     serde_json::from_str(&line).unwrap()
 }
 
-type LogLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+type LogLines = Lines;
 
 /// Spawns the sidecar with JSON logs on stderr and waits for its "daedalus serving" line.
 async fn start(command: &mut Command) -> (tokio::process::Child, LogLines, Value) {
-    let mut child = command
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        let v = next_message(&mut lines).await;
-        if v["fields"]["message"] == "daedalus serving" {
-            return (child, lines, v);
-        }
-    }
+    let spawned = spawn_ready(
+        command,
+        ReadyOn::Stderr,
+        "daedalus",
+        SIDECAR_READY,
+        serving_json,
+    )
+    .await;
+    (spawned.child, spawned.lines, spawned.ready)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,7 +73,7 @@ async fn https_with_tokens_and_reload_on_sighup() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = dead.local_addr().unwrap().port();
     drop(dead);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_daedalus"));
+    let mut command = sidecar_command();
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .args([
@@ -213,7 +210,7 @@ async fn https_with_tokens_and_reload_on_sighup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_without_tls_is_logged_and_ignored() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_daedalus"));
+    let mut command = sidecar_command();
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .arg("--data-dir")

@@ -6,8 +6,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use daedalus::node::NodeHandle;
+
+use super::spawn::{spawn_ready, ReadyOn};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A node handle on `address` (`HOST:PORT`), as the binary makes one.
@@ -44,7 +45,8 @@ impl TestNode {
         let script = run_script();
         let data_dir = dir.join(format!("node-{version}"));
         let call_log = dir.join(format!("calls-{version}.jsonl"));
-        let mut child = Command::new(script)
+        let mut command = Command::new(script);
+        command
             .args([
                 "--port",
                 "0",
@@ -58,22 +60,21 @@ impl TestNode {
             .arg(&call_log)
             .args(extra)
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("testnode/run starts (Java 17 needed)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
-            .await
-            .expect("the test node gets ready")
-            .expect("stdout readable")
-            .expect("a ready line");
-        let port = ready
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("port="))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {ready:?}"));
+            .stderr(Stdio::null());
+        // The first start may build the node first.
+        let spawned = spawn_ready(
+            &mut command,
+            ReadyOn::Stdout,
+            "testnode/run (Java 17 needed)",
+            Duration::from_secs(120),
+            |line| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix("port="))
+                    .and_then(|p| p.parse::<u16>().ok())
+            },
+        )
+        .await;
+        let (port, child) = (spawned.ready, spawned.child);
         TestNode {
             port,
             data_dir,
