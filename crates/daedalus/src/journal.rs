@@ -19,6 +19,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 const FILE_NAME: &str = "journal.sqlite3";
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JournalError {
     #[error("cannot create data directory {}: {source}", path.display())]
     CreateDir {

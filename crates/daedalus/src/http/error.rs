@@ -13,6 +13,7 @@ use crate::journal::JournalError;
 use crate::operations::ValidationError;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AppError {
     /// 400: the request is invalid; nothing was created.
     #[error(transparent)]

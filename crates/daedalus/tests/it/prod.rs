@@ -659,3 +659,31 @@ async fn past_the_grace_period_work_before_its_node_call_goes_back_to_pending() 
     wait_until(s.addr, &id, "COMPLETED", |r| r["state"] == "COMPLETED").await;
     assert_eq!(node.calls().len(), 1);
 }
+
+#[tokio::test]
+async fn a_request_still_unanswered_after_the_request_timeout_gets_408() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Arc::new(FakeNode {
+        mode_gate: Some(Arc::new(tokio::sync::Semaphore::new(0))),
+        ..FakeNode::new()
+    });
+    let options = HttpOptions {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..HttpOptions::default()
+    };
+    let server =
+        TestServer::start_with(node.connector(), config(1), &tmp.path().join("d"), &options).await;
+    let started = std::time::Instant::now();
+    let hung = try_request(server.addr, "GET", "/status", None)
+        .await
+        .unwrap();
+    assert_eq!(hung.status, 408);
+    assert!(
+        started.elapsed() < PATIENCE,
+        "answered by the timeout, not the node"
+    );
+    // Requests that do not wait on the node are unaffected.
+    assert_eq!(server.get("/health").await.status, 200);
+    node.mode_gate.as_ref().unwrap().add_permits(1);
+    assert_eq!(server.get("/status").await.status, 200);
+}

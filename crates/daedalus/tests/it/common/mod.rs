@@ -450,6 +450,8 @@ pub struct FakeNode {
     pub imports_entered: AtomicUsize,
     /// Table checks entered (see `version_gate`).
     pub versions_entered: AtomicUsize,
+    /// When set, reading `OperationMode` waits for a permit (a hung node, for `/status`).
+    pub mode_gate: Option<Arc<Semaphore>>,
 }
 
 pub const STORAGE_SERVICE: &str = "org.apache.cassandra.db:type=StorageService";
@@ -474,6 +476,7 @@ impl FakeNode {
             calls: Mutex::new(Vec::new()),
             imports_entered: AtomicUsize::new(0),
             versions_entered: AtomicUsize::new(0),
+            mode_gate: None,
         }
     }
 
@@ -585,6 +588,9 @@ impl MBeanServer for FakeNode {
         self.failure()?;
         if object_name == STORAGE_SERVICE && attribute == "ReleaseVersion" {
             return Ok(JValue::String(self.version.lock().unwrap().clone()));
+        }
+        if let (Some(gate), "OperationMode") = (&self.mode_gate, attribute) {
+            gate.acquire().await.expect("gate open").forget();
         }
         self.server.get_attribute(object_name, attribute).await
     }
