@@ -94,3 +94,60 @@ impl RecordJson {
         Bytes::from(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::engine::EngineConfig;
+    use crate::journal::Journal;
+    use crate::node::NodeHandle;
+    use crate::operations::Request;
+
+    #[tokio::test]
+    async fn json_is_reused_until_the_record_changes_and_never_served_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(cassandra::fake::FakeServer::cassandra("4.1.0"));
+        let node = NodeHandle::with_server(fake, Duration::from_secs(5));
+        let engine = Engine::start(
+            Journal::open(dir.path()).unwrap(),
+            node,
+            EngineConfig::default(),
+        )
+        .await
+        .unwrap();
+        let cache = RecordJson::default();
+        let request = Request::from_json(
+            &json!({"type": "flush", "keyspace": "ks"}),
+            &Default::default(),
+        )
+        .unwrap();
+        let id = engine.submit(request).await.unwrap().id;
+        // The flush runs at once: whatever the cache held, the state reaches COMPLETED.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let done = loop {
+            let bytes = cache.one(&engine, id).unwrap();
+            let shown: Value = serde_json::from_slice(&bytes).unwrap();
+            if shown["state"] == "COMPLETED" {
+                break bytes;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "stuck at {shown}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        // Unchanged since: the very same bytes, for one record and in a list.
+        let again = cache.one(&engine, id).unwrap();
+        assert_eq!(again.as_ptr(), done.as_ptr());
+        let list = cache.list(&engine, &Filter::default());
+        let listed: Value = serde_json::from_slice(&list).unwrap();
+        assert_eq!(
+            listed,
+            json!([serde_json::from_slice::<Value>(&done).unwrap()])
+        );
+        assert!(cache.one(&engine, uuid::Uuid::new_v4()).is_none());
+        engine.halt();
+    }
+}
