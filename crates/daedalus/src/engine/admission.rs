@@ -1,10 +1,10 @@
 //! Admission: whether a validated request may be accepted now, given the deployment's settings
 //! and the operations not yet finished.
 //!
-//! Owns the rules (documented in docs/OPERATIONS.md): truncate only with `--enable-truncate`,
-//! restart only with `--restart-command`; while a drain, decommission or restart is unfinished
-//! nothing new is accepted; two unfinished identical operations are refused. It must not change
-//! records or talk to the node.
+//! Owns applying the rules (documented in docs/OPERATIONS.md): what the deployment allows (each
+//! operation's `Operation::allowed`); while an exclusive operation (drain, decommission, restart)
+//! is unfinished nothing new is accepted; two unfinished operations with the same conflict key
+//! are refused. It must not change records or talk to the node.
 
 use uuid::Uuid;
 

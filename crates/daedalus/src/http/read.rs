@@ -240,7 +240,11 @@ async fn ready(State(node): State<NodeHandle>) -> (StatusCode, Json<Value>) {
         Ok(OperationMode::Normal) => match node.release_version().await {
             Ok(version) => (
                 StatusCode::OK,
-                Json(json!({ "status": "READY", "nodeState": "NORMAL", "cassandra": version.raw })),
+                Json(json!({
+                    "status": "READY",
+                    "nodeState": OperationMode::Normal.as_str(),
+                    "cassandra": version.raw,
+                })),
             ),
             Err(e) => failed(e),
         },

@@ -1,9 +1,9 @@
 //! The `restart` operation: drain the node, run the operator's `--restart-command`, then wait
 //! until the node answers over JMX again with mode NORMAL.
 //!
-//! Owns the three steps, their bounds (`--drain-timeout`, `--restart-timeout`) and their
-//! progress (drained 0.3, command done 0.5, NORMAL 1.0). It must not decide whether restart is
-//! allowed (admission refuses it without `--restart-command`) nor know how the process restarts.
+//! Owns the three steps, their bounds (`--drain-timeout`, `--restart-timeout`), their progress
+//! (drained 0.3, command done 0.5, NORMAL 1.0) and the rule that restart needs
+//! `--restart-command`. It must not know how the process restarts (the command does).
 
 use std::process::Stdio;
 
@@ -127,7 +127,7 @@ impl Operation for RestartRequest {
                 .await;
             let last = match mode {
                 Ok(OperationMode::Normal) => {
-                    ctx.set_extra("operationMode", json!("NORMAL"));
+                    ctx.set_extra("operationMode", json!(OperationMode::Normal.as_str()));
                     return Ok(());
                 }
                 Ok(mode) => format!("mode {}", mode.as_str()),

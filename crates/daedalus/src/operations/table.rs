@@ -1,7 +1,7 @@
 //! The quick keyspace/table operations: `flush`, `refresh` (`loadNewSSTables`) and `truncate`.
 //!
-//! Owns their request fields, validation and the one call each makes. It must not decide whether
-//! truncate is allowed (admission in the engine does, from `--enable-truncate`).
+//! Owns their request fields, validation, the one call each makes, and truncate's rule that it
+//! needs `--enable-truncate`. It must not decide when an operation runs (the engine does).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
