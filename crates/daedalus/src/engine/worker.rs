@@ -32,25 +32,31 @@ pub(super) async fn dispatch(
     running: Arc<Mutex<JoinSet<()>>>,
 ) {
     let stop = shared.stop.clone();
-    let work = async {
-        loop {
-            let Ok(permit) = semaphore.clone().acquire_owned().await else {
-                return;
+    loop {
+        // Stopping is checked while waiting, never in the middle of a claim: a claim the
+        // journal took is always followed by its run.
+        let permit = tokio::select! {
+            () = stop.cancelled() => return,
+            permit = semaphore.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let ctx = loop {
+            let id = tokio::select! {
+                () = stop.cancelled() => return,
+                id = queue.recv() => match id {
+                    Some(id) => id,
+                    None => return,
+                },
             };
-            let ctx = loop {
-                let Some(id) = queue.recv().await else { return };
-                if let Some(ctx) = claim(&shared, id).await {
-                    break ctx;
-                }
-            };
-            let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
-            while running.try_join_next().is_some() {}
-            running.spawn(run(shared.clone(), ctx, permit));
-        }
-    };
-    tokio::select! {
-        () = stop.cancelled() => {}
-        () = work => {}
+            if let Some(ctx) = claim(&shared, id).await {
+                break ctx;
+            }
+        };
+        let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
+        while running.try_join_next().is_some() {}
+        running.spawn(run(shared.clone(), ctx, permit));
     }
 }
 
