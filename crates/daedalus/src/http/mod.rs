@@ -151,13 +151,29 @@ pub async fn serve_router(
     }
 }
 
-/// `GET /metrics`: the Prometheus exposition, with the records' figures as of now.
-async fn metrics(State(engine): State<Engine>) -> Response {
-    (
-        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-        crate::metrics::global().render(&engine.figures()),
-    )
-        .into_response()
+/// `GET /metrics`: the Prometheus text format 0.0.4 the API documents, or OpenMetrics text when
+/// the scraper asks for it (`Accept: application/openmetrics-text`, as Prometheus does).
+async fn metrics(State(engine): State<Engine>, headers: axum::http::HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let metrics = crate::metrics::global();
+    let figures = engine.figures();
+    if openmetrics {
+        (
+            [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+            metrics.render(&figures),
+        )
+            .into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, crate::metrics::CLASSIC_CONTENT_TYPE)],
+            metrics.render_classic(&figures),
+        )
+            .into_response()
+    }
 }
 
 /// Counts every request by method, matched route (the template, never the raw path, so ids do

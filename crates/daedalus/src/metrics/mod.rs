@@ -8,4 +8,7 @@ mod jmx;
 mod registry;
 
 pub use jmx::MeteredServer;
-pub use registry::{global, Metrics, RecordFigures, CONTENT_TYPE, JMX_BUCKETS, OPERATION_BUCKETS};
+pub use registry::{
+    global, Metrics, RecordFigures, CLASSIC_CONTENT_TYPE, CONTENT_TYPE, JMX_BUCKETS,
+    OPERATION_BUCKETS,
+};

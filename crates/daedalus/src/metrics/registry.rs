@@ -22,8 +22,10 @@ pub const JMX_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0,
 ];
 
-/// The content type of [`Metrics::render`].
+/// The content type of [`Metrics::render`] (OpenMetrics text, what `prometheus-client` writes).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of [`Metrics::render_classic`] (the Prometheus text format the API documents).
+pub const CLASSIC_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TypeState {
@@ -216,7 +218,12 @@ impl Metrics {
         self.rejected.inc();
     }
 
-    /// The exposition of everything, with the records' figures as of now.
+    /// [`Metrics::render`] in the classic Prometheus text format 0.0.4.
+    pub fn render_classic(&self, figures: &RecordFigures) -> String {
+        classic(&self.render(figures))
+    }
+
+    /// The exposition of everything, with the records' figures as of now, in OpenMetrics text.
     pub fn render(&self, figures: &RecordFigures) -> String {
         let _one_at_a_time = self.render.lock().unwrap_or_else(|p| p.into_inner());
         self.operations.clear();
@@ -237,6 +244,38 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+}
+
+/// OpenMetrics text as the classic Prometheus text format 0.0.4: a counter family's `# HELP` and
+/// `# TYPE` name the series (`x_total`), and the OpenMetrics-only `# UNIT` and `# EOF` go.
+fn classic(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 256);
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (*p, rest)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                if counters.contains(name) {
+                    out.push_str(&format!("{prefix}{name}_total {tail}"));
+                } else {
+                    out.push_str(line);
+                }
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -271,6 +310,19 @@ mod tests {
         ] {
             assert!(out.contains(line), "{line} missing from\n{out}");
         }
+        let old = metrics.render_classic(&figures);
+        for line in [
+            "# TYPE daedalus_jmx_calls_total counter",
+            "# TYPE daedalus_http_requests_total counter",
+            "# TYPE daedalus_operations_rejected_total counter",
+            "# TYPE daedalus_operations gauge",
+            "# TYPE daedalus_jmx_call_duration_seconds histogram",
+            "daedalus_jmx_calls_total{call=\"forceKeyspaceFlush\"} 2",
+        ] {
+            assert!(old.contains(line), "{line} missing from\n{old}");
+        }
+        assert!(old.contains("# HELP daedalus_jmx_calls_total "), "{old}");
+        assert!(!old.contains("# EOF"), "{old}");
         // Gauges follow the records: a type that is gone is no longer shown.
         let out = metrics.render(&RecordFigures::default());
         assert!(!out.contains("daedalus_operations{"), "{out}");

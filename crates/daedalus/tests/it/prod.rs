@@ -528,7 +528,7 @@ async fn metrics_are_present_and_count() {
         assert!(resp
             .header("content-type")
             .unwrap()
-            .starts_with("application/openmetrics-text; version=1.0.0"));
+            .starts_with("text/plain; version=0.0.4"));
         resp.body.as_str().unwrap().to_string()
     };
     let before = scrape().await;
@@ -537,11 +537,10 @@ async fn metrics_are_present_and_count() {
         "# TYPE daedalus_operations gauge",
         "# TYPE daedalus_queue_depth gauge",
         "# TYPE daedalus_operation_duration_seconds histogram",
-        // OpenMetrics names a counter family without `_total`; its samples keep it.
-        "# TYPE daedalus_jmx_calls counter",
-        "# TYPE daedalus_jmx_errors counter",
+        "# TYPE daedalus_jmx_calls_total counter",
+        "# TYPE daedalus_jmx_errors_total counter",
         "# TYPE daedalus_jmx_call_duration_seconds histogram",
-        "# TYPE daedalus_http_requests counter",
+        "# TYPE daedalus_http_requests_total counter",
     ];
     let get_ok =
         "daedalus_http_requests_total{method=\"GET\",route=\"/operations\",status=\"200\"}";
@@ -686,4 +685,32 @@ async fn a_request_still_unanswered_after_the_request_timeout_gets_408() {
     assert_eq!(server.get("/health").await.status, 200);
     node.mode_gate.as_ref().unwrap().add_permits(1);
     assert_eq!(server.get("/status").await.status, 200);
+}
+
+#[tokio::test]
+async fn metrics_come_as_openmetrics_when_the_scraper_asks_for_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Arc::new(FakeNode::new());
+    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("d")).await;
+    let resp = reqwest::Client::new()
+        .get(format!("http://{}/metrics", server.addr))
+        .header(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(
+        content_type.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{content_type}"
+    );
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE daedalus_operations_rejected counter"),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }
