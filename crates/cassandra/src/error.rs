@@ -1,14 +1,14 @@
-//! The error type of every node call, and the Java throwable it may carry.
+//! The error type of every node call.
 //!
-//! Owns [`NodeError`] (what went wrong, by kind) and [`JavaThrowable`] (what Cassandra threw, as a
-//! plain serializable tree). It must not do I/O nor know any transport's error type; adapters
-//! map theirs into these.
+//! Owns [`NodeError`] (what went wrong, by kind, with predicates callers branch on). The Java
+//! throwable it may carry is the JMX client's [`JavaThrowable`], kept whole as the error's source.
+//! It must not do I/O nor know any transport's error type; adapters map theirs into this.
 
-use serde::Serialize;
-use std::fmt;
+pub use jmx::{JavaThrowable, StackFrame};
 
 /// What a node call can fail with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NodeError {
     /// The node's JMX endpoint could not be reached, or the connection broke mid-call.
     #[error("cannot reach the node over JMX: {message}")]
@@ -24,8 +24,11 @@ pub enum NodeError {
     NotFound { object_name: String },
     /// Cassandra (or the JMX layer on its side) threw. JMX wrapper exceptions
     /// (`RuntimeMBeanException`, `MBeanException`, ...) are already unwrapped.
-    #[error("Cassandra threw {throwable}")]
-    Java { throwable: Box<JavaThrowable> },
+    #[error("Cassandra threw {}", outermost(throwable))]
+    Java {
+        #[source]
+        throwable: Box<JavaThrowable>,
+    },
     /// The reply did not have the expected shape, or the transport broke its protocol.
     #[error("unexpected reply: {message}")]
     Protocol { message: String },
@@ -67,6 +70,50 @@ impl NodeError {
         }
     }
 
+    /// The node could not be reached or the connection broke.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, NodeError::Unreachable { .. })
+    }
+
+    /// The call or the connect took longer than allowed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, NodeError::Timeout { .. })
+    }
+
+    /// The node refused the credentials.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, NodeError::Auth { .. })
+    }
+
+    /// Cassandra threw.
+    pub fn is_java(&self) -> bool {
+        matches!(self, NodeError::Java { .. })
+    }
+
+    /// The failure says nothing about the node's answer, only about the way to it: unreachable,
+    /// timed out, or a broken protocol exchange. A caller may drop its connection and dial anew.
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            NodeError::Unreachable { .. } | NodeError::Timeout { .. } | NodeError::Protocol { .. }
+        )
+    }
+
+    /// The kind as operators read it in a `failureCause`: `Unreachable`, `Timeout`, `Auth`,
+    /// `NotFound`, `Java`, `Protocol`, `Unsupported`, `InvalidArgument`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            NodeError::Unreachable { .. } => "Unreachable",
+            NodeError::Timeout { .. } => "Timeout",
+            NodeError::Auth { .. } => "Auth",
+            NodeError::NotFound { .. } => "NotFound",
+            NodeError::Java { .. } => "Java",
+            NodeError::Protocol { .. } => "Protocol",
+            NodeError::Unsupported { .. } => "Unsupported",
+            NodeError::InvalidArgument { .. } => "InvalidArgument",
+        }
+    }
+
     pub(crate) fn protocol(message: impl Into<String>) -> NodeError {
         NodeError::Protocol {
             message: message.into(),
@@ -74,69 +121,11 @@ impl NodeError {
     }
 }
 
-/// A Java throwable as Cassandra sent it: class, message, stack and causes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JavaThrowable {
-    /// Binary class name, e.g. `java.lang.IllegalArgumentException`.
-    pub class: String,
-    pub message: Option<String>,
-    /// Innermost frame first.
-    pub stack_trace: Vec<StackFrame>,
-    pub cause: Option<Box<JavaThrowable>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub suppressed: Vec<JavaThrowable>,
-    /// The JMX wrapper this throwable was unwrapped from, when it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wrapper: Option<String>,
-}
-
-/// One `StackTraceElement`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StackFrame {
-    pub class_name: String,
-    pub method_name: String,
-    pub file_name: Option<String>,
-    /// Negative when unknown; -2 for a native method.
-    pub line_number: i32,
-}
-
-impl JavaThrowable {
-    /// A throwable with just a class and a message (no stack, no cause).
-    pub fn new(class: impl Into<String>, message: Option<&str>) -> JavaThrowable {
-        JavaThrowable {
-            class: class.into(),
-            message: message.map(str::to_owned),
-            stack_trace: Vec::new(),
-            cause: None,
-            suppressed: Vec::new(),
-            wrapper: None,
-        }
-    }
-
-    /// This throwable and its causes, outermost first.
-    pub fn chain(&self) -> impl Iterator<Item = &JavaThrowable> {
-        std::iter::successors(Some(self), |t| t.cause.as_deref())
-    }
-
-    /// The innermost cause.
-    pub fn root_cause(&self) -> &JavaThrowable {
-        self.chain().last().unwrap_or(self)
-    }
-
-    /// True if this throwable or one of its causes has the class.
-    pub fn has_class(&self, class: &str) -> bool {
-        self.chain().any(|t| t.class == class)
-    }
-}
-
-impl fmt::Display for JavaThrowable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.message {
-            Some(m) => write!(f, "{}: {m}", self.class),
-            None => f.write_str(&self.class),
-        }
+/// `class: message` of the throwable itself, without its causes.
+fn outermost(t: &JavaThrowable) -> String {
+    match &t.message {
+        Some(m) => format!("{}: {m}", t.class),
+        None => t.class.clone(),
     }
 }
 
@@ -161,9 +150,20 @@ mod tests {
         assert_eq!(outer.root_cause().class, "java.io.IOException");
         assert!(outer.has_class("java.io.IOException"));
         assert!(!outer.has_class("java.lang.Error"));
+        let error = NodeError::java(outer.clone());
+        let source = std::error::Error::source(&error).expect("the throwable is the source");
+        assert_eq!(
+            source.to_string(),
+            "java.lang.RuntimeException: Error while rebuilding node; caused by java.io.IOException: stream failed"
+        );
+        assert!(error.is_java() && !error.is_transport());
         let json = serde_json::to_value(&outer).unwrap();
         assert_eq!(json["class"], "java.lang.RuntimeException");
         assert_eq!(json["cause"]["message"], "stream failed");
         assert_eq!(json["stackTrace"], serde_json::json!([]));
+        assert!(NodeError::Timeout {
+            message: "x".into()
+        }
+        .is_timeout());
     }
 }

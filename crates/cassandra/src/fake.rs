@@ -55,6 +55,7 @@ struct State {
     attributes: HashMap<(String, String), Result<Value, NodeError>>,
     operations: HashMap<(String, String), Handler>,
     registered: BTreeSet<String>,
+    session: u64,
 }
 
 /// The fake. Unscripted operations return `Value::Null` (a `void` result); unscripted
@@ -138,6 +139,12 @@ impl FakeServer {
             .into_iter()
             .filter(|c| matches!(c, Call::Invoke { .. }))
             .collect()
+    }
+
+    /// Acts as if the connection had been established anew (see [`MBeanServer::session`]), e.g.
+    /// after the node restarted with another version.
+    pub fn reconnect(&self) {
+        self.state().session += 1;
     }
 
     /// Forgets the calls recorded so far.
@@ -235,6 +242,10 @@ impl MBeanServer for FakeServer {
             attribute: attribute.to_owned(),
         });
         self.read(object_name, attribute)
+    }
+
+    fn session(&self) -> u64 {
+        self.state().session
     }
 
     async fn get_attributes(

@@ -1,8 +1,8 @@
 //! [`MBeanServer`] for the native JMX client ([`jmx::JmxClient`]), and connecting a [`Node`]
 //! through it.
 //!
-//! Owns the mapping of [`jmx::JmxError`] onto [`NodeError`] kinds and of the client's throwable
-//! type onto ours. It must not add behaviour (retries, timeouts): the client has its own
+//! Owns the mapping of [`jmx::JmxError`] onto [`NodeError`] kinds; the client's throwable is
+//! kept as it is. It must not add behaviour (retries, timeouts): the client has its own
 //! timeouts, configured in [`jmx::JmxConfig`].
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use javaser::Value;
 use jmx::{JmxClient, JmxConfig, JmxError};
 
-use crate::error::{JavaThrowable, NodeError, StackFrame};
+use crate::error::NodeError;
 use crate::mbean_server::MBeanServer;
 use crate::node::Node;
 
@@ -22,27 +22,6 @@ impl Node {
             .await
             .map_err(|e| map_error(e, None))?;
         Node::connect(Arc::new(client)).await
-    }
-}
-
-/// Converts the client's throwable tree into ours.
-pub fn convert_throwable(t: jmx::JavaThrowable) -> JavaThrowable {
-    JavaThrowable {
-        class: t.class,
-        message: t.message,
-        stack_trace: t
-            .stack_trace
-            .into_iter()
-            .map(|f| StackFrame {
-                class_name: f.class_name,
-                method_name: f.method_name,
-                file_name: f.file_name,
-                line_number: f.line_number,
-            })
-            .collect(),
-        cause: t.cause.map(|c| Box::new(convert_throwable(*c))),
-        suppressed: t.suppressed.into_iter().map(convert_throwable).collect(),
-        wrapper: t.wrapper,
     }
 }
 
@@ -64,7 +43,7 @@ pub fn map_error(e: JmxError, object_name: Option<&str>) -> NodeError {
                 .or(t.message)
                 .unwrap_or_default(),
         },
-        JmxError::Java(t) => NodeError::java(convert_throwable(*t)),
+        JmxError::Java(t) => NodeError::Java { throwable: t },
         JmxError::Protocol(_) | JmxError::Serialization(_) => NodeError::Protocol {
             message: e.to_string(),
         },
@@ -126,6 +105,10 @@ impl MBeanServer for JmxClient {
 
     async fn close(&self) -> Result<(), NodeError> {
         JmxClient::close(self).await.map_err(|e| map_error(e, None))
+    }
+
+    fn session(&self) -> u64 {
+        self.sessions_established()
     }
 }
 
@@ -206,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn throwables_convert_with_causes_and_frames() {
+    fn throwables_are_kept_whole() {
         let mut t = jmx_throwable("java.lang.RuntimeException", "outer");
         t.wrapper = Some("javax.management.RuntimeMBeanException".into());
         t.cause = Some(Box::new(jmx_throwable("java.io.IOException", "inner")));

@@ -53,6 +53,13 @@ pub trait MBeanServer: Send + Sync {
 
     /// Ends the connection; later calls fail.
     async fn close(&self) -> Result<(), NodeError>;
+
+    /// Which session with the server answers now: a value that changes whenever the connection
+    /// was established anew (the server may have restarted, perhaps as another version).
+    /// Servers that never reconnect keep the default.
+    fn session(&self) -> u64 {
+        0
+    }
 }
 
 #[async_trait]
@@ -100,5 +107,9 @@ impl<T: MBeanServer + ?Sized> MBeanServer for Arc<T> {
 
     async fn close(&self) -> Result<(), NodeError> {
         (**self).close().await
+    }
+
+    fn session(&self) -> u64 {
+        (**self).session()
     }
 }

@@ -19,6 +19,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 const FILE_NAME: &str = "journal.sqlite3";
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JournalError {
     #[error("cannot create data directory {}: {source}", path.display())]
     CreateDir {
@@ -214,11 +215,11 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operations::{ImportRequest, OperationRequest};
+    use crate::operations::{ImportRequest, Request};
     use crate::record::State;
 
     fn record() -> OperationRecord {
-        let request = OperationRequest::Import(ImportRequest {
+        let request = Request::of(ImportRequest {
             keyspace: "ks".into(),
             table: "t".into(),
             source_dir: "/d".into(),

@@ -13,8 +13,7 @@ use daedalus::http::auth::{hash_token, TokenStore};
 use daedalus::http::tls::TlsReloader;
 use daedalus::http::HttpOptions;
 use daedalus::journal::Journal;
-use daedalus::metrics::MeteredConnector;
-use daedalus::node_jmx::JmxConnector;
+use daedalus::node::NodeHandle;
 use daedalus::operations::ValidationPolicy;
 use tracing_subscriber::EnvFilter;
 
@@ -47,18 +46,17 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             .init(),
     }
 
-    // Every node call is counted and timed for /metrics.
-    let connector = Arc::new(MeteredConnector(Arc::new(
-        JmxConnector::new(
-            &settings.jmx_service,
-            settings.credentials.clone(),
-            settings.jmx_timeout,
-        )
+    // One node handle for operations, progress and the read endpoints; every call is metered.
+    let (host, port) = daedalus::node::parse_address(&settings.jmx_service)
         .map_err(anyhow::Error::msg)
-        .context("--jmx-service")?
-        .with_tls(settings.jmx_ssl_ca.clone())
-        .with_cassandra_config(settings.cassandra_config.clone()),
-    )));
+        .context("--jmx-service")?;
+    let mut jmx_config = jmx::JmxConfig::new(host, port);
+    jmx_config.credentials = settings.credentials.as_ref().map(|c| jmx::Credentials {
+        user: c.user.clone(),
+        password: c.password.clone(),
+    });
+    jmx_config.tls = settings.jmx_ssl_ca.clone().map(jmx::TlsConfig::new);
+    let node = NodeHandle::jmx(jmx_config, settings.jmx_timeout);
     let tokens = match &settings.auth_tokens {
         Some(path) => {
             let store = TokenStore::load(path).context("--auth-tokens")?;
@@ -85,12 +83,15 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         operations: settings.operations.clone(),
         max_pending: settings.max_pending,
     };
-    let engine = Engine::start(journal, connector, config).await?;
+    let engine = Engine::start(journal, node, config).await?;
     let router = daedalus::http::app_with(
         engine.clone(),
         &HttpOptions {
             tokens: tokens.clone(),
             cors_origins: settings.cors_origins.clone(),
+            cassandra_config: settings.cassandra_config.clone(),
+            // Node reads are bounded by --jmx-timeout; a request gets that and some slack.
+            request_timeout: settings.jmx_timeout + daedalus::http::DEFAULT_REQUEST_TIMEOUT,
         },
     )
     .map_err(anyhow::Error::msg)?;

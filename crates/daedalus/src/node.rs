@@ -1,306 +1,290 @@
-//! The node port: the narrow, dyn-compatible interface the engine needs from a Cassandra node.
+//! The one handle on the Cassandra node: a long-lived [`cassandra::Node`] over one MBean server
+//! connection, shared by operations, their progress polling and the read endpoints.
 //!
-//! Owns the trait shapes (`NodeConnector`, `Node`), the call arguments (`ImportCall`) and the error
-//! (`NodeError`). It must not know how the node is reached: the JMX adapter lives in `node_jmx.rs`,
-//! test doubles live in the tests.
+//! Owns connecting lazily (the sidecar starts while the node is down), re-reading the version
+//! when the connection was established anew (a node upgraded in place is noticed), bounding
+//! short reads by `--jmx-timeout`, and the metering of every call. It must not know operations,
+//! records or HTTP; management calls themselves are `cassandra::Node`'s.
 
-use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use cassandra::{MBeanServer, Node, NodeError};
+use tokio::sync::Mutex;
 
-/// What went wrong talking to the node, coarse enough for an operator to act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NodeErrorKind {
-    /// Nothing answers at the JMX address, or the connection dropped.
-    Unreachable,
-    /// The node did not answer within `--jmx-timeout`.
-    Timeout,
-    /// The node answered with a Java exception.
-    Java,
-    /// The node lacks what the call needs (version, MBean, signature).
-    Unsupported,
-    /// The bytes on the wire made no sense.
-    Protocol,
-    /// The node refused our credentials.
-    Auth,
+use crate::metrics::MeteredServer;
+
+/// Bound on a call that blocks in Cassandra until the work is done (`importNewSSTables`,
+/// `drain`, `decommission`...), which may legitimately take far longer than `--jmx-timeout`.
+pub const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// Where the MBean server comes from.
+enum Source {
+    /// The native JMX client, connected on first use; it pools and reconnects by itself.
+    Jmx(Box<jmx::JmxConfig>),
+    /// A server given whole (tests use `cassandra::fake::FakeServer`).
+    Server(Arc<dyn MBeanServer>),
 }
 
-impl fmt::Display for NodeErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+struct Connected {
+    server: Arc<dyn MBeanServer>,
+    node: Node,
+    /// `MBeanServer::session` when the version was read.
+    session: u64,
+}
+
+struct Inner {
+    source: Source,
+    timeout: Duration,
+    /// JMX connections opened so far (one while the node stays reachable).
+    connects: std::sync::atomic::AtomicU64,
+    connected: Mutex<Option<Connected>>,
+}
+
+/// The shared node handle. Cheap to clone.
+#[derive(Clone)]
+pub struct NodeHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = match &self.inner.source {
+            Source::Jmx(config) => format!("jmx {}:{}", config.host, config.port),
+            Source::Server(_) => "server".to_string(),
+        };
+        f.debug_struct("NodeHandle")
+            .field("source", &source)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
     }
 }
 
-/// A failed node call: a kind, a message, and the Java throwable when Cassandra threw.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{kind}: {message}")]
-pub struct NodeError {
-    pub kind: NodeErrorKind,
-    pub message: String,
-    /// The Java throwable (`class`, `message`, `stack`, `cause`...) as the node sent it; used
-    /// verbatim as the operation's `failureCause`.
-    pub java: Option<Value>,
-}
+impl NodeHandle {
+    /// A node reached over JMX with `config` (its call timeout is raised to
+    /// [`LONG_CALL_TIMEOUT`]; `timeout` bounds connecting and every short read).
+    pub fn jmx(mut config: jmx::JmxConfig, timeout: Duration) -> NodeHandle {
+        config.connect_timeout = timeout;
+        config.call_timeout = LONG_CALL_TIMEOUT;
+        NodeHandle::from_source(Source::Jmx(Box::new(config)), timeout)
+    }
 
-impl NodeError {
-    pub fn new(kind: NodeErrorKind, message: impl Into<String>) -> Self {
-        NodeError {
-            kind,
-            message: message.into(),
-            java: None,
+    /// A node over an MBean server that is already there (a fake, in tests).
+    pub fn with_server(server: Arc<dyn MBeanServer>, timeout: Duration) -> NodeHandle {
+        let metered: Arc<dyn MBeanServer> = Arc::new(MeteredServer::new(server));
+        NodeHandle::from_source(Source::Server(metered), timeout)
+    }
+
+    fn from_source(source: Source, timeout: Duration) -> NodeHandle {
+        NodeHandle {
+            inner: Arc::new(Inner {
+                source,
+                timeout,
+                connects: std::sync::atomic::AtomicU64::new(0),
+                connected: Mutex::new(None),
+            }),
         }
     }
 
-    /// A Java exception thrown by the node.
-    pub fn java(message: impl Into<String>, throwable: Value) -> Self {
-        NodeError {
-            kind: NodeErrorKind::Java,
-            message: message.into(),
-            java: Some(throwable),
+    /// How many JMX connections this handle has opened (the client reconnects by itself; a
+    /// new one is dialled only after a transport failure).
+    pub fn connections_opened(&self) -> u64 {
+        self.inner
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `--jmx-timeout`: the bound on connecting and on short reads.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// The node, connecting first when needed and re-reading its version when the connection
+    /// was established anew since. Bounded by the timeout.
+    pub async fn node(&self) -> Result<Node, NodeError> {
+        self.bounded(self.node_unbounded()).await
+    }
+
+    async fn node_unbounded(&self) -> Result<Node, NodeError> {
+        let mut slot = self.inner.connected.lock().await;
+        if let Some(connected) = slot.as_mut() {
+            let session = connected.server.session();
+            if session == connected.session {
+                return Ok(connected.node.clone());
+            }
+            let version = connected.node.read_version().await?;
+            if &version != connected.node.version() {
+                tracing::info!(version = %version.raw, "the node answers with another version now");
+            }
+            connected.node = Node::with_version(connected.server.clone(), version);
+            connected.session = session;
+            return Ok(connected.node.clone());
+        }
+        let server = self.server().await?;
+        let session = server.session();
+        let node = match Node::connect(server.clone()).await {
+            Ok(node) => node,
+            Err(e) => {
+                close(server);
+                return Err(e);
+            }
+        };
+        *slot = Some(Connected {
+            server,
+            node: node.clone(),
+            session,
+        });
+        Ok(node)
+    }
+
+    async fn server(&self) -> Result<Arc<dyn MBeanServer>, NodeError> {
+        match &self.inner.source {
+            Source::Server(server) => Ok(server.clone()),
+            Source::Jmx(config) => {
+                let started = std::time::Instant::now();
+                let client = jmx::JmxClient::connect((**config).clone()).await;
+                crate::metrics::global().jmx_call(
+                    "connect",
+                    started.elapsed().as_secs_f64(),
+                    client.is_ok(),
+                );
+                let client = client.map_err(|e| cassandra::jmx_adapter::map_error(e, None))?;
+                self.inner
+                    .connects
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(Arc::new(MeteredServer::new(Arc::new(client))))
+            }
         }
     }
 
-    /// The `failureCause` an operation records for this error: the Java throwable when there is
-    /// one, else our own `{kind, message}`.
-    pub fn failure_cause(&self) -> Value {
-        match &self.java {
-            Some(java) => java.clone(),
-            None => json!({ "kind": self.kind.to_string(), "message": self.message }),
+    /// Runs a short read on the node (connect included), bounded by the timeout. After a
+    /// transport failure the connection is dropped, so the next call dials anew.
+    pub async fn read<T, F, Fut>(&self, read: F) -> Result<T, NodeError>
+    where
+        F: FnOnce(Node) -> Fut,
+        Fut: Future<Output = Result<T, NodeError>>,
+    {
+        let result = self
+            .bounded(async {
+                let node = self.node_unbounded().await?;
+                read(node).await
+            })
+            .await;
+        if let Err(e) = &result {
+            if e.is_transport() {
+                self.forget().await;
+            }
+        }
+        result
+    }
+
+    /// `ReleaseVersion` read afresh; the handle keeps using it for version-dependent calls.
+    pub async fn release_version(&self) -> Result<cassandra::CassandraVersion, NodeError> {
+        let version = self
+            .read(|node| async move { node.read_version().await })
+            .await?;
+        if let Some(connected) = self.inner.connected.lock().await.as_mut() {
+            if connected.node.version() != &version {
+                connected.node = Node::with_version(connected.server.clone(), version.clone());
+            }
+        }
+        Ok(version)
+    }
+
+    /// `future` bounded by the timeout; running out is `NodeError::Timeout`.
+    pub async fn bounded<T>(
+        &self,
+        future: impl Future<Output = Result<T, NodeError>>,
+    ) -> Result<T, NodeError> {
+        let timeout = self.inner.timeout;
+        match tokio::time::timeout(timeout, future).await {
+            Ok(result) => result,
+            Err(_) => Err(NodeError::Timeout {
+                message: format!("no answer from the node within {timeout:?}"),
+            }),
+        }
+    }
+
+    /// Drops the connection (when nobody else is using the slot right now).
+    async fn forget(&self) {
+        if let Ok(mut slot) = self.inner.connected.try_lock() {
+            if let Some(connected) = slot.take() {
+                if matches!(self.inner.source, Source::Jmx(_)) {
+                    close(connected.server);
+                }
+            }
         }
     }
 }
 
-/// The arguments of `ColumnFamilyStoreMBean.importNewSSTables`, already mapped from the request
-/// (`resetLevel = !keepLevel` and so on). The adapter picks the signature that fits the node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportCall {
-    pub src_paths: Vec<String>,
-    pub reset_level: bool,
-    pub clear_repaired: bool,
-    pub verify_sstables: bool,
-    pub verify_tokens: bool,
-    pub invalidate_caches: bool,
-    pub extended_verify: bool,
-    pub copy_data: bool,
+/// `HOST:PORT` (`[v6]:PORT` for IPv6) as `--jmx-service` gives it.
+pub fn parse_address(address: &str) -> Result<(String, u16), String> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| format!("JMX address {address:?} is not HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("JMX address {address:?} has no valid port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(format!("JMX address {address:?} has no host"));
+    }
+    Ok((host.to_string(), port))
 }
 
-/// A connected node. Every method is one management call; none retries on its own. Methods with
-/// a default answer `Unsupported`, so a new call can be added without touching every double.
-#[async_trait]
-pub trait Node: Send + Sync {
-    /// `StorageService.ReleaseVersion`, e.g. `"4.1.3"`.
-    async fn release_version(&self) -> Result<String, NodeError>;
-
-    /// Whether the table's `ColumnFamilies` MBean is registered.
-    async fn table_exists(&self, keyspace: &str, table: &str) -> Result<bool, NodeError>;
-
-    /// `StorageService.SchemaVersion` (a UUID string).
-    async fn schema_version(&self) -> Result<String, NodeError> {
-        Err(NodeError::new(
-            NodeErrorKind::Unsupported,
-            "schema version is not available",
-        ))
-    }
-
-    /// `StorageService.OperationMode` (`NORMAL`, `DRAINED`, ...).
-    async fn operation_mode(&self) -> Result<String, NodeError> {
-        Err(NodeError::new(
-            NodeErrorKind::Unsupported,
-            "operation mode is not available",
-        ))
-    }
-
-    /// Calls `importNewSSTables`; returns the directories Cassandra failed to import.
-    async fn import_sstables(
-        &self,
-        keyspace: &str,
-        table: &str,
-        call: &ImportCall,
-    ) -> Result<Vec<String>, NodeError>;
-
-    // --- Maintenance and topology operations (cleanup ... restart). Each default answers
-    // `Unsupported`, so a node double implements only what its test needs. Empty `tables` means
-    // every table of the keyspace; compaction-style calls return Cassandra's status code.
-
-    // (`operation_mode` above is shared with the read endpoints.)
-
-    /// `CompactionManager.Compactions`: the tasks running now.
-    async fn compactions(&self) -> Result<Vec<CompactionTask>, NodeError> {
-        Err(unsupported("compactions"))
-    }
-
-    /// `forceKeyspaceCleanup(int, String, String[])` → status code.
-    async fn cleanup(
-        &self,
-        _keyspace: &str,
-        _tables: &[String],
-        _jobs: i32,
-    ) -> Result<i32, NodeError> {
-        Err(unsupported("cleanup"))
-    }
-
-    /// `forceKeyspaceFlush(String, String[])`.
-    async fn flush(&self, _keyspace: &str, _tables: &[String]) -> Result<(), NodeError> {
-        Err(unsupported("flush"))
-    }
-
-    /// `scrub(...)` → status code.
-    async fn scrub(
-        &self,
-        _keyspace: &str,
-        _tables: &[String],
-        _call: &ScrubCall,
-    ) -> Result<i32, NodeError> {
-        Err(unsupported("scrub"))
-    }
-
-    /// `upgradeSSTables(...)` → status code.
-    async fn upgrade_sstables(
-        &self,
-        _keyspace: &str,
-        _tables: &[String],
-        _include_all: bool,
-        _jobs: i32,
-    ) -> Result<i32, NodeError> {
-        Err(unsupported("upgrade_sstables"))
-    }
-
-    /// `rebuild(...)`; blocks until streaming ends.
-    async fn rebuild(&self, _call: &RebuildCall) -> Result<(), NodeError> {
-        Err(unsupported("rebuild"))
-    }
-
-    /// `loadNewSSTables(String, String)`.
-    async fn refresh(&self, _keyspace: &str, _table: &str) -> Result<(), NodeError> {
-        Err(unsupported("refresh"))
-    }
-
-    /// `decommission(boolean)` (4.0+) or `decommission()` (3.x); blocks.
-    async fn decommission(&self, _force: bool) -> Result<(), NodeError> {
-        Err(unsupported("decommission"))
-    }
-
-    /// `drain()`; blocks.
-    async fn drain(&self) -> Result<(), NodeError> {
-        Err(unsupported("drain"))
-    }
-
-    /// `StorageService.truncate(String, String)`.
-    async fn truncate(&self, _keyspace: &str, _table: &str) -> Result<(), NodeError> {
-        Err(unsupported("truncate"))
-    }
-    // --- end of maintenance and topology operations
-}
-
-// --- Arguments of the maintenance operations (see the trait block above).
-
-fn unsupported(what: &str) -> NodeError {
-    NodeError::new(
-        NodeErrorKind::Unsupported,
-        format!("this node adapter cannot {what}"),
-    )
-}
-
-/// One running compaction-manager task: the progress signal of cleanup, scrub, upgradesstables.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct CompactionTask {
-    /// `compactionId`, stable while the task runs.
-    pub id: Option<String>,
-    pub keyspace: Option<String>,
-    pub table: Option<String>,
-    pub completed: Option<u64>,
-    pub total: Option<u64>,
-    pub unit: Option<String>,
-    /// `taskType`: `Cleanup`, `Scrub`, `Upgrade sstables`, `Compaction`...
-    pub task_type: Option<String>,
-}
-
-/// `scrub` flags other than keyspace and tables, as Cassandra names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ScrubCall {
-    pub disable_snapshot: bool,
-    pub skip_corrupted: bool,
-    pub check_data: bool,
-    pub reinsert_overflowed_ttl: bool,
-    pub jobs: i32,
-}
-
-/// `rebuild` arguments; `None`/empty means "any"/"all".
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RebuildCall {
-    pub keyspace: Option<String>,
-    pub source_dc: Option<String>,
-    /// `(start, end]` token ranges.
-    pub tokens: Vec<(String, String)>,
-    pub specific_sources: Vec<String>,
-}
-// --- end of maintenance arguments
-
-/// Makes a `Node` for one operation. Implementations may connect anew each time or hand out a
-/// shared handle; the engine does not care.
-#[async_trait]
-pub trait NodeConnector: Send + Sync {
-    async fn connect(&self) -> Result<Arc<dyn Node>, NodeError>;
-
-    // --- Read endpoints: the node-facts part of the port (see `facts.rs`). ---
-    /// The source of the read endpoints' facts (`/status`, `/version/*`, `/topology`, `/config`);
-    /// `None` when this connector offers none (they then answer 503).
-    fn facts(&self) -> Option<Arc<dyn crate::facts::NodeFacts>> {
-        None
-    }
-}
-
-/// A Cassandra release version, compared by its numeric prefix (`"4.0.11"`, `"5.0-beta1"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ReleaseVersion {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl ReleaseVersion {
-    /// Parses the leading `major.minor`; `None` when the text does not start that way.
-    pub fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.trim().split(|c: char| !c.is_ascii_digit());
-        let major = parts.next()?.parse().ok()?;
-        let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-        Some(ReleaseVersion { major, minor })
+fn close(server: Arc<dyn MBeanServer>) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = server.close().await;
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cassandra::fake::FakeServer;
+    use jmx::Value;
+
+    const SS: &str = "org.apache.cassandra.db:type=StorageService";
 
     #[test]
-    fn versions_compare_numerically() {
-        let v = |s| ReleaseVersion::parse(s).unwrap();
-        assert!(v("3.11.16") < v("4.0"));
-        assert!(v("4.0.11") >= v("4.0"));
-        assert!(v("5.0-beta1") > v("4.1.3"));
+    fn addresses() {
         assert_eq!(
-            v("10.2"),
-            ReleaseVersion {
-                major: 10,
-                minor: 2
-            }
+            parse_address("10.0.0.5:7199").unwrap(),
+            ("10.0.0.5".into(), 7199)
         );
-        assert!(ReleaseVersion::parse("unknown").is_none());
+        assert_eq!(parse_address("[::1]:7199").unwrap().0, "::1");
+        assert!(parse_address("nohost").is_err());
+        assert!(parse_address("h:port").is_err());
+        assert!(parse_address(":7199").is_err());
     }
 
-    #[test]
-    fn failure_cause_prefers_the_java_throwable() {
-        let own = NodeError::new(NodeErrorKind::Timeout, "no answer in 30s");
-        assert_eq!(
-            own.failure_cause(),
-            json!({"kind": "Timeout", "message": "no answer in 30s"})
+    #[tokio::test]
+    async fn a_new_session_makes_the_version_read_again() {
+        let fake = Arc::new(FakeServer::cassandra("4.0.6"));
+        let handle = NodeHandle::with_server(fake.clone(), Duration::from_secs(5));
+        assert_eq!(handle.node().await.unwrap().version().raw, "4.0.6");
+        fake.set_attr(SS, "ReleaseVersion", Value::String("5.0.2".into()));
+        // Same session: the cached version stands.
+        assert_eq!(handle.node().await.unwrap().version().raw, "4.0.6");
+        fake.reconnect();
+        assert_eq!(handle.node().await.unwrap().version().raw, "5.0.2");
+    }
+
+    #[tokio::test]
+    async fn a_dead_address_fails_fast_as_unreachable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let handle = NodeHandle::jmx(
+            jmx::JmxConfig::new("127.0.0.1", port),
+            Duration::from_secs(5),
         );
-        let java = NodeError::java("boom", json!({"class": "java.lang.RuntimeException"}));
-        assert_eq!(
-            java.failure_cause(),
-            json!({"class": "java.lang.RuntimeException"})
-        );
+        let e = handle.node().await.unwrap_err();
+        assert!(e.is_unreachable(), "{e}");
     }
 }

@@ -1,18 +1,20 @@
 //! The operation record: what the journal stores and the API shows for one operation.
 //!
 //! Owns the state enum, the record struct, its API JSON shape (camelCase, ISO-8601 UTC timestamps
-//! with milliseconds, the request's fields flattened in) and clock helpers. It must not perform
-//! I/O or decide state transitions (that is the engine's job).
+//! with milliseconds, the request's fields flattened in), the one conversion of a failure into
+//! its `failureCause` JSON, and clock helpers. It must not perform I/O or decide state
+//! transitions (that is the engine's job).
 
+use cassandra::{JavaThrowable, NodeError};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use time::format_description::well_known::iso8601::{
     Config, EncodedConfig, Iso8601, TimePrecision,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::operations::OperationRequest;
+use crate::operations::{OperationError, Request};
 
 /// Lifecycle of an operation: PENDING → RUNNING → COMPLETED | FAILED | CANCELLED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -79,14 +81,14 @@ pub struct OperationRecord {
     pub completion_ms: Option<i64>,
     pub errors: Vec<ErrorObject>,
     pub failure_cause: Option<Value>,
-    pub request: OperationRequest,
+    pub request: Request,
     /// What the operation found or did (`sstables`, `bytes`, `failedDirectories`...), shown as
     /// extra top-level fields.
     pub extra: Map<String, Value>,
 }
 
 impl OperationRecord {
-    pub fn new(id: Uuid, seq: u64, request: OperationRequest, now_ms: i64) -> Self {
+    pub fn new(id: Uuid, seq: u64, request: Request, now_ms: i64) -> Self {
         OperationRecord {
             id,
             seq,
@@ -132,18 +134,78 @@ impl OperationRecord {
         if let Some(cause) = &self.failure_cause {
             out.insert("failureCause".into(), cause.clone());
         }
-        if let Ok(Value::Object(fields)) = serde_json::to_value(&self.request) {
-            for (k, v) in fields {
-                if k != "type" {
-                    out.entry(k).or_insert(v);
-                }
-            }
+        for (k, v) in self.request.fields() {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
         }
         for (k, v) in &self.extra {
             out.entry(k.clone()).or_insert_with(|| v.clone());
         }
         Value::Object(out)
     }
+}
+
+/// `failureCause`: what Cassandra threw, as it threw it, or `{kind, message}` for a failure of
+/// the sidecar's own.
+pub struct FailureCause;
+
+impl FailureCause {
+    /// `{kind, message}`.
+    pub fn own(kind: &str, message: &str) -> Value {
+        json!({ "kind": kind, "message": message })
+    }
+
+    /// A node error: its throwable when Cassandra threw, else `{kind, message}`.
+    pub fn of_node(error: &NodeError) -> Value {
+        match error {
+            NodeError::Java { throwable } => throwable_json(throwable),
+            other => FailureCause::own(other.kind_name(), &other.to_string()),
+        }
+    }
+
+    /// The `errors` entry and the `failureCause` of a failed operation.
+    pub fn of(error: &OperationError) -> (String, Value) {
+        let cause = match error {
+            OperationError::Node { source } => FailureCause::of_node(source),
+            OperationError::Failed { kind, message } => FailureCause::own(kind, message),
+            other => FailureCause::own("Internal", &other.to_string()),
+        };
+        (error.to_string(), cause)
+    }
+}
+
+/// A throwable as the API shows it: `class`, `message`, `stackTrace` (`className`, `methodName`,
+/// `fileName`, `lineNumber`), `cause`, and `suppressed` and `wrapper` only when there are some.
+pub fn throwable_json(t: &JavaThrowable) -> Value {
+    let mut out = Map::new();
+    out.insert("class".into(), json!(t.class));
+    out.insert("message".into(), json!(t.message));
+    let frames: Vec<Value> = t
+        .stack_trace
+        .iter()
+        .map(|f| {
+            json!({
+                "className": f.class_name,
+                "methodName": f.method_name,
+                "fileName": f.file_name,
+                "lineNumber": f.line_number,
+            })
+        })
+        .collect();
+    out.insert("stackTrace".into(), Value::Array(frames));
+    out.insert(
+        "cause".into(),
+        t.cause.as_deref().map_or(Value::Null, throwable_json),
+    );
+    if !t.suppressed.is_empty() {
+        out.insert(
+            "suppressed".into(),
+            Value::Array(t.suppressed.iter().map(throwable_json).collect()),
+        );
+    }
+    if let Some(wrapper) = &t.wrapper {
+        out.insert("wrapper".into(), json!(wrapper));
+    }
+    Value::Object(out)
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -184,6 +246,24 @@ mod tests {
     fn timestamps_are_utc_with_millis() {
         assert_eq!(format_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_ms(1_795_902_381_123), "2026-11-28T21:46:21.123Z");
+    }
+
+    #[test]
+    fn throwables_show_as_earlier_builds_showed_them() {
+        let mut t = JavaThrowable::new("java.lang.RuntimeException", Some("outer"));
+        t.cause = Some(Box::new(JavaThrowable::new("java.io.IOException", None)));
+        let json = throwable_json(&t);
+        assert_eq!(
+            json,
+            json!({"class": "java.lang.RuntimeException", "message": "outer", "stackTrace": [],
+                   "cause": {"class": "java.io.IOException", "message": null, "stackTrace": [],
+                             "cause": null}})
+        );
+        let own = FailureCause::of_node(&NodeError::Timeout {
+            message: "no answer".into(),
+        });
+        assert_eq!(own["kind"], "Timeout");
+        assert_eq!(own["message"], "JMX call timed out: no answer");
     }
 
     #[test]

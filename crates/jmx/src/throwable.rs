@@ -57,6 +57,23 @@ pub struct StackFrame {
 }
 
 impl JavaThrowable {
+    /// A throwable with just a class and a message (no stack, no cause), e.g. for test doubles.
+    pub fn new(class: impl Into<String>, message: Option<&str>) -> JavaThrowable {
+        JavaThrowable {
+            class: class.into(),
+            message: message.map(str::to_owned),
+            stack_trace: Vec::new(),
+            cause: None,
+            suppressed: Vec::new(),
+            wrapper: None,
+        }
+    }
+
+    /// The innermost cause.
+    pub fn root_cause(&self) -> &JavaThrowable {
+        self.chain().last().unwrap_or(self)
+    }
+
     /// Decodes a throwable and unwraps JMX wrapper exceptions to the real cause. Returns `None`
     /// when the value is not an object.
     pub fn from_value(value: &Value) -> Option<JavaThrowable> {
@@ -107,6 +124,14 @@ impl JavaThrowable {
 impl std::fmt::Display for JavaThrowable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.summary())
+    }
+}
+
+impl std::error::Error for JavaThrowable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -1,20 +1,20 @@
 //! Admission: whether a validated request may be accepted now, given the deployment's settings
 //! and the operations not yet finished.
 //!
-//! Owns the rules (documented in docs/OPERATIONS.md): truncate only with `--enable-truncate`,
-//! restart only with `--restart-command`; while a drain, decommission or restart is unfinished
-//! nothing new is accepted; two unfinished identical operations are refused. It must not change
-//! records or talk to the node.
+//! Owns applying the rules (documented in docs/OPERATIONS.md): what the deployment allows (each
+//! operation's `Operation::allowed`); while an exclusive operation (drain, decommission, restart)
+//! is unfinished nothing new is accepted; two unfinished operations with the same conflict key
+//! are refused. It must not change records or talk to the node.
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::journal::JournalError;
-use crate::operations::{OperationRequest, OperationSettings, ValidationError};
+use crate::operations::{OperationSettings, Request, ValidationError};
 use crate::record::{OperationRecord, State};
 
 /// Why `Engine::submit` did not accept a request.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SubmitError {
     /// 400: the deployment does not allow this operation.
     #[error(transparent)]
@@ -24,8 +24,8 @@ pub enum SubmitError {
     Conflict {
         id: Uuid,
         message: String,
-        /// The conflicting operation as the API shows it.
-        record: Box<Value>,
+        /// The conflicting operation.
+        record: Box<OperationRecord>,
     },
     /// 503: the journal could not store it.
     #[error(transparent)]
@@ -37,29 +37,11 @@ pub enum SubmitError {
 
 /// Checks `request` against the settings and every record in `existing`.
 pub(super) fn admit<'a>(
-    request: &OperationRequest,
+    request: &Request,
     settings: &OperationSettings,
     existing: impl Iterator<Item = &'a OperationRecord>,
 ) -> Result<(), SubmitError> {
-    match request {
-        OperationRequest::Truncate(_) if !settings.enable_truncate => {
-            return Err(disabled(
-                "truncate is disabled on this sidecar; start it with --enable-truncate \
-                 (environment DAEDALUS_ENABLE_TRUNCATE=true, or enable-truncate = true in the \
-                 config file) to allow it",
-            ))
-        }
-        OperationRequest::Restart(_) if settings.restart_command.is_none() => {
-            return Err(disabled(
-                "restart is disabled on this sidecar: it needs a command that restarts the \
-                 Cassandra process; start the sidecar with --restart-command CMD (environment \
-                 DAEDALUS_RESTART_COMMAND, or restart-command in the config file). The \
-                 operation drains the node, runs CMD with sh -c, then waits until the node \
-                 answers with mode NORMAL",
-            ))
-        }
-        _ => {}
-    }
+    request.operation().allowed(settings)?;
     let key = request.duplicate_key();
     let mut duplicate = None;
     for record in existing.filter(|r| matches!(r.state, State::Pending | State::Running)) {
@@ -93,29 +75,21 @@ pub(super) fn admit<'a>(
     Ok(())
 }
 
-fn disabled(message: &str) -> SubmitError {
-    SubmitError::Refused(ValidationError {
-        error: "operation_disabled",
-        field: Some("type".to_string()),
-        message: message.to_string(),
-    })
-}
-
 fn conflict(record: &OperationRecord, message: String) -> SubmitError {
     SubmitError::Conflict {
         id: record.id,
         message,
-        record: Box::new(record.to_api_json()),
+        record: Box::new(record.clone()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
-    fn request(body: Value) -> OperationRequest {
-        OperationRequest::from_json(&body, &Default::default()).unwrap()
+    fn request(body: Value) -> Request {
+        Request::from_json(&body, &Default::default()).unwrap()
     }
 
     fn record(body: Value, state: State) -> OperationRecord {

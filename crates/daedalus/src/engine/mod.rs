@@ -2,11 +2,12 @@
 //! pool of workers, cancels, expires, and recovers after a restart.
 //!
 //! Owns the state machine (PENDING → RUNNING → COMPLETED | FAILED | CANCELLED) and writes every
-//! transition through to the journal. It must not parse HTTP or know how an operation does its
-//! work: that is `operations/`, reached through `OperationRequest::run`.
+//! transition through to the journal before it shows. It must not parse HTTP or know what an
+//! operation does: it holds `operations::Request`s and calls the `Operation` trait only.
 
 mod admission;
-mod context;
+mod config;
+mod shared;
 mod table;
 mod worker;
 
@@ -14,49 +15,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
 use serde_json::json;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use admission::SubmitError;
-pub use context::{RunContext, RunError};
 
 use crate::journal::{Journal, JournalError};
-use crate::node::NodeConnector;
-use crate::operations::{OperationRequest, OperationSettings, ValidationPolicy};
+use crate::node::NodeHandle;
+use crate::operations::{Request, ValidationPolicy};
 use crate::record::{host_name, now_ms, ErrorObject, OperationRecord, State};
+pub use config::{EngineConfig, DEFAULT_MAX_PENDING};
+use shared::{Shared, TransitionError};
 use table::Table;
-
-/// How the engine runs.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Operations running at once; more wait PENDING.
-    pub workers: usize,
-    /// Finished operations are forgotten this long after they finish.
-    pub expiration: Duration,
-    pub policy: ValidationPolicy,
-    /// What operations may run and their bounds (truncate, restart, drain, progress polling).
-    pub operations: OperationSettings,
-    /// Most operations waiting PENDING; `submit` refuses beyond it (`SubmitError::QueueFull`).
-    pub max_pending: usize,
-}
-
-/// Default of `EngineConfig::max_pending`.
-pub const DEFAULT_MAX_PENDING: usize = 1000;
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            workers: 10,
-            expiration: Duration::from_secs(3600),
-            policy: ValidationPolicy::default(),
-            operations: OperationSettings::default(),
-            max_pending: DEFAULT_MAX_PENDING,
-        }
-    }
-}
 
 /// Which records `list` returns; an empty list means "any".
 #[derive(Debug, Clone, Default)]
@@ -74,6 +47,7 @@ impl Filter {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CancelError {
     #[error("no operation {0}")]
     NotFound(Uuid),
@@ -81,17 +55,6 @@ pub enum CancelError {
     Finished(Box<OperationRecord>),
     #[error(transparent)]
     Journal(#[from] JournalError),
-}
-
-/// State shared by the engine handle, the dispatcher, the sweeper and every running operation.
-pub(crate) struct Shared {
-    journal: Journal,
-    ops: Mutex<Table>,
-    seq: AtomicU64,
-    queue: mpsc::UnboundedSender<Uuid>,
-    pub(crate) connector: Arc<dyn NodeConnector>,
-    pub(crate) config: EngineConfig,
-    host: String,
 }
 
 /// Handle on a running engine. Cheap to clone.
@@ -102,12 +65,19 @@ pub struct Engine {
     running: Arc<Mutex<tokio::task::JoinSet<()>>>,
 }
 
+/// A record and its revision (which changes whenever the record does, in memory included).
+#[derive(Debug, Clone)]
+pub struct Revised<T> {
+    pub revision: u64,
+    pub value: T,
+}
+
 impl Engine {
     /// Loads the journal, recovers what a previous run left behind and starts the workers.
     /// Must be called inside a tokio runtime.
     pub async fn start(
         journal: Journal,
-        connector: Arc<dyn NodeConnector>,
+        node: NodeHandle,
         config: EngineConfig,
     ) -> Result<Engine, JournalError> {
         let (queue, queue_rx) = mpsc::unbounded_channel();
@@ -122,9 +92,12 @@ impl Engine {
             ops: Mutex::new(Table::default()),
             seq: AtomicU64::new(next_seq),
             queue,
-            connector,
+            node,
+            settings: Arc::new(config.operations.clone()),
+            policy: Arc::new(config.policy.clone()),
             config,
             host,
+            stop: CancellationToken::new(),
         });
         shared.recover(loaded.records).await?;
 
@@ -148,9 +121,9 @@ impl Engine {
         &self.shared.config.policy
     }
 
-    /// The node connector, for requests that read from the node directly.
-    pub fn connector(&self) -> &Arc<dyn NodeConnector> {
-        &self.shared.connector
+    /// The shared node handle, for requests that read from the node directly.
+    pub fn node(&self) -> &NodeHandle {
+        &self.shared.node
     }
 
     pub fn journal(&self) -> &Journal {
@@ -159,7 +132,7 @@ impl Engine {
 
     /// Accepts a validated request: the record is in the journal when this returns. Refused
     /// when admission says so (disabled operation, conflict; see `admission`).
-    pub async fn submit(&self, request: OperationRequest) -> Result<OperationRecord, SubmitError> {
+    pub async fn submit(&self, request: Request) -> Result<OperationRecord, SubmitError> {
         let seq = self.shared.seq.fetch_add(1, Ordering::SeqCst);
         let record = OperationRecord::new(Uuid::new_v4(), seq, request, now_ms());
         // Admission and insertion under one lock, so two racing conflicting requests cannot
@@ -217,98 +190,111 @@ impl Engine {
             .collect()
     }
 
-    /// The API JSON array of `list(filter)`, as bytes. Each record is serialized once per change
-    /// and the cached bytes are reused; serialization happens outside the engine lock.
-    pub fn list_json(&self, filter: &Filter) -> Bytes {
-        let matching: Vec<table::Json> = self
-            .shared
+    /// The ids and revisions of the matching records, newest first: enough to reuse anything
+    /// made from a record that has not changed since.
+    pub fn list_revisions(&self, filter: &Filter) -> Vec<Revised<Uuid>> {
+        self.shared
             .lock()
             .newest_first()
             .filter(|e| filter.matches(e.record()))
-            .map(|e| e.json_or_copy())
-            .collect();
-        // Records changed since their last serialization: serialized here, outside the lock,
-        // then kept unless they changed again meanwhile.
-        let mut fresh = Vec::new();
-        let parts: Vec<Bytes> = matching
-            .into_iter()
-            .map(|json| match json {
-                table::Json::Ready(bytes) => bytes,
-                table::Json::Stale { record, revision } => {
-                    let bytes = table::api_json_bytes(&record);
-                    fresh.push((record.id, revision, bytes.clone()));
-                    bytes
-                }
+            .map(|e| Revised {
+                revision: e.revision(),
+                value: e.record().id,
             })
+            .collect()
+    }
+
+    /// A record with its revision.
+    pub fn get_revised(&self, id: Uuid) -> Option<Revised<OperationRecord>> {
+        self.shared.lock().get(&id).map(|e| Revised {
+            revision: e.revision(),
+            value: e.record().clone(),
+        })
+    }
+
+    /// How many records there are by type and state, and how many wait or run.
+    pub fn figures(&self) -> crate::metrics::RecordFigures {
+        let ops = self.shared.lock();
+        // Every known type and state, at 0 when none: a series does not vanish between scrapes.
+        let mut counts: std::collections::BTreeMap<(&'static str, &'static str), u64> =
+            crate::operations::known_types()
+                .iter()
+                .flat_map(|t| State::ALL.iter().map(move |s| ((*t, s.as_str()), 0)))
+                .collect();
+        let mut figures = crate::metrics::RecordFigures::default();
+        for entry in ops.values() {
+            let record = entry.record();
+            match record.state {
+                State::Pending => figures.pending += 1,
+                State::Running => figures.running += 1,
+                _ => {}
+            }
+            *counts
+                .entry((record.type_name(), record.state.as_str()))
+                .or_default() += 1;
+        }
+        figures.by_type_state = counts
+            .into_iter()
+            .map(|((t, s), n)| (t.to_string(), s, n))
             .collect();
-        if !fresh.is_empty() {
-            let mut ops = self.shared.lock();
-            for (id, revision, bytes) in fresh {
-                ops.store_json(&id, revision, bytes);
-            }
-        }
-        let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
-        out.push(b'[');
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(part);
-        }
-        out.push(b']');
-        Bytes::from(out)
+        figures
     }
 
     /// PENDING → CANCELLED at once; RUNNING → cancel requested (CANCELLED at the next safe point);
-    /// finished → `CancelError::Finished`.
+    /// finished → `CancelError::Finished`. Nothing changes unless the journal took the change.
     pub async fn cancel(&self, id: Uuid) -> Result<OperationRecord, CancelError> {
-        let snapshot = {
-            let mut ops = self.shared.lock();
-            let entry = ops.get_mut(&id).ok_or(CancelError::NotFound(id))?;
-            if entry.record().state.is_finished() {
-                return Err(CancelError::Finished(Box::new(entry.record().clone())));
-            }
-            let cancel = entry.cancel.clone();
-            let record = entry.record_mut();
-            match record.state {
-                State::Pending => {
-                    cancel.requested.store(true, Ordering::SeqCst);
+        let host = self.shared.host.clone();
+        let outcome = self
+            .shared
+            .transition(id, |entry| {
+                if entry.record().state.is_finished() {
+                    return Err(CancelError::Finished(Box::new(entry.record().clone())));
+                }
+                // Under the lock that `uninterruptible` takes: either the operation sees the
+                // request before its next call, or the call in flight is named here.
+                let in_flight = entry.cancel.request();
+                let record = entry.record();
+                if record.state != State::Pending && record.extra.contains_key("cancelRequested") {
+                    return Ok(());
+                }
+                let record = entry.record_mut();
+                if record.state == State::Pending {
                     record.state = State::Cancelled;
                     record.progress = 1.0;
                     record.completion_ms = Some(now_ms());
+                    return Ok(());
                 }
-                _ => {
-                    let in_flight = {
-                        let in_flight = cancel.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-                        cancel.requested.store(true, Ordering::SeqCst);
-                        *in_flight
-                    };
-                    if record.extra.contains_key("cancelRequested") {
-                        return Ok(record.clone());
-                    }
-                    record.extra.insert("cancelRequested".into(), json!(true));
-                    if let Some(call) = in_flight {
-                        record.errors.push(ErrorObject {
-                            source: self.shared.host.clone(),
-                            message: format!(
-                                "cancel requested while the JMX call {call} was in flight; a call in \
-                                 flight is not interrupted, so the operation ends with its outcome"
-                            ),
-                        });
-                    }
+                record.extra.insert("cancelRequested".into(), json!(true));
+                if let Some(call) = in_flight {
+                    record.errors.push(ErrorObject {
+                        source: host.clone(),
+                        message: format!(
+                            "cancel requested while the JMX call {call} was in flight; a call in \
+                             flight is not interrupted, so the operation ends with its outcome"
+                        ),
+                    });
                 }
+                Ok(())
+            })
+            .await;
+        let record = match outcome {
+            None => return Err(CancelError::NotFound(id)),
+            Some(Err(TransitionError::Refused(e))) => return Err(e),
+            Some(Err(TransitionError::Journal(e))) => {
+                // PENDING again in memory: the dispatcher may have skipped it meanwhile.
+                let _ = self.shared.queue.send(id);
+                return Err(CancelError::Journal(e));
             }
-            record.version += 1;
-            record.clone()
+            Some(Ok((record, ()))) => record,
         };
-        self.shared.journal.put(&snapshot).await?;
-        tracing::info!(%id, state = snapshot.state.as_str(), "cancel requested");
-        Ok(snapshot)
+        tracing::info!(%id, state = record.state.as_str(), "cancel requested");
+        Ok(record)
     }
 
     /// Stops at once, as a crash would: no new state is written, running operations are dropped
     /// mid-way (they are RUNNING in the journal and become FAILED at the next start).
     pub fn halt(&self) {
+        self.shared.stop.cancel();
         for task in self
             .tasks
             .lock()
@@ -323,15 +309,19 @@ impl Engine {
             .abort_all();
     }
 
-    /// Stops starting operations and gives running ones up to `grace` to finish, then halts.
+    /// Stops starting operations and gives running ones up to `grace` to finish. Past it, the
+    /// operations' tasks are stopped: those not inside a node call go back to PENDING for the
+    /// next start, those inside one stay RUNNING (FAILED at the next start).
     pub async fn shutdown(&self, grace: Duration) {
-        for task in self
+        self.shared.stop.cancel();
+        let tasks: Vec<JoinHandle<()>> = self
             .tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .drain(..)
-        {
-            task.abort();
+            .collect();
+        for task in tasks {
+            let _ = task.await;
         }
         let mut running =
             std::mem::take(&mut *self.running.lock().unwrap_or_else(|p| p.into_inner()));
@@ -340,13 +330,13 @@ impl Engine {
         })
         .await;
         if drained.is_err() {
+            // An operation's future cannot be asked to stop mid-call: a JMX call in flight is
+            // not interruptible. Dropping it is what "the grace period is over" means.
             running.abort_all();
             while running.join_next().await.is_some() {}
             self.requeue_unstarted_work(grace).await;
         }
     }
-
-    // --- Production readiness: graceful shutdown past the grace period. ---
 
     /// After the grace period, with the operations' tasks stopped: a RUNNING operation that has
     /// no node call in flight has changed nothing yet that cannot be redone, so it goes back to
@@ -358,16 +348,8 @@ impl Engine {
             ops.values_mut()
                 .filter(|e| e.record().state == State::Running)
                 .map(|entry| {
-                    let in_flight = {
-                        let in_flight = entry
-                            .cancel
-                            .in_flight
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner());
-                        // A task still finishing its last poll cannot start a call after this.
-                        entry.cancel.requested.store(true, Ordering::SeqCst);
-                        in_flight.is_some()
-                    };
+                    // A task still finishing its last poll cannot start a call after this.
+                    let in_flight = entry.cancel.request().is_some();
                     if !in_flight {
                         let record = entry.record_mut();
                         record.state = State::Pending;
@@ -388,55 +370,5 @@ impl Engine {
                 tracing::info!(id = %record.id, "operation stopped before its node call; PENDING again for the next start");
             }
         }
-    }
-    // --- end ---
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
-        self.ops.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Changes a RUNNING record in memory (progress, findings).
-    pub(crate) fn update_running(&self, id: Uuid, f: impl FnOnce(&mut OperationRecord)) {
-        if let Some(entry) = self.lock().get_mut(&id) {
-            if entry.record().state == State::Running {
-                f(entry.record_mut());
-            }
-        }
-    }
-
-    /// What a previous run left: finished records are served as they were, PENDING ones are
-    /// queued again, RUNNING ones become FAILED because their outcome is unknown.
-    async fn recover(&self, records: Vec<OperationRecord>) -> Result<(), JournalError> {
-        let now = now_ms();
-        let mut requeue = Vec::new();
-        for mut record in records {
-            if record.state == State::Running {
-                let message = format!(
-                    "the sidecar stopped while this operation was running, so its outcome is unknown; {}",
-                    record.request.restart_advice()
-                );
-                record.state = State::Failed;
-                record.progress = 1.0;
-                record.completion_ms = Some(now);
-                record.failure_cause =
-                    Some(json!({ "kind": "SidecarRestart", "message": message }));
-                record.errors.push(ErrorObject {
-                    source: self.host.clone(),
-                    message,
-                });
-                record.version += 1;
-                self.journal.put(&record).await?;
-                tracing::warn!(id = %record.id, "operation was running when the sidecar stopped; marked FAILED");
-            } else if record.state == State::Pending {
-                requeue.push(record.id);
-            }
-            self.lock().insert(record);
-        }
-        for id in requeue {
-            let _ = self.queue.send(id);
-        }
-        Ok(())
     }
 }

@@ -1,17 +1,17 @@
 //! The in-memory table of operation records: found by id, walked newest first without sorting,
-//! and each record's API JSON kept serialized until the record next changes.
+//! each with a revision that changes whenever the record does.
 //!
-//! Owns the order index and the serialized-JSON cache, and keeps both consistent with the
-//! records: every change goes through `Entry::record_mut`, which drops the cached JSON. It must
-//! not decide state transitions, filter by request parameters or do I/O (that is the engine's).
+//! Owns the order index and the revisions, and keeps both consistent with the records: every
+//! change goes through `Entry::record_mut`, which bumps the revision (callers that cache
+//! anything made from a record compare it). It must not decide state transitions, filter by
+//! request parameters or do I/O (that is the engine's).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use uuid::Uuid;
 
-use super::context::CancelState;
+use crate::operations::Cancellation;
 use crate::record::OperationRecord;
 
 /// Position in the list: creation time, then submission order (`seq`), then the id so that two
@@ -22,15 +22,21 @@ fn order_key(record: &OperationRecord) -> OrderKey {
     (record.creation_ms, record.seq, record.id)
 }
 
-/// One operation: its record, its cancel flags and its API JSON as last serialized.
+/// Revisions are unique across every record and the whole process, so a record removed and
+/// inserted again never repeats one.
+fn next_revision() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// One operation: its record, its cancellation and its revision.
 pub(crate) struct Entry {
     record: OperationRecord,
-    pub(super) cancel: Arc<CancelState>,
+    pub(super) cancel: Arc<Cancellation>,
     /// Where the record sits in `Table::order` (the key it was inserted with).
     key: OrderKey,
-    /// Bumped by every `record_mut`, so JSON made from an older copy is never stored.
+    /// Bumped by every `record_mut`.
     revision: u64,
-    json: Option<Bytes>,
 }
 
 impl Entry {
@@ -38,49 +44,16 @@ impl Entry {
         &self.record
     }
 
-    /// The record, to change it; its cached JSON is dropped.
+    /// The record, to change it; the revision changes with it.
     pub(super) fn record_mut(&mut self) -> &mut OperationRecord {
-        self.revision += 1;
-        self.json = None;
+        self.revision = next_revision();
         &mut self.record
     }
 
-    /// The cached JSON if the record has not changed since it was made; otherwise a copy of the
-    /// record and the revision to hand back to `Table::store_json` with the fresh JSON.
-    pub(super) fn json_or_copy(&self) -> Json {
-        match &self.json {
-            Some(bytes) => Json::Ready(bytes.clone()),
-            None => Json::Stale {
-                record: Box::new(self.record.clone()),
-                revision: self.revision,
-            },
-        }
+    /// Changes whenever the record does (in memory, progress included).
+    pub(super) fn revision(&self) -> u64 {
+        self.revision
     }
-}
-
-/// A record's API JSON, or what is needed to make it outside the lock.
-pub(super) enum Json {
-    Ready(Bytes),
-    Stale {
-        record: Box<OperationRecord>,
-        revision: u64,
-    },
-}
-
-impl Json {
-    #[cfg(test)]
-    fn unwrap_stale(self) -> (OperationRecord, u64) {
-        match self {
-            Json::Stale { record, revision } => (*record, revision),
-            Json::Ready(_) => panic!("expected no cached JSON"),
-        }
-    }
-}
-
-/// A record's API JSON (`OperationRecord::to_api_json`), as bytes.
-pub(super) fn api_json_bytes(record: &OperationRecord) -> Bytes {
-    // Serializing a `Value` cannot fail (its keys are strings); `null` is never expected.
-    Bytes::from(serde_json::to_vec(&record.to_api_json()).unwrap_or_else(|_| b"null".to_vec()))
 }
 
 /// All records the engine knows, by id and in creation order.
@@ -100,10 +73,9 @@ impl Table {
             record.id,
             Entry {
                 record,
-                cancel: Arc::new(CancelState::default()),
+                cancel: Arc::new(Cancellation::default()),
                 key,
-                revision: 0,
-                json: None,
+                revision: next_revision(),
             },
         );
     }
@@ -138,26 +110,17 @@ impl Table {
             .rev()
             .filter_map(|(_, _, id)| self.entries.get(id))
     }
-
-    /// Keeps JSON made outside the lock, unless the record changed since its copy was taken.
-    pub(super) fn store_json(&mut self, id: &Uuid, revision: u64, json: Bytes) {
-        if let Some(entry) = self.entries.get_mut(id) {
-            if entry.revision == revision {
-                entry.json = Some(json);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operations::{OperationRequest, ValidationPolicy};
+    use crate::operations::{Request, ValidationPolicy};
     use crate::record::State;
     use serde_json::json;
 
     fn record(seq: u64, creation_ms: i64) -> OperationRecord {
-        let request = OperationRequest::from_json(
+        let request = Request::from_json(
             &json!({"type": "flush", "keyspace": "ks"}),
             &ValidationPolicy::default(),
         )
@@ -190,30 +153,15 @@ mod tests {
     }
 
     #[test]
-    fn cached_json_is_dropped_on_change_and_stale_json_is_not_stored() {
+    fn every_change_moves_the_revision() {
         let mut table = Table::default();
         let r = record(0, 1);
         let id = r.id;
         table.insert(r);
-
-        let (copy, revision) = table.get(&id).unwrap().json_or_copy().unwrap_stale();
-        table.store_json(&id, revision, api_json_bytes(&copy));
-        let Json::Ready(cached) = table.get(&id).unwrap().json_or_copy() else {
-            panic!("JSON of an unchanged record is kept");
-        };
-        assert_eq!(&cached[..], &api_json_bytes(&copy)[..]);
-
-        // A change between taking the copy and storing its JSON: the old JSON must not stick.
-        let (copy, revision) = {
-            let entry = table.get_mut(&id).unwrap();
-            entry.record_mut().state = State::Running;
-            entry.json_or_copy().unwrap_stale()
-        };
-        table.get_mut(&id).unwrap().record_mut().state = State::Cancelled;
-        table.store_json(&id, revision, api_json_bytes(&copy));
-        let (now, _) = table.get(&id).unwrap().json_or_copy().unwrap_stale();
-        assert_eq!(now.state, State::Cancelled);
-        let json: serde_json::Value = serde_json::from_slice(&api_json_bytes(&now)).unwrap();
-        assert_eq!(json["state"], "CANCELLED");
+        let before = table.get(&id).unwrap().revision();
+        table.get_mut(&id).unwrap().record_mut().state = State::Running;
+        let after = table.get(&id).unwrap().revision();
+        assert_ne!(before, after);
+        assert_eq!(table.get(&id).unwrap().record().state, State::Running);
     }
 }

@@ -1,18 +1,27 @@
 //! The engine's background tasks: the dispatcher (queue → bounded pool of workers), the run of
 //! one operation to its final state, and the expiry sweeper.
 //!
-//! Owns the RUNNING and final transitions and expiry. It must not accept or cancel requests (the
-//! `Engine` handle does) nor know what an operation does.
+//! Owns the RUNNING and final transitions and expiry. Both transitions are journaled before the
+//! operation runs or is shown finished: an operation whose RUNNING state the journal did not
+//! take is not run (it would run a second time after a crash), and a final state the journal did
+//! not take is retried, the record staying RUNNING meanwhile. It must not accept or cancel
+//! requests (the `Engine` handle does) nor know what an operation does.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde_json::Value;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::{RunContext, RunError, Shared};
-use crate::record::{now_ms, ErrorObject, State};
+use super::shared::{Shared, TransitionError};
+use crate::operations::{OperationError, Reporter, RunContext};
+use crate::record::{now_ms, ErrorObject, FailureCause, State};
+
+/// First wait before a transition the journal refused is tried again; doubled up to the max.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Takes queued ids in order; each starts once a worker permit is free. Ids cancelled while
 /// queued are skipped without using a worker.
@@ -22,46 +31,106 @@ pub(super) async fn dispatch(
     semaphore: Arc<Semaphore>,
     running: Arc<Mutex<JoinSet<()>>>,
 ) {
+    let stop = shared.stop.clone();
     loop {
-        let Ok(permit) = semaphore.clone().acquire_owned().await else {
-            return;
+        // Stopping is checked while waiting, never in the middle of a claim: a claim the
+        // journal took is always followed by its run.
+        let permit = tokio::select! {
+            () = stop.cancelled() => return,
+            permit = semaphore.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
         };
         let ctx = loop {
-            let Some(id) = queue.recv().await else { return };
+            let id = tokio::select! {
+                () = stop.cancelled() => return,
+                id = queue.recv() => match id {
+                    Some(id) => id,
+                    None => return,
+                },
+            };
             if let Some(ctx) = claim(&shared, id).await {
                 break ctx;
             }
         };
         let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
         while running.try_join_next().is_some() {}
-        running.spawn(run(ctx, permit));
+        running.spawn(run(shared.clone(), ctx, permit));
     }
 }
 
-/// PENDING → RUNNING with `startTime`, journaled. `None` when the operation is no longer pending.
+/// PENDING → RUNNING with `startTime`, journaled before anything runs. `None` when the operation
+/// is no longer pending, or when the engine stops before the journal took the change.
 async fn claim(shared: &Arc<Shared>, id: Uuid) -> Option<RunContext> {
-    let (snapshot, cancel) = {
-        let mut ops = shared.lock();
-        let entry = ops.get_mut(&id)?;
-        if entry.record().state != State::Pending {
-            return None;
+    let mut wait = RETRY_FIRST;
+    loop {
+        let outcome = shared
+            .transition(id, |entry| {
+                if entry.record().state != State::Pending {
+                    return Err(());
+                }
+                let record = entry.record_mut();
+                record.state = State::Running;
+                record.start_ms = Some(now_ms());
+                Ok(entry.cancel.clone())
+            })
+            .await?;
+        match outcome {
+            Ok((snapshot, cancel)) => {
+                tracing::info!(%id, r#type = snapshot.type_name(), "operation started");
+                let reporter: Arc<dyn Reporter> = Arc::new(RecordReporter {
+                    shared: shared.clone(),
+                    id,
+                });
+                return Some(RunContext::new(
+                    id,
+                    shared.node.clone(),
+                    reporter,
+                    cancel,
+                    shared.settings.clone(),
+                    shared.policy.clone(),
+                ));
+            }
+            Err(TransitionError::Refused(())) => return None,
+            Err(TransitionError::Journal(e)) => {
+                tracing::error!(%id, error = %e, retry_in = ?wait, "cannot journal the start of an operation; it stays PENDING and does not run");
+                if !pause(shared, &mut wait).await {
+                    return None;
+                }
+            }
         }
-        let cancel = entry.cancel.clone();
-        let record = entry.record_mut();
-        record.state = State::Running;
-        record.start_ms = Some(now_ms());
-        record.version += 1;
-        (record.clone(), cancel)
-    };
-    if let Err(e) = shared.journal.put(&snapshot).await {
-        tracing::error!(%id, error = %e, "cannot journal the start of an operation");
     }
-    tracing::info!(%id, r#type = snapshot.type_name(), "operation started");
-    Some(RunContext {
-        shared: shared.clone(),
-        id,
-        cancel,
-    })
+}
+
+/// Waits before a retry; `false` when the engine stops meanwhile.
+async fn pause(shared: &Shared, wait: &mut Duration) -> bool {
+    let stopped = tokio::select! {
+        () = shared.stop.cancelled() => true,
+        () = tokio::time::sleep(*wait) => false,
+    };
+    *wait = (*wait * 2).min(RETRY_MAX);
+    !stopped
+}
+
+/// Progress and findings of a RUNNING operation, into its record (memory only; the journal
+/// gets them with the next state change).
+struct RecordReporter {
+    shared: Arc<Shared>,
+    id: Uuid,
+}
+
+impl Reporter for RecordReporter {
+    fn progress(&self, fraction: f64) {
+        self.shared
+            .update_running(self.id, |r| r.progress = fraction);
+    }
+
+    fn field(&self, key: &str, value: Value) {
+        self.shared.update_running(self.id, |r| {
+            r.extra.insert(key.to_string(), value);
+        });
+    }
 }
 
 /// Aborts the task it holds when dropped, so halting the engine stops the operation too.
@@ -75,68 +144,72 @@ impl<T> Drop for AbortOnDrop<T> {
 
 /// Runs one operation to its final state. The operation runs in its own task so that a panic
 /// becomes FAILED instead of a lost worker.
-async fn run(ctx: RunContext, _permit: OwnedSemaphorePermit) {
-    let Some(request) = ctx
-        .shared
-        .lock()
-        .get(&ctx.id)
-        .map(|e| e.record().request.clone())
-    else {
+async fn run(shared: Arc<Shared>, ctx: RunContext, _permit: OwnedSemaphorePermit) {
+    let id = ctx.id();
+    let Some(request) = shared.lock().get(&id).map(|e| e.record().request.clone()) else {
         return;
     };
-    let inner_ctx = ctx.clone();
     // Every log line of the operation carries its id.
-    let span = tracing::info_span!("operation", id = %ctx.id);
+    let span = tracing::info_span!("operation", %id);
+    let operation = request.operation().clone();
     let mut task = AbortOnDrop(tokio::spawn(tracing::Instrument::instrument(
-        async move { request.run(&inner_ctx).await },
+        async move { operation.run(&ctx).await },
         span,
     )));
     let outcome = match (&mut task.0).await {
         Ok(outcome) => outcome,
-        Err(e) => Err(RunError::internal(format!(
+        Err(e) => Err(OperationError::internal(format!(
             "the operation task ended abnormally: {e}"
         ))),
     };
-    finish(&ctx.shared, ctx.id, outcome).await;
+    finish(&shared, id, outcome).await;
 }
 
-/// RUNNING → COMPLETED | FAILED | CANCELLED, with `progress` 1.0 and `completionTime`, journaled.
-async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), RunError>) {
-    let snapshot = {
-        let mut ops = shared.lock();
-        let Some(entry) = ops.get_mut(&id) else {
-            return;
-        };
-        if entry.record().state.is_finished() {
-            return;
-        }
-        let record = entry.record_mut();
-        record.progress = 1.0;
-        record.completion_ms = Some(now_ms());
-        match outcome {
-            Ok(()) => record.state = State::Completed,
-            Err(RunError::Cancelled) => record.state = State::Cancelled,
-            Err(RunError::Failed { message, cause }) => {
-                record.state = State::Failed;
-                record.failure_cause = Some(cause);
-                record.errors.push(ErrorObject {
-                    source: shared.host.clone(),
-                    message,
-                });
+/// RUNNING → COMPLETED | FAILED | CANCELLED, with `progress` 1.0 and `completionTime`. Shown only
+/// once journaled; retried (the worker kept) until the journal takes it or the engine stops.
+async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), OperationError>) {
+    let (state, failure) = match &outcome {
+        Ok(()) => (State::Completed, None),
+        Err(OperationError::Cancelled) => (State::Cancelled, None),
+        Err(e) => (State::Failed, Some(FailureCause::of(e))),
+    };
+    let mut wait = RETRY_FIRST;
+    let snapshot = loop {
+        let transition = shared
+            .transition(id, |entry| {
+                if entry.record().state.is_finished() {
+                    return Err(());
+                }
+                let record = entry.record_mut();
+                record.state = state;
+                record.progress = 1.0;
+                record.completion_ms = Some(now_ms());
+                if let Some((message, cause)) = &failure {
+                    record.failure_cause = Some(cause.clone());
+                    record.errors.push(ErrorObject {
+                        source: shared.host.clone(),
+                        message: message.clone(),
+                    });
+                }
+                Ok(())
+            })
+            .await;
+        match transition {
+            None | Some(Err(TransitionError::Refused(()))) => return,
+            Some(Ok((snapshot, ()))) => break snapshot,
+            Some(Err(TransitionError::Journal(e))) => {
+                tracing::error!(%id, error = %e, retry_in = ?wait, "cannot journal the end of an operation; it stays RUNNING until the journal takes it");
+                if !pause(shared, &mut wait).await {
+                    return;
+                }
             }
         }
-        record.version += 1;
-        record.clone()
     };
-    if let Err(e) = shared.journal.put(&snapshot).await {
-        tracing::error!(%id, error = %e, "cannot journal the end of an operation");
-    }
     tracing::info!(%id, state = snapshot.state.as_str(), "operation finished");
-    // Production readiness: duration histogram.
     if let (Some(start), Some(end)) = (snapshot.start_ms, snapshot.completion_ms) {
         crate::metrics::global().operation_finished(
             snapshot.type_name(),
-            snapshot.state,
+            snapshot.state.as_str(),
             (end - start).max(0) as f64 / 1000.0,
         );
     }
@@ -169,6 +242,9 @@ pub(super) async fn sweep(shared: Arc<Shared>) {
                 tracing::error!(error = %e, "cannot remove expired operations from the journal");
             }
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            () = shared.stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
     }
 }

@@ -1,36 +1,76 @@
-//! The HTTP edge: the Icarus-compatible routes over the engine.
+//! The HTTP edge: the Icarus-compatible routes over the engine and the node handle.
 //!
-//! Owns the `Router` (`app`), request parsing (body, query, path id) and response shapes (status,
-//! `Location`). It must not run operations or touch the journal except through `Engine`.
+//! Owns the `Router` (`app_with`, the one the binary and the tests serve), its layers (request
+//! counting, timeout, tokens, CORS), request parsing (body, query, path id), response shapes and
+//! the turning of errors into JSON. It must not run operations or touch the journal except
+//! through `Engine`.
 
-mod operations;
-// Read endpoints (status, versions, topology, config, health, readiness, OpenAPI).
-pub mod read;
-
-// --- Production readiness: authentication, TLS, input shape limits (see each module). ---
 pub mod auth;
+pub mod error;
 pub mod limits;
+mod operations;
+pub mod read;
+mod records;
+mod state;
 pub mod tls;
-// --- end ---
 
 use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::engine::Engine;
-use crate::error::AppError;
+use error::AppError;
+pub use records::RecordJson;
+pub use state::AppState;
 
 /// Largest request body accepted (an operation request is a few hundred bytes).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The application router; tests drive it through a real listener.
-pub fn app(engine: Engine) -> Router {
-    Router::new()
+/// Default of `HttpOptions::request_timeout`.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Options of the router.
+#[derive(Clone)]
+pub struct HttpOptions {
+    /// Bearer tokens; `None` serves without token checks.
+    pub tokens: Option<Arc<auth::TokenStore>>,
+    /// Origins allowed by CORS; empty means no CORS headers at all.
+    pub cors_origins: Vec<String>,
+    /// Where `GET /config` finds `cassandra.yaml` (`--cassandra-config FILE|DIR`).
+    pub cassandra_config: Option<PathBuf>,
+    /// A request still unanswered after this gets 408 (node reads are bounded well below).
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            tokens: None,
+            cors_origins: Vec::new(),
+            cassandra_config: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// The application router: every route, `/metrics`, request counting, the request timeout,
+/// token checks and CORS as `options` say.
+pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String> {
+    let state = AppState {
+        engine,
+        records: Arc::new(RecordJson::default()),
+        cassandra_config: options.cassandra_config.clone(),
+    };
+    let mut router = Router::new()
         .route(
             "/operations",
             get(operations::list).post(operations::submit),
@@ -39,34 +79,18 @@ pub fn app(engine: Engine) -> Router {
             "/operations/{id}",
             get(operations::get_one).delete(operations::cancel),
         )
-        // Read endpoints.
         .merge(read::routes())
+        .route("/metrics", get(metrics))
         .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
-        .with_state(engine)
-}
-
-// --- Production readiness: the hardened router (metrics, tokens, CORS) and TLS serving. ---
-
-/// Options of the hardened router; `Default` is what `app` serves (no auth, no CORS).
-#[derive(Clone, Default)]
-pub struct HttpOptions {
-    /// Bearer tokens; `None` serves without token checks.
-    pub tokens: Option<std::sync::Arc<auth::TokenStore>>,
-    /// Origins allowed by CORS; empty means no CORS headers at all.
-    pub cors_origins: Vec<String>,
-}
-
-/// `app` plus `/metrics`, request counting, token checks and CORS as `options` say.
-pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String> {
-    let mut router = app(engine.clone()).merge(
-        Router::new()
-            .route("/metrics", get(crate::metrics::handler))
-            .with_state(engine),
-    );
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        .with_state(state);
     if let Some(tokens) = &options.tokens {
-        router = router.layer(axum::middleware::from_fn_with_state(
+        router = router.layer(middleware::from_fn_with_state(
             tokens.clone(),
             auth::require_token,
         ));
@@ -88,42 +112,82 @@ pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String>
                     axum::http::Method::POST,
                     axum::http::Method::DELETE,
                 ])
-                .allow_headers([
-                    axum::http::header::AUTHORIZATION,
-                    axum::http::header::CONTENT_TYPE,
-                ]),
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
     }
-    Ok(router.layer(axum::middleware::from_fn(crate::metrics::count_requests)))
+    Ok(router.layer(middleware::from_fn(count_requests)))
 }
 
 /// Serves `router` on `listener`, over TLS when `tls` is given, until `shutdown` resolves.
 pub async fn serve_router(
     listener: TcpListener,
     router: Router,
-    tls: Option<std::sync::Arc<tls::TlsReloader>>,
+    tls: Option<Arc<tls::TlsReloader>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match tls {
         Some(tls) => tls::serve(listener, router, tls, shutdown).await,
         None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            // Requests in progress get at most `tls::SHUTDOWN_DRAIN` after the signal, as over TLS.
+            let (signalled, drain_starts) = tokio::sync::oneshot::channel::<()>();
+            let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = signalled.send(());
+            });
+            let drain_over = async {
+                if drain_starts.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(tls::SHUTDOWN_DRAIN).await;
+            };
+            tokio::select! {
+                served = server => served,
+                () = drain_over => {
+                    tracing::warn!("connections still open {:?} after shutdown; closing them", tls::SHUTDOWN_DRAIN);
+                    Ok(())
+                }
+            }
         }
     }
 }
-// --- end ---
 
-/// Serves `app` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    engine: Engine,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(engine))
-        .with_graceful_shutdown(shutdown)
-        .await
+/// `GET /metrics`: the Prometheus text format 0.0.4 the API documents, or OpenMetrics text when
+/// the scraper asks for it (`Accept: application/openmetrics-text`, as Prometheus does).
+async fn metrics(State(engine): State<Engine>, headers: axum::http::HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let metrics = crate::metrics::global();
+    let figures = engine.figures();
+    if openmetrics {
+        (
+            [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+            metrics.render(&figures),
+        )
+            .into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, crate::metrics::CLASSIC_CONTENT_TYPE)],
+            metrics.render_classic(&figures),
+        )
+            .into_response()
+    }
+}
+
+/// Counts every request by method, matched route (the template, never the raw path, so ids do
+/// not explode the label set) and status.
+async fn count_requests(request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let response = next.run(request).await;
+    crate::metrics::global().http_request(&method, &route, response.status().as_u16());
+    response
 }
 
 /// One debug line per request: method, path, status.

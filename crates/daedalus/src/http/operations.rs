@@ -6,6 +6,8 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
+use std::sync::Arc;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,9 +15,10 @@ use axum::Json;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::error::AppError;
+use super::records::RecordJson;
 use crate::engine::{Engine, Filter};
-use crate::error::AppError;
-use crate::operations::{OperationRequest, ValidationError};
+use crate::operations::{Request, ValidationError};
 use crate::record::State as OpState;
 
 pub(super) async fn submit(
@@ -32,7 +35,7 @@ pub(super) async fn submit(
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
     super::limits::check(&value)?; // Production readiness: shape limits first.
-    let request = OperationRequest::from_json(&value, engine.policy())?;
+    let request = Request::from_json(&value, engine.policy())?;
     let record = engine.submit(request).await?;
     let location = format!("/operations/{}", record.id);
     Ok((
@@ -45,31 +48,36 @@ pub(super) async fn submit(
 
 pub(super) async fn get_one(
     State(engine): State<Engine>,
+    State(records): State<Arc<RecordJson>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    engine
-        .get(id)
-        .map(|r| Json(r.to_api_json()))
-        .ok_or_else(|| AppError::NotFound(format!("no operation {id}")))
+    let body = records
+        .one(&engine, id)
+        .ok_or_else(|| AppError::NotFound(format!("no operation {id}")))?;
+    Ok(json_bytes(body))
 }
 
 /// The same JSON array `Json(Value::Array(..))` would send, built from each record's cached
-/// serialization (`Engine::list_json`) instead of serializing every record per request.
+/// serialization instead of serializing every record per request.
 pub(super) async fn list(
     State(engine): State<Engine>,
+    State(records): State<Arc<RecordJson>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let filter = parse_filter(query.as_deref().unwrap_or(""))?;
-    let body = engine.list_json(&filter);
-    Ok((
+    Ok(json_bytes(records.list(&engine, &filter)))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 pub(super) async fn cancel(

@@ -4,20 +4,23 @@
 //! Owns their routes, response shapes (the Icarus contract's names) and how a node failure maps
 //! to a status: unreachable, timed out or refused credentials → 503, anything the node answered
 //! with → 500, both with an `ErrorBody` that also carries Icarus's `exception`. It must not talk
-//! JMX (it asks the `NodeFacts` port the engine's connector offers) nor touch operations.
+//! JMX (it asks the shared `NodeHandle`, each read bounded by `--jmx-timeout`) nor touch
+//! operations.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use cassandra::{EndpointInfo, NodeError, OperationMode};
 use serde_json::{json, Value};
 
-use crate::engine::Engine;
-use crate::facts::{ConfigFileError, NodeFacts, TopologyFacts};
-use crate::node::{NodeError, NodeErrorKind};
+use super::state::AppState;
+use crate::cassandra_yaml::{read_cassandra_yaml, ConfigFileError};
+use crate::node::NodeHandle;
+use crate::record::FailureCause;
 
 /// The project's OpenAPI document, served as it is kept in the repository.
 pub const OPENAPI_YAML: &str = include_str!("../../../../api/openapi.yaml");
@@ -30,7 +33,7 @@ pub const BUILD_TIME: &str = env!("DAEDALUS_BUILD_TIME");
 pub const GIT_COMMIT: &str = env!("DAEDALUS_GIT_COMMIT");
 
 /// The read routes, merged into the application router.
-pub fn routes() -> Router<Engine> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/status", get(status))
         .route("/version", get(sidecar_version))
@@ -46,15 +49,24 @@ pub fn routes() -> Router<Engine> {
         .route("/openapi.json", get(openapi_json))
 }
 
+/// The cluster as `/topology` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub cluster_name: String,
+    pub schema_version: String,
+    pub endpoints: Vec<EndpointInfo>,
+}
+
 /// A read that could not be answered.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// The node failed (or was not reached) while answering.
-    #[error(transparent)]
-    Node(#[from] NodeError),
-    /// The sidecar has no way to ask the node.
-    #[error("this sidecar has no node connection for reads")]
-    NoFacts,
+    #[error("{}: {source}", source.kind_name())]
+    Node {
+        #[from]
+        source: NodeError,
+    },
     /// `cassandra.yaml` could not be served.
     #[error(transparent)]
     Config(#[from] ConfigFileError),
@@ -64,16 +76,15 @@ impl ReadError {
     fn status_and_body(&self) -> (StatusCode, Value) {
         let message = self.to_string();
         match self {
-            ReadError::Node(e) => {
-                let (status, error) = match e.kind {
-                    NodeErrorKind::Unreachable => {
-                        (StatusCode::SERVICE_UNAVAILABLE, "node_unreachable")
-                    }
-                    NodeErrorKind::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "node_timeout"),
-                    NodeErrorKind::Auth => (StatusCode::SERVICE_UNAVAILABLE, "node_auth"),
-                    NodeErrorKind::Java | NodeErrorKind::Protocol | NodeErrorKind::Unsupported => {
-                        (StatusCode::INTERNAL_SERVER_ERROR, "node_error")
-                    }
+            ReadError::Node { source: e } => {
+                let (status, error) = if e.is_unreachable() {
+                    (StatusCode::SERVICE_UNAVAILABLE, "node_unreachable")
+                } else if e.is_timeout() {
+                    (StatusCode::SERVICE_UNAVAILABLE, "node_timeout")
+                } else if e.is_auth() {
+                    (StatusCode::SERVICE_UNAVAILABLE, "node_auth")
+                } else {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "node_error")
                 };
                 (
                     status,
@@ -81,14 +92,10 @@ impl ReadError {
                         "error": error,
                         "field": null,
                         "message": message,
-                        "exception": e.failure_cause(),
+                        "exception": FailureCause::of_node(e),
                     }),
                 )
             }
-            ReadError::NoFacts => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "error": "node_unavailable", "field": null, "message": message }),
-            ),
             ReadError::Config(ConfigFileError::Absent(_)) => (
                 StatusCode::NOT_FOUND,
                 json!({ "error": "not_found", "field": null, "message": message }),
@@ -111,13 +118,14 @@ impl IntoResponse for ReadError {
     }
 }
 
-fn facts(engine: &Engine) -> Result<Arc<dyn NodeFacts>, ReadError> {
-    engine.connector().facts().ok_or(ReadError::NoFacts)
+async fn operation_mode(node: &NodeHandle) -> Result<OperationMode, NodeError> {
+    node.read(|node| async move { node.operation_mode().await })
+        .await
 }
 
-async fn status(State(engine): State<Engine>) -> Result<Json<Value>, ReadError> {
-    let mode = facts(&engine)?.operation_mode().await?;
-    Ok(Json(json!({ "nodeState": mode })))
+async fn status(State(node): State<NodeHandle>) -> Result<Json<Value>, ReadError> {
+    let mode = operation_mode(&node).await?;
+    Ok(Json(json!({ "nodeState": mode.as_str() })))
 }
 
 async fn sidecar_version() -> Json<Value> {
@@ -128,8 +136,8 @@ async fn sidecar_version() -> Json<Value> {
     }))
 }
 
-async fn cassandra_version(State(engine): State<Engine>) -> Result<Json<Value>, ReadError> {
-    let v = facts(&engine)?.release_version().await?;
+async fn cassandra_version(State(node): State<NodeHandle>) -> Result<Json<Value>, ReadError> {
+    let v = node.release_version().await?;
     Ok(Json(json!({
         "major": v.major,
         "minor": v.minor,
@@ -140,33 +148,47 @@ async fn cassandra_version(State(engine): State<Engine>) -> Result<Json<Value>, 
     })))
 }
 
-async fn schema_version(State(engine): State<Engine>) -> Result<Json<Value>, ReadError> {
-    let schema = facts(&engine)?.schema_version().await?;
+async fn schema_version(State(node): State<NodeHandle>) -> Result<Json<Value>, ReadError> {
+    let schema = node
+        .read(|node| async move { node.schema_version().await })
+        .await?;
     Ok(Json(json!({ "schemaVersion": schema })))
 }
 
-async fn topology(State(engine): State<Engine>) -> Result<Json<Value>, ReadError> {
-    let topology = facts(&engine)?.topology().await?;
+async fn read_topology(node: &NodeHandle) -> Result<Topology, NodeError> {
+    node.read(|node| async move {
+        Ok(Topology {
+            cluster_name: node.cluster_name().await?,
+            schema_version: node.schema_version().await?,
+            endpoints: node.topology().await?,
+        })
+    })
+    .await
+}
+
+async fn topology(State(node): State<NodeHandle>) -> Result<Json<Value>, ReadError> {
+    let topology = read_topology(&node).await?;
     Ok(Json(topology_json(&topology, None)))
 }
 
 async fn topology_of_dc(
-    State(engine): State<Engine>,
+    State(node): State<NodeHandle>,
     Path(dc): Path<String>,
 ) -> Result<Json<Value>, ReadError> {
-    let topology = facts(&engine)?.topology().await?;
+    let topology = read_topology(&node).await?;
     Ok(Json(topology_json(&topology, Some(&dc))))
 }
 
-/// `ClusterTopology`: the nodes of `dc` only when given (none when no node is in it).
-pub fn topology_json(topology: &TopologyFacts, dc: Option<&str>) -> Value {
+/// `ClusterTopology`: the nodes of `dc` only when given (none when no node is in it). JMX
+/// reports no host names, so a node's address stands for its `hostname`.
+pub fn topology_json(topology: &Topology, dc: Option<&str>) -> Value {
     let nodes: Vec<Value> = topology
         .endpoints
         .iter()
         .filter(|e| dc.is_none() || e.datacenter.as_deref() == dc)
         .map(|e| {
             let mut node = json!({
-                "hostname": e.hostname,
+                "hostname": e.ip,
                 "cluster": topology.cluster_name,
                 "nodeId": e.host_id,
                 "ipAddress": e.ip,
@@ -188,13 +210,10 @@ pub fn topology_json(topology: &TopologyFacts, dc: Option<&str>) -> Value {
     })
 }
 
-async fn config(State(engine): State<Engine>) -> Result<Json<Value>, ReadError> {
-    let facts = facts(&engine).map_err(|_| {
-        ReadError::Config(ConfigFileError::Absent(
-            "no cassandra.yaml is configured".to_string(),
-        ))
-    })?;
-    Ok(Json(facts.cassandra_yaml()?))
+async fn config(State(state): State<AppState>) -> Result<Json<Value>, ReadError> {
+    Ok(Json(read_cassandra_yaml(
+        state.cassandra_config.as_deref(),
+    )?))
 }
 
 /// Liveness: the sidecar answers; Cassandra is not asked.
@@ -203,7 +222,7 @@ async fn health() -> Json<Value> {
 }
 
 /// Readiness: the node answers over JMX and its mode is NORMAL.
-async fn ready(State(engine): State<Engine>) -> (StatusCode, Json<Value>) {
+async fn ready(State(node): State<NodeHandle>) -> (StatusCode, Json<Value>) {
     let not_ready = |reason: String, extra: Value| {
         let mut body = json!({ "status": "NOT_READY", "reason": reason });
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
@@ -211,23 +230,29 @@ async fn ready(State(engine): State<Engine>) -> (StatusCode, Json<Value>) {
         }
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     };
-    let facts = match facts(&engine) {
-        Ok(facts) => facts,
-        Err(e) => return not_ready(e.to_string(), json!({})),
+    let failed = |e: NodeError| {
+        not_ready(
+            format!("{}: {e}", e.kind_name()),
+            json!({ "kind": e.kind_name() }),
+        )
     };
-    match facts.operation_mode().await {
-        Ok(mode) if mode == "NORMAL" => match facts.release_version().await {
+    match operation_mode(&node).await {
+        Ok(OperationMode::Normal) => match node.release_version().await {
             Ok(version) => (
                 StatusCode::OK,
-                Json(json!({ "status": "READY", "nodeState": mode, "cassandra": version.raw })),
+                Json(json!({
+                    "status": "READY",
+                    "nodeState": OperationMode::Normal.as_str(),
+                    "cassandra": version.raw,
+                })),
             ),
-            Err(e) => not_ready(e.to_string(), json!({ "kind": e.kind.to_string() })),
+            Err(e) => failed(e),
         },
         Ok(mode) => not_ready(
-            format!("the node is {mode}, not NORMAL"),
-            json!({ "nodeState": mode }),
+            format!("the node is {}, not NORMAL", mode.as_str()),
+            json!({ "nodeState": mode.as_str() }),
         ),
-        Err(e) => not_ready(e.to_string(), json!({ "kind": e.kind.to_string() })),
+        Err(e) => failed(e),
     }
 }
 
@@ -255,7 +280,7 @@ async fn openapi_json() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::EndpointFacts;
+    use cassandra::EndpointStatus;
 
     #[test]
     fn the_embedded_document_parses() {
@@ -268,15 +293,17 @@ mod tests {
 
     #[test]
     fn node_failures_map_to_503_or_500() {
-        let (s, body) = ReadError::Node(NodeError::new(NodeErrorKind::Unreachable, "refused"))
-            .status_and_body();
+        let (s, body) = ReadError::from(NodeError::Unreachable {
+            message: "refused".into(),
+        })
+        .status_and_body();
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"], "node_unreachable");
         assert_eq!(body["exception"]["kind"], "Unreachable");
-        let (s, body) = ReadError::Node(NodeError::java(
-            "boom",
-            json!({"class": "java.lang.IllegalStateException"}),
-        ))
+        let (s, body) = ReadError::from(NodeError::java(cassandra::JavaThrowable::new(
+            "java.lang.IllegalStateException",
+            Some("boom"),
+        )))
         .status_and_body();
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
@@ -287,26 +314,26 @@ mod tests {
         assert_eq!(s, StatusCode::NOT_FOUND);
     }
 
+    fn endpoint(ip: &str, host_id: &str, dc: Option<&str>, rack: Option<&str>) -> EndpointInfo {
+        EndpointInfo {
+            endpoint: ip.into(),
+            ip: ip.into(),
+            port: None,
+            host_id: host_id.into(),
+            datacenter: dc.map(Into::into),
+            rack: rack.map(Into::into),
+            status: EndpointStatus::Up,
+        }
+    }
+
     #[test]
     fn topology_filters_by_dc_and_omits_unknown_racks() {
-        let t = TopologyFacts {
+        let t = Topology {
             cluster_name: "c".into(),
             schema_version: "s".into(),
             endpoints: vec![
-                EndpointFacts {
-                    hostname: "10.0.0.1".into(),
-                    ip: "10.0.0.1".into(),
-                    host_id: "h1".into(),
-                    datacenter: Some("dc1".into()),
-                    rack: Some("r1".into()),
-                },
-                EndpointFacts {
-                    hostname: "10.0.0.2".into(),
-                    ip: "10.0.0.2".into(),
-                    host_id: "h2".into(),
-                    datacenter: Some("dc2".into()),
-                    rack: None,
-                },
+                endpoint("10.0.0.1", "h1", Some("dc1"), Some("r1")),
+                endpoint("10.0.0.2", "h2", Some("dc2"), None),
             ],
         };
         let all = topology_json(&t, None);

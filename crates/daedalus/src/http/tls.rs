@@ -210,8 +210,15 @@ fn stamps(files: &TlsFiles) -> Vec<Option<(SystemTime, u64)>> {
     .collect()
 }
 
-/// Serves `app` over TLS on `listener` until `shutdown` resolves, then waits for open connections
-/// to finish their requests.
+/// Most connections served at once; past it, the loop stops accepting until one closes (the
+/// kernel's backlog holds the rest), so a flood of idle TLS clients cannot exhaust the process.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+/// Longest wait, after `shutdown`, for open connections to finish their requests.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(30);
+
+/// Serves `app` over TLS on `listener` until `shutdown` resolves, then waits (at most
+/// [`SHUTDOWN_DRAIN`]) for open connections to finish their requests.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -219,8 +226,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            _ = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -236,6 +251,7 @@ pub async fn serve(
         let service = TowerToHyperService::new(app.clone());
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _slot = slot;
             let stream =
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                     Ok(Ok(stream)) => stream,
@@ -256,7 +272,12 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open {SHUTDOWN_DRAIN:?} after shutdown; closing them");
+    }
     Ok(())
 }
 

@@ -4,33 +4,46 @@
 //! progress from the compaction manager, and the mapping of Cassandra's status code to an
 //! outcome. It must not read progress itself (that is `progress.rs`).
 
+use async_trait::async_trait;
+use cassandra::{AllSSTableOpStatus, ScrubOptions, UpgradeOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::context::{OperationError, RunContext};
 use super::fields;
+use super::operation::{Operation, OperationType};
 use super::progress::{with_compaction_progress, CompactionScope};
-use super::{decode, ValidationError};
-use crate::engine::{RunContext, RunError};
-use crate::node::ScrubCall;
+use super::settings::ValidationPolicy;
+use super::validation::{decode, tables_key, ValidationError};
 
 /// Cassandra's `AllSSTableOpStatus` as an outcome: 0 succeeds, anything else fails with a
 /// sentence naming the code.
-pub(crate) fn status_outcome(ctx: &RunContext, operation: &str, code: i32) -> Result<(), RunError> {
+pub(crate) fn status_outcome(
+    ctx: &RunContext,
+    operation: &str,
+    status: AllSSTableOpStatus,
+) -> Result<(), OperationError> {
+    let code = match status {
+        AllSSTableOpStatus::Successful => 0,
+        AllSSTableOpStatus::Aborted => 1,
+        AllSSTableOpStatus::UnableToCancel => 2,
+        AllSSTableOpStatus::Other(code) => code,
+    };
     ctx.set_extra("status", json!(code));
     match code {
         0 => Ok(()),
-        1 => Err(RunError::failed(
+        1 => Err(OperationError::failed(
             "Aborted",
             format!("{operation} aborted (Cassandra status 1)"),
         )),
-        2 => Err(RunError::failed(
+        2 => Err(OperationError::failed(
             "UnableToCancel",
             format!(
                 "{operation} failed: unable to mark SSTables compacting (another operation is \
                  using them; Cassandra status 2)"
             ),
         )),
-        other => Err(RunError::failed(
+        other => Err(OperationError::failed(
             "UnknownStatus",
             format!("{operation} ended with unknown Cassandra status {other}"),
         )),
@@ -62,23 +75,38 @@ impl CleanupRequest {
             jobs: fields::jobs(input.jobs)?,
         })
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for CleanupRequest {
+    const TYPE: &'static str = "cleanup";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        CleanupRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for CleanupRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some(format!("{}/{}", self.keyspace, tables_key(&self.tables)))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
+        let node = ctx.node().await?;
         let scope = CompactionScope {
             keyspace: &self.keyspace,
             tables: &self.tables,
             task_type: "Cleanup",
         };
-        let code = with_compaction_progress(
+        let status = with_compaction_progress(
             ctx,
             "forceKeyspaceCleanup",
             scope,
             node.cleanup(&self.keyspace, &self.tables, self.jobs),
         )
         .await??;
-        status_outcome(ctx, "cleanup", code)
+        status_outcome(ctx, "cleanup", status)
     }
 }
 
@@ -124,8 +152,8 @@ impl ScrubRequest {
         })
     }
 
-    pub fn call(&self) -> ScrubCall {
-        ScrubCall {
+    pub fn call(&self) -> ScrubOptions {
+        ScrubOptions {
             disable_snapshot: self.disable_snapshot,
             skip_corrupted: self.skip_corrupted,
             check_data: !self.no_validate,
@@ -133,24 +161,38 @@ impl ScrubRequest {
             jobs: self.jobs,
         }
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for ScrubRequest {
+    const TYPE: &'static str = "scrub";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        ScrubRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for ScrubRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some(format!("{}/{}", self.keyspace, tables_key(&self.tables)))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
+        let node = ctx.node().await?;
         let scope = CompactionScope {
             keyspace: &self.keyspace,
             tables: &self.tables,
             task_type: "Scrub",
         };
-        let call = self.call();
-        let code = with_compaction_progress(
+        let status = with_compaction_progress(
             ctx,
             "scrub",
             scope,
-            node.scrub(&self.keyspace, &self.tables, &call),
+            node.scrub(&self.keyspace, &self.tables, self.call()),
         )
         .await??;
-        status_outcome(ctx, "scrub", code)
+        status_outcome(ctx, "scrub", status)
     }
 }
 
@@ -185,28 +227,43 @@ impl UpgradeSSTablesRequest {
             include_all_sstables: input.include_all_sstables.unwrap_or(false),
         })
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for UpgradeSSTablesRequest {
+    const TYPE: &'static str = "upgradesstables";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        UpgradeSSTablesRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for UpgradeSSTablesRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some(format!("{}/{}", self.keyspace, tables_key(&self.tables)))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
+        let node = ctx.node().await?;
         let scope = CompactionScope {
             keyspace: &self.keyspace,
             tables: &self.tables,
             task_type: "Upgrade sstables",
         };
-        let code = with_compaction_progress(
+        let options = UpgradeOptions {
+            include_all: self.include_all_sstables,
+            jobs: self.jobs,
+            max_timestamp: None,
+        };
+        let status = with_compaction_progress(
             ctx,
             "upgradeSSTables",
             scope,
-            node.upgrade_sstables(
-                &self.keyspace,
-                &self.tables,
-                self.include_all_sstables,
-                self.jobs,
-            ),
+            node.upgrade_sstables(&self.keyspace, &self.tables, options),
         )
         .await??;
-        status_outcome(ctx, "upgradesstables", code)
+        status_outcome(ctx, "upgradesstables", status)
     }
 }
 

@@ -5,7 +5,7 @@
 //! field. It must not know which operation uses which field.
 
 use super::import::identifier;
-use super::ValidationError;
+use super::validation::ValidationError;
 
 /// A required keyspace or table name.
 pub(crate) fn name(field: &str, value: Option<String>) -> Result<String, ValidationError> {

@@ -8,12 +8,15 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use async_trait::async_trait;
+use cassandra::ImportOptions;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{decode, ValidationError, ValidationPolicy};
-use crate::engine::{RunContext, RunError};
-use crate::node::{ImportCall, NodeErrorKind, ReleaseVersion};
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::ValidationPolicy;
+use super::validation::{decode, ValidationError};
 
 /// Longest keyspace or table name Cassandra accepts (`SchemaConstants.NAME_LENGTH`).
 const MAX_IDENTIFIER: usize = 48;
@@ -105,8 +108,8 @@ impl ImportRequest {
     }
 
     /// The `importNewSSTables` arguments for a resolved directory.
-    pub fn call(&self, dir: &Path) -> ImportCall {
-        ImportCall {
+    pub fn call(&self, dir: &Path) -> ImportOptions {
+        ImportOptions {
             src_paths: vec![dir.to_string_lossy().into_owned()],
             reset_level: !self.keep_level,
             clear_repaired: !self.keep_repaired,
@@ -115,11 +118,23 @@ impl ImportRequest {
             invalidate_caches: !self.no_invalidate_caches,
             extended_verify: self.extended_verify,
             copy_data: self.copy_data,
+            ..ImportOptions::new(Vec::new())
         }
     }
+}
 
-    pub fn restart_advice(&self) -> String {
-        format!(
+impl OperationType for ImportRequest {
+    const TYPE: &'static str = "import";
+
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+        ImportRequest::from_json(body, policy)
+    }
+}
+
+#[async_trait]
+impl Operation for ImportRequest {
+    fn restart_advice(&self) -> Option<String> {
+        Some(format!(
             "check whether the SSTables from {} reached table {}.{} (its data directory, \
              nodetool tablestats, and importNewSSTables in the node's system.log) before \
              submitting the import again{}",
@@ -131,25 +146,28 @@ impl ImportRequest {
             } else {
                 ""
             }
-        )
+        ))
     }
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
-        let version = node.release_version().await?;
-        match ReleaseVersion::parse(&version) {
-            Some(v) if v >= (ReleaseVersion { major: 4, minor: 0 }) => {}
-            _ => {
-                return Err(RunError::own(
-                    NodeErrorKind::Unsupported,
-                    format!("import needs Cassandra 4.0 or newer, node runs {version}"),
-                ))
-            }
+        let node = ctx.node().await?;
+        if !node.version().has_import() {
+            return Err(OperationError::failed(
+                "Unsupported",
+                format!(
+                    "import needs Cassandra 4.0 or newer, node runs {}",
+                    node.version().raw
+                ),
+            ));
         }
-        if !node.table_exists(&self.keyspace, &self.table).await? {
-            return Err(RunError::own(
-                NodeErrorKind::Unsupported,
+        let (keyspace, table) = (&self.keyspace, &self.table);
+        let found = ctx
+            .read(|node| async move { node.table_mbean(keyspace, table).await })
+            .await?;
+        if found.is_none() {
+            return Err(OperationError::failed(
+                "Unsupported",
                 format!(
                     "table {}.{} does not exist on the node (no ColumnFamilies MBean)",
                     self.keyspace, self.table
@@ -166,7 +184,7 @@ impl ImportRequest {
             "sourceDir"
         };
         let dir = resolve_dir(field, self.import_dir(), &ctx.policy().import_roots)
-            .map_err(|e| RunError::preflight(e.message))?;
+            .map_err(|e| OperationError::preflight(e.message))?;
 
         let report = self.preflight(ctx, dir.clone()).await?;
         ctx.set_extra("sstables", Value::from(report.sets.len()));
@@ -177,20 +195,26 @@ impl ImportRequest {
         let failed = ctx
             .uninterruptible(
                 "importNewSSTables",
-                node.import_sstables(&self.keyspace, &self.table, &call),
+                node.import_new_sstables(&self.keyspace, &self.table, &call),
             )
             .await??;
         if !failed.is_empty() {
             ctx.set_extra("failedDirectories", Value::from(failed.clone()));
-            return Err(RunError::own(
-                NodeErrorKind::Java,
+            return Err(OperationError::failed(
+                "Java",
                 format!("Cassandra failed to import from: {}", failed.join(", ")),
             ));
         }
         Ok(())
     }
+}
 
-    async fn preflight(&self, ctx: &RunContext, dir: PathBuf) -> Result<sstable::Report, RunError> {
+impl ImportRequest {
+    async fn preflight(
+        &self,
+        ctx: &RunContext,
+        dir: PathBuf,
+    ) -> Result<sstable::Report, OperationError> {
         let options = sstable::PreflightOptions {
             verify_digest: !self.no_verify,
         };
@@ -206,15 +230,14 @@ impl ImportRequest {
             })
         })
         .await
-        .map_err(|e| RunError::internal(format!("preflight task failed: {e}")))?;
+        .map_err(|e| OperationError::internal(format!("preflight task failed: {e}")))?;
         match outcome {
             Ok(report) => Ok(report),
-            Err(sstable::PreflightError::Cancelled) => Err(RunError::Cancelled),
-            Err(sstable::PreflightError::NoSSTables { .. }) => Err(RunError::preflight(format!(
-                "no SSTables in {}",
-                self.dir_field()
-            ))),
-            Err(e) => Err(RunError::preflight(e.to_string())),
+            Err(sstable::PreflightError::Cancelled) => Err(OperationError::Cancelled),
+            Err(sstable::PreflightError::NoSSTables { .. }) => Err(OperationError::preflight(
+                format!("no SSTables in {}", self.dir_field()),
+            )),
+            Err(e) => Err(OperationError::preflight(e.to_string())),
         }
     }
 }

@@ -1,140 +1,109 @@
-//! The operation requests the API accepts, one module per operation type.
+//! The operations the API accepts: the [`Operation`] trait, the one [`REGISTRY`] of known types,
+//! and [`Request`], a validated request of any registered type.
 //!
-//! Owns parsing and validation of a request body (→ `ValidationError`, which the HTTP edge turns
-//! into a 400) and dispatch of `run` to the operation's own module. It must not touch the journal
-//! or the HTTP types; running code reaches the node and the record only through `RunContext`.
+//! Owns parsing and validation of a request body (→ [`ValidationError`], which the HTTP edge
+//! turns into a 400) and dispatch by `type` through the registry. Each type lives in its own
+//! module and touches nothing but [`RunContext`]. This module must not touch the journal, the
+//! engine or HTTP types.
+//!
+//! Adding an operation type: one new module here implementing [`OperationType`] (and so
+//! [`Operation`]), plus one line in [`REGISTRY`].
 
 pub mod compaction;
+mod context;
 pub(crate) mod fields;
 pub mod import;
+mod operation;
 pub(crate) mod progress;
 pub mod restart;
+mod settings;
 pub mod table;
 pub mod topology;
+mod validation;
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use crate::engine::{RunContext, RunError};
+use serde_json::{Map, Value};
 
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
+pub use context::{Cancellation, OperationError, Reporter, RunContext};
 pub use import::ImportRequest;
+pub use operation::{Operation, OperationType};
 pub use restart::RestartRequest;
+pub use settings::{OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
 pub use topology::{DecommissionRequest, DrainRequest, RebuildRequest};
+pub use validation::ValidationError;
 
-/// The operation types this sidecar knows, as they appear in `type`.
-pub const KNOWN_TYPES: &[&str] = &[
-    "cleanup",
-    "decommission",
-    "drain",
-    "flush",
-    "import",
-    "rebuild",
-    "refresh",
-    "restart",
-    "scrub",
-    "truncate",
-    "upgradesstables",
+/// Every operation type this sidecar knows: one line each.
+pub static REGISTRY: &[Registration] = &[
+    Registration::of::<CleanupRequest>(),
+    Registration::of::<DecommissionRequest>(),
+    Registration::of::<DrainRequest>(),
+    Registration::of::<FlushRequest>(),
+    Registration::of::<ImportRequest>(),
+    Registration::of::<RebuildRequest>(),
+    Registration::of::<RefreshRequest>(),
+    Registration::of::<RestartRequest>(),
+    Registration::of::<ScrubRequest>(),
+    Registration::of::<TruncateRequest>(),
+    Registration::of::<UpgradeSSTablesRequest>(),
 ];
 
-/// A validated request; the `type` field selects the variant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum OperationRequest {
-    Import(ImportRequest),
-    Cleanup(CleanupRequest),
-    Flush(FlushRequest),
-    Scrub(ScrubRequest),
-    UpgradeSSTables(UpgradeSSTablesRequest),
-    Rebuild(RebuildRequest),
-    Refresh(RefreshRequest),
-    Decommission(DecommissionRequest),
-    Drain(DrainRequest),
-    Truncate(TruncateRequest),
-    Restart(RestartRequest),
+/// An operation and its fields as the record shows them.
+type Made = (Arc<dyn Operation>, Value);
+
+/// One registered type: its name and the two ways to make one (from a request, from the journal).
+pub struct Registration {
+    pub type_name: &'static str,
+    parse: fn(&Value, &ValidationPolicy) -> Result<Made, ValidationError>,
+    restore: fn(Value) -> Result<Made, serde_json::Error>,
 }
 
-/// How the deployment lets operations run: what is enabled and how long the waits may be
-/// (flags `--enable-truncate`, `--restart-command`, `--restart-timeout`, `--drain-timeout`).
-#[derive(Debug, Clone)]
-pub struct OperationSettings {
-    /// `truncate` is refused (400) unless this is set.
-    pub enable_truncate: bool,
-    /// Run through `sh -c` by `restart` after a successful drain; `restart` is refused (400)
-    /// without it.
-    pub restart_command: Option<String>,
-    /// Bound on the restart command plus the wait for the node to answer with mode NORMAL.
-    pub restart_timeout: Duration,
-    /// Bound on the wait for mode DRAINED once `drain()` has returned or while another drain runs.
-    pub drain_timeout: Duration,
-    /// How often progress is read from the node while a blocking call runs.
-    pub poll_interval: Duration,
-}
-
-impl Default for OperationSettings {
-    fn default() -> Self {
-        OperationSettings {
-            enable_truncate: false,
-            restart_command: None,
-            restart_timeout: Duration::from_secs(600),
-            drain_timeout: Duration::from_secs(600),
-            poll_interval: Duration::from_millis(250),
-        }
-    }
-}
-
-/// What validation needs to know about the deployment.
-#[derive(Debug, Clone, Default)]
-pub struct ValidationPolicy {
-    /// When not empty, every directory an operation reads must resolve inside one of these.
-    pub import_roots: Vec<PathBuf>,
-}
-
-/// Why a request was refused; becomes `400 {"error", "field", "message"}`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ValidationError {
-    /// A stable, machine-readable code: `missing_field`, `invalid_field`, `unknown_type`,
-    /// `malformed_json`.
-    pub error: &'static str,
-    /// The request field at fault, when there is one.
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn missing(field: &str) -> Self {
-        ValidationError {
-            error: "missing_field",
-            field: Some(field.to_string()),
-            message: format!("'{field}' is required"),
+impl Registration {
+    pub const fn of<T: OperationType>() -> Registration {
+        Registration {
+            type_name: T::TYPE,
+            parse: |body, policy| Ok(made(T::parse(body, policy)?)),
+            restore: |stored| Ok(made(serde_json::from_value::<T>(stored)?)),
         }
     }
 
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        ValidationError {
-            error: "invalid_field",
-            field: Some(field.to_string()),
-            message: message.into(),
-        }
-    }
-
-    pub fn malformed(message: impl Into<String>) -> Self {
-        ValidationError {
-            error: "malformed_json",
-            field: None,
-            message: message.into(),
-        }
+    fn find(type_name: &str) -> Option<&'static Registration> {
+        REGISTRY.iter().find(|r| r.type_name == type_name)
     }
 }
 
-impl OperationRequest {
+fn made<T: OperationType>(operation: T) -> Made {
+    // Serializing a plain struct of strings, numbers and lists cannot fail.
+    let fields = serde_json::to_value(&operation).unwrap_or(Value::Null);
+    (Arc::new(operation), fields)
+}
+
+/// The registered type names, sorted (for messages).
+pub fn known_types() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<&'static str> = REGISTRY.iter().map(|r| r.type_name).collect();
+        names.sort_unstable();
+        names
+    })
+}
+
+/// A validated request of a registered type: the operation and its fields as the record shows
+/// them. Serialized as `{"type": ..., fields...}`, the form the journal has always stored.
+#[derive(Clone)]
+pub struct Request {
+    type_name: &'static str,
+    operation: Arc<dyn Operation>,
+    fields: Arc<Map<String, Value>>,
+}
+
+impl Request {
     /// Parses and validates a submitted body. Nothing is created when this fails.
-    pub fn from_json(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    pub fn from_json(body: &Value, policy: &ValidationPolicy) -> Result<Request, ValidationError> {
         let object = body
             .as_object()
             .ok_or_else(|| ValidationError::malformed("the request body must be a JSON object"))?;
@@ -143,148 +112,114 @@ impl OperationRequest {
             Some(Value::String(s)) => s.as_str(),
             Some(_) => return Err(ValidationError::invalid("type", "'type' must be a string")),
         };
-        match type_name {
-            "import" => Ok(OperationRequest::Import(ImportRequest::from_json(
-                body, policy,
-            )?)),
-            "cleanup" => Ok(OperationRequest::Cleanup(CleanupRequest::from_json(body)?)),
-            "flush" => Ok(OperationRequest::Flush(FlushRequest::from_json(body)?)),
-            "scrub" => Ok(OperationRequest::Scrub(ScrubRequest::from_json(body)?)),
-            "upgradesstables" => Ok(OperationRequest::UpgradeSSTables(
-                UpgradeSSTablesRequest::from_json(body)?,
-            )),
-            "rebuild" => Ok(OperationRequest::Rebuild(RebuildRequest::from_json(body)?)),
-            "refresh" => Ok(OperationRequest::Refresh(RefreshRequest::from_json(body)?)),
-            "decommission" => Ok(OperationRequest::Decommission(
-                DecommissionRequest::from_json(body)?,
-            )),
-            "drain" => Ok(OperationRequest::Drain(DrainRequest::from_json(body)?)),
-            "truncate" => Ok(OperationRequest::Truncate(TruncateRequest::from_json(
-                body,
-            )?)),
-            "restart" => Ok(OperationRequest::Restart(RestartRequest::from_json(body)?)),
-            other => Err(ValidationError {
-                error: "unknown_type",
-                field: Some("type".to_string()),
-                message: format!(
-                    "unknown operation type '{other}'; known types: {}",
-                    KNOWN_TYPES.join(", ")
-                ),
-            }),
+        let registration = Registration::find(type_name).ok_or_else(|| ValidationError {
+            error: "unknown_type",
+            field: Some("type".to_string()),
+            message: format!(
+                "unknown operation type '{type_name}'; known types: {}",
+                known_types().join(", ")
+            ),
+        })?;
+        Ok(Request::new(
+            registration.type_name,
+            (registration.parse)(body, policy)?,
+        ))
+    }
+
+    /// A request of type `T`, already built (tests and tools).
+    pub fn of<T: OperationType>(operation: T) -> Request {
+        Request::new(T::TYPE, made(operation))
+    }
+
+    fn new(type_name: &'static str, (operation, shown): Made) -> Request {
+        let mut fields = match shown {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        fields.remove("type");
+        Request {
+            type_name,
+            operation,
+            fields: Arc::new(fields),
         }
     }
 
     pub fn type_name(&self) -> &'static str {
-        match self {
-            OperationRequest::Import(_) => "import",
-            OperationRequest::Cleanup(_) => "cleanup",
-            OperationRequest::Flush(_) => "flush",
-            OperationRequest::Scrub(_) => "scrub",
-            OperationRequest::UpgradeSSTables(_) => "upgradesstables",
-            OperationRequest::Rebuild(_) => "rebuild",
-            OperationRequest::Refresh(_) => "refresh",
-            OperationRequest::Decommission(_) => "decommission",
-            OperationRequest::Drain(_) => "drain",
-            OperationRequest::Truncate(_) => "truncate",
-            OperationRequest::Restart(_) => "restart",
-        }
+        self.type_name
+    }
+
+    pub fn operation(&self) -> &Arc<dyn Operation> {
+        &self.operation
+    }
+
+    /// The request's fields as the record shows them (without `type`).
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
     }
 
     /// What an operator should check when the sidecar stopped while this operation ran.
     pub fn restart_advice(&self) -> String {
-        match self {
-            OperationRequest::Import(request) => request.restart_advice(),
-            OperationRequest::Decommission(_) => "check the node's mode (nodetool netstats); \
-                 decommission goes on in Cassandra without the sidecar"
-                .to_string(),
-            OperationRequest::Drain(_) | OperationRequest::Restart(_) => {
-                "check the node's mode (nodetool netstats) and whether its process was restarted \
-                 before submitting it again"
-                    .to_string()
-            }
-            OperationRequest::Truncate(r) => format!(
-                "check whether {}.{} is empty before truncating it again",
-                r.keyspace, r.table
-            ),
-            other => format!(
+        self.operation.restart_advice().unwrap_or_else(|| {
+            format!(
                 "{} can be submitted again; Cassandra may still be finishing the previous one \
                  (nodetool compactionstats)",
-                other.type_name()
-            ),
-        }
+                self.type_name
+            )
+        })
     }
 
-    /// Operations that change what the node is (drain, decommission, restart): at most one at a
-    /// time, and nothing new is accepted while one is unfinished.
     pub fn is_exclusive(&self) -> bool {
-        matches!(
-            self,
-            OperationRequest::Drain(_)
-                | OperationRequest::Decommission(_)
-                | OperationRequest::Restart(_)
-        )
+        self.operation.is_exclusive()
     }
 
-    /// Two unfinished operations with the same key are duplicates (same type, keyspace and
-    /// tables/table). `None`: never a duplicate (import: two imports differ by their source).
+    /// Two unfinished requests with the same key are duplicates; the type is part of the key.
     pub fn duplicate_key(&self) -> Option<String> {
-        let tables = |t: &[String]| {
-            let mut t = t.to_vec();
-            t.sort();
-            t.dedup();
-            t.join(",")
-        };
-        let (keyspace, what) = match self {
-            OperationRequest::Import(_) => return None,
-            OperationRequest::Cleanup(r) => (Some(&r.keyspace), tables(&r.tables)),
-            OperationRequest::Flush(r) => (Some(&r.keyspace), tables(&r.tables)),
-            OperationRequest::Scrub(r) => (Some(&r.keyspace), tables(&r.tables)),
-            OperationRequest::UpgradeSSTables(r) => (Some(&r.keyspace), tables(&r.tables)),
-            OperationRequest::Rebuild(r) => (r.keyspace.as_ref(), String::new()),
-            OperationRequest::Refresh(r) => (Some(&r.keyspace), r.table.clone()),
-            OperationRequest::Truncate(r) => (Some(&r.keyspace), r.table.clone()),
-            OperationRequest::Decommission(_)
-            | OperationRequest::Drain(_)
-            | OperationRequest::Restart(_) => (None, String::new()),
-        };
-        Some(format!(
-            "{} {}/{}",
-            self.type_name(),
-            keyspace.map(String::as_str).unwrap_or("*"),
-            what
-        ))
-    }
-
-    /// Runs the operation to its end. Progress, findings and cancellation go through `ctx`.
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
-        match self {
-            OperationRequest::Import(request) => request.run(ctx).await,
-            OperationRequest::Cleanup(request) => request.run(ctx).await,
-            OperationRequest::Flush(request) => request.run(ctx).await,
-            OperationRequest::Scrub(request) => request.run(ctx).await,
-            OperationRequest::UpgradeSSTables(request) => request.run(ctx).await,
-            OperationRequest::Rebuild(request) => request.run(ctx).await,
-            OperationRequest::Refresh(request) => request.run(ctx).await,
-            OperationRequest::Decommission(request) => request.run(ctx).await,
-            OperationRequest::Drain(request) => request.run(ctx).await,
-            OperationRequest::Truncate(request) => request.run(ctx).await,
-            OperationRequest::Restart(request) => request.run(ctx).await,
-        }
+        self.operation
+            .conflict_key()
+            .map(|key| format!("{} {key}", self.type_name))
     }
 }
 
-/// Deserializes `T` from a request body, naming the offending field when a value has the wrong
-/// shape.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, ValidationError> {
-    serde_path_to_error::deserialize(body).map_err(|err| {
-        let field = err.path().to_string();
-        let inner = err.into_inner().to_string();
-        if field.is_empty() || field == "." {
-            ValidationError::malformed(inner)
-        } else {
-            ValidationError::invalid(&field, format!("'{field}': {inner}"))
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("type", &self.type_name)
+            .field("fields", &self.fields)
+            .finish()
+    }
+}
+
+impl PartialEq for Request {
+    fn eq(&self, other: &Request) -> bool {
+        self.type_name == other.type_name && self.fields == other.fields
+    }
+}
+
+impl Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
+        map.serialize_entry("type", self.type_name)?;
+        for (k, v) in self.fields.iter() {
+            map.serialize_entry(k, v)?;
         }
-    })
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Request, D::Error> {
+        use serde::de::Error;
+        let stored = Value::deserialize(deserializer)?;
+        let type_name = stored
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| D::Error::missing_field("type"))?;
+        let registration = Registration::find(type_name)
+            .ok_or_else(|| D::Error::unknown_variant(type_name, known_types()))?;
+        let made = (registration.restore)(stored).map_err(D::Error::custom)?;
+        Ok(Request::new(registration.type_name, made))
+    }
 }
 
 #[cfg(test)]
@@ -310,18 +245,42 @@ mod tests {
             json!({"type": "restart"}),
         ];
         for body in bodies {
-            let request = OperationRequest::from_json(&body, &policy).unwrap();
+            let request = Request::from_json(&body, &policy).unwrap();
             let stored = serde_json::to_value(&request).unwrap();
             assert_eq!(stored["type"], body["type"]);
             for (key, value) in body.as_object().unwrap() {
                 assert_eq!(&stored[key], value, "{key} of {body} as stored: {stored}");
             }
-            let back: OperationRequest = serde_json::from_value(stored).unwrap();
+            let back: Request = serde_json::from_value(stored).unwrap();
             assert_eq!(back, request);
             assert_eq!(back.type_name(), body["type"]);
-            assert!(KNOWN_TYPES.contains(&back.type_name()));
+            assert!(known_types().contains(&back.type_name()));
         }
-        let e = OperationRequest::from_json(&json!({"type": "repair"}), &policy).unwrap_err();
+        let e = Request::from_json(&json!({"type": "repair"}), &policy).unwrap_err();
         assert!(e.message.contains("upgradesstables"), "{}", e.message);
+    }
+
+    /// The journal of earlier builds stored the request in this form; it must still load.
+    #[test]
+    fn journal_rows_of_earlier_builds_load() {
+        let stored = json!({"type": "import", "keyspace": "ks", "table": "t",
+            "sourceDir": "/data/x", "keepLevel": false, "keepRepaired": false, "noVerify": true,
+            "noVerifyTokens": false, "noInvalidateCaches": false, "quick": false,
+            "extendedVerify": false, "copyData": true});
+        let request: Request = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(request.type_name(), "import");
+        assert_eq!(serde_json::to_value(&request).unwrap(), stored);
+        let unknown = serde_json::from_value::<Request>(json!({"type": "repair"}));
+        assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn the_registry_names_each_type_once() {
+        let mut names: Vec<&str> = REGISTRY.iter().map(|r| r.type_name).collect();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        assert_eq!(known_types().len(), count);
+        assert!(known_types().windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -1,5 +1,5 @@
-//! Progress of operations that block in one long JMX call: read from the node on a second
-//! connection while the call runs.
+//! Progress of operations that block in one long JMX call: read from the shared node handle
+//! while the call runs.
 //!
 //! Owns the two signals Cassandra exposes: compaction-manager tasks (cleanup, scrub,
 //! upgradesstables: completed/total bytes of this keyspace's tasks of that type) and operation
@@ -8,12 +8,11 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 
+use cassandra::{CompactionInfo as CompactionTask, OperationMode};
 use serde_json::json;
 
-use crate::engine::{RunContext, RunError};
-use crate::node::{CompactionTask, Node};
+use super::context::{OperationError, RunContext};
 
 /// Highest progress shown while the call has not returned: 1.0 means finished.
 const RUNNING_CAP: f64 = 0.99;
@@ -92,22 +91,22 @@ fn task_type_is(task: &CompactionTask, wanted: &str) -> bool {
         .is_some_and(|t| t.eq_ignore_ascii_case(wanted))
 }
 
-/// Runs `call` (uninterruptible, named `what`) while reading compaction tasks of `scope` on a
-/// second connection; progress and `completedBytes`/`totalBytes` go to the record.
+/// Runs `call` (uninterruptible, named `what`) while reading compaction tasks of `scope`;
+/// progress and `completedBytes`/`totalBytes` go to the record.
 pub(crate) async fn with_compaction_progress<F: Future>(
     ctx: &RunContext,
     what: &'static str,
     scope: CompactionScope<'_>,
     call: F,
-) -> Result<F::Output, RunError> {
+) -> Result<F::Output, OperationError> {
     let poller = async {
-        let Some(watcher) = second_connection(ctx).await else {
-            return std::future::pending().await;
-        };
         let mut tally = CompactionTally::default();
         loop {
             tokio::time::sleep(ctx.settings().poll_interval).await;
-            match watcher.compactions().await {
+            match ctx
+                .read(|node| async move { node.compactions().await })
+                .await
+            {
                 Ok(tasks) => {
                     let (progress, completed, total) = tally.update(&scope, &tasks);
                     if total > 0 {
@@ -126,41 +125,31 @@ pub(crate) async fn with_compaction_progress<F: Future>(
     }
 }
 
-/// Runs `call` while reading the operation mode on a second connection; `progress_of` maps a
-/// mode to a progress value (or `None` to leave it). The mode seen last goes to `operationMode`.
+/// Runs `call` while reading the operation mode; `progress_of` maps a mode to a progress value
+/// (or `None` to leave it). The mode seen last goes to `operationMode`.
 pub(crate) async fn with_mode_progress<F: Future>(
     ctx: &RunContext,
     what: &'static str,
-    progress_of: impl Fn(&str) -> Option<f64>,
+    progress_of: impl Fn(&OperationMode) -> Option<f64>,
     call: F,
-) -> Result<F::Output, RunError> {
+) -> Result<F::Output, OperationError> {
     let poller = async {
-        let Some(watcher) = second_connection(ctx).await else {
-            return std::future::pending().await;
-        };
         loop {
             tokio::time::sleep(ctx.settings().poll_interval).await;
-            if let Ok(mode) = watcher.operation_mode().await {
+            if let Ok(mode) = ctx
+                .read(|node| async move { node.operation_mode().await })
+                .await
+            {
                 if let Some(p) = progress_of(&mode) {
                     ctx.set_progress(p.min(RUNNING_CAP));
                 }
-                ctx.set_extra("operationMode", json!(mode));
+                ctx.set_extra("operationMode", json!(mode.as_str()));
             }
         }
     };
     tokio::select! {
         out = ctx.uninterruptible(what, call) => out,
         never = poller => never,
-    }
-}
-
-async fn second_connection(ctx: &RunContext) -> Option<Arc<dyn Node>> {
-    match ctx.connect().await {
-        Ok(node) => Some(node),
-        Err(e) => {
-            tracing::warn!(id = %ctx.id(), error = %e, "no second connection for progress");
-            None
-        }
     }
 }
 
@@ -177,6 +166,7 @@ mod tests {
             total: Some(total),
             unit: Some("bytes".into()),
             task_type: Some("Cleanup".into()),
+            ..CompactionTask::default()
         }
     }
 

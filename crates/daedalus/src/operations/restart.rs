@@ -1,18 +1,22 @@
 //! The `restart` operation: drain the node, run the operator's `--restart-command`, then wait
 //! until the node answers over JMX again with mode NORMAL.
 //!
-//! Owns the three steps, their bounds (`--drain-timeout`, `--restart-timeout`) and their
-//! progress (drained 0.3, command done 0.5, NORMAL 1.0). It must not decide whether restart is
-//! allowed (admission refuses it without `--restart-command`) nor know how the process restarts.
+//! Owns the three steps, their bounds (`--drain-timeout`, `--restart-timeout`), their progress
+//! (drained 0.3, command done 0.5, NORMAL 1.0) and the rule that restart needs
+//! `--restart-command`. It must not know how the process restarts (the command does).
 
 use std::process::Stdio;
 
+use async_trait::async_trait;
+use cassandra::OperationMode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::topology::drain_node;
-use super::{decode, ValidationError};
-use crate::engine::{RunContext, RunError};
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::{OperationSettings, ValidationPolicy};
+use super::topology::{drain_node, CHECK_MODE_AND_PROCESS};
+use super::validation::{decode, ValidationError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestartRequest {}
@@ -22,20 +26,53 @@ impl RestartRequest {
         let _: Value = decode(body)?;
         Ok(RestartRequest {})
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for RestartRequest {
+    const TYPE: &'static str = "restart";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        RestartRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for RestartRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some("*/".to_string())
+    }
+
+    fn is_exclusive(&self) -> bool {
+        true
+    }
+
+    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        if settings.restart_command.is_some() {
+            return Ok(());
+        }
+        Err(ValidationError::disabled(
+            "restart is disabled on this sidecar: it needs a command that restarts the \
+             Cassandra process; start the sidecar with --restart-command CMD (environment \
+             DAEDALUS_RESTART_COMMAND, or restart-command in the config file). The \
+             operation drains the node, runs CMD with sh -c, then waits until the node \
+             answers with mode NORMAL",
+        ))
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some(CHECK_MODE_AND_PROCESS.to_string())
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         let settings = ctx.settings().clone();
         let Some(command) = settings.restart_command.clone() else {
-            return Err(RunError::failed(
+            return Err(OperationError::failed(
                 "Disabled",
                 "restart needs --restart-command; the sidecar was started without it",
             ));
         };
         ctx.checkpoint()?;
-        {
-            let node = ctx.connect().await?;
-            drain_node(ctx, &node, true).await?;
-        }
+        drain_node(ctx, true).await?;
         ctx.set_progress(0.3);
         ctx.checkpoint()?;
 
@@ -52,18 +89,18 @@ impl RestartRequest {
                     .kill_on_drop(true)
                     .spawn()
                     .map_err(|e| {
-                        RunError::failed(
+                        OperationError::failed(
                             "RestartCommand",
                             format!("cannot run the restart command {command:?}: {e}"),
                         )
                     })?;
                 match tokio::time::timeout_at(deadline, child.wait()).await {
                     Ok(Ok(status)) => Ok(status),
-                    Ok(Err(e)) => Err(RunError::failed(
+                    Ok(Err(e)) => Err(OperationError::failed(
                         "RestartCommand",
                         format!("waiting for the restart command failed: {e}"),
                     )),
-                    Err(_) => Err(RunError::failed(
+                    Err(_) => Err(OperationError::failed(
                         "Timeout",
                         format!(
                             "the restart command did not finish within {:?}; it was killed",
@@ -74,7 +111,7 @@ impl RestartRequest {
             })
             .await??;
         if !status.success() {
-            return Err(RunError::failed(
+            return Err(OperationError::failed(
                 "RestartCommand",
                 format!(
                     "the restart command {command:?} failed ({status}); the node stays drained"
@@ -85,20 +122,20 @@ impl RestartRequest {
 
         // The old process may still answer for a moment (DRAINED), so only NORMAL counts.
         loop {
-            let last = match ctx.connect().await {
-                Ok(node) => match node.operation_mode().await {
-                    Ok(mode) if mode == "NORMAL" => {
-                        ctx.set_extra("operationMode", json!(mode));
-                        return Ok(());
-                    }
-                    Ok(mode) => format!("mode {mode}"),
-                    Err(e) => e.to_string(),
-                },
+            let mode = ctx
+                .read(|node| async move { node.operation_mode().await })
+                .await;
+            let last = match mode {
+                Ok(OperationMode::Normal) => {
+                    ctx.set_extra("operationMode", json!(OperationMode::Normal.as_str()));
+                    return Ok(());
+                }
+                Ok(mode) => format!("mode {}", mode.as_str()),
                 Err(e) => e.to_string(),
             };
             ctx.checkpoint()?;
             if tokio::time::Instant::now() >= deadline {
-                return Err(RunError::failed(
+                return Err(OperationError::failed(
                     "Timeout",
                     format!(
                         "the node did not come back with mode NORMAL within {:?} of the restart; last: {last}",

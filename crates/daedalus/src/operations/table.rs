@@ -1,14 +1,17 @@
 //! The quick keyspace/table operations: `flush`, `refresh` (`loadNewSSTables`) and `truncate`.
 //!
-//! Owns their request fields, validation and the one call each makes. It must not decide whether
-//! truncate is allowed (admission in the engine does, from `--enable-truncate`).
+//! Owns their request fields, validation, the one call each makes, and truncate's rule that it
+//! needs `--enable-truncate`. It must not decide when an operation runs (the engine does).
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::context::{OperationError, RunContext};
 use super::fields;
-use super::{decode, ValidationError};
-use crate::engine::{RunContext, RunError};
+use super::operation::{Operation, OperationType};
+use super::settings::{OperationSettings, ValidationPolicy};
+use super::validation::{decode, tables_key, ValidationError};
 
 /// `flush`: `forceKeyspaceFlush(keyspace, tables...)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,10 +35,25 @@ impl FlushRequest {
             tables: fields::tables(input.tables)?,
         })
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for FlushRequest {
+    const TYPE: &'static str = "flush";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        FlushRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for FlushRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some(format!("{}/{}", self.keyspace, tables_key(&self.tables)))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
+        let node = ctx.node().await?;
         ctx.uninterruptible(
             "forceKeyspaceFlush",
             node.flush(&self.keyspace, &self.tables),
@@ -72,10 +90,25 @@ impl RefreshRequest {
         let (keyspace, table) = keyspace_table(body)?;
         Ok(RefreshRequest { keyspace, table })
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for RefreshRequest {
+    const TYPE: &'static str = "refresh";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        RefreshRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for RefreshRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some(format!("{}/{}", self.keyspace, self.table))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
+        let node = ctx.node().await?;
         ctx.uninterruptible("loadNewSSTables", node.refresh(&self.keyspace, &self.table))
             .await??;
         Ok(())
@@ -95,10 +128,43 @@ impl TruncateRequest {
         let (keyspace, table) = keyspace_table(body)?;
         Ok(TruncateRequest { keyspace, table })
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for TruncateRequest {
+    const TYPE: &'static str = "truncate";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        TruncateRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for TruncateRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some(format!("{}/{}", self.keyspace, self.table))
+    }
+
+    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        if settings.enable_truncate {
+            return Ok(());
+        }
+        Err(ValidationError::disabled(
+            "truncate is disabled on this sidecar; start it with --enable-truncate \
+             (environment DAEDALUS_ENABLE_TRUNCATE=true, or enable-truncate = true in the \
+             config file) to allow it",
+        ))
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some(format!(
+            "check whether {}.{} is empty before truncating it again",
+            self.keyspace, self.table
+        ))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
+        let node = ctx.node().await?;
         ctx.uninterruptible("truncate", node.truncate(&self.keyspace, &self.table))
             .await??;
         Ok(())

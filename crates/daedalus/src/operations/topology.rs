@@ -5,17 +5,23 @@
 //! already DRAINING/DRAINED; DRAINED awaited with a bound) and mode-based progress. It must not
 //! decide which of them may run together (admission in the engine does).
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+use cassandra::{OperationMode, RebuildOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::context::{OperationError, RunContext};
 use super::fields;
+use super::operation::{Operation, OperationType};
 use super::progress::with_mode_progress;
-use super::{decode, ValidationError};
-use crate::engine::{RunContext, RunError};
-use crate::node::{Node, RebuildCall};
+use super::settings::ValidationPolicy;
+use super::validation::{decode, ValidationError};
+
+/// What an operator should check after the sidecar stopped during a drain or a restart.
+pub(crate) const CHECK_MODE_AND_PROCESS: &str = "check the node's mode (nodetool netstats) and \
+     whether its process was restarted before submitting it again";
 
 /// One `(start, end]` token range of `specificTokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,22 +108,41 @@ impl RebuildRequest {
         })
     }
 
-    pub fn call(&self) -> RebuildCall {
-        RebuildCall {
+    pub fn call(&self) -> RebuildOptions {
+        RebuildOptions {
             keyspace: self.keyspace.clone(),
             source_dc: self.source_dc.clone(),
             tokens: self
                 .specific_tokens
                 .iter()
-                .map(|t| (t.start.clone(), t.end.clone()))
+                .map(|t| cassandra::TokenRange {
+                    start: t.start.clone(),
+                    end: t.end.clone(),
+                })
                 .collect(),
             specific_sources: self.specific_sources.clone(),
+            exclude_local_dc: false,
         }
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for RebuildRequest {
+    const TYPE: &'static str = "rebuild";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        RebuildRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for RebuildRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some(format!("{}/", self.keyspace.as_deref().unwrap_or("*")))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
+        let node = ctx.node().await?;
         let call = self.call();
         ctx.uninterruptible("rebuild", node.rebuild(&call))
             .await??;
@@ -144,18 +169,48 @@ impl DecommissionRequest {
             force: input.force.unwrap_or(false),
         })
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
+impl OperationType for DecommissionRequest {
+    const TYPE: &'static str = "decommission";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        DecommissionRequest::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for DecommissionRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some("*/".to_string())
+    }
+
+    fn is_exclusive(&self) -> bool {
+        true
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some(
+            "check the node's mode (nodetool netstats); decommission goes on in Cassandra \
+             without the sidecar"
+                .to_string(),
+        )
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let node = ctx.connect().await?;
-        let progress = |mode: &str| match mode {
-            "LEAVING" => Some(0.5),
-            "DECOMMISSIONED" => Some(1.0),
+        let node = ctx.node().await?;
+        let progress = |mode: &OperationMode| match mode {
+            OperationMode::Leaving => Some(0.5),
+            OperationMode::Decommissioned => Some(1.0),
             _ => None,
         };
         with_mode_progress(ctx, "decommission", progress, node.decommission(self.force)).await??;
-        if let Ok(mode) = node.operation_mode().await {
-            ctx.set_extra("operationMode", json!(mode));
+        if let Ok(mode) = ctx
+            .read(|node| async move { node.operation_mode().await })
+            .await
+        {
+            ctx.set_extra("operationMode", json!(mode.as_str()));
         }
         Ok(())
     }
@@ -170,76 +225,108 @@ impl DrainRequest {
         let _: Value = decode(body)?;
         Ok(DrainRequest {})
     }
+}
 
-    pub async fn run(&self, ctx: &RunContext) -> Result<(), RunError> {
-        ctx.checkpoint()?;
-        let node = ctx.connect().await?;
-        drain_node(ctx, &node, false).await
+impl OperationType for DrainRequest {
+    const TYPE: &'static str = "drain";
+
+    fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
+        DrainRequest::from_json(body)
     }
 }
 
-/// Drains `node`: from NORMAL calls `drain()` then waits (bounded by `--drain-timeout`) for
+#[async_trait]
+impl Operation for DrainRequest {
+    fn conflict_key(&self) -> Option<String> {
+        Some("*/".to_string())
+    }
+
+    fn is_exclusive(&self) -> bool {
+        true
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some(CHECK_MODE_AND_PROCESS.to_string())
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        ctx.checkpoint()?;
+        drain_node(ctx, false).await
+    }
+}
+
+/// Drains the node: from NORMAL calls `drain()` then waits (bounded by `--drain-timeout`) for
 /// DRAINED; when already DRAINED returns at once; when DRAINING returns at once unless
 /// `await_draining` (restart needs DRAINED before it stops the process). Other modes fail.
 pub(crate) async fn drain_node(
     ctx: &RunContext,
-    node: &Arc<dyn Node>,
     await_draining: bool,
-) -> Result<(), RunError> {
-    let mode = node.operation_mode().await?;
-    ctx.set_extra("operationMode", json!(mode));
-    match mode.as_str() {
-        "NORMAL" => {}
-        "DRAINED" => {
+) -> Result<(), OperationError> {
+    let mode = ctx
+        .read(|node| async move { node.operation_mode().await })
+        .await?;
+    ctx.set_extra("operationMode", json!(mode.as_str()));
+    match mode {
+        OperationMode::Normal => {}
+        OperationMode::Drained => {
             ctx.set_extra("alreadyDrained", json!(true));
             return Ok(());
         }
-        "DRAINING" if !await_draining => {
+        OperationMode::Draining if !await_draining => {
             ctx.set_extra("alreadyDrained", json!(true));
             return Ok(());
         }
-        "DRAINING" => {
-            return wait_for_mode(ctx, node, "DRAINED", ctx.settings().drain_timeout).await;
+        OperationMode::Draining => {
+            return wait_for_mode(ctx, OperationMode::Drained, ctx.settings().drain_timeout).await;
         }
         other => {
-            return Err(RunError::failed(
+            return Err(OperationError::failed(
                 "InvalidState",
-                format!("drain needs the node in mode NORMAL, but it is {other}"),
+                format!(
+                    "drain needs the node in mode NORMAL, but it is {}",
+                    other.as_str()
+                ),
             ))
         }
     }
-    let progress = |mode: &str| match mode {
-        "DRAINING" => Some(0.5),
-        "DRAINED" => Some(1.0),
+    let progress = |mode: &OperationMode| match mode {
+        OperationMode::Draining => Some(0.5),
+        OperationMode::Drained => Some(1.0),
         _ => None,
     };
+    let node = ctx.node().await?;
     with_mode_progress(ctx, "drain", progress, node.drain()).await??;
-    wait_for_mode(ctx, node, "DRAINED", ctx.settings().drain_timeout).await
+    wait_for_mode(ctx, OperationMode::Drained, ctx.settings().drain_timeout).await
 }
 
 /// Polls the mode until it is `wanted`; fails after `bound`. A read that fails is retried (the
 /// node may be restarting).
 pub(crate) async fn wait_for_mode(
     ctx: &RunContext,
-    node: &Arc<dyn Node>,
-    wanted: &str,
+    wanted: OperationMode,
     bound: Duration,
-) -> Result<(), RunError> {
+) -> Result<(), OperationError> {
     let deadline = tokio::time::Instant::now() + bound;
     loop {
-        let last = match node.operation_mode().await {
+        let last = match ctx
+            .read(|node| async move { node.operation_mode().await })
+            .await
+        {
             Ok(mode) if mode == wanted => {
-                ctx.set_extra("operationMode", json!(mode));
+                ctx.set_extra("operationMode", json!(mode.as_str()));
                 return Ok(());
             }
-            Ok(mode) => mode,
+            Ok(mode) => mode.as_str().to_string(),
             Err(e) => format!("unreadable ({e})"),
         };
         ctx.checkpoint()?;
         if tokio::time::Instant::now() >= deadline {
-            return Err(RunError::failed(
+            return Err(OperationError::failed(
                 "Timeout",
-                format!("the node did not reach mode {wanted} within {bound:?}; last mode {last}"),
+                format!(
+                    "the node did not reach mode {} within {bound:?}; last mode {last}",
+                    wanted.as_str()
+                ),
             ));
         }
         tokio::time::sleep(ctx.settings().poll_interval).await;
@@ -260,7 +347,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             r.call().tokens,
-            vec![("-100".to_string(), "200".to_string())]
+            vec![cassandra::TokenRange {
+                start: "-100".to_string(),
+                end: "200".to_string()
+            }]
         );
         let shown = serde_json::to_value(&r).unwrap();
         assert_eq!(shown["sourceDC"], "dc2");

@@ -1,0 +1,57 @@
+//! The [`Operation`] trait (what the engine calls) and [`OperationType`] (how a request body
+//! becomes one): the whole contract between an operation module and the rest of the sidecar.
+//!
+//! Owns the two traits only. It must not list the types (that is the registry in `mod.rs`) nor
+//! know the engine.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::context::{OperationError, RunContext};
+use super::settings::{OperationSettings, ValidationPolicy};
+use super::validation::ValidationError;
+
+/// What one operation does and how it relates to others. Object-safe: the engine holds
+/// `Arc<dyn Operation>` and knows nothing else about a type.
+#[async_trait]
+pub trait Operation: Send + Sync + fmt::Debug + 'static {
+    /// Two unfinished operations of the same type with the same key are duplicates (the second
+    /// is refused). `None`: never a duplicate (e.g. two imports differ by their source).
+    fn conflict_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Operations that change what the node is (drain, decommission, restart): nothing new is
+    /// accepted while one is unfinished.
+    fn is_exclusive(&self) -> bool {
+        false
+    }
+
+    /// Whether the deployment allows this operation at all (checked before it is accepted).
+    fn allowed(&self, _settings: &OperationSettings) -> Result<(), ValidationError> {
+        Ok(())
+    }
+
+    /// What an operator should check when the sidecar stopped while this operation ran; `None`
+    /// for "it can be submitted again".
+    fn restart_advice(&self) -> Option<String> {
+        None
+    }
+
+    /// Runs the operation to its end. Progress, findings and cancellation go through `ctx`.
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError>;
+}
+
+/// The static side of an operation type: its name and how a request body becomes one. Its
+/// serde form is what the record shows (besides `type`) and what the journal stores.
+pub trait OperationType: Operation + Serialize + DeserializeOwned + Sized {
+    /// `type` as the API spells it.
+    const TYPE: &'static str;
+
+    /// Parses and validates a submitted body, naming the field at fault.
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError>;
+}

@@ -1,0 +1,43 @@
+//! What the deployment allows operations and how long their waits may be, and what validation
+//! needs to know (import roots).
+//!
+//! Owns [`OperationSettings`] and [`ValidationPolicy`]. It must not validate or run anything.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the deployment lets operations run: what is enabled and how long the waits may be
+/// (flags `--enable-truncate`, `--restart-command`, `--restart-timeout`, `--drain-timeout`).
+#[derive(Debug, Clone)]
+pub struct OperationSettings {
+    /// `truncate` is refused (400) unless this is set.
+    pub enable_truncate: bool,
+    /// Run through `sh -c` by `restart` after a successful drain; `restart` is refused (400)
+    /// without it.
+    pub restart_command: Option<String>,
+    /// Bound on the restart command plus the wait for the node to answer with mode NORMAL.
+    pub restart_timeout: Duration,
+    /// Bound on the wait for mode DRAINED once `drain()` has returned or while another drain runs.
+    pub drain_timeout: Duration,
+    /// How often progress is read from the node while a blocking call runs.
+    pub poll_interval: Duration,
+}
+
+impl Default for OperationSettings {
+    fn default() -> Self {
+        OperationSettings {
+            enable_truncate: false,
+            restart_command: None,
+            restart_timeout: Duration::from_secs(600),
+            drain_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What validation needs to know about the deployment.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationPolicy {
+    /// When not empty, every directory an operation reads must resolve inside one of these.
+    pub import_roots: Vec<PathBuf>,
+}

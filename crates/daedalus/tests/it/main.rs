@@ -1,0 +1,18 @@
+//! The daedalus integration tests, one binary: the API over the production router with a fake
+//! MBean server, end-to-end runs against the Java test node, the binary's CLI, TLS, durability
+//! and shutdown. `common` holds the shared helpers.
+
+mod common;
+
+mod api;
+mod cli_bin;
+mod durability;
+mod e2e;
+mod full_disk;
+mod import;
+mod jmx_tls;
+mod operations;
+mod prod;
+mod reads;
+mod shutdown;
+mod tls_binary;
