@@ -152,6 +152,24 @@ impl Journal {
 
     /// Every stored record in submission order.
     pub fn load(&self) -> Result<Loaded, JournalError> {
+        let mut loaded = Loaded {
+            records: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        self.load_each(|row| match row {
+            Ok(record) => loaded.records.push(record),
+            Err(unreadable) => loaded.unreadable.push(unreadable),
+        })?;
+        Ok(loaded)
+    }
+
+    /// Every stored record in submission order, handed to `each` one at a time as it is read
+    /// (a row that cannot be decoded as `Err((id, reason))`), so that loading never holds every
+    /// record at once.
+    pub fn load_each(
+        &self,
+        mut each: impl FnMut(Result<OperationRecord, (String, String)>),
+    ) -> Result<(), JournalError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let sql = |source| JournalError::Sqlite {
             path: self.path.clone(),
@@ -160,21 +178,19 @@ impl Journal {
         let mut stmt = conn
             .prepare("SELECT id, record FROM operations ORDER BY seq")
             .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(sql)?;
-        let mut loaded = Loaded {
-            records: Vec::new(),
-            unreadable: Vec::new(),
-        };
-        for row in rows {
-            let (id, json) = row.map_err(sql)?;
-            match serde_json::from_str::<OperationRecord>(&json) {
-                Ok(record) => loaded.records.push(record),
-                Err(e) => loaded.unreadable.push((id, e.to_string())),
+        let mut rows = stmt.query([]).map_err(sql)?;
+        while let Some(row) = rows.next().map_err(sql)? {
+            let json = row
+                .get_ref(1)
+                .map_err(sql)?
+                .as_str()
+                .map_err(|e| sql(e.into()))?;
+            match serde_json::from_str::<OperationRecord>(json) {
+                Ok(record) => each(Ok(record)),
+                Err(e) => each(Err((row.get::<_, String>(0).map_err(sql)?, e.to_string()))),
             }
         }
-        Ok(loaded)
+        Ok(())
     }
 
     /// One stored record, straight from disk (tests and tools).

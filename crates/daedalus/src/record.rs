@@ -144,6 +144,18 @@ impl OperationRecord {
     }
 }
 
+impl OperationRecord {
+    /// `to_api_json` as the bytes the API sends, in an allocation of exactly their size (a
+    /// finished record is kept as these bytes for as long as it is retained).
+    pub fn to_api_bytes(&self) -> Vec<u8> {
+        // Serializing a `Value` cannot fail (its keys are strings); `null` is never expected.
+        let mut bytes =
+            serde_json::to_vec(&self.to_api_json()).unwrap_or_else(|_| b"null".to_vec());
+        bytes.shrink_to_fit();
+        bytes
+    }
+}
+
 /// `failureCause`: what Cassandra threw, as it threw it, or `{kind, message}` for a failure of
 /// the sidecar's own.
 pub struct FailureCause;

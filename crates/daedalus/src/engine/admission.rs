@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::journal::JournalError;
 use crate::operations::{OperationSettings, Request, ValidationError};
-use crate::record::{OperationRecord, State};
+use crate::record::OperationRecord;
 
 /// Why `Engine::submit` did not accept a request.
 #[derive(Debug, thiserror::Error)]
@@ -35,33 +35,38 @@ pub enum SubmitError {
     QueueFull { pending: usize },
 }
 
-/// Checks `request` against the settings and every record in `existing`.
-pub(super) fn admit<'a>(
+/// The unfinished operations admission looks at, found without walking them all.
+pub(super) trait Unfinished {
+    /// The oldest unfinished exclusive operation.
+    fn first_exclusive(&self) -> Option<&OperationRecord>;
+    /// The oldest unfinished operation whose `Request::duplicate_key` is `key`.
+    fn unfinished_with_key(&self, key: &str) -> Option<&OperationRecord>;
+}
+
+/// Checks `request` against the settings and the unfinished operations: two lookups, whatever
+/// the number of records.
+pub(super) fn admit(
     request: &Request,
     settings: &OperationSettings,
-    existing: impl Iterator<Item = &'a OperationRecord>,
+    unfinished: &impl Unfinished,
 ) -> Result<(), SubmitError> {
     request.operation().allowed(settings)?;
-    let key = request.duplicate_key();
-    let mut duplicate = None;
-    for record in existing.filter(|r| matches!(r.state, State::Pending | State::Running)) {
-        if record.request.is_exclusive() {
-            return Err(conflict(
-                record,
-                format!(
-                    "operation {} ({}, {}) changes the node's state; nothing new is accepted \
-                     until it finishes",
-                    record.id,
-                    record.type_name(),
-                    record.state.as_str()
-                ),
-            ));
-        }
-        if duplicate.is_none() && key.is_some() && record.request.duplicate_key() == key {
-            duplicate = Some(record);
-        }
+    if let Some(record) = unfinished.first_exclusive() {
+        return Err(conflict(
+            record,
+            format!(
+                "operation {} ({}, {}) changes the node's state; nothing new is accepted \
+                 until it finishes",
+                record.id,
+                record.type_name(),
+                record.state.as_str()
+            ),
+        ));
     }
-    if let Some(record) = duplicate {
+    if let Some(record) = request
+        .duplicate_key()
+        .and_then(|key| unfinished.unfinished_with_key(&key))
+    {
         return Err(conflict(
             record,
             format!(
@@ -86,10 +91,32 @@ fn conflict(record: &OperationRecord, message: String) -> SubmitError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::State;
     use serde_json::{json, Value};
 
     fn request(body: Value) -> Request {
         Request::from_json(&body, &Default::default()).unwrap()
+    }
+
+    /// What the table's indexes answer, found by scanning instead.
+    struct Scan<'a>(Vec<&'a OperationRecord>);
+
+    impl Unfinished for Scan<'_> {
+        fn first_exclusive(&self) -> Option<&OperationRecord> {
+            self.0
+                .iter()
+                .find(|r| !r.state.is_finished() && r.request.is_exclusive())
+                .copied()
+        }
+
+        fn unfinished_with_key(&self, key: &str) -> Option<&OperationRecord> {
+            self.0
+                .iter()
+                .find(|r| {
+                    !r.state.is_finished() && r.request.duplicate_key().as_deref() == Some(key)
+                })
+                .copied()
+        }
     }
 
     fn record(body: Value, state: State) -> OperationRecord {
@@ -107,17 +134,17 @@ mod tests {
             State::Running,
         );
         // Identical (table order does not matter) → conflict naming the running one.
-        match admit(&request(cleanup.clone()), &settings, [&running].into_iter()) {
+        match admit(&request(cleanup.clone()), &settings, &Scan(vec![&running])) {
             Err(SubmitError::Conflict { id, .. }) => assert_eq!(id, running.id),
             other => panic!("{other:?}"),
         }
         // Other tables, other type, or the first one finished → accepted.
         let other = json!({"type": "cleanup", "keyspace": "ks", "tables": ["a"]});
-        assert!(admit(&request(other), &settings, [&running].into_iter()).is_ok());
+        assert!(admit(&request(other), &settings, &Scan(vec![&running])).is_ok());
         let flush = json!({"type": "flush", "keyspace": "ks", "tables": ["a", "b"]});
-        assert!(admit(&request(flush), &settings, [&running].into_iter()).is_ok());
+        assert!(admit(&request(flush), &settings, &Scan(vec![&running])).is_ok());
         let done = record(cleanup.clone(), State::Completed);
-        assert!(admit(&request(cleanup.clone()), &settings, [&done].into_iter()).is_ok());
+        assert!(admit(&request(cleanup.clone()), &settings, &Scan(vec![&done])).is_ok());
 
         // A pending drain blocks everything, a drain included.
         let drain = record(json!({"type": "drain"}), State::Pending);
@@ -126,7 +153,7 @@ mod tests {
             json!({"type": "decommission"}),
             json!({"type": "drain"}),
         ] {
-            match admit(&request(body), &settings, [&drain].into_iter()) {
+            match admit(&request(body), &settings, &Scan(vec![&drain])) {
                 Err(SubmitError::Conflict { id, .. }) => assert_eq!(id, drain.id),
                 other => panic!("{other:?}"),
             }
@@ -135,7 +162,7 @@ mod tests {
         assert!(admit(
             &request(json!({"type": "drain"})),
             &settings,
-            [&running].into_iter()
+            &Scan(vec![&running])
         )
         .is_ok());
     }
@@ -144,14 +171,14 @@ mod tests {
     fn disabled_operations_say_how_to_enable_them() {
         let settings = OperationSettings::default();
         let truncate = json!({"type": "truncate", "keyspace": "ks", "table": "t"});
-        match admit(&request(truncate.clone()), &settings, std::iter::empty()) {
+        match admit(&request(truncate.clone()), &settings, &Scan(vec![])) {
             Err(SubmitError::Refused(e)) => assert!(e.message.contains("--enable-truncate")),
             other => panic!("{other:?}"),
         }
         match admit(
             &request(json!({"type": "restart"})),
             &settings,
-            std::iter::empty(),
+            &Scan(vec![]),
         ) {
             Err(SubmitError::Refused(e)) => assert!(e.message.contains("--restart-command")),
             other => panic!("{other:?}"),
@@ -161,11 +188,11 @@ mod tests {
             restart_command: Some("true".into()),
             ..OperationSettings::default()
         };
-        assert!(admit(&request(truncate), &enabled, std::iter::empty()).is_ok());
+        assert!(admit(&request(truncate), &enabled, &Scan(vec![])).is_ok());
         assert!(admit(
             &request(json!({"type": "restart"})),
             &enabled,
-            std::iter::empty()
+            &Scan(vec![])
         )
         .is_ok());
     }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
@@ -29,7 +30,7 @@ use crate::operations::{Request, ValidationPolicy};
 use crate::record::{host_name, now_ms, ErrorObject, OperationRecord, State};
 pub use config::{EngineConfig, DEFAULT_MAX_PENDING};
 use shared::{Shared, TransitionError};
-use table::Table;
+use table::{Found, Table};
 
 /// Which records `list` returns; an empty list means "any".
 #[derive(Debug, Clone, Default)]
@@ -41,9 +42,33 @@ pub struct Filter {
 impl Filter {
     /// The record's type is one of `types` and its state one of `states` (empty: any).
     pub fn matches(&self, record: &OperationRecord) -> bool {
-        (self.types.is_empty() || self.types.iter().any(|t| t == record.type_name()))
-            && (self.states.is_empty() || self.states.contains(&record.state))
+        self.wants(record.type_name(), record.state)
     }
+
+    /// A record of this type and state is selected.
+    pub fn wants(&self, type_name: &str, state: State) -> bool {
+        (self.types.is_empty() || self.types.iter().any(|t| t == type_name))
+            && (self.states.is_empty() || self.states.contains(&state))
+    }
+}
+
+/// What the API shows of one record.
+#[derive(Debug, Clone)]
+pub enum Shown {
+    /// A finished record: its API JSON, made once when it finished (`to_api_bytes`).
+    Finished(Bytes),
+    /// A record that may still change, with its revision.
+    Live(Revised<OperationRecord>),
+}
+
+/// One record of a list, as cheaply as the API can use it.
+#[derive(Debug, Clone)]
+pub enum Listed {
+    /// A finished record's API JSON.
+    Finished { id: Uuid, json: Bytes },
+    /// A record that may still change: its id and revision (enough to reuse anything made from
+    /// it while it has not changed).
+    Live(Revised<Uuid>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,16 +106,11 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<Engine, JournalError> {
         let (queue, queue_rx) = mpsc::unbounded_channel();
-        let loaded = journal.load()?;
-        for (id, reason) in &loaded.unreadable {
-            tracing::error!(%id, %reason, "journal row cannot be decoded; it is skipped");
-        }
         let host = host_name();
-        let next_seq = loaded.records.iter().map(|r| r.seq + 1).max().unwrap_or(0);
         let shared = Arc::new(Shared {
             journal,
             ops: Mutex::new(Table::default()),
-            seq: AtomicU64::new(next_seq),
+            seq: AtomicU64::new(0),
             queue,
             node,
             settings: Arc::new(config.operations.clone()),
@@ -99,7 +119,8 @@ impl Engine {
             host,
             stop: CancellationToken::new(),
         });
-        shared.recover(loaded.records).await?;
+        let next_seq = shared.recover().await?;
+        shared.seq.store(next_seq, Ordering::SeqCst);
 
         let running = Arc::new(Mutex::new(tokio::task::JoinSet::new()));
         let semaphore = Arc::new(Semaphore::new(shared.config.workers.max(1)));
@@ -140,19 +161,12 @@ impl Engine {
         {
             let mut ops = self.shared.lock();
             // Production readiness: the bounded queue, checked before anything is journaled.
-            let pending = ops
-                .values()
-                .filter(|e| e.record().state == State::Pending)
-                .count();
+            let pending = ops.count(State::Pending);
             if pending >= self.shared.config.max_pending {
                 crate::metrics::global().queue_full();
                 return Err(SubmitError::QueueFull { pending });
             }
-            admission::admit(
-                &record.request,
-                &self.shared.config.operations,
-                ops.values().map(|e| e.record()),
-            )?;
+            admission::admit(&record.request, &self.shared.config.operations, &*ops)?;
             ops.insert(record.clone());
         }
         if let Err(e) = self.shared.journal.put(&record).await {
@@ -168,25 +182,21 @@ impl Engine {
 
     /// Operations waiting for a worker.
     pub fn pending(&self) -> usize {
-        self.shared
-            .lock()
-            .values()
-            .filter(|e| e.record().state == State::Pending)
-            .count()
+        self.shared.lock().count(State::Pending)
     }
 
+    /// One record. A finished one is read back from the journal (the engine keeps finished
+    /// records as their API JSON only); the API uses [`Engine::shown`].
     pub fn get(&self, id: Uuid) -> Option<OperationRecord> {
-        self.shared.lock().get(&id).map(|e| e.record().clone())
+        self.get_revised(id).map(|r| r.value)
     }
 
-    /// Matching records, newest first (creation time, then submission order).
+    /// Matching records, newest first (creation time, then submission order). Finished ones are
+    /// read back from the journal, as in [`Engine::get`]; the API uses [`Engine::list_shown`].
     pub fn list(&self, filter: &Filter) -> Vec<OperationRecord> {
-        self.shared
-            .lock()
-            .newest_first()
-            .map(|e| e.record())
-            .filter(|r| filter.matches(r))
-            .cloned()
+        self.list_revisions(filter)
+            .into_iter()
+            .filter_map(|r| self.get(r.value))
             .collect()
     }
 
@@ -195,21 +205,68 @@ impl Engine {
     pub fn list_revisions(&self, filter: &Filter) -> Vec<Revised<Uuid>> {
         self.shared
             .lock()
-            .newest_first()
-            .filter(|e| filter.matches(e.record()))
-            .map(|e| Revised {
-                revision: e.revision(),
-                value: e.record().id,
+            .newest_first(|t, s| filter.wants(t, s))
+            .map(|found| match found {
+                Found::Live(e) => Revised {
+                    revision: e.revision(),
+                    value: e.record().id,
+                },
+                Found::Frozen(f) => Revised {
+                    revision: f.revision(),
+                    value: f.id(),
+                },
             })
             .collect()
     }
 
-    /// A record with its revision.
+    /// A record with its revision (a finished one read back from the journal).
     pub fn get_revised(&self, id: Uuid) -> Option<Revised<OperationRecord>> {
-        self.shared.lock().get(&id).map(|e| Revised {
-            revision: e.revision(),
-            value: e.record().clone(),
+        let revision = match self.shared.lock().get(&id)? {
+            Found::Live(e) => {
+                return Some(Revised {
+                    revision: e.revision(),
+                    value: e.record().clone(),
+                })
+            }
+            Found::Frozen(f) => f.revision(),
+        };
+        match self.shared.journal.get(id) {
+            Ok(record) => record.map(|value| Revised { revision, value }),
+            Err(e) => {
+                tracing::error!(%id, error = %e, "cannot read a finished operation back from the journal");
+                None
+            }
+        }
+    }
+
+    /// What the API shows of record `id`: a finished record's JSON, or a live record.
+    pub fn shown(&self, id: Uuid) -> Option<Shown> {
+        Some(match self.shared.lock().get(&id)? {
+            Found::Frozen(f) => Shown::Finished(f.json().clone()),
+            Found::Live(e) => Shown::Live(Revised {
+                revision: e.revision(),
+                value: e.record().clone(),
+            }),
         })
+    }
+
+    /// The records `filter` selects, newest first, as [`Listed`]; walks only the selected
+    /// types and states.
+    pub fn list_shown(&self, filter: &Filter) -> Vec<Listed> {
+        self.shared
+            .lock()
+            .newest_first(|t, s| filter.wants(t, s))
+            .map(|found| match found {
+                Found::Frozen(f) => Listed::Finished {
+                    id: f.id(),
+                    json: f.json().clone(),
+                },
+                Found::Live(e) => Listed::Live(Revised {
+                    revision: e.revision(),
+                    value: e.record().id,
+                }),
+            })
+            .collect()
     }
 
     /// How many records there are by type and state, and how many wait or run.
@@ -222,16 +279,13 @@ impl Engine {
                 .flat_map(|t| State::ALL.iter().map(move |s| ((*t, s.as_str()), 0)))
                 .collect();
         let mut figures = crate::metrics::RecordFigures::default();
-        for entry in ops.values() {
-            let record = entry.record();
-            match record.state {
-                State::Pending => figures.pending += 1,
-                State::Running => figures.running += 1,
+        for ((type_name, state), n) in ops.counts() {
+            match state {
+                State::Pending => figures.pending += n as u64,
+                State::Running => figures.running += n as u64,
                 _ => {}
             }
-            *counts
-                .entry((record.type_name(), record.state.as_str()))
-                .or_default() += 1;
+            *counts.entry((type_name, state.as_str())).or_default() += n as u64;
         }
         figures.by_type_state = counts
             .into_iter()
@@ -280,6 +334,13 @@ impl Engine {
         let record = match outcome {
             None => return Err(CancelError::NotFound(id)),
             Some(Err(TransitionError::Refused(e))) => return Err(e),
+            Some(Err(TransitionError::Finished)) => {
+                return Err(match self.shared.journal.get(id) {
+                    Ok(Some(record)) => CancelError::Finished(Box::new(record)),
+                    Ok(None) => CancelError::NotFound(id),
+                    Err(e) => CancelError::Journal(e),
+                })
+            }
             Some(Err(TransitionError::Journal(e))) => {
                 // PENDING again in memory: the dispatcher may have skipped it meanwhile.
                 let _ = self.shared.queue.send(id);
@@ -345,19 +406,25 @@ impl Engine {
     async fn requeue_unstarted_work(&self, grace: Duration) {
         let snapshots: Vec<(OperationRecord, bool)> = {
             let mut ops = self.shared.lock();
-            ops.values_mut()
-                .filter(|e| e.record().state == State::Running)
-                .map(|entry| {
-                    // A task still finishing its last poll cannot start a call after this.
-                    let in_flight = entry.cancel.request().is_some();
-                    if !in_flight {
-                        let record = entry.record_mut();
-                        record.state = State::Pending;
-                        record.start_ms = None;
-                        record.progress = 0.0;
-                        record.version += 1;
+            let running = ops.ids_in(State::Running);
+            running
+                .iter()
+                .filter_map(|id| {
+                    match ops.modify(id, |entry| {
+                        // A task still finishing its last poll cannot start a call after this.
+                        let in_flight = entry.cancel.request().is_some();
+                        if !in_flight {
+                            let record = entry.record_mut();
+                            record.state = State::Pending;
+                            record.start_ms = None;
+                            record.progress = 0.0;
+                            record.version += 1;
+                        }
+                        (entry.record().clone(), in_flight)
+                    }) {
+                        table::Access::Live(snapshot) => Some(snapshot),
+                        _ => None,
                     }
-                    (entry.record().clone(), in_flight)
                 })
                 .collect()
         };

@@ -1,18 +1,22 @@
 //! The in-memory table of operation records: found by id, walked newest first without sorting,
-//! each with a revision that changes whenever the record does.
+//! selected by type and state through an index, unfinished ones found by conflict key, each
+//! with a revision that changes whenever the record does.
 //!
-//! Owns the order index and the revisions, and keeps both consistent with the records: every
-//! change goes through `Entry::record_mut`, which bumps the revision (callers that cache
-//! anything made from a record compare it). It must not decide state transitions, filter by
-//! request parameters or do I/O (that is the engine's).
+//! Owns the record storage and every index over it, and keeps them consistent: every change of
+//! an unfinished record goes through [`Table::modify`], which moves the record between indexes
+//! when its state changes, and `Entry::record_mut` bumps the revision (callers that cache
+//! anything made from a record compare it). A finished record whose final state the journal has
+//! is kept frozen: its API JSON and the few fields the indexes and expiry need, not the record.
+//! It must not decide state transitions, parse request parameters or do I/O (the engine's).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use uuid::Uuid;
 
 use crate::operations::Cancellation;
-use crate::record::OperationRecord;
+use crate::record::{OperationRecord, State};
 
 /// Position in the list: creation time, then submission order (`seq`), then the id so that two
 /// keys are never equal. Neither `creation_ms` nor `seq` changes after a record is created.
@@ -29,14 +33,16 @@ fn next_revision() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// One operation: its record, its cancellation and its revision.
+/// One unfinished operation (or one whose final state the journal does not have yet): its
+/// record, its cancellation and its revision.
 pub(crate) struct Entry {
     record: OperationRecord,
     pub(super) cancel: Arc<Cancellation>,
-    /// Where the record sits in `Table::order` (the key it was inserted with).
-    key: OrderKey,
     /// Bumped by every `record_mut`.
     revision: u64,
+    /// `Request::duplicate_key`, made once when the record enters the table.
+    duplicate_key: Option<String>,
+    exclusive: bool,
 }
 
 impl Entry {
@@ -44,7 +50,8 @@ impl Entry {
         &self.record
     }
 
-    /// The record, to change it; the revision changes with it.
+    /// The record, to change it; the revision changes with it. Only through [`Table::modify`],
+    /// so that the indexes follow a change of state.
     pub(super) fn record_mut(&mut self) -> &mut OperationRecord {
         self.revision = next_revision();
         &mut self.record
@@ -56,59 +63,320 @@ impl Entry {
     }
 }
 
-/// All records the engine knows, by id and in creation order.
+/// A finished operation the journal has in its final state: what the API shows, made once, and
+/// what ordering, filters and expiry need. It never changes again.
+pub(crate) struct Frozen {
+    json: Bytes,
+    key: OrderKey,
+    type_name: &'static str,
+    state: State,
+    completion_ms: Option<i64>,
+    revision: u64,
+}
+
+impl Frozen {
+    /// The record's API JSON (`OperationRecord::to_api_bytes`).
+    pub(super) fn json(&self) -> &Bytes {
+        &self.json
+    }
+
+    pub(super) fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub(super) fn id(&self) -> Uuid {
+        self.key.2
+    }
+}
+
+enum Slot {
+    Live(Box<Entry>),
+    Frozen(Frozen),
+}
+
+/// A record of the table as it is kept.
+pub(crate) enum Found<'a> {
+    Live(&'a Entry),
+    Frozen(&'a Frozen),
+}
+
+/// What [`Table::modify`] found under an id.
+pub(crate) enum Access<T> {
+    Missing,
+    /// Finished and frozen: it does not change any more.
+    Frozen,
+    Live(T),
+}
+
+/// All records the engine knows, by id, in creation order, and by type and state.
 #[derive(Default)]
 pub(crate) struct Table {
-    entries: HashMap<Uuid, Entry>,
+    slots: HashMap<Uuid, Slot>,
     order: BTreeSet<OrderKey>,
+    by_type_state: HashMap<(&'static str, State), BTreeSet<OrderKey>>,
+    /// Unfinished records with a duplicate key (`Request::duplicate_key`).
+    duplicates: HashMap<String, BTreeSet<OrderKey>>,
+    /// Unfinished exclusive records (drain, decommission, restart).
+    exclusive: BTreeSet<OrderKey>,
 }
 
 impl Table {
-    /// Adds a record (replacing one with the same id) with fresh cancel flags.
+    /// Adds an unfinished record (replacing one with the same id) with fresh cancel flags.
     pub(super) fn insert(&mut self, record: OperationRecord) {
         self.remove(&record.id);
         let key = order_key(&record);
+        let entry = Entry {
+            duplicate_key: record.request.duplicate_key(),
+            exclusive: record.request.is_exclusive(),
+            cancel: Arc::new(Cancellation::default()),
+            revision: next_revision(),
+            record,
+        };
         self.order.insert(key);
-        self.entries.insert(
+        self.index_state(key, entry.record.type_name(), entry.record.state);
+        if !entry.record.state.is_finished() {
+            self.index_unfinished(key, entry.duplicate_key.as_deref(), entry.exclusive);
+        }
+        self.slots.insert(key.2, Slot::Live(Box::new(entry)));
+    }
+
+    /// Adds a finished record the journal has in its final state, as its API JSON.
+    pub(super) fn insert_frozen(&mut self, record: &OperationRecord, json: Bytes) {
+        self.remove(&record.id);
+        let key = order_key(record);
+        self.order.insert(key);
+        self.index_state(key, record.type_name(), record.state);
+        self.slots.insert(
             record.id,
-            Entry {
-                record,
-                cancel: Arc::new(Cancellation::default()),
+            Slot::Frozen(Frozen {
+                json,
                 key,
+                type_name: record.type_name(),
+                state: record.state,
+                completion_ms: record.completion_ms,
                 revision: next_revision(),
-            },
+            }),
         );
     }
 
-    pub(super) fn remove(&mut self, id: &Uuid) -> Option<Entry> {
-        let entry = self.entries.remove(id)?;
-        self.order.remove(&entry.key);
-        Some(entry)
+    /// Replaces a finished live record by its frozen form, unless it changed since `revision`
+    /// (its JSON would be stale) or is not finished. `json` is the record's API JSON at
+    /// `revision`.
+    pub(super) fn freeze(&mut self, id: &Uuid, revision: u64, json: Bytes) {
+        let Some(Slot::Live(entry)) = self.slots.get(id) else {
+            return;
+        };
+        if entry.revision != revision || !entry.record.state.is_finished() {
+            return;
+        }
+        let frozen = Frozen {
+            json,
+            key: order_key(&entry.record),
+            type_name: entry.record.type_name(),
+            state: entry.record.state,
+            completion_ms: entry.record.completion_ms,
+            revision,
+        };
+        self.slots.insert(*id, Slot::Frozen(frozen));
     }
 
-    pub(super) fn get(&self, id: &Uuid) -> Option<&Entry> {
-        self.entries.get(id)
+    pub(super) fn remove(&mut self, id: &Uuid) {
+        let Some(slot) = self.slots.remove(id) else {
+            return;
+        };
+        let (key, type_name, state) = match &slot {
+            Slot::Live(entry) => {
+                let state = entry.record.state;
+                let key = order_key(&entry.record);
+                if !state.is_finished() {
+                    self.unindex_unfinished(key, entry.duplicate_key.as_deref());
+                }
+                (key, entry.record.type_name(), state)
+            }
+            Slot::Frozen(frozen) => (frozen.key, frozen.type_name, frozen.state),
+        };
+        self.order.remove(&key);
+        self.unindex_state(key, type_name, state);
     }
 
-    pub(super) fn get_mut(&mut self, id: &Uuid) -> Option<&mut Entry> {
-        self.entries.get_mut(id)
+    pub(super) fn get(&self, id: &Uuid) -> Option<Found<'_>> {
+        self.slots.get(id).map(Slot::found)
     }
 
-    /// Every entry, in no particular order.
-    pub(super) fn values(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
+    /// The unfinished (or not yet frozen) record `id`.
+    pub(super) fn live(&self, id: &Uuid) -> Option<&Entry> {
+        match self.slots.get(id)? {
+            Slot::Live(entry) => Some(entry),
+            Slot::Frozen(_) => None,
+        }
     }
 
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Entry> {
-        self.entries.values_mut()
+    /// Changes a live entry through `change`; the indexes follow its state.
+    pub(super) fn modify<T>(
+        &mut self,
+        id: &Uuid,
+        change: impl FnOnce(&mut Entry) -> T,
+    ) -> Access<T> {
+        let entry = match self.slots.get_mut(id) {
+            None => return Access::Missing,
+            Some(Slot::Frozen(_)) => return Access::Frozen,
+            Some(Slot::Live(entry)) => entry,
+        };
+        let before = entry.record.state;
+        let out = change(entry);
+        let after = entry.record.state;
+        if before != after {
+            let key = order_key(&entry.record);
+            let type_name = entry.record.type_name();
+            let duplicate_key = entry.duplicate_key.clone();
+            let exclusive = entry.exclusive;
+            self.unindex_state(key, type_name, before);
+            self.index_state(key, type_name, after);
+            match (before.is_finished(), after.is_finished()) {
+                (false, true) => self.unindex_unfinished(key, duplicate_key.as_deref()),
+                (true, false) => self.index_unfinished(key, duplicate_key.as_deref(), exclusive),
+                _ => {}
+            }
+        }
+        Access::Live(out)
     }
 
-    /// Every entry, newest first: creation time, then submission order, both descending.
-    pub(super) fn newest_first(&self) -> impl Iterator<Item = &Entry> {
-        self.order
+    /// Records in `state`, of any type.
+    pub(super) fn ids_in(&self, state: State) -> Vec<Uuid> {
+        self.by_type_state
             .iter()
-            .rev()
-            .filter_map(|(_, _, id)| self.entries.get(id))
+            .filter(|((_, s), _)| *s == state)
+            .flat_map(|(_, keys)| keys.iter().map(|k| k.2))
+            .collect()
+    }
+
+    /// How many records are in `state`.
+    pub(super) fn count(&self, state: State) -> usize {
+        self.by_type_state
+            .iter()
+            .filter(|((_, s), _)| *s == state)
+            .map(|(_, keys)| keys.len())
+            .sum()
+    }
+
+    /// How many records there are of each type and state (only the pairs that have some).
+    pub(super) fn counts(&self) -> impl Iterator<Item = ((&'static str, State), usize)> + '_ {
+        self.by_type_state.iter().map(|(k, keys)| (*k, keys.len()))
+    }
+
+    /// The oldest unfinished exclusive record.
+    pub(super) fn first_exclusive(&self) -> Option<&OperationRecord> {
+        let key = self.exclusive.first()?;
+        self.live(&key.2).map(Entry::record)
+    }
+
+    /// The oldest unfinished record with duplicate key `key`.
+    pub(super) fn unfinished_with_key(&self, key: &str) -> Option<&OperationRecord> {
+        let key = self.duplicates.get(key)?.first()?;
+        self.live(&key.2).map(Entry::record)
+    }
+
+    /// The records `wanted(type, state)` selects, newest first: creation time, then submission
+    /// order, both descending. Only the index sets that are selected are walked.
+    pub(super) fn newest_first(
+        &self,
+        wanted: impl Fn(&str, State) -> bool,
+    ) -> impl Iterator<Item = Found<'_>> {
+        let sets: Vec<&BTreeSet<OrderKey>> = self
+            .by_type_state
+            .iter()
+            .filter(|((t, s), _)| wanted(t, *s))
+            .map(|(_, keys)| keys)
+            .collect();
+        let ids: Box<dyn Iterator<Item = &OrderKey>> = if sets.len() == self.by_type_state.len() {
+            Box::new(self.order.iter().rev())
+        } else if sets.len() == 1 {
+            Box::new(sets[0].iter().rev())
+        } else {
+            let mut keys: Vec<&OrderKey> = sets.into_iter().flatten().collect();
+            keys.sort_unstable_by(|x, y| y.cmp(x));
+            Box::new(keys.into_iter())
+        };
+        ids.filter_map(|key| self.slots.get(&key.2).map(Slot::found))
+    }
+
+    /// Finished records that completed at or before `cutoff_ms`.
+    pub(super) fn finished_before(&self, cutoff_ms: i64) -> Vec<Uuid> {
+        self.slots
+            .iter()
+            .filter(|(_, slot)| match slot {
+                Slot::Frozen(f) => f.completion_ms.is_some_and(|c| c <= cutoff_ms),
+                Slot::Live(e) => {
+                    e.record.state.is_finished()
+                        && e.record.completion_ms.is_some_and(|c| c <= cutoff_ms)
+                }
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn index_state(&mut self, key: OrderKey, type_name: &'static str, state: State) {
+        self.by_type_state
+            .entry((type_name, state))
+            .or_default()
+            .insert(key);
+    }
+
+    fn unindex_state(&mut self, key: OrderKey, type_name: &'static str, state: State) {
+        if let Some(keys) = self.by_type_state.get_mut(&(type_name, state)) {
+            keys.remove(&key);
+            if keys.is_empty() {
+                self.by_type_state.remove(&(type_name, state));
+            }
+        }
+    }
+
+    fn index_unfinished(&mut self, key: OrderKey, duplicate_key: Option<&str>, exclusive: bool) {
+        if let Some(dup) = duplicate_key {
+            self.duplicates
+                .entry(dup.to_string())
+                .or_default()
+                .insert(key);
+        }
+        if exclusive {
+            self.exclusive.insert(key);
+        }
+    }
+
+    fn unindex_unfinished(&mut self, key: OrderKey, duplicate_key: Option<&str>) {
+        if let Some(dup) = duplicate_key {
+            if let Some(keys) = self.duplicates.get_mut(dup) {
+                keys.remove(&key);
+                if keys.is_empty() {
+                    self.duplicates.remove(dup);
+                }
+            }
+        }
+        self.exclusive.remove(&key);
+    }
+}
+
+impl super::admission::Unfinished for Table {
+    fn first_exclusive(&self) -> Option<&OperationRecord> {
+        Table::first_exclusive(self)
+    }
+
+    fn unfinished_with_key(&self, key: &str) -> Option<&OperationRecord> {
+        Table::unfinished_with_key(self, key)
+    }
+}
+
+impl Slot {
+    fn found(&self) -> Found<'_> {
+        match self {
+            Slot::Live(entry) => Found::Live(entry),
+            Slot::Frozen(frozen) => Found::Frozen(frozen),
+        }
     }
 }
 
@@ -116,16 +384,24 @@ impl Table {
 mod tests {
     use super::*;
     use crate::operations::{Request, ValidationPolicy};
-    use crate::record::State;
     use serde_json::json;
 
+    fn request(body: serde_json::Value) -> Request {
+        Request::from_json(&body, &ValidationPolicy::default()).unwrap()
+    }
+
     fn record(seq: u64, creation_ms: i64) -> OperationRecord {
-        let request = Request::from_json(
-            &json!({"type": "flush", "keyspace": "ks"}),
-            &ValidationPolicy::default(),
-        )
-        .unwrap();
+        let request = request(json!({"type": "flush", "keyspace": "ks"}));
         OperationRecord::new(Uuid::new_v4(), seq, request, creation_ms)
+    }
+
+    fn seqs<'a>(found: impl Iterator<Item = Found<'a>>) -> Vec<u64> {
+        found
+            .map(|f| match f {
+                Found::Live(e) => e.record().seq,
+                Found::Frozen(f) => f.key.1,
+            })
+            .collect()
     }
 
     #[test]
@@ -140,16 +416,15 @@ mod tests {
             table.insert(r.clone());
         }
         table.insert(records[2].clone());
-        let gone = table.remove(&records[4].id).unwrap();
-        assert_eq!(gone.record().seq, 5);
+        table.remove(&records[4].id);
 
         let mut expected: Vec<&OperationRecord> = records.iter().filter(|r| r.seq != 5).collect();
         expected.sort_by_key(|r| std::cmp::Reverse((r.creation_ms, r.seq)));
         let expected: Vec<u64> = expected.iter().map(|r| r.seq).collect();
-        let walked: Vec<u64> = table.newest_first().map(|e| e.record().seq).collect();
+        let walked = seqs(table.newest_first(|_, _| true));
         assert_eq!(walked, expected);
         assert_eq!(walked, vec![4, 1, 3, 2, 0]);
-        assert_eq!(table.values().count(), 5);
+        assert_eq!(table.len(), 5);
     }
 
     #[test]
@@ -158,10 +433,119 @@ mod tests {
         let r = record(0, 1);
         let id = r.id;
         table.insert(r);
-        let before = table.get(&id).unwrap().revision();
-        table.get_mut(&id).unwrap().record_mut().state = State::Running;
-        let after = table.get(&id).unwrap().revision();
+        let before = table.live(&id).unwrap().revision();
+        table.modify(&id, |e| e.record_mut().state = State::Running);
+        let after = table.live(&id).unwrap().revision();
         assert_ne!(before, after);
-        assert_eq!(table.get(&id).unwrap().record().state, State::Running);
+        assert_eq!(table.live(&id).unwrap().record().state, State::Running);
+    }
+
+    /// The indexes give what a scan of every record would give, through every kind of change.
+    #[test]
+    fn indexes_agree_with_a_scan() {
+        let mut table = Table::default();
+        let bodies = [
+            json!({"type": "flush", "keyspace": "a"}),
+            json!({"type": "cleanup", "keyspace": "a", "tables": ["x", "y"]}),
+            json!({"type": "drain"}),
+            json!({"type": "flush", "keyspace": "b"}),
+        ];
+        let mut ids = Vec::new();
+        for (i, body) in bodies.iter().cycle().take(40).enumerate() {
+            let r = OperationRecord::new(
+                Uuid::new_v4(),
+                i as u64,
+                request(body.clone()),
+                i as i64 / 3,
+            );
+            ids.push(r.id);
+            table.insert(r);
+        }
+        // Some run, some finish (a few frozen), one goes back to PENDING, some are removed.
+        for (i, id) in ids.iter().enumerate() {
+            let state = State::ALL[i % 5];
+            table.modify(id, |e| e.record_mut().state = state);
+            if i % 7 == 0 {
+                table.modify(id, |e| e.record_mut().state = State::Pending);
+            }
+            if i % 3 == 0 && state.is_finished() {
+                let (revision, record) = {
+                    let e = table.live(id).unwrap();
+                    (e.revision(), e.record().clone())
+                };
+                table.freeze(id, revision, Bytes::from(record.to_api_bytes()));
+            }
+            if i % 11 == 5 {
+                table.remove(id);
+            }
+        }
+        let states: HashMap<Uuid, (&str, State)> = ids
+            .iter()
+            .filter_map(|id| match table.get(id)? {
+                Found::Live(e) => Some((*id, (e.record().type_name(), e.record().state))),
+                Found::Frozen(f) => Some((*id, (f.type_name, f.state))),
+            })
+            .collect();
+        assert_eq!(states.len(), table.len());
+        for state in State::ALL {
+            let scanned = states.values().filter(|(_, s)| *s == state).count();
+            assert_eq!(table.count(state), scanned, "{state:?}");
+            assert_eq!(table.ids_in(state).len(), scanned);
+        }
+        let wanted = |t: &str, s: State| t == "flush" && s == State::Failed;
+        let selected: Vec<Uuid> = table
+            .newest_first(wanted)
+            .map(|f| match f {
+                Found::Live(e) => e.record().id,
+                Found::Frozen(f) => f.id(),
+            })
+            .collect();
+        let mut expected: Vec<Uuid> = ids
+            .iter()
+            .rev()
+            .filter(|id| states.get(id).is_some_and(|(t, s)| wanted(t, *s)))
+            .copied()
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(selected, std::mem::take(&mut expected));
+        let unfinished: Vec<&Uuid> = ids
+            .iter()
+            .filter(|id| states.get(id).is_some_and(|(_, s)| !s.is_finished()))
+            .collect();
+        let drain = unfinished
+            .iter()
+            .find(|id| states[id].0 == "drain")
+            .copied();
+        assert_eq!(table.first_exclusive().map(|r| r.id).as_ref(), drain);
+        let flush_a = unfinished
+            .iter()
+            .find(|id| {
+                table.live(id).unwrap().record().request.fields()["keyspace"] == "a"
+                    && states[id].0 == "flush"
+            })
+            .copied();
+        let key = request(bodies[0].clone()).duplicate_key().unwrap();
+        assert_eq!(
+            table.unfinished_with_key(&key).map(|r| r.id).as_ref(),
+            flush_a
+        );
+    }
+
+    #[test]
+    fn a_record_changed_since_its_json_was_made_is_not_frozen() {
+        let mut table = Table::default();
+        let r = record(0, 1);
+        let id = r.id;
+        table.insert(r);
+        table.modify(&id, |e| e.record_mut().state = State::Completed);
+        let stale = table.live(&id).unwrap().revision();
+        table.modify(&id, |e| e.record_mut().progress = 1.0);
+        table.freeze(&id, stale, Bytes::from_static(b"{}"));
+        assert!(table.live(&id).is_some());
+        let current = table.live(&id).unwrap().revision();
+        table.freeze(&id, current, Bytes::from_static(b"{}"));
+        assert!(table.live(&id).is_none());
+        assert!(matches!(table.modify(&id, |_| ()), Access::Frozen));
+        assert_eq!(table.count(State::Completed), 1);
     }
 }

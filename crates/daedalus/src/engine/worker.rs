@@ -92,7 +92,7 @@ async fn claim(shared: &Arc<Shared>, id: Uuid) -> Option<RunContext> {
                     shared.policy.clone(),
                 ));
             }
-            Err(TransitionError::Refused(())) => return None,
+            Err(TransitionError::Refused(()) | TransitionError::Finished) => return None,
             Err(TransitionError::Journal(e)) => {
                 tracing::error!(%id, error = %e, retry_in = ?wait, "cannot journal the start of an operation; it stays PENDING and does not run");
                 if !pause(shared, &mut wait).await {
@@ -146,7 +146,7 @@ impl<T> Drop for AbortOnDrop<T> {
 /// becomes FAILED instead of a lost worker.
 async fn run(shared: Arc<Shared>, ctx: RunContext, _permit: OwnedSemaphorePermit) {
     let id = ctx.id();
-    let Some(request) = shared.lock().get(&id).map(|e| e.record().request.clone()) else {
+    let Some(request) = shared.lock().live(&id).map(|e| e.record().request.clone()) else {
         return;
     };
     // Every log line of the operation carries its id.
@@ -195,7 +195,7 @@ async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), OperationErr
             })
             .await;
         match transition {
-            None | Some(Err(TransitionError::Refused(()))) => return,
+            None | Some(Err(TransitionError::Refused(()) | TransitionError::Finished)) => return,
             Some(Ok((snapshot, ()))) => break snapshot,
             Some(Err(TransitionError::Journal(e))) => {
                 tracing::error!(%id, error = %e, retry_in = ?wait, "cannot journal the end of an operation; it stays RUNNING until the journal takes it");
@@ -224,13 +224,7 @@ pub(super) async fn sweep(shared: Arc<Shared>) {
         let cutoff = now_ms().saturating_sub(expiration_ms);
         let expired: Vec<Uuid> = {
             let mut ops = shared.lock();
-            let ids: Vec<Uuid> = ops
-                .values()
-                .map(|e| e.record())
-                .filter(|r| r.state.is_finished())
-                .filter(|r| r.completion_ms.is_some_and(|c| c <= cutoff))
-                .map(|r| r.id)
-                .collect();
+            let ids = ops.finished_before(cutoff);
             for id in &ids {
                 ops.remove(id);
             }

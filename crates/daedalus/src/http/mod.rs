@@ -11,6 +11,7 @@ pub mod limits;
 mod operations;
 pub mod read;
 mod records;
+mod request_metrics;
 mod state;
 pub mod tls;
 
@@ -19,9 +20,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -62,8 +63,8 @@ impl Default for HttpOptions {
     }
 }
 
-/// The application router: every route, `/metrics`, request counting, the request timeout,
-/// token checks and CORS as `options` say.
+/// The application router: every route, `/metrics`, request counting and the request log, the
+/// request timeout, token checks and CORS as `options` say.
 pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String> {
     let state = AppState {
         engine,
@@ -83,7 +84,6 @@ pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String>
         .route("/metrics", get(metrics))
         .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(log_request))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,
@@ -115,7 +115,7 @@ pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String>
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
     }
-    Ok(router.layer(middleware::from_fn(count_requests)))
+    Ok(router.layer(request_metrics::RequestMetricsLayer))
 }
 
 /// Serves `router` on `listener`, over TLS when `tls` is given, until `shutdown` resolves.
@@ -174,27 +174,4 @@ async fn metrics(State(engine): State<Engine>, headers: axum::http::HeaderMap) -
         )
             .into_response()
     }
-}
-
-/// Counts every request by method, matched route (the template, never the raw path, so ids do
-/// not explode the label set) and status.
-async fn count_requests(request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let response = next.run(request).await;
-    crate::metrics::global().http_request(&method, &route, response.status().as_u16());
-    response
-}
-
-/// One debug line per request: method, path, status.
-async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
-    response
 }

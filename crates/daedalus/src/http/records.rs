@@ -1,9 +1,11 @@
-//! Records as the API sends them: each record's JSON serialized once per change and reused by
-//! every `GET /operations` and `GET /operations/{id}` until the record changes again.
+//! Records as the API sends them: an unfinished record's JSON serialized once per change and
+//! reused by every `GET /operations` and `GET /operations/{id}` until the record changes again;
+//! a finished record's JSON as the engine keeps it (made once, when it finished).
 //!
-//! Owns the cache, keyed by record id and the engine's revision of the record (which changes
-//! with every change, progress included). It must not change records or decide what a list
-//! contains (the engine filters and orders).
+//! Owns the cache of unfinished records' JSON, keyed by record id and the engine's revision of
+//! the record (which changes with every change, progress included), and forgets an entry once
+//! its record is finished. It must not change records or decide what a list contains (the
+//! engine filters and orders).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,10 +13,10 @@ use std::sync::Mutex;
 use axum::body::Bytes;
 use uuid::Uuid;
 
-use crate::engine::{Engine, Filter};
+use crate::engine::{Engine, Filter, Listed, Shown};
 use crate::record::OperationRecord;
 
-/// Serialized records by id, each with the revision it was made from.
+/// Serialized unfinished records by id, each with the revision it was made from.
 #[derive(Default)]
 pub struct RecordJson {
     cache: Mutex<HashMap<Uuid, (u64, Bytes)>>,
@@ -22,21 +24,23 @@ pub struct RecordJson {
 
 /// A record's API JSON (`OperationRecord::to_api_json`), as bytes.
 pub fn api_json_bytes(record: &OperationRecord) -> Bytes {
-    // Serializing a `Value` cannot fail (its keys are strings); `null` is never expected.
-    Bytes::from(serde_json::to_vec(&record.to_api_json()).unwrap_or_else(|_| b"null".to_vec()))
+    Bytes::from(record.to_api_bytes())
 }
 
 impl RecordJson {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (u64, Bytes)>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn cached(&self, id: &Uuid, revision: u64) -> Option<Bytes> {
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache
+        self.lock()
             .get(id)
             .filter(|(r, _)| *r == revision)
             .map(|(_, bytes)| bytes.clone())
     }
 
     fn keep(&self, id: Uuid, revision: u64, bytes: Bytes) {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.lock();
         match cache.get(&id) {
             // A newer serialization raced ahead of this one: keep it.
             Some((r, _)) if *r > revision => {}
@@ -48,40 +52,66 @@ impl RecordJson {
 
     /// One record's JSON; `None` when the engine has no such record.
     pub fn one(&self, engine: &Engine, id: Uuid) -> Option<Bytes> {
-        let revised = engine.get_revised(id)?;
-        if let Some(bytes) = self.cached(&id, revised.revision) {
-            return Some(bytes);
+        match engine.shown(id)? {
+            Shown::Finished(json) => {
+                // The engine keeps a finished record's JSON: a copy here would be a second one.
+                let mut cache = self.lock();
+                if !cache.is_empty() {
+                    cache.remove(&id);
+                }
+                Some(json)
+            }
+            Shown::Live(revised) => {
+                if let Some(bytes) = self.cached(&id, revised.revision) {
+                    return Some(bytes);
+                }
+                let bytes = api_json_bytes(&revised.value);
+                self.keep(id, revised.revision, bytes.clone());
+                Some(bytes)
+            }
         }
-        let bytes = api_json_bytes(&revised.value);
-        self.keep(id, revised.revision, bytes.clone());
-        Some(bytes)
     }
 
     /// The JSON array of the records `filter` selects, newest first.
     pub fn list(&self, engine: &Engine, filter: &Filter) -> Bytes {
-        let wanted = engine.list_revisions(filter);
-        let mut parts = Vec::with_capacity(wanted.len());
-        for item in &wanted {
-            let id = item.value;
-            match self.cached(&id, item.revision) {
-                Some(bytes) => parts.push(bytes),
-                // Changed or expired since the list was taken: serialized now, or left out.
-                None => {
-                    if let Some(bytes) = self.one(engine, id) {
-                        parts.push(bytes);
+        let listed = engine.list_shown(filter);
+        let mut parts = Vec::with_capacity(listed.len());
+        let mut finished = Vec::new();
+        let mut live = std::collections::HashSet::new();
+        for item in listed {
+            match item {
+                Listed::Finished { id, json } => {
+                    finished.push(id);
+                    parts.push(json);
+                }
+                Listed::Live(item) => {
+                    live.insert(item.value);
+                    match self.cached(&item.value, item.revision) {
+                        Some(bytes) => parts.push(bytes),
+                        // Changed, finished or expired since the list was taken: made now, or
+                        // left out.
+                        None => {
+                            if let Some(bytes) = self.one(engine, item.value) {
+                                parts.push(bytes);
+                            }
+                        }
                     }
                 }
             }
         }
+        let mut cache = self.lock();
         if filter.types.is_empty() && filter.states.is_empty() {
-            // Every record was listed: forget the ones the engine no longer has (expired).
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() > wanted.len() {
-                let live: std::collections::HashSet<Uuid> =
-                    wanted.iter().map(|w| w.value).collect();
+            // Every record was listed: keep only the unfinished ones (the others finished or
+            // expired).
+            if cache.len() > live.len() {
                 cache.retain(|id, _| live.contains(id));
             }
+        } else if !cache.is_empty() {
+            for id in &finished {
+                cache.remove(id);
+            }
         }
+        drop(cache);
         let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
         out.push(b'[');
         for (i, part) in parts.iter().enumerate() {
