@@ -170,6 +170,20 @@ impl Journal {
         &self,
         mut each: impl FnMut(Result<OperationRecord, (String, String)>),
     ) -> Result<(), JournalError> {
+        self.load_rows(256, |rows| {
+            for (id, json) in rows {
+                each(Journal::decode(&json).map_err(|reason| (id, reason)));
+            }
+        })
+    }
+
+    /// Every stored row in submission order, undecoded (`(id, record JSON)`), in batches of at
+    /// most `batch` rows: for a caller that decodes them on several threads (`decode`).
+    pub fn load_rows(
+        &self,
+        batch: usize,
+        mut each: impl FnMut(Vec<(String, String)>),
+    ) -> Result<(), JournalError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let sql = |source| JournalError::Sqlite {
             path: self.path.clone(),
@@ -179,18 +193,23 @@ impl Journal {
             .prepare("SELECT id, record FROM operations ORDER BY seq")
             .map_err(sql)?;
         let mut rows = stmt.query([]).map_err(sql)?;
+        let batch = batch.max(1);
+        let mut pending = Vec::with_capacity(batch);
         while let Some(row) = rows.next().map_err(sql)? {
-            let json = row
-                .get_ref(1)
-                .map_err(sql)?
-                .as_str()
-                .map_err(|e| sql(e.into()))?;
-            match serde_json::from_str::<OperationRecord>(json) {
-                Ok(record) => each(Ok(record)),
-                Err(e) => each(Err((row.get::<_, String>(0).map_err(sql)?, e.to_string()))),
+            pending.push((row.get(0).map_err(sql)?, row.get(1).map_err(sql)?));
+            if pending.len() == batch {
+                each(std::mem::replace(&mut pending, Vec::with_capacity(batch)));
             }
         }
+        if !pending.is_empty() {
+            each(pending);
+        }
         Ok(())
+    }
+
+    /// A row's record JSON as a record, or why it cannot be one.
+    pub fn decode(json: &str) -> Result<OperationRecord, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
     }
 
     /// One stored record, straight from disk (tests and tools).
@@ -211,6 +230,17 @@ impl Journal {
         json.map(|j| serde_json::from_str(&j))
             .transpose()
             .map_err(JournalError::Encode)
+    }
+
+    /// Stores a row as given, decodable or not (tests of loading).
+    #[cfg(test)]
+    pub(crate) fn put_raw_for_tests(&self, id: &str, seq: i64, record: &str) {
+        let conn = self.conn.lock().unwrap();
+        conn.execute(
+            "INSERT INTO operations VALUES (?1, ?2, 0, 'flush', 'COMPLETED', 0, 0, ?3)",
+            params![id, seq, record],
+        )
+        .unwrap();
     }
 
     async fn blocking<F>(&self, f: F) -> Result<(), JournalError>

@@ -211,9 +211,9 @@ impl Engine {
                     revision: e.revision(),
                     value: e.record().id,
                 },
-                Found::Frozen(f) => Revised {
+                Found::Frozen(id, f) => Revised {
                     revision: f.revision(),
-                    value: f.id(),
+                    value: id,
                 },
             })
             .collect()
@@ -228,7 +228,7 @@ impl Engine {
                     value: e.record().clone(),
                 })
             }
-            Found::Frozen(f) => f.revision(),
+            Found::Frozen(_, f) => f.revision(),
         };
         match self.shared.journal.get(id) {
             Ok(record) => record.map(|value| Revised { revision, value }),
@@ -242,7 +242,7 @@ impl Engine {
     /// What the API shows of record `id`: a finished record's JSON, or a live record.
     pub fn shown(&self, id: Uuid) -> Option<Shown> {
         Some(match self.shared.lock().get(&id)? {
-            Found::Frozen(f) => Shown::Finished(f.json().clone()),
+            Found::Frozen(_, f) => Shown::Finished(f.json().clone()),
             Found::Live(e) => Shown::Live(Revised {
                 revision: e.revision(),
                 value: e.record().clone(),
@@ -257,8 +257,8 @@ impl Engine {
             .lock()
             .newest_first(|t, s| filter.wants(t, s))
             .map(|found| match found {
-                Found::Frozen(f) => Listed::Finished {
-                    id: f.id(),
+                Found::Frozen(id, f) => Listed::Finished {
+                    id,
                     json: f.json().clone(),
                 },
                 Found::Live(e) => Listed::Live(Revised {
@@ -437,5 +437,75 @@ impl Engine {
                 tracing::info!(id = %record.id, "operation stopped before its node call; PENDING again for the next start");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A journal of many batches (one row unreadable) opens as it was: every finished record is
+    /// shown as its journaled record would be, filters and figures count every row, and new
+    /// submissions number after the last one.
+    #[tokio::test]
+    async fn a_large_journal_reopens_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let states = [State::Completed, State::Failed, State::Cancelled];
+        let mut records = Vec::new();
+        for seq in 0..1500u64 {
+            let body = if seq % 100 == 7 {
+                json!({"type": "drain"})
+            } else {
+                json!({"type": "flush", "keyspace": format!("k{seq}")})
+            };
+            let request = Request::from_json(&body, &Default::default()).unwrap();
+            let mut record = OperationRecord::new(Uuid::new_v4(), seq, request, seq as i64 / 4);
+            record.state = states[seq as usize % 3];
+            record.completion_ms = Some(now_ms());
+            journal.put(&record).await.unwrap();
+            records.push(record);
+        }
+        journal.put_raw_for_tests("not-an-id", 750, "{oops");
+        let fake = Arc::new(cassandra::fake::FakeServer::cassandra("4.1.0"));
+        let node = NodeHandle::with_server(fake, Duration::from_secs(5));
+        let engine = Engine::start(journal, node, EngineConfig::default())
+            .await
+            .unwrap();
+        for record in &records {
+            match engine.shown(record.id) {
+                Some(Shown::Finished(json)) => assert_eq!(&json[..], &record.to_api_bytes()[..]),
+                other => panic!("{other:?}"),
+            }
+        }
+        let drains = engine.list_shown(&Filter {
+            types: vec!["drain".into()],
+            states: vec![],
+        });
+        assert_eq!(drains.len(), 15);
+        let all = engine.list_revisions(&Filter::default());
+        assert_eq!(all.len(), 1500);
+        let newest: Vec<Uuid> = all.iter().take(3).map(|r| r.value).collect();
+        let expected: Vec<Uuid> = records.iter().rev().take(3).map(|r| r.id).collect();
+        assert_eq!(newest, expected);
+        let failed = engine
+            .figures()
+            .by_type_state
+            .iter()
+            .filter(|(_, s, _)| *s == "FAILED")
+            .map(|(_, _, n)| n)
+            .sum::<u64>();
+        assert_eq!(failed, 500);
+        let request = Request::from_json(
+            &json!({"type": "flush", "keyspace": "new"}),
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(engine.submit(request).await.unwrap().seq, 1500);
+        engine.halt();
     }
 }

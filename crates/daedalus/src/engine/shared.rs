@@ -130,37 +130,34 @@ impl Shared {
         });
     }
 
-    /// What a previous run left, read from the journal row by row: finished records are served
-    /// as they were (kept frozen, as their API JSON), PENDING ones are queued again, RUNNING ones
-    /// become FAILED because their outcome is unknown.
+    /// What a previous run left: finished records are served as they were (kept frozen, as
+    /// their API JSON), PENDING ones are queued again in submission order, RUNNING ones become
+    /// FAILED because their outcome is unknown. Rows are decoded and rendered on every core while
+    /// they are read, in bounded batches, so neither time nor memory holds every record at once.
+    /// Returns the next submission number.
     pub(super) async fn recover(&self) -> Result<u64, JournalError> {
         let mut next_seq = 0;
-        let mut requeue = Vec::new();
+        let mut requeue: Vec<(u64, Uuid)> = Vec::new();
         let mut interrupted = Vec::new();
-        {
-            let mut ops = self.lock();
-            self.journal.load_each(|row| {
-                let record = match row {
-                    Ok(record) => record,
-                    Err((id, reason)) => {
-                        tracing::error!(%id, %reason, "journal row cannot be decoded; it is skipped");
-                        return;
-                    }
-                };
+        self.load_in_parallel(|row| match row {
+            Decoded::Unreadable(id, reason) => {
+                tracing::error!(%id, %reason, "journal row cannot be decoded; it is skipped");
+            }
+            Decoded::Frozen(record, json) => {
                 next_seq = next_seq.max(record.seq + 1);
-                match record.state {
-                    State::Running => interrupted.push(record),
-                    State::Pending => {
-                        requeue.push(record.id);
-                        ops.insert(record);
-                    }
-                    _ => {
-                        let json = Bytes::from(record.to_api_bytes());
-                        ops.insert_frozen(&record, json);
-                    }
+                self.lock().insert_frozen(&record, json);
+            }
+            Decoded::Unfinished(record) => {
+                next_seq = next_seq.max(record.seq + 1);
+                if record.state == State::Running {
+                    interrupted.push(record);
+                } else {
+                    requeue.push((record.seq, record.id));
+                    self.lock().insert(record);
                 }
-            })?;
-        }
+            }
+        })?;
+        requeue.sort_unstable();
         let now = now_ms();
         for mut record in interrupted {
             let message = format!(
@@ -181,9 +178,67 @@ impl Shared {
             let json = Bytes::from(record.to_api_bytes());
             self.lock().insert_frozen(&record, json);
         }
-        for id in requeue {
+        for (_, id) in requeue {
             let _ = self.queue.send(id);
         }
         Ok(next_seq)
+    }
+
+    /// Reads the journal on one thread, decodes and renders its rows on the others, and hands
+    /// each to `each` on this one.
+    fn load_in_parallel(&self, mut each: impl FnMut(Decoded)) -> Result<(), JournalError> {
+        const BATCH: usize = 256;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let (rows_tx, rows_rx) =
+            std::sync::mpsc::sync_channel::<Vec<(String, String)>>(workers * 2);
+        let rows_rx = Mutex::new(rows_rx);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(workers * 2);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let done_tx = done_tx.clone();
+                let rows_rx = &rows_rx;
+                scope.spawn(move || loop {
+                    let next = rows_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(rows) = next else { return };
+                    let decoded = rows.into_iter().map(|(id, json)| Decoded::of(id, &json));
+                    if done_tx.send(decoded.collect()).is_err() {
+                        return;
+                    }
+                });
+            }
+            drop(done_tx);
+            let reader = scope.spawn(move || {
+                self.journal.load_rows(BATCH, |rows| {
+                    // Only fails once the workers are gone, and then there is nobody to tell.
+                    let _ = rows_tx.send(rows);
+                })
+            });
+            for batch in done_rx {
+                batch.into_iter().for_each(&mut each);
+            }
+            reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+}
+
+/// One journal row, decoded (and rendered, for a finished record) off the engine's thread.
+enum Decoded {
+    Frozen(OperationRecord, Bytes),
+    Unfinished(OperationRecord),
+    Unreadable(String, String),
+}
+
+impl Decoded {
+    fn of(id: String, json: &str) -> Decoded {
+        match Journal::decode(json) {
+            Ok(record) if record.state.is_finished() => {
+                let json = Bytes::from(record.to_api_bytes());
+                Decoded::Frozen(record, json)
+            }
+            Ok(record) => Decoded::Unfinished(record),
+            Err(reason) => Decoded::Unreadable(id, reason),
+        }
     }
 }

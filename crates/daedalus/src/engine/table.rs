@@ -67,11 +67,13 @@ impl Entry {
 /// what ordering, filters and expiry need. It never changes again.
 pub(crate) struct Frozen {
     json: Bytes,
-    key: OrderKey,
-    type_name: &'static str,
-    state: State,
+    /// With the id (the table's key), the record's `OrderKey`.
+    creation_ms: i64,
+    seq: u64,
     completion_ms: Option<i64>,
     revision: u64,
+    type_name: &'static str,
+    state: State,
 }
 
 impl Frozen {
@@ -83,10 +85,6 @@ impl Frozen {
     pub(super) fn revision(&self) -> u64 {
         self.revision
     }
-
-    pub(super) fn id(&self) -> Uuid {
-        self.key.2
-    }
 }
 
 enum Slot {
@@ -97,7 +95,7 @@ enum Slot {
 /// A record of the table as it is kept.
 pub(crate) enum Found<'a> {
     Live(&'a Entry),
-    Frozen(&'a Frozen),
+    Frozen(Uuid, &'a Frozen),
 }
 
 /// What [`Table::modify`] found under an id.
@@ -108,11 +106,10 @@ pub(crate) enum Access<T> {
     Live(T),
 }
 
-/// All records the engine knows, by id, in creation order, and by type and state.
+/// All records the engine knows, by id, and by type and state in creation order.
 #[derive(Default)]
 pub(crate) struct Table {
     slots: HashMap<Uuid, Slot>,
-    order: BTreeSet<OrderKey>,
     by_type_state: HashMap<(&'static str, State), BTreeSet<OrderKey>>,
     /// Unfinished records with a duplicate key (`Request::duplicate_key`).
     duplicates: HashMap<String, BTreeSet<OrderKey>>,
@@ -132,7 +129,6 @@ impl Table {
             revision: next_revision(),
             record,
         };
-        self.order.insert(key);
         self.index_state(key, entry.record.type_name(), entry.record.state);
         if !entry.record.state.is_finished() {
             self.index_unfinished(key, entry.duplicate_key.as_deref(), entry.exclusive);
@@ -143,14 +139,13 @@ impl Table {
     /// Adds a finished record the journal has in its final state, as its API JSON.
     pub(super) fn insert_frozen(&mut self, record: &OperationRecord, json: Bytes) {
         self.remove(&record.id);
-        let key = order_key(record);
-        self.order.insert(key);
-        self.index_state(key, record.type_name(), record.state);
+        self.index_state(order_key(record), record.type_name(), record.state);
         self.slots.insert(
             record.id,
             Slot::Frozen(Frozen {
                 json,
-                key,
+                creation_ms: record.creation_ms,
+                seq: record.seq,
                 type_name: record.type_name(),
                 state: record.state,
                 completion_ms: record.completion_ms,
@@ -171,7 +166,8 @@ impl Table {
         }
         let frozen = Frozen {
             json,
-            key: order_key(&entry.record),
+            creation_ms: entry.record.creation_ms,
+            seq: entry.record.seq,
             type_name: entry.record.type_name(),
             state: entry.record.state,
             completion_ms: entry.record.completion_ms,
@@ -193,14 +189,17 @@ impl Table {
                 }
                 (key, entry.record.type_name(), state)
             }
-            Slot::Frozen(frozen) => (frozen.key, frozen.type_name, frozen.state),
+            Slot::Frozen(frozen) => (
+                (frozen.creation_ms, frozen.seq, *id),
+                frozen.type_name,
+                frozen.state,
+            ),
         };
-        self.order.remove(&key);
         self.unindex_state(key, type_name, state);
     }
 
     pub(super) fn get(&self, id: &Uuid) -> Option<Found<'_>> {
-        self.slots.get(id).map(Slot::found)
+        self.slots.get(id).map(|slot| slot.found(*id))
     }
 
     /// The unfinished (or not yet frozen) record `id`.
@@ -277,27 +276,32 @@ impl Table {
     }
 
     /// The records `wanted(type, state)` selects, newest first: creation time, then submission
-    /// order, both descending. Only the index sets that are selected are walked.
+    /// order, both descending. Only the index sets that are selected are walked; several are
+    /// merged (each is one sorted run, which a stable sort merges in O(n log runs)).
     pub(super) fn newest_first(
         &self,
         wanted: impl Fn(&str, State) -> bool,
     ) -> impl Iterator<Item = Found<'_>> {
-        let sets: Vec<&BTreeSet<OrderKey>> = self
+        let mut sets: Vec<&BTreeSet<OrderKey>> = self
             .by_type_state
             .iter()
             .filter(|((t, s), _)| wanted(t, *s))
             .map(|(_, keys)| keys)
             .collect();
-        let ids: Box<dyn Iterator<Item = &OrderKey>> = if sets.len() == self.by_type_state.len() {
-            Box::new(self.order.iter().rev())
-        } else if sets.len() == 1 {
-            Box::new(sets[0].iter().rev())
-        } else {
-            let mut keys: Vec<&OrderKey> = sets.into_iter().flatten().collect();
-            keys.sort_unstable_by(|x, y| y.cmp(x));
-            Box::new(keys.into_iter())
+        let keys: Box<dyn Iterator<Item = &OrderKey>> = match sets.len() {
+            0 => Box::new(std::iter::empty()),
+            1 => Box::new(sets.swap_remove(0).iter().rev()),
+            _ => {
+                let mut keys: Vec<&OrderKey> =
+                    Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
+                for set in sets {
+                    keys.extend(set.iter().rev());
+                }
+                keys.sort_by(|x, y| y.cmp(x));
+                Box::new(keys.into_iter())
+            }
         };
-        ids.filter_map(|key| self.slots.get(&key.2).map(Slot::found))
+        keys.filter_map(|key| self.slots.get(&key.2).map(|slot| slot.found(key.2)))
     }
 
     /// Finished records that completed at or before `cutoff_ms`.
@@ -372,10 +376,10 @@ impl super::admission::Unfinished for Table {
 }
 
 impl Slot {
-    fn found(&self) -> Found<'_> {
+    fn found(&self, id: Uuid) -> Found<'_> {
         match self {
             Slot::Live(entry) => Found::Live(entry),
-            Slot::Frozen(frozen) => Found::Frozen(frozen),
+            Slot::Frozen(frozen) => Found::Frozen(id, frozen),
         }
     }
 }
@@ -399,7 +403,7 @@ mod tests {
         found
             .map(|f| match f {
                 Found::Live(e) => e.record().seq,
-                Found::Frozen(f) => f.key.1,
+                Found::Frozen(_, f) => f.seq,
             })
             .collect()
     }
@@ -483,7 +487,7 @@ mod tests {
             .iter()
             .filter_map(|id| match table.get(id)? {
                 Found::Live(e) => Some((*id, (e.record().type_name(), e.record().state))),
-                Found::Frozen(f) => Some((*id, (f.type_name, f.state))),
+                Found::Frozen(_, f) => Some((*id, (f.type_name, f.state))),
             })
             .collect();
         assert_eq!(states.len(), table.len());
@@ -497,7 +501,7 @@ mod tests {
             .newest_first(wanted)
             .map(|f| match f {
                 Found::Live(e) => e.record().id,
-                Found::Frozen(f) => f.id(),
+                Found::Frozen(id, _) => id,
             })
             .collect();
         let mut expected: Vec<Uuid> = ids

@@ -58,7 +58,7 @@ pub(super) async fn get_one(
     Ok(json_bytes(body))
 }
 
-/// The same JSON array `Json(Value::Array(..))` would send, built from each record's cached
+/// The same JSON array `Json(Value::Array(..))` would send, written from each record's kept
 /// serialization instead of serializing every record per request.
 pub(super) async fn list(
     State(engine): State<Engine>,
@@ -66,7 +66,15 @@ pub(super) async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let filter = parse_filter(query.as_deref().unwrap_or(""))?;
-    Ok(json_bytes(records.list(&engine, &filter)))
+    let body = axum::body::Body::new(records.list(&engine, &filter));
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 fn json_bytes(body: Bytes) -> Response {

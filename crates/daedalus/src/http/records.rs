@@ -72,61 +72,169 @@ impl RecordJson {
         }
     }
 
-    /// The JSON array of the records `filter` selects, newest first.
-    pub fn list(&self, engine: &Engine, filter: &Filter) -> Bytes {
+    /// The JSON array of the records `filter` selects, newest first, as a body that is
+    /// written out in chunks from the records' JSON (never copied into one buffer).
+    pub fn list(&self, engine: &Engine, filter: &Filter) -> JsonArray {
         let listed = engine.list_shown(filter);
-        let mut parts = Vec::with_capacity(listed.len());
-        let mut finished = Vec::new();
+        let evict = !self.lock().is_empty();
         let mut live = std::collections::HashSet::new();
-        for item in listed {
-            match item {
+        let mut finished = Vec::new();
+        let parts: Vec<Bytes> = listed
+            .into_iter()
+            .filter_map(|item| match item {
                 Listed::Finished { id, json } => {
-                    finished.push(id);
-                    parts.push(json);
+                    if evict {
+                        finished.push(id);
+                    }
+                    Some(json)
                 }
                 Listed::Live(item) => {
                     live.insert(item.value);
-                    match self.cached(&item.value, item.revision) {
-                        Some(bytes) => parts.push(bytes),
-                        // Changed, finished or expired since the list was taken: made now, or
-                        // left out.
-                        None => {
-                            if let Some(bytes) = self.one(engine, item.value) {
-                                parts.push(bytes);
-                            }
-                        }
-                    }
+                    // Changed, finished or expired since the list was taken: made now, or left
+                    // out.
+                    self.cached(&item.value, item.revision)
+                        .or_else(|| self.one(engine, item.value))
+                }
+            })
+            .collect();
+        if evict {
+            let mut cache = self.lock();
+            if filter.types.is_empty() && filter.states.is_empty() {
+                // Every record was listed: keep only the unfinished ones (the others finished
+                // or expired).
+                cache.retain(|id, _| live.contains(id));
+            } else {
+                for id in &finished {
+                    cache.remove(id);
                 }
             }
         }
-        let mut cache = self.lock();
-        if filter.types.is_empty() && filter.states.is_empty() {
-            // Every record was listed: keep only the unfinished ones (the others finished or
-            // expired).
-            if cache.len() > live.len() {
-                cache.retain(|id, _| live.contains(id));
-            }
-        } else if !cache.is_empty() {
-            for id in &finished {
-                cache.remove(id);
+        JsonArray::new(parts)
+    }
+}
+
+/// Bytes written per frame of a [`JsonArray`].
+const CHUNK: usize = 64 * 1024;
+
+/// A response body: the JSON array of `parts` (each one JSON value), with its exact length (so
+/// it is sent with `Content-Length`, as one buffer would be), written in frames of about
+/// [`CHUNK`] bytes.
+pub struct JsonArray {
+    parts: std::vec::IntoIter<Bytes>,
+    /// Bytes not yet written.
+    remaining: u64,
+    opened: bool,
+    first: bool,
+}
+
+impl JsonArray {
+    pub fn new(parts: Vec<Bytes>) -> JsonArray {
+        let commas = parts.len().saturating_sub(1);
+        let remaining = parts.iter().map(|p| p.len() as u64).sum::<u64>() + commas as u64 + 2;
+        JsonArray {
+            parts: parts.into_iter(),
+            remaining,
+            opened: false,
+            first: true,
+        }
+    }
+
+    /// The whole array in one buffer (tests).
+    #[cfg(test)]
+    pub fn collect(mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(chunk) = self.next_chunk() {
+            out.extend_from_slice(&chunk);
+        }
+        out
+    }
+
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let mut chunk = Vec::with_capacity(CHUNK.min(self.remaining as usize));
+        if !self.opened {
+            self.opened = true;
+            chunk.push(b'[');
+        }
+        while chunk.len() < CHUNK {
+            match self.parts.next() {
+                Some(part) => {
+                    if !self.first {
+                        chunk.push(b',');
+                    }
+                    self.first = false;
+                    chunk.extend_from_slice(&part);
+                }
+                None => {
+                    chunk.push(b']');
+                    break;
+                }
             }
         }
-        drop(cache);
-        let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
-        out.push(b'[');
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(part);
-        }
-        out.push(b']');
-        Bytes::from(out)
+        self.remaining -= chunk.len() as u64;
+        Some(Bytes::from(chunk))
+    }
+}
+
+impl http_body::Body for JsonArray {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(
+            self.get_mut()
+                .next_chunk()
+                .map(|c| Ok(http_body::Frame::data(c))),
+        )
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    /// The array is exactly what joining the parts gives, its announced length included, for
+    /// no part, one, and parts spanning several chunks.
+    #[test]
+    fn a_json_array_is_its_parts_joined() {
+        let big = Bytes::from(format!("\"{}\"", "x".repeat(super::CHUNK + 10)));
+        let cases: Vec<Vec<Bytes>> = vec![
+            vec![],
+            vec![Bytes::from_static(b"{}")],
+            vec![
+                Bytes::from_static(b"1"),
+                big.clone(),
+                Bytes::from_static(b"2"),
+                big,
+            ],
+        ];
+        for parts in cases {
+            let expected = format!(
+                "[{}]",
+                parts
+                    .iter()
+                    .map(|p| std::str::from_utf8(p).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let body = super::JsonArray::new(parts);
+            let announced = http_body::Body::size_hint(&body).exact();
+            assert_eq!(announced, Some(expected.len() as u64));
+            assert_eq!(String::from_utf8(body.collect()).unwrap(), expected);
+        }
+    }
+
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -171,7 +279,7 @@ mod tests {
         // Unchanged since: the very same bytes, for one record and in a list.
         let again = cache.one(&engine, id).unwrap();
         assert_eq!(again.as_ptr(), done.as_ptr());
-        let list = cache.list(&engine, &Filter::default());
+        let list = cache.list(&engine, &Filter::default()).collect();
         let listed: Value = serde_json::from_slice(&list).unwrap();
         assert_eq!(
             listed,
