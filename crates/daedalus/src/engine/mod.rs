@@ -65,7 +65,7 @@ pub enum Shown {
 #[derive(Debug, Clone)]
 pub enum Listed {
     /// A finished record's API JSON.
-    Finished { id: Uuid, json: Bytes },
+    Finished(Bytes),
     /// A record that may still change: its id and revision (enough to reuse anything made from
     /// it while it has not changed).
     Live(Revised<Uuid>),
@@ -185,6 +185,17 @@ impl Engine {
         self.shared.lock().count(State::Pending)
     }
 
+    /// Operations waiting or running.
+    pub fn unfinished(&self) -> usize {
+        let ops = self.shared.lock();
+        ops.count(State::Pending) + ops.count(State::Running)
+    }
+
+    /// Whether record `id` may still change (it exists and is not finished and frozen).
+    pub fn is_live(&self, id: Uuid) -> bool {
+        matches!(self.shared.lock().get(&id), Some(Found::Live(_)))
+    }
+
     /// One record. A finished one is read back from the journal (the engine keeps finished
     /// records as their API JSON only); the API uses [`Engine::shown`].
     pub fn get(&self, id: Uuid) -> Option<OperationRecord> {
@@ -257,10 +268,7 @@ impl Engine {
             .lock()
             .newest_first(|t, s| filter.wants(t, s))
             .map(|found| match found {
-                Found::Frozen(id, f) => Listed::Finished {
-                    id,
-                    json: f.json().clone(),
-                },
+                Found::Frozen(_, f) => Listed::Finished(f.json().clone()),
                 Found::Live(e) => Listed::Live(Revised {
                     revision: e.revision(),
                     value: e.record().id,

@@ -50,6 +50,16 @@ impl RecordJson {
         }
     }
 
+    /// Forgets what no longer needs keeping once there is clearly more than the unfinished
+    /// records: entries of records that finished (the engine keeps their JSON) or expired.
+    fn trim(&self, engine: &Engine) {
+        const SLACK: usize = 64;
+        let mut cache = self.lock();
+        if cache.len() > SLACK && cache.len() > 2 * engine.unfinished() {
+            cache.retain(|id, _| engine.is_live(*id));
+        }
+    }
+
     /// One record's JSON; `None` when the engine has no such record.
     pub fn one(&self, engine: &Engine, id: Uuid) -> Option<Bytes> {
         match engine.shown(id)? {
@@ -67,6 +77,7 @@ impl RecordJson {
                 }
                 let bytes = api_json_bytes(&revised.value);
                 self.keep(id, revised.revision, bytes.clone());
+                self.trim(engine);
                 Some(bytes)
             }
         }
@@ -76,20 +87,14 @@ impl RecordJson {
     /// written out in chunks from the records' JSON (never copied into one buffer).
     pub fn list(&self, engine: &Engine, filter: &Filter) -> JsonArray {
         let listed = engine.list_shown(filter);
-        let evict = !self.lock().is_empty();
-        let mut live = std::collections::HashSet::new();
-        let mut finished = Vec::new();
+        let mut live = 0;
+        // Collected in place: the list's own allocation is reused for the parts.
         let parts: Vec<Bytes> = listed
             .into_iter()
             .filter_map(|item| match item {
-                Listed::Finished { id, json } => {
-                    if evict {
-                        finished.push(id);
-                    }
-                    Some(json)
-                }
+                Listed::Finished(json) => Some(json),
                 Listed::Live(item) => {
-                    live.insert(item.value);
+                    live += 1;
                     // Changed, finished or expired since the list was taken: made now, or left
                     // out.
                     self.cached(&item.value, item.revision)
@@ -97,17 +102,8 @@ impl RecordJson {
                 }
             })
             .collect();
-        if evict {
-            let mut cache = self.lock();
-            if filter.types.is_empty() && filter.states.is_empty() {
-                // Every record was listed: keep only the unfinished ones (the others finished
-                // or expired).
-                cache.retain(|id, _| live.contains(id));
-            } else {
-                for id in &finished {
-                    cache.remove(id);
-                }
-            }
+        if live > 0 {
+            self.trim(engine);
         }
         JsonArray::new(parts)
     }
