@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-10}"
 rounds="${2:-2}"
-(( secs <= 120 && rounds <= 10 )) || { echo "bounded: SECONDS ≤ 120, ROUNDS ≤ 10" >&2; exit 2; }
+(( secs <= 120 && rounds <= 30 )) || { echo "bounded: SECONDS ≤ 120, ROUNDS ≤ 30" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
 target="${CARGO_TARGET_DIR:-target}"
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release -p daedalus --bin daedalus --example edge_bare >&2
