@@ -46,6 +46,19 @@ pub struct Journal {
     conn: Arc<Mutex<Connection>>,
 }
 
+/// One row as `load_index_each` reads it.
+#[derive(Debug)]
+pub struct IndexRow {
+    pub id: String,
+    pub seq: u64,
+    pub type_name: String,
+    pub state: String,
+    pub creation_ms: i64,
+    pub completion_ms: Option<i64>,
+    /// The record JSON, for PENDING and RUNNING rows only.
+    pub record: Option<String>,
+}
+
 /// What `load` found: the records, and the rows it could not decode (reported, never fatal).
 pub struct Loaded {
     pub records: Vec<OperationRecord>,
@@ -205,6 +218,65 @@ impl Journal {
             each(pending);
         }
         Ok(())
+    }
+
+    /// Every stored row in submission order as [`IndexRow`]s: the columns that place a record,
+    /// and the record itself only for unfinished ones (finished records are read later, with
+    /// `finished_after`, so that a large journal opens without decoding them).
+    pub fn load_index_each(&self, mut each: impl FnMut(IndexRow)) -> Result<(), JournalError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let sql = |source| JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, seq, type, state, creation_ms, completion_ms,
+                        CASE WHEN state IN ('PENDING', 'RUNNING') THEN record END
+                 FROM operations ORDER BY seq",
+            )
+            .map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        while let Some(row) = rows.next().map_err(sql)? {
+            each(IndexRow {
+                id: row.get(0).map_err(sql)?,
+                seq: row.get::<_, i64>(1).map_err(sql)? as u64,
+                type_name: row.get(2).map_err(sql)?,
+                state: row.get(3).map_err(sql)?,
+                creation_ms: row.get(4).map_err(sql)?,
+                completion_ms: row.get(5).map_err(sql)?,
+                record: row.get(6).map_err(sql)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` finished rows with `seq` above `after`, in submission order, as
+    /// `(id, seq, record JSON)`. The journal is free for writes between two calls.
+    pub fn finished_after(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(String, u64, String)>, JournalError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let sql = |source| JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, seq, record FROM operations
+                 WHERE state IN ('COMPLETED', 'FAILED', 'CANCELLED') AND seq > ?1
+                 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(sql)?;
+        let after = after.map_or(-1, |s| s as i64);
+        let rows = stmt
+            .query_map(params![after, limit as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })
+            .map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
     /// A row's record JSON as a record, or why it cannot be one.

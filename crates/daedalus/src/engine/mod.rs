@@ -121,6 +121,10 @@ impl Engine {
         });
         let next_seq = shared.recover().await?;
         shared.seq.store(next_seq, Ordering::SeqCst);
+        // Finished records are served from the start; their JSON is made meanwhile (or on
+        // first use, whichever comes first).
+        let renderer = shared.clone();
+        tokio::task::spawn_blocking(move || renderer.render_finished());
 
         let running = Arc::new(Mutex::new(tokio::task::JoinSet::new()));
         let semaphore = Arc::new(Semaphore::new(shared.config.workers.max(1)));
@@ -252,29 +256,56 @@ impl Engine {
 
     /// What the API shows of record `id`: a finished record's JSON, or a live record.
     pub fn shown(&self, id: Uuid) -> Option<Shown> {
-        Some(match self.shared.lock().get(&id)? {
-            Found::Frozen(_, f) => Shown::Finished(f.json().clone()),
-            Found::Live(e) => Shown::Live(Revised {
-                revision: e.revision(),
-                value: e.record().clone(),
-            }),
-        })
+        match self.shared.lock().get(&id)? {
+            Found::Frozen(_, f) => {
+                if let Some(json) = f.json() {
+                    return Some(Shown::Finished(json.clone()));
+                }
+            }
+            Found::Live(e) => {
+                return Some(Shown::Live(Revised {
+                    revision: e.revision(),
+                    value: e.record().clone(),
+                }))
+            }
+        }
+        self.shared.render(id).map(Shown::Finished)
     }
 
     /// The records `filter` selects, newest first, as [`Listed`]; walks only the selected
     /// types and states.
     pub fn list_shown(&self, filter: &Filter) -> Vec<Listed> {
-        self.shared
+        let mut unrendered = Vec::new();
+        let mut listed: Vec<Listed> = self
+            .shared
             .lock()
             .newest_first(|t, s| filter.wants(t, s))
-            .map(|found| match found {
-                Found::Frozen(_, f) => Listed::Finished(f.json().clone()),
+            .enumerate()
+            .map(|(at, found)| match found {
+                Found::Frozen(id, f) => Listed::Finished(match f.json() {
+                    Some(json) => json.clone(),
+                    None => {
+                        unrendered.push((at, id));
+                        Bytes::new()
+                    }
+                }),
                 Found::Live(e) => Listed::Live(Revised {
                     revision: e.revision(),
                     value: e.record().id,
                 }),
             })
-            .collect()
+            .collect();
+        if unrendered.is_empty() {
+            return listed;
+        }
+        // Loaded at start and not made yet: made now, outside the lock.
+        for (at, id) in unrendered {
+            if let Some(json) = self.shared.render(id) {
+                listed[at] = Listed::Finished(json);
+            }
+        }
+        listed.retain(|item| !matches!(item, Listed::Finished(json) if json.is_empty()));
+        listed
     }
 
     /// How many records there are by type and state, and how many wait or run.
@@ -456,9 +487,10 @@ mod tests {
 
     use super::*;
 
-    /// A journal of many batches (one row unreadable) opens as it was: every finished record is
-    /// shown as its journaled record would be, filters and figures count every row, and new
-    /// submissions number after the last one.
+    /// A journal of many batches (two rows unreadable) opens as it was: every finished record is
+    /// shown as its journaled record would be (whether its JSON was made after start or on first
+    /// use), filters and figures count every readable row, and new submissions number after the
+    /// last one.
     #[tokio::test]
     async fn a_large_journal_reopens_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
@@ -479,11 +511,15 @@ mod tests {
             records.push(record);
         }
         journal.put_raw_for_tests("not-an-id", 750, "{oops");
+        // Placed at start like any finished row, dropped once its JSON cannot be made.
+        let corrupt = Uuid::new_v4();
+        journal.put_raw_for_tests(&corrupt.to_string(), 751, "{oops");
         let fake = Arc::new(cassandra::fake::FakeServer::cassandra("4.1.0"));
         let node = NodeHandle::with_server(fake, Duration::from_secs(5));
         let engine = Engine::start(journal, node, EngineConfig::default())
             .await
             .unwrap();
+        assert!(engine.shown(corrupt).is_none());
         for record in &records {
             match engine.shown(record.id) {
                 Some(Shown::Finished(json)) => assert_eq!(&json[..], &record.to_api_bytes()[..]),
@@ -495,6 +531,7 @@ mod tests {
             states: vec![],
         });
         assert_eq!(drains.len(), 15);
+        assert_eq!(engine.list_shown(&Filter::default()).len(), 1500);
         let all = engine.list_revisions(&Filter::default());
         assert_eq!(all.len(), 1500);
         let newest: Vec<Uuid> = all.iter().take(3).map(|r| r.value).collect();

@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::config::EngineConfig;
-use super::table::{Access, Entry, Table};
+use super::table::{Access, Entry, Found, Table};
 use crate::journal::{Journal, JournalError};
 use crate::node::NodeHandle;
-use crate::operations::{OperationSettings, ValidationPolicy};
+use crate::operations::{known_types, OperationSettings, ValidationPolicy};
 use crate::record::{now_ms, ErrorObject, FailureCause, OperationRecord, State};
 
 /// State shared by the engine handle, the dispatcher, the sweeper and every running operation.
@@ -130,33 +130,59 @@ impl Shared {
         });
     }
 
-    /// What a previous run left: finished records are served as they were (kept frozen, as
-    /// their API JSON), PENDING ones are queued again in submission order, RUNNING ones become
-    /// FAILED because their outcome is unknown. Rows are decoded and rendered on every core while
-    /// they are read, in bounded batches, so neither time nor memory holds every record at once.
-    /// Returns the next submission number.
+    /// What a previous run left: finished records are served as they were (kept frozen; their
+    /// JSON is made by `render_finished` after start, or on first use), PENDING ones are queued
+    /// again in submission order, RUNNING ones become FAILED because their outcome is unknown.
+    /// Only unfinished rows are decoded here, so a large journal opens quickly. Returns the next
+    /// submission number.
     pub(super) async fn recover(&self) -> Result<u64, JournalError> {
         let mut next_seq = 0;
         let mut requeue: Vec<(u64, Uuid)> = Vec::new();
         let mut interrupted = Vec::new();
-        self.load_in_parallel(|row| match row {
-            Decoded::Unreadable(id, reason) => {
-                tracing::error!(%id, %reason, "journal row cannot be decoded; it is skipped");
-            }
-            Decoded::Frozen(record, json) => {
+        {
+            let mut ops = self.lock();
+            self.journal.load_index_each(|row| {
+                let skip = |reason: &str| {
+                    tracing::error!(id = %row.id, %reason, "journal row cannot be decoded; it is skipped");
+                };
+                let Some(json) = &row.record else {
+                    let id = Uuid::parse_str(&row.id);
+                    let type_name = known_types().iter().copied().find(|t| *t == row.type_name);
+                    let state = State::parse(&row.state).filter(|s| s.is_finished());
+                    match (id, type_name, state) {
+                        (Ok(id), Some(type_name), Some(state)) => {
+                            next_seq = next_seq.max(row.seq + 1);
+                            ops.insert_unrendered(
+                                id,
+                                row.seq,
+                                row.creation_ms,
+                                row.completion_ms,
+                                type_name,
+                                state,
+                            );
+                        }
+                        _ => skip("its id, type or state is not one this build knows"),
+                    }
+                    return;
+                };
+                let record = match Journal::decode(json) {
+                    Ok(record) => record,
+                    Err(reason) => return skip(&reason),
+                };
                 next_seq = next_seq.max(record.seq + 1);
-                self.lock().insert_frozen(&record, json);
-            }
-            Decoded::Unfinished(record) => {
-                next_seq = next_seq.max(record.seq + 1);
-                if record.state == State::Running {
-                    interrupted.push(record);
-                } else {
-                    requeue.push((record.seq, record.id));
-                    self.lock().insert(record);
+                match record.state {
+                    State::Running => interrupted.push(record),
+                    State::Pending => {
+                        requeue.push((record.seq, record.id));
+                        ops.insert(record);
+                    }
+                    _ => {
+                        let json = Bytes::from(record.to_api_bytes());
+                        ops.insert_frozen(&record, json);
+                    }
                 }
-            }
-        })?;
+            })?;
+        }
         requeue.sort_unstable();
         let now = now_ms();
         for mut record in interrupted {
@@ -184,61 +210,64 @@ impl Shared {
         Ok(next_seq)
     }
 
-    /// Reads the journal on one thread, decodes and renders its rows on the others, and hands
-    /// each to `each` on this one.
-    fn load_in_parallel(&self, mut each: impl FnMut(Decoded)) -> Result<(), JournalError> {
-        const BATCH: usize = 256;
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        let (rows_tx, rows_rx) =
-            std::sync::mpsc::sync_channel::<Vec<(String, String)>>(workers * 2);
-        let rows_rx = Mutex::new(rows_rx);
-        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Vec<Decoded>>(workers * 2);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                let done_tx = done_tx.clone();
-                let rows_rx = &rows_rx;
-                scope.spawn(move || loop {
-                    let next = rows_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok(rows) = next else { return };
-                    let decoded = rows.into_iter().map(|(id, json)| Decoded::of(id, &json));
-                    if done_tx.send(decoded.collect()).is_err() {
-                        return;
-                    }
-                });
+    /// Makes the JSON of every finished record loaded at start (`recover`), reading the journal
+    /// in batches so that it stays free for writes in between. A row that cannot be decoded is
+    /// dropped from the table. Blocking; ends early when the engine stops.
+    pub(super) fn render_finished(&self) {
+        const BATCH: usize = 512;
+        let mut after = None;
+        while !self.stop.is_cancelled() {
+            let rows = match self.journal.finished_after(after, BATCH) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read finished operations from the journal; their JSON is made on first use");
+                    return;
+                }
+            };
+            let Some(last) = rows.last() else { return };
+            after = Some(last.1);
+            for (id, _, json) in rows {
+                let Ok(id) = Uuid::parse_str(&id) else {
+                    continue;
+                };
+                if !self.unrendered(&id) {
+                    continue;
+                }
+                self.keep_rendered(id, Journal::decode(&json));
             }
-            drop(done_tx);
-            let reader = scope.spawn(move || {
-                self.journal.load_rows(BATCH, |rows| {
-                    // Only fails once the workers are gone, and then there is nobody to tell.
-                    let _ = rows_tx.send(rows);
-                })
-            });
-            for batch in done_rx {
-                batch.into_iter().for_each(&mut each);
-            }
-            reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        }
     }
-}
 
-/// One journal row, decoded (and rendered, for a finished record) off the engine's thread.
-enum Decoded {
-    Frozen(OperationRecord, Bytes),
-    Unfinished(OperationRecord),
-    Unreadable(String, String),
-}
-
-impl Decoded {
-    fn of(id: String, json: &str) -> Decoded {
-        match Journal::decode(json) {
-            Ok(record) if record.state.is_finished() => {
-                let json = Bytes::from(record.to_api_bytes());
-                Decoded::Frozen(record, json)
+    /// The JSON of frozen record `id`, made now from its journal row if it was not made yet.
+    /// `None` when there is no such row any more or it cannot be read.
+    pub(super) fn render(&self, id: Uuid) -> Option<Bytes> {
+        match self.journal.get(id) {
+            Ok(Some(record)) => self.keep_rendered(id, Ok(record)),
+            Ok(None) => None,
+            Err(JournalError::Encode(e)) => self.keep_rendered(id, Err(e.to_string())),
+            Err(e) => {
+                tracing::error!(%id, error = %e, "cannot read a finished operation from the journal");
+                None
             }
-            Ok(record) => Decoded::Unfinished(record),
-            Err(reason) => Decoded::Unreadable(id, reason),
+        }
+    }
+
+    fn unrendered(&self, id: &Uuid) -> bool {
+        matches!(self.lock().get(id), Some(Found::Frozen(_, f)) if f.json().is_none())
+    }
+
+    fn keep_rendered(&self, id: Uuid, decoded: Result<OperationRecord, String>) -> Option<Bytes> {
+        match decoded {
+            Ok(record) => {
+                let json = Bytes::from(record.to_api_bytes());
+                self.lock().set_json(&id, json.clone());
+                Some(json)
+            }
+            Err(reason) => {
+                tracing::error!(%id, %reason, "journal row cannot be decoded; it is dropped");
+                self.lock().remove(&id);
+                None
+            }
         }
     }
 }

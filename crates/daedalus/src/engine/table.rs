@@ -77,9 +77,10 @@ pub(crate) struct Frozen {
 }
 
 impl Frozen {
-    /// The record's API JSON (`OperationRecord::to_api_bytes`).
-    pub(super) fn json(&self) -> &Bytes {
-        &self.json
+    /// The record's API JSON (`OperationRecord::to_api_bytes`); `None` while it has not been
+    /// made yet (a record loaded at start, before the journal row was read).
+    pub(super) fn json(&self) -> Option<&Bytes> {
+        (!self.json.is_empty()).then_some(&self.json)
     }
 
     pub(super) fn revision(&self) -> u64 {
@@ -152,6 +153,44 @@ impl Table {
                 revision: next_revision(),
             }),
         );
+    }
+
+    /// Adds a finished record the journal has, before its JSON is made (`set_json`): what the
+    /// indexes and expiry need only.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn insert_unrendered(
+        &mut self,
+        id: Uuid,
+        seq: u64,
+        creation_ms: i64,
+        completion_ms: Option<i64>,
+        type_name: &'static str,
+        state: State,
+    ) {
+        self.remove(&id);
+        self.index_state((creation_ms, seq, id), type_name, state);
+        self.slots.insert(
+            id,
+            Slot::Frozen(Frozen {
+                // Empty: not made yet (a record's JSON is never empty).
+                json: Bytes::new(),
+                creation_ms,
+                seq,
+                completion_ms,
+                revision: next_revision(),
+                type_name,
+                state,
+            }),
+        );
+    }
+
+    /// Gives a frozen record whose JSON was not made yet its JSON.
+    pub(super) fn set_json(&mut self, id: &Uuid, json: Bytes) {
+        if let Some(Slot::Frozen(frozen)) = self.slots.get_mut(id) {
+            if frozen.json.is_empty() {
+                frozen.json = json;
+            }
+        }
     }
 
     /// Replaces a finished live record by its frozen form, unless it changed since `revision`
