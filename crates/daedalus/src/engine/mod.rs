@@ -118,6 +118,7 @@ impl Engine {
             config,
             host,
             stop: CancellationToken::new(),
+            render_gate: std::sync::Mutex::new(false),
         });
         let next_seq = shared.recover().await?;
         shared.seq.store(next_seq, Ordering::SeqCst);
@@ -298,9 +299,12 @@ impl Engine {
         if unrendered.is_empty() {
             return listed;
         }
-        // Loaded at start and not made yet: made now, outside the lock.
+        // Loaded at start and not made yet: all made now (or waited for, when the pass started
+        // at start is under way), in batches, outside the table's lock. This blocks the caller
+        // for as long as that pass takes, once, right after a start.
+        self.shared.render_finished();
         for (at, id) in unrendered {
-            if let Some(json) = self.shared.render(id) {
+            if let Some(json) = self.shared.json_of(id) {
                 listed[at] = Listed::Finished(json);
             }
         }

@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     /// Cancelled when the engine stops: the dispatcher and the sweeper end, and a transition
     /// waiting for the journal gives up.
     pub(super) stop: CancellationToken,
+    /// Held by whoever makes the JSON of the finished records loaded at start; set once done.
+    pub(super) render_gate: Mutex<bool>,
 }
 
 /// Why a transition did not happen.
@@ -213,18 +215,30 @@ impl Shared {
     /// Makes the JSON of every finished record loaded at start (`recover`), reading the journal
     /// in batches so that it stays free for writes in between. A row that cannot be decoded is
     /// dropped from the table. Blocking; ends early when the engine stops.
+    /// Whoever comes second waits for the first and then finds nothing left to do.
     pub(super) fn render_finished(&self) {
         const BATCH: usize = 512;
+        let mut done = self.render_gate.lock().unwrap_or_else(|p| p.into_inner());
+        if *done {
+            return;
+        }
+        *done = self.render_pass(BATCH);
+    }
+
+    /// One pass over the finished rows; `true` when it reached the end.
+    fn render_pass(&self, batch: usize) -> bool {
         let mut after = None;
         while !self.stop.is_cancelled() {
-            let rows = match self.journal.finished_after(after, BATCH) {
+            let rows = match self.journal.finished_after(after, batch) {
                 Ok(rows) => rows,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read finished operations from the journal; their JSON is made on first use");
-                    return;
+                    return false;
                 }
             };
-            let Some(last) = rows.last() else { return };
+            let Some(last) = rows.last() else {
+                return true;
+            };
             after = Some(last.1);
             for (id, _, json) in rows {
                 let Ok(id) = Uuid::parse_str(&id) else {
@@ -236,6 +250,17 @@ impl Shared {
                 self.keep_rendered(id, Journal::decode(&json));
             }
         }
+        false
+    }
+
+    /// The JSON of frozen record `id`: as kept, or made now.
+    pub(super) fn json_of(&self, id: Uuid) -> Option<Bytes> {
+        if let Some(Found::Frozen(_, f)) = self.lock().get(&id) {
+            if let Some(json) = f.json() {
+                return Some(json.clone());
+            }
+        }
+        self.render(id)
     }
 
     /// The JSON of frozen record `id`, made now from its journal row if it was not made yet.
