@@ -13,3 +13,4 @@
 //! - `transfer`: uploads and downloads that hash as they stream, dedup, throttle, retry, report
 //!   progress and stop on cancellation.
 //! - `catalog`: listing backups and removing them without breaking another backup.
+pub mod transfer;
