@@ -11,6 +11,7 @@ use futures::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use super::buffers::BufferPool;
 use super::error::TransferError;
 use super::options::TransferOptions;
 use super::progress::Progress;
@@ -22,6 +23,8 @@ pub(crate) struct Batch {
     /// Fires on the caller's cancellation, the deadline, or the first failure.
     pub(crate) cancel: CancellationToken,
     pub(crate) progress: Progress,
+    /// Read buffers of `options.read_chunk` bytes, shared by every file of the batch.
+    pub(crate) buffers: Arc<BufferPool>,
     throttle: Option<Throttle>,
     budget: Arc<Semaphore>,
 }
@@ -101,6 +104,7 @@ where
         options: options.clone(),
         cancel: cancel.child_token(),
         progress: Progress::new(total_bytes, options.on_progress.clone()),
+        buffers: BufferPool::new(options.read_chunk),
         throttle: bandwidth.map(Throttle::new),
         budget: Arc::new(Semaphore::new(options.memory_budget)),
     });

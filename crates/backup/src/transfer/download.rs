@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::{self, Batch};
+use super::buffers::BufferPool;
 use super::error::TransferError;
 use super::hashing::{self, CHANNEL_DEPTH};
 use super::options::TransferOptions;
@@ -104,7 +105,7 @@ async fn download_once(
     file: &DownloadFile,
     progress: &mut FileProgress<'_>,
 ) -> Result<DownloadedFile, TransferError> {
-    if already_present(file).await? {
+    if already_present(file, &batch.buffers).await? {
         progress.complete(file.size);
         return Ok(done(file, DownloadOutcome::AlreadyPresent));
     }
@@ -130,7 +131,7 @@ async fn download_once(
             actual: fetched.meta.size,
         });
     }
-    let mut body = body_stream(fetched.payload, &file.key, batch.options.read_chunk);
+    let mut body = body_stream(fetched.payload, &file.key, &batch.buffers);
 
     let (hash_tx, hash_rx) = mpsc::channel(CHANNEL_DEPTH);
     let (write_tx, write_rx) = mpsc::channel(CHANNEL_DEPTH);
@@ -183,12 +184,15 @@ async fn download_once(
 }
 
 /// Whether the destination already holds exactly the object's bytes.
-async fn already_present(file: &DownloadFile) -> Result<bool, TransferError> {
+async fn already_present(
+    file: &DownloadFile,
+    buffers: &Arc<BufferPool>,
+) -> Result<bool, TransferError> {
     match tokio::fs::metadata(&file.destination).await {
         Ok(meta) if meta.is_file() && meta.len() == file.size => {}
         _ => return Ok(false),
     }
-    match hashing::hash_file(&file.destination).await {
+    match hashing::hash_file_with(&file.destination, buffers).await {
         Ok(digest) => Ok(digest.sha256 == file.sha256),
         // Removed or replaced while we looked: fetch it.
         Err(TransferError::FileVanished { .. }) => Ok(false),
@@ -231,12 +235,12 @@ async fn temporary_beside(destination: &Path) -> Result<tempfile::NamedTempFile,
 fn body_stream(
     payload: GetResultPayload,
     key: &ObjectKey,
-    read_chunk: usize,
+    buffers: &Arc<BufferPool>,
 ) -> BoxStream<'static, Result<Bytes, TransferError>> {
     match payload {
         GetResultPayload::File(file, path) => {
             let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-            hashing::spawn_reader(file, path, None, read_chunk, tx);
+            hashing::spawn_reader(file, path, None, buffers.clone(), tx);
             futures::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|item| (item, rx))
             })

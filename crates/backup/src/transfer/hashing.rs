@@ -7,12 +7,14 @@
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::buffers::BufferPool;
 use super::error::TransferError;
 
 /// Chunks waiting in each channel of the pipeline.
@@ -31,9 +33,17 @@ pub struct FileDigest {
 
 /// SHA-256 of a local file, read once with reading and hashing overlapped.
 pub async fn hash_file(path: &Path) -> Result<FileDigest, TransferError> {
+    hash_file_with(path, &BufferPool::new(HASH_READ_CHUNK)).await
+}
+
+/// [`hash_file`] reading into buffers of `pool`.
+pub(crate) async fn hash_file_with(
+    path: &Path,
+    pool: &Arc<BufferPool>,
+) -> Result<FileDigest, TransferError> {
     let file = open(path.to_path_buf()).await?;
     let (chunks, hasher_input) = mpsc::channel(CHANNEL_DEPTH);
-    spawn_reader(file, path.to_path_buf(), None, HASH_READ_CHUNK, chunks);
+    spawn_reader(file, path.to_path_buf(), None, pool.clone(), chunks);
     join_hasher(spawn_hasher(hasher_input, None)).await
 }
 
@@ -59,20 +69,21 @@ pub(crate) fn length(file: &File, path: &Path) -> Result<u64, TransferError> {
         })
 }
 
-/// Reads `file` from where it stands to its end in chunks of `chunk` bytes and sends them.
+/// Reads `file` from where it stands to its end into buffers of `pool` and sends them.
 /// With `expected`, a file that turns out longer or shorter ends the stream with
 /// [`TransferError::FileChanged`]. Stops quietly when the receiver goes away.
 pub(crate) fn spawn_reader(
     mut file: File,
     path: PathBuf,
     expected: Option<u64>,
-    chunk: usize,
+    pool: Arc<BufferPool>,
     out: mpsc::Sender<Result<Bytes, TransferError>>,
 ) {
     tokio::task::spawn_blocking(move || {
+        let chunk = pool.buffer_size();
         let mut read_total: u64 = 0;
         loop {
-            let mut buffer = BytesMut::zeroed(chunk);
+            let mut buffer = pool.take();
             let mut filled = 0;
             while filled < chunk {
                 match file.read(&mut buffer[filled..]) {
@@ -96,11 +107,9 @@ pub(crate) fn spawn_reader(
                     return;
                 }
             }
-            if filled > 0 {
-                buffer.truncate(filled);
-                if out.blocking_send(Ok(buffer.freeze())).is_err() {
-                    return;
-                }
+            let bytes = pool.freeze(buffer, filled);
+            if filled > 0 && out.blocking_send(Ok(bytes)).is_err() {
+                return;
             }
             if filled < chunk {
                 return;
@@ -189,7 +198,7 @@ mod tests {
         std::fs::write(&path, vec![7u8; 1000]).unwrap();
         let file = open(path.clone()).await.unwrap();
         let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-        spawn_reader(file, path.clone(), Some(600), 256, tx);
+        spawn_reader(file, path.clone(), Some(600), BufferPool::new(256), tx);
         match join_hasher(spawn_hasher(rx, None)).await {
             Err(TransferError::FileChanged {
                 expected: 600,

@@ -21,6 +21,7 @@
 //!   [`tokio_util::sync::CancellationToken`] stops every transfer at its next chunk.
 
 mod batch;
+mod buffers;
 mod download;
 mod error;
 mod hashing;

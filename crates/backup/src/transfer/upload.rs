@@ -96,7 +96,7 @@ async fn upload_once(
     };
     match existing {
         Ok(_) => {
-            let digest = hashing::hash_file(&file.path).await?;
+            let digest = hashing::hash_file_with(&file.path, &batch.buffers).await?;
             check_size(file, digest.size)?;
             progress.complete(file.size);
             return Ok(done(file, digest, UploadOutcome::AlreadyPresent));
@@ -112,7 +112,7 @@ async fn upload_once(
         opened,
         file.path.clone(),
         Some(file.size),
-        batch.options.read_chunk,
+        batch.buffers.clone(),
         read_tx,
     );
     let (hashed_tx, hashed_rx) = mpsc::channel(CHANNEL_DEPTH);
