@@ -5,7 +5,8 @@
 #   SHA-256 of every file (backup::transfer::hash_file) vs  sha256sum
 #   download + verify from the file:// store            vs  cp -r (and cp -r + sha256sum)
 #   peak RSS of the uploading process (/usr/bin/time -v)
-# and, when scripts/emulators exists (the local S3 server), upload to S3 vs `aws s3 cp --recursive`.
+# and, when scripts/emulators exists (the local S3 server) or BENCH_MOTO_SERVER names a moto_server,
+# upload to S3 vs `aws s3 cp --recursive` (bench/backup/s3.sh).
 # Ratios are baseline time / our time: above 1 means faster than the baseline. Every step runs
 # ROUNDS times, alternating with its baseline, and the medians are compared. Files are in the page
 # cache (the machine has far more RAM than the data); `sync` runs before each timed step.
@@ -106,7 +107,7 @@ echo "| peak RSS, uploading process | $(max_of "$upload_rss") MiB (max of rounds
 echo "| peak RSS, downloading process | $(max_of "$download_rss") MiB (max of rounds) | | target ≤ 64 MB |"
 
 # ---- S3: needs the local S3 server that scripts/emulators installs -----------------------------
-if [[ -x scripts/emulators ]]; then
+if [[ -x scripts/emulators || -n "${BENCH_MOTO_SERVER:-}" ]]; then
   bench/backup/s3.sh "$bin" "$src" "$work" "$rounds" "$bytes"
 else
   echo

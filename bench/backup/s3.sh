@@ -42,15 +42,28 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ALLOW_HTTP=true
 now() { date +%s.%N; }
 timed() { local start end; start="$(now)"; "$@" >/dev/null; end="$(now)"; echo "$end - $start" | bc -l; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-ours="" theirs="" rss=""
+# Over plain HTTP both clients sign each payload's SHA-256; AWS_UNSIGNED_PAYLOAD=true is what an
+# HTTPS endpoint can use (TLS carries integrity), shown as a second line.
+# CPU seconds (user + system) of each client too: on a shared machine they vary far less than
+# wall time, and the server competes with the client for the same cores.
+cpu() { awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$1"; }
+ours="" unsigned="" theirs="" rss="" ours_cpu="" theirs_cpu=""
 for round in $(seq "$rounds"); do
-  theirs+="$(timed "$aws" s3 cp --recursive --quiet "$src" "s3://bench/aws-$round/") "
+  theirs+="$(timed /usr/bin/time -v -o "$work/time-aws" "$aws" s3 cp --recursive --quiet "$src" "s3://bench/aws-$round/") "
+  theirs_cpu+="$(cpu "$work/time-aws") "
   "$aws" s3 rm --recursive --quiet "s3://bench/aws-$round/"
   ours+="$(timed /usr/bin/time -v -o "$work/time-s3" "$bin" upload "$src" "s3://bench/ours-$round" "$work/list-s3") "
+  ours_cpu+="$(cpu "$work/time-s3") "
   rss+="$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$work/time-s3") "
   "$aws" s3 rm --recursive --quiet "s3://bench/ours-$round/"
+  unsigned+="$(AWS_UNSIGNED_PAYLOAD=true timed "$bin" upload "$src" "s3://bench/unsigned-$round" "$work/list-s3") "
+  "$aws" s3 rm --recursive --quiet "s3://bench/unsigned-$round/"
 done
-m_ours="$(tr ' ' '\n' <<<"$ours" | grep . | median)"
-m_theirs="$(tr ' ' '\n' <<<"$theirs" | grep . | median)"
-echo "| upload to S3 (moto) vs aws s3 cp --recursive | $m_ours s ($(echo "scale=0; $bytes / 1048576 / $m_ours" | bc -l) MiB/s) | $m_theirs s | **$(echo "scale=2; $m_theirs / $m_ours" | bc -l)×** |"
-echo "| peak RSS, uploading to S3 | $(tr ' ' '\n' <<<"$rss" | grep . | sort -g | tail -1) MiB | | target ≤ 64 MB |"
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+m_theirs="$(med "$theirs")"
+for variant in signed unsigned; do
+  if [[ $variant == signed ]]; then m="$(med "$ours")"; else m="$(med "$unsigned")"; fi
+  echo "| upload to S3 (moto, payload $variant) vs aws s3 cp --recursive | $m s ($(echo "scale=0; $bytes / 1048576 / $m" | bc -l) MiB/s) | $m_theirs s | **$(echo "scale=2; $m_theirs / $m" | bc -l)×** |"
+done
+echo "| client CPU (user + system), upload to S3 (payload signed) | $(med "$ours_cpu") s | $(med "$theirs_cpu") s | **$(echo "scale=2; $(med "$theirs_cpu") / $(med "$ours_cpu")" | bc -l)×** |"
+echo "| peak RSS, uploading to S3 | $(tr ' ' '\n' <<<"$rss" | grep . | sort -g | tail -1) MiB (max of rounds) | | target ≤ 64 MB |"

@@ -9,6 +9,7 @@
 //! ```
 //! `<store>` is a directory (a `file://` store) or `s3://bucket[/prefix]` (credentials, region
 //! and endpoint from the `AWS_*` environment variables). The list holds `key sha256 size` lines.
+//! `TRANSFER_PART_MIB` and `TRANSFER_BUDGET_MIB` override the part size and memory budget.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,10 +59,7 @@ async fn main() -> Result<(), Failure> {
                     })
                 })
                 .collect::<Result<Vec<_>, Failure>>()?;
-            let options = TransferOptions {
-                concurrency: concurrency(4)?,
-                ..TransferOptions::default()
-            };
+            let options = options(concurrency(4)?)?;
             let uploaded = upload(store, list, &options, &cancel).await?;
             let lines: String = uploaded
                 .iter()
@@ -90,10 +88,7 @@ async fn main() -> Result<(), Failure> {
                     })
                 })
                 .collect::<Result<Vec<_>, Failure>>()?;
-            let options = TransferOptions {
-                concurrency: concurrency(4)?,
-                ..TransferOptions::default()
-            };
+            let options = options(concurrency(4)?)?;
             download(store, list, &options, &cancel)
                 .await?
                 .iter()
@@ -116,6 +111,23 @@ async fn main() -> Result<(), Failure> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn options(concurrency: usize) -> Result<TransferOptions, Failure> {
+    let mib = |name: &str| -> Result<Option<usize>, Failure> {
+        Ok(std::env::var(name)
+            .ok()
+            .map(|v| v.parse::<usize>())
+            .transpose()?
+            .map(|v| v << 20))
+    };
+    let defaults = TransferOptions::default();
+    Ok(TransferOptions {
+        concurrency,
+        part_size: mib("TRANSFER_PART_MIB")?.unwrap_or(defaults.part_size),
+        memory_budget: mib("TRANSFER_BUDGET_MIB")?.unwrap_or(defaults.memory_budget),
+        ..defaults
+    })
 }
 
 fn open_store(location: &str) -> Result<Arc<dyn ObjectStore>, Failure> {

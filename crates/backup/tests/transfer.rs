@@ -761,6 +761,38 @@ async fn no_more_files_than_concurrent_connections_are_in_flight() {
 }
 
 #[tokio::test]
+async fn a_file_needing_more_than_ten_thousand_parts_gets_larger_parts() {
+    let fixture = Fixture::new();
+    let store = Faulty::new(Arc::new(InMemory::new()));
+    let files = fixture.files(&[25_000]);
+    let options = TransferOptions {
+        part_size: 1,
+        memory_budget: 64,
+        read_chunk: 1024,
+        ..TransferOptions::default()
+    };
+    let uploaded = upload(
+        store.clone(),
+        vec![files[0].0.clone()],
+        &options,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    // 25 000 bytes in at most 10 000 parts: parts of 3 bytes.
+    assert_eq!(store.count("put_part"), 8_334);
+    assert_eq!(uploaded[0].sha256, sha256_hex(&files[0].1));
+    let stored = store
+        .get(&files[0].0.key)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(stored.as_ref(), files[0].1.as_slice());
+}
+
+#[tokio::test]
 async fn a_batch_past_its_duration_fails_and_leaves_no_object() {
     let fixture = Fixture::new();
     let store = Faulty::new(Arc::new(InMemory::new()));

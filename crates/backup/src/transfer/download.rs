@@ -153,10 +153,12 @@ async fn download_once(
         progress.advance(length);
     }
     drop(hash_tx);
-    let digest = hashing::join_hasher(hasher).await?;
+    let hashed = hashing::join_hasher(hasher).await;
+    // A failed write (a full disk) stops the hasher too: report the write, not the stop.
     writer
         .await
         .map_err(|e| TransferError::Worker(e.to_string()))??;
+    let digest = hashed?;
 
     if digest.size != file.size {
         return Err(TransferError::ObjectSize {

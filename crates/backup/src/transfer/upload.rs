@@ -23,6 +23,9 @@ use super::progress::FileProgress;
 /// Parts of one file being sent at once, at most (the memory budget may allow fewer).
 const PARTS_IN_FLIGHT_PER_FILE: usize = 4;
 
+/// Parts of one multipart upload, at most (S3, GCS and Azure blocks alike).
+const MAX_PARTS: u64 = 10_000;
+
 /// A local file and the key it goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadFile {
@@ -180,7 +183,8 @@ async fn send_parts(
     hasher: tokio::task::JoinHandle<Result<FileDigest, TransferError>>,
     progress: &mut FileProgress<'_>,
 ) -> Result<FileDigest, TransferError> {
-    let part_size = batch.options.part_size as u64;
+    // Stores allow at most 10 000 parts: a file too large for that gets larger parts.
+    let part_size = (batch.options.part_size as u64).max(file.size.div_ceil(MAX_PARTS));
     let mut in_flight: JoinSet<Result<u64, object_store::Error>> = JoinSet::new();
     let mut remaining = file.size;
     while remaining > 0 {
