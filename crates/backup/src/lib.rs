@@ -22,3 +22,4 @@ pub mod location;
 pub mod manifest;
 pub mod request;
 pub mod store;
+pub mod transfer;
