@@ -52,59 +52,56 @@ bytes="$(find "$src" -type f -name '*.db' -printf '%s\n' | awk '{s += $1} END {p
 files="$(find "$src" -type f -name '*.db' | wc -l)"
 cat "$src"/ks1/*/* >/dev/null   # into the page cache
 
-now() { date +%s.%N; }
-# Runs a command after sync and prints its wall time in seconds.
-timed() {
+# Runs a command (through bash, after sync) under /usr/bin/time and records, under NAME, its wall
+# time, its CPU time (user + system, children included) and its peak RSS in MiB.
+declare -A wall cpu rss
+measure() {
+  local name="$1"; shift
   sync
-  local start end
-  start="$(now)"
-  "$@" >/dev/null
-  end="$(now)"
-  echo "$end - $start" | bc -l
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time" bash -c "$*" >/dev/null
+  read -r w u s m <"$work/time"
+  wall[$name]+="$w "
+  cpu[$name]+="$(echo "$u + $s" | bc -l) "
+  rss[$name]+="$(echo "scale=1; $m / 1024" | bc -l) "
 }
-sha_all() { find "$1" -type f -name '*.db' -print0 | xargs -0 sha256sum >/dev/null; }
-cp_and_sha() { cp -r "$src" "$work/cp-copy" && sha_all "$src"; }
-cp_and_sha_restore() { cp -r "$work/bucket" "$work/cp-restore" && sha_all "$work/bucket"; }
-upload_file() { /usr/bin/time -v -o "$work/time-upload" "$bin" upload "$src" "$work/bucket" "$work/list"; }
-download_file() { /usr/bin/time -v -o "$work/time-download" "$bin" download "$work/bucket" "$work/list" "$work/restore"; }
-rss_mib() { awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$1"; }
+sha_all() { echo "find '$1' -type f -name '*.db' -print0 | xargs -0 sha256sum >/dev/null"; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-declare -A t
 for _ in $(seq "$rounds"); do
   rm -rf "$work/cp-copy" "$work/bucket" "$work/restore" "$work/cp-restore"
-  t[cp_sha]+="$(timed cp_and_sha) "
-  t[upload]+="$(timed upload_file) "
-  upload_rss+="$(rss_mib "$work/time-upload") "
-  t[sha256sum]+="$(timed sha_all "$src") "
-  t[hash]+="$(timed "$bin" hash "$src") "
-  t[cp_restore]+="$(timed cp -r "$work/bucket" "$work/cp-restore") "
+  measure cp_sha "cp -r '$src' '$work/cp-copy' && $(sha_all "$src")"
+  measure upload "'$bin' upload '$src' '$work/bucket' '$work/list'"
+  measure sha256sum "$(sha_all "$src")"
+  measure hash "'$bin' hash '$src'"
+  measure cp_restore "cp -r '$work/bucket' '$work/cp-restore'"
   rm -rf "$work/cp-restore"
-  t[cp_sha_restore]+="$(timed cp_and_sha_restore) "
-  t[download]+="$(timed download_file) "
-  download_rss+="$(rss_mib "$work/time-download") "
-  cmp -s "$src/ks1/users-$(printf users | sha256sum | cut -c1-32)/nb-1-big-Data.db" \
-    "$work/restore/ks1/users-$(printf users | sha256sum | cut -c1-32)/nb-1-big-Data.db" \
-    || { echo "download does not match the source" >&2; exit 1; }
+  measure cp_sha_restore "cp -r '$work/bucket' '$work/cp-restore' && $(sha_all "$work/bucket")"
+  measure download "'$bin' download '$work/bucket' '$work/list' '$work/restore'"
+  diff -r "$src" "$work/restore" >/dev/null || { echo "the download differs from the source" >&2; exit 1; }
 done
 
-m() { tr ' ' '\n' <<<"${t[$1]}" | grep . | median; }
-ratio() { echo "scale=2; $(m "$1") / $(m "$2")" | bc -l; }
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+w() { med "${wall[$1]}"; }
+c() { med "${cpu[$1]}"; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
 mib=$(echo "scale=0; $bytes / 1048576" | bc)
-rate() { echo "scale=0; $bytes / 1048576 / $(m "$1")" | bc -l; }
-max_of() { tr ' ' '\n' <<<"$1" | grep . | sort -g | tail -1; }
+rate() { echo "scale=0; $bytes / 1048576 / $(w "$1")" | bc -l; }
+max_rss() { tr ' ' '\n' <<<"${rss[$1]}" | grep . | sort -g | tail -1; }
+row() { # label ours baseline
+  echo "| $1 | $(w "$2") s ($(rate "$2") MiB/s) | $(w "$3") s | **$(ratio "$(w "$3")" "$(w "$2")")×** | $(c "$2") s vs $(c "$3") s: **$(ratio "$(c "$3")" "$(c "$2")")×** |"
+}
 
 echo
-echo "Backup transfer, $files files, $mib MiB, $rounds rounds (medians), $(nproc) cores"
+echo "Backup transfer, $files files, $mib MiB, $rounds rounds (medians), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| step | ours | baseline | ratio (baseline / ours) |"
-echo "|---|---|---|---|"
-echo "| upload to file:// (read + SHA-256 + write) vs cp -r + sha256sum | $(m upload) s ($(rate upload) MiB/s) | $(m cp_sha) s | **$(ratio cp_sha upload)×** |"
-echo "| SHA-256 of every file vs sha256sum | $(m hash) s ($(rate hash) MiB/s) | $(m sha256sum) s ($(rate sha256sum) MiB/s) | **$(ratio sha256sum hash)×** |"
-echo "| download + verify from file:// vs cp -r + sha256sum | $(m download) s ($(rate download) MiB/s) | $(m cp_sha_restore) s | **$(ratio cp_sha_restore download)×** |"
-echo "| download + verify from file:// vs plain cp -r | $(m download) s | $(m cp_restore) s | **$(ratio cp_restore download)×** |"
-echo "| peak RSS, uploading process | $(max_of "$upload_rss") MiB (max of rounds) | | target ≤ 64 MB |"
-echo "| peak RSS, downloading process | $(max_of "$download_rss") MiB (max of rounds) | | target ≤ 64 MB |"
+echo "| step | ours (wall) | baseline (wall) | wall ratio (baseline / ours) | CPU user + system, ours vs baseline |"
+echo "|---|---|---|---|---|"
+row "upload to file:// (read + SHA-256 + write) vs cp -r + sha256sum" upload cp_sha
+row "SHA-256 of every file vs sha256sum" hash sha256sum
+row "download + verify from file:// vs cp -r + sha256sum" download cp_sha_restore
+row "download + verify from file:// vs plain cp -r" download cp_restore
+echo "| peak RSS, uploading process | $(max_rss upload) MiB (max of rounds) | | target ≤ 64 MB | |"
+echo "| peak RSS, downloading process | $(max_rss download) MiB (max of rounds) | | target ≤ 64 MB | |"
 
 # ---- S3: needs the local S3 server that scripts/emulators installs -----------------------------
 if [[ -x scripts/emulators || -n "${BENCH_MOTO_SERVER:-}" ]]; then
