@@ -70,7 +70,10 @@ pub(crate) fn encode_call(
     method: Method,
     args: &[&Value],
 ) -> Result<Vec<u8>, JmxError> {
-    let mut w = ObjectWriter::new(true);
+    // The JRMP op byte and the stream in one buffer: one allocation, one write to the socket.
+    let mut message = Vec::with_capacity(256);
+    message.push(OP_CALL);
+    let mut w = ObjectWriter::append_to(message, true);
     let (op, hash) = match method {
         Method::Hash(h) => (-1, h),
         Method::Op(op, h) => (op, h),
@@ -81,11 +84,7 @@ pub(crate) fn encode_call(
     for arg in args {
         w.write_value(arg)?;
     }
-    let stream = w.finish();
-    let mut out = Vec::with_capacity(stream.len() + 1);
-    out.push(OP_CALL);
-    out.extend_from_slice(&stream);
-    Ok(out)
+    Ok(w.finish())
 }
 
 /// Parses a Return stream (the bytes after `0x51`) if it is complete.
@@ -108,7 +107,10 @@ fn try_parse_return(
 ) -> Result<(Return, usize), SerError> {
     let mut r = ObjectReader::new(bytes, limits)?;
     let ty = r.read_u8()?;
-    let uid: [u8; 14] = r.read_bytes(14)?.try_into().expect("14 bytes");
+    let mut uid = [0u8; 14];
+    for b in &mut uid {
+        *b = r.read_u8()?;
+    }
     let outcome = match ty {
         NORMAL_RETURN => match kind {
             ReturnKind::Void => Outcome::Normal(Value::Null),
