@@ -44,6 +44,12 @@ enum Slot {
     /// Assigned, still being decoded: a reference to it is a cycle.
     Pending,
     Desc(Arc<ClassDesc>),
+    /// A string, kept as where its modified UTF-8 bytes lie in the input: most strings are
+    /// never referenced again, so a copy is made only for a reference.
+    Str {
+        start: usize,
+        len: usize,
+    },
     /// A completed value, the number of values its decoding counted (the cost of a clone) and
     /// its height in nesting levels (a reference must not build a tree deeper than the limit).
     Value {
@@ -460,6 +466,13 @@ impl<'a> ObjectReader<'a> {
         match self.handles.get(idx) {
             Some(Slot::Pending) => Ok(Value::Cycle(handle)),
             Some(Slot::Desc(d)) => Ok(Value::Class(d.name.clone())),
+            Some(&Slot::Str { start, len }) => {
+                self.check_depth(depth)?;
+                self.count(1 + bulk_cost(len))?;
+                let s = mutf8::decode(&self.buf[start..start + len])
+                    .map_err(|e| Error::InvalidUtf { offset: start + e })?;
+                Ok(Value::String(s))
+            }
             Some(Slot::Value { size, height, .. }) => {
                 let (size, reach) = (*size, depth.saturating_add(*height));
                 self.check_depth(reach)?;
@@ -483,14 +496,14 @@ impl<'a> ObjectReader<'a> {
         let s = mutf8::decode(bytes).map_err(|e| Error::InvalidUtf { offset: start + e })?;
         let cost = bulk_cost(bytes.len());
         self.count(cost)?;
-        self.charge(1 + cost)?; // the copy in the handle table
-        let value = Value::String(s);
-        self.new_handle(Slot::Value {
-            value: value.clone(),
-            size: 1 + cost,
-            height: 0,
+        // Charged as if copied into the handle table, as other values are: the budget of a
+        // stream does not depend on how its strings are kept.
+        self.charge(1 + cost)?;
+        self.new_handle(Slot::Str {
+            start,
+            len: bytes.len(),
         })?;
-        Ok(value)
+        Ok(Value::String(s))
     }
 
     fn read_desc_required(&mut self, depth: usize) -> Result<Arc<ClassDesc>> {
