@@ -128,6 +128,34 @@ fn try_parse_return(
     Ok((Return { uid, outcome }, r.position()))
 }
 
+/// The `params` argument of `RMIConnection.invoke`: a `MarshalledObject` of the `Object[]`.
+/// Without parameters the MarshalledObject holds null, which the interface defines as an empty
+/// array: the server then has no inner stream to decode nor array class to resolve.
+pub(crate) fn invoke_params(params: &[Value]) -> Result<Value, JmxError> {
+    if params.is_empty() {
+        return marshalled(&Value::Null);
+    }
+    marshalled(&Value::Array {
+        class: "[Ljava.lang.Object;".into(),
+        items: params.to_vec(),
+    })
+}
+
+/// The `signature` argument of `RMIConnection.invoke`: null (defined as an empty array) when
+/// there are no parameters, for the same reason.
+pub(crate) fn invoke_signature(signature: &[&str]) -> Value {
+    if signature.is_empty() {
+        return Value::Null;
+    }
+    Value::Array {
+        class: "[Ljava.lang.String;".into(),
+        items: signature
+            .iter()
+            .map(|s| Value::String(s.to_string()))
+            .collect(),
+    }
+}
+
 /// `java.rmi.MarshalledObject` holding `value` (invoke params, setAttribute's Attribute).
 pub(crate) fn marshalled(value: &Value) -> Result<Value, JmxError> {
     Ok(javaser::marshalled_object(value)?)
@@ -156,4 +184,40 @@ pub(crate) fn attribute(name: &str, value: Value) -> Value {
             annotations: vec![],
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
+        v.as_object().and_then(|o| o.field(name)).expect(name)
+    }
+
+    #[test]
+    fn invoke_without_parameters_sends_nulls_the_interface_reads_as_empty_arrays() {
+        let params = invoke_params(&[]).unwrap();
+        assert_eq!(field(&params, "objBytes"), &Value::Null);
+        assert_eq!(field(&params, "hash"), &Value::Int(13));
+        assert_eq!(invoke_signature(&[]), Value::Null);
+
+        let params = invoke_params(&[Value::Int(3)]).unwrap();
+        let Value::Bytes(inner) = field(&params, "objBytes") else {
+            panic!("objBytes is not a byte array: {params:?}");
+        };
+        let decoded = javaser::read_single(inner, Limits::default()).unwrap();
+        assert_eq!(decoded.as_items(), Some(&[Value::Int(3)][..]));
+        assert_eq!(
+            invoke_signature(&["int"]).as_items(),
+            Some(&[Value::String("int".into())][..])
+        );
+    }
+
+    #[test]
+    fn a_call_is_one_buffer_starting_with_the_call_op() {
+        let name = Value::ObjectName("d:type=x".into());
+        let msg = encode_call(&ObjId::REGISTRY, Method::Hash(7), &[&name]).unwrap();
+        assert_eq!(msg[0], OP_CALL);
+        assert_eq!(&msg[1..5], &[0xAC, 0xED, 0x00, 0x05]);
+    }
 }

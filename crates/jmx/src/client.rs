@@ -193,11 +193,8 @@ impl JmxClient {
     ) -> Result<Value, JmxError> {
         let name = Value::ObjectName(object_name.into());
         let op = Value::String(operation.into());
-        let params = call::marshalled(&Value::Array {
-            class: "[Ljava.lang.Object;".into(),
-            items: params.to_vec(),
-        })?;
-        let sig = string_array(signature.iter().map(|s| s.to_string()));
+        let params = call::invoke_params(params)?;
+        let sig = call::invoke_signature(signature);
         let args = [&name, &op, &params, &sig, &Value::Null];
         self.call(hashes::INVOKE, &args, ReturnKind::Object).await
     }
