@@ -9,13 +9,42 @@
 //! request and its 16-byte echo over one TCP connection (blocking sockets, an echo thread), which
 //! no client of a request/response protocol can beat on this machine.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jmx::{JmxClient, JmxConfig};
 
 const PROBE: &str = "test:type=Probe";
+
+/// The system allocator, counting allocations (a deterministic figure, unlike time, on a
+/// noisy machine).
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
 
 fn stats(what: &str, samples: &mut [Duration]) {
     samples.sort();
@@ -117,20 +146,26 @@ async fn jmx_bench(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         client.get_attribute(PROBE, "Name").await?;
     }
     let mut invoke = Vec::with_capacity(n);
+    let a0 = allocations();
     for _ in 0..n {
         let t = Instant::now();
         client.invoke(PROBE, "noop", &[], &[]).await?;
         invoke.push(t.elapsed());
     }
+    let invoke_allocs = (allocations() - a0) as f64 / n as f64;
     let mut get = Vec::with_capacity(n);
+    let a0 = allocations();
     for _ in 0..n {
         let t = Instant::now();
         client.get_attribute(PROBE, "Name").await?;
         get.push(t.elapsed());
     }
+    let get_allocs = (allocations() - a0) as f64 / n as f64;
     println!("connect_ms {:.1}", connect.as_secs_f64() * 1e3);
     stats("invoke", &mut invoke);
     stats("getattr", &mut get);
+    println!("invoke_allocs_per_call {invoke_allocs:.1}");
+    println!("getattr_allocs_per_call {get_allocs:.1}");
     if concurrency > 0 {
         // A first round opens the connections and warms the concurrent path, as for the JDK.
         throughput(&client, concurrency, calls / 4 + 1).await?;
