@@ -4,6 +4,9 @@
 //! writer, and the return header (normal/exceptional, DgcAck UID, primitive or object value).
 //! It must not touch sockets, pools or sessions.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use javaser::{Error as SerError, Limits, ObjectReader, ObjectWriter, Value};
 
 use crate::stub::ObjId;
@@ -131,14 +134,18 @@ fn try_parse_return(
 /// The `params` argument of `RMIConnection.invoke`: a `MarshalledObject` of the `Object[]`.
 /// Without parameters the MarshalledObject holds null, which the interface defines as an empty
 /// array: the server then has no inner stream to decode nor array class to resolve.
-pub(crate) fn invoke_params(params: &[Value]) -> Result<Value, JmxError> {
+pub(crate) fn invoke_params(params: &[Value]) -> Result<Cow<'static, Value>, JmxError> {
+    // The same value for every parameterless call: built once, borrowed by each.
+    static NO_PARAMS: LazyLock<Value> = LazyLock::new(|| {
+        javaser::marshalled_object(&Value::Null).expect("a null MarshalledObject is writable")
+    });
     if params.is_empty() {
-        return marshalled(&Value::Null);
+        return Ok(Cow::Borrowed(&NO_PARAMS));
     }
-    marshalled(&Value::Array {
+    Ok(Cow::Owned(marshalled(&Value::Array {
         class: "[Ljava.lang.Object;".into(),
         items: params.to_vec(),
-    })
+    })?))
 }
 
 /// The `signature` argument of `RMIConnection.invoke`: null (defined as an empty array) when

@@ -195,7 +195,7 @@ impl JmxClient {
         let op = Value::String(operation.into());
         let params = call::invoke_params(params)?;
         let sig = call::invoke_signature(signature);
-        let args = [&name, &op, &params, &sig, &Value::Null];
+        let args = [&name, &op, params.as_ref(), &sig, &Value::Null];
         self.call(hashes::INVOKE, &args, ReturnKind::Object).await
     }
 
