@@ -118,9 +118,9 @@ fn try_parse_return(
         NORMAL_RETURN => match kind {
             ReturnKind::Void => Outcome::Normal(Value::Null),
             ReturnKind::Bool => Outcome::Normal(Value::Bool(r.read_bool()?)),
-            ReturnKind::Object => Outcome::Normal(r.read_value()?),
+            ReturnKind::Object => Outcome::Normal(r.read_final_value()?),
         },
-        EXCEPTIONAL_RETURN => Outcome::Exceptional(r.read_value()?),
+        EXCEPTIONAL_RETURN => Outcome::Exceptional(r.read_final_value()?),
         other => {
             return Err(SerError::Unexpected {
                 what: format!("return type {other:#04x}"),
