@@ -12,7 +12,7 @@ import javax.management.remote.JMXServiceURL;
 
 /**
  * The JDK's own JMX client doing what crates/jmx/examples/bench.rs does, for comparison:
- * {@code BenchClient HOST PORT [N] [WARMUP] [CONCURRENCY] [CALLS]}.
+ * {@code BenchClient HOST PORT [N] [WARMUP] [CONCURRENCY] [CALLS] [LARGE]}.
  */
 public class BenchClient {
     static final ObjectName PROBE;
@@ -67,6 +67,7 @@ public class BenchClient {
         int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 100;
         int concurrency = args.length > 4 ? Integer.parseInt(args[4]) : 0;
         int calls = args.length > 5 ? Integer.parseInt(args[5]) : 2000;
+        int large = args.length > 6 ? Integer.parseInt(args[6]) : 0;
         ObjectName probe = PROBE;
         long t0 = System.nanoTime();
         JMXConnector c = JMXConnectorFactory.connect(
@@ -97,6 +98,19 @@ public class BenchClient {
             // A first round opens the connections and warms the concurrent path.
             throughput(mbsc, concurrency, calls / 4 + 1);
             System.out.printf("concurrent_calls_per_s %.0f%n", throughput(mbsc, concurrency, calls));
+        }
+        if (large > 0) {
+            Object[] kind = {"tokenMap"};
+            String[] sig = {"java.lang.String"};
+            mbsc.invoke(probe, "sample", kind, sig);
+            long[] big = new long[large];
+            for (int i = 0; i < large; i++) {
+                long t = System.nanoTime();
+                mbsc.invoke(probe, "sample", kind, sig);
+                big[i] = System.nanoTime() - t;
+            }
+            Arrays.sort(big);
+            System.out.printf("large_median_ms %.1f%n", big[large / 2] / 1e6);
         }
         c.close();
     }

@@ -6,7 +6,11 @@
 #   cold    1000 calls of each kind after 100 warm-up calls (a JDK client that has just started);
 #   warm    N calls of each kind after WARMUP warm-up calls of each kind (at least 5000, so the
 #           JDK client's JMX path is JIT-compiled, as in a long-running JVM such as Icarus), then
-#           8 callers sharing one client (8 tokio tasks / 8 JDK threads) for throughput.
+#           8 callers sharing one client (8 tokio tasks / 8 JDK threads) for throughput; the
+#           Rust client runs on a multi-threaded tokio runtime as in the sidecar, and again on a
+#           single-threaded one;
+#   large   calls returning a ~10 MB value (the token map of 1000 nodes x 256 vnodes), in
+#           processes of their own so the other figures' peak RSS is not theirs.
 # Before measuring, a throwaway Rust run warms the server, so neither client pays for its JIT.
 # Prints median and p99 latencies, throughput and peak RSS, with Rust/JDK and Rust/floor ratios.
 #
@@ -17,6 +21,7 @@ N="${1:-10000}"
 WARMUP="${2:-5000}"
 CONCURRENCY=8
 CALLS=4000 # per caller
+LARGE=5    # large-Return calls
 [ "$WARMUP" -ge 5000 ] || echo "warning: WARMUP=$WARMUP < 5000: the JDK client is not warm" >&2
 WORK="$(mktemp -d)"
 SERVER_PID=""
@@ -49,6 +54,11 @@ run jdk_cold java -cp "$WORK" BenchClient 127.0.0.1 "$PORT" 1000 100
 run rust_cold "$RUST_BIN" 127.0.0.1 "$PORT" 1000 100
 run jdk_warm java -cp "$WORK" BenchClient 127.0.0.1 "$PORT" "$N" "$WARMUP" "$CONCURRENCY" "$CALLS"
 run rust_warm "$RUST_BIN" 127.0.0.1 "$PORT" "$N" "$WARMUP" "$CONCURRENCY" "$CALLS"
+# The same on a single-threaded runtime: callers multiplexed on one thread, no worker hand-offs.
+BENCH_RUNTIME=current run rust_warm_1t "$RUST_BIN" 127.0.0.1 "$PORT" 1000 "$WARMUP" "$CONCURRENCY" "$CALLS"
+# A large Return (~10 MB token map) in processes of their own, so its memory is measured apart.
+run jdk_large java -cp "$WORK" BenchClient 127.0.0.1 "$PORT" 10 100 0 0 "$LARGE"
+run rust_large "$RUST_BIN" 127.0.0.1 "$PORT" 10 100 0 0 "$LARGE"
 
 val() { sed -n "s/^$2 //p" "$WORK/$1.out"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }'; }
@@ -67,9 +77,18 @@ for phase in cold warm; do
   if [ "$phase" = warm ]; then
     r="$(val rust_warm concurrent_calls_per_s)"; j="$(val jdk_warm concurrent_calls_per_s)"
     printf '%-22s %10s %10s %9s\n' "calls_per_s_${CONCURRENCY}_callers" "$r" "$j" "$(ratio "$r" "$j")"
+    r="$(val rust_warm_1t concurrent_calls_per_s)"
+    printf '%-22s %10s %10s %9s\n' "  same, 1-thread rt" "$r" "$j" "$(ratio "$r" "$j")"
   fi
   r="$(cat "$WORK/rust_$phase.rss")"; j="$(cat "$WORK/jdk_$phase.rss")"
   printf '%-22s %10s %10s %9s\n' peak_rss_kb "$r" "$j" "$(ratio "$r" "$j")"
 done
+echo
+echo "large Return: $LARGE calls of sample(tokenMap), ~10 MB each (server-bound: it builds the map per call)"
+printf '%-22s %10s %10s %9s\n' metric rust jdk rust/jdk
+r="$(val rust_large large_median_ms)"; j="$(val jdk_large large_median_ms)"
+printf '%-22s %10s %10s %9s\n' large_median_ms "$r" "$j" "$(ratio "$r" "$j")"
+r="$(cat "$WORK/rust_large.rss")"; j="$(cat "$WORK/jdk_large.rss")"
+printf '%-22s %10s %10s %9s\n' peak_rss_kb "$r" "$j" "$(ratio "$r" "$j")"
 echo
 echo "rust allocations per call (warm): invoke $(val rust_warm invoke_allocs_per_call), getAttribute $(val rust_warm getattr_allocs_per_call)"

@@ -1,9 +1,13 @@
 //! Latency and throughput benchmark against the test server (see bench/jmx/run.sh): connect time,
 //! then `invoke` of a no-op and `getAttribute`, N times each after WARMUP calls of each kind,
 //! printing median and p99; then, with CONCURRENCY > 0, CONCURRENCY tasks sharing the one client
-//! make CALLS calls each (alternating both kinds) and the throughput is printed.
+//! make CALLS calls each (alternating both kinds) and the throughput is printed; then, with
+//! LARGE > 0, the median of LARGE calls returning a large value (a ~10 MB token map).
 //!
-//! `cargo run --release -p jmx --example bench -- HOST PORT [N] [WARMUP] [CONCURRENCY] [CALLS]`
+//! `cargo run --release -p jmx --example bench -- HOST PORT [N] [WARMUP] [CONCURRENCY] [CALLS] [LARGE]`
+//!
+//! It runs on a multi-threaded tokio runtime, as the sidecar does (`BENCH_RUNTIME=current`: a
+//! single-threaded one), and also prints the allocations per call of the timed loops.
 //!
 //! `bench floor [N]` instead measures the loopback round-trip floor: the median time for a 16-byte
 //! request and its 16-byte echo over one TCP connection (blocking sockets, an echo thread), which
@@ -130,12 +134,15 @@ async fn jmx_bench(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let host = args.get(1).map_or("127.0.0.1", String::as_str);
     let port: u16 = args
         .get(2)
-        .ok_or("usage: bench HOST PORT [N] [WARMUP] [CONCURRENCY] [CALLS] | bench floor [N]")?
+        .ok_or(
+            "usage: bench HOST PORT [N] [WARMUP] [CONCURRENCY] [CALLS] [LARGE] | bench floor [N]",
+        )?
         .parse()?;
     let n: usize = arg(args, 3, 1000)?;
     let warmup: usize = arg(args, 4, 100)?;
     let concurrency: usize = arg(args, 5, 0)?;
     let calls: usize = arg(args, 6, 2000)?;
+    let large: usize = arg(args, 7, 0)?;
 
     let t0 = Instant::now();
     let client = JmxClient::connect(JmxConfig::new(host, port)).await?;
@@ -171,6 +178,22 @@ async fn jmx_bench(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         throughput(&client, concurrency, calls / 4 + 1).await?;
         let rate = throughput(&client, concurrency, calls).await?;
         println!("concurrent_calls_per_s {rate:.0}");
+    }
+    if large > 0 {
+        // A large Return (~10 MB: the token map of 1000 nodes x 256 vnodes), as a real
+        // cluster's read endpoints fetch.
+        let kind = [jmx::Value::String("tokenMap".into())];
+        let token_map = || client.invoke(PROBE, "sample", &kind, &["java.lang.String"]);
+        token_map().await?;
+        let mut samples = Vec::with_capacity(large);
+        for _ in 0..large {
+            let t = Instant::now();
+            token_map().await?;
+            samples.push(t.elapsed());
+        }
+        samples.sort();
+        let median = samples[samples.len() / 2];
+        println!("large_median_ms {:.1}", median.as_secs_f64() * 1e3);
     }
     client.close().await?;
     Ok(())
