@@ -5,6 +5,7 @@
 mod gcs_uploads;
 mod scenarios;
 mod servers;
+mod transfer;
 
 use scenarios::Backend;
 use servers::Server;
