@@ -9,12 +9,16 @@
 //! Adding an operation type: one new module here implementing [`OperationType`] (and so
 //! [`Operation`]), plus one line in [`REGISTRY`].
 
+pub mod backup;
+mod backup_storage;
 pub mod compaction;
 mod context;
 pub(crate) mod fields;
 pub mod import;
+pub mod list_backups;
 mod operation;
 pub(crate) mod progress;
+pub mod remove_backup;
 pub mod restart;
 mod settings;
 pub mod table;
@@ -27,10 +31,13 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use backup::BackupOperation;
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
 pub use context::{Cancellation, OperationError, Reporter, RunContext};
 pub use import::ImportRequest;
+pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
+pub use remove_backup::RemoveBackupOperation;
 pub use restart::RestartRequest;
 pub use settings::{OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
@@ -39,13 +46,16 @@ pub use validation::ValidationError;
 
 /// Every operation type this sidecar knows: one line each.
 pub static REGISTRY: &[Registration] = &[
+    Registration::of::<BackupOperation>(),
     Registration::of::<CleanupRequest>(),
     Registration::of::<DecommissionRequest>(),
     Registration::of::<DrainRequest>(),
     Registration::of::<FlushRequest>(),
     Registration::of::<ImportRequest>(),
+    Registration::of::<ListBackupsOperation>(),
     Registration::of::<RebuildRequest>(),
     Registration::of::<RefreshRequest>(),
+    Registration::of::<RemoveBackupOperation>(),
     Registration::of::<RestartRequest>(),
     Registration::of::<ScrubRequest>(),
     Registration::of::<TruncateRequest>(),
