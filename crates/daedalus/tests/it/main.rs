@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod backup_file;
 mod cli_bin;
 mod durability;
 mod e2e;
