@@ -4,10 +4,9 @@
 
 mod gcs_uploads;
 mod scenarios;
-mod servers;
 
+use backup::test_servers::Server;
 use scenarios::Backend;
-use servers::Server;
 
 #[tokio::test]
 async fn file_bucket_lifecycle() {

@@ -89,6 +89,13 @@ pub(super) async fn open_storage(
     let options = StoreOptions {
         create_missing_bucket,
         credentials_dir,
+        // A few quick retries of one request inside the client; longer outages are the
+        // request's `retry` (whole files again), as in Esop.
+        retry: object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(30),
+            ..object_store::RetryConfig::default()
+        },
         ..common
             .store_options()
             .map_err(|e| OperationError::failed("Configuration", e.to_string()))?

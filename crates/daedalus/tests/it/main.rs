@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod backup_file;
+mod backup_servers;
 mod cli_bin;
 mod durability;
 mod e2e;
