@@ -294,6 +294,34 @@ async fn backup_writes_esop_layout_then_a_second_uploads_only_new_sstables_and_r
     assert_eq!(last["response"].as_array().unwrap().len(), 1);
     assert_eq!(last["response"][0]["name"], second_name.as_str());
 
+    // The CLI prints the listing as a table.
+    let out = sidecar_command()
+        .args(["op", "list-backups", &setup.location(), "--url"])
+        .arg(format!("http://{}", server.addr))
+        .env_remove("DAEDALUS_URL")
+        .env_remove("DAEDALUS_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("NODES"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with(&name) && lines[1].contains("cluster/dc1/node1"),
+        "{table}"
+    );
+    assert!(lines[2].starts_with(&second_name), "{table}");
+
     // remove-backup: exactly one selector.
     let both = server
         .post(
