@@ -138,8 +138,8 @@ pub(super) fn now_millis() -> u64 {
 
 /// A storage request's fields as the record shows (and the journal stores) them: absent values
 /// left out rather than `null`, `duration` in the contract's text form (`"1 HOURS"`) and
-/// `bandwidth` with the `description` the contract's `DataRate` asks for. Both forms parse back
-/// to the same request.
+/// `bandwidth` with the `description` the contract's `DataRate` asks for, `proxySettings` values
+/// as the contract's strings. Both forms parse back to the same request.
 pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
     let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut value {
@@ -156,6 +156,14 @@ pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
             ) {
                 let description = format!("{amount} {unit}");
                 rate.insert("description".into(), Value::from(description));
+            }
+        }
+        if let Some(Value::Object(proxy)) = fields.get_mut("proxySettings") {
+            proxy.retain(|_, v| !v.is_null());
+            for value in proxy.values_mut() {
+                if !value.is_string() {
+                    *value = Value::from(value.to_string());
+                }
             }
         }
     }

@@ -159,3 +159,60 @@ async fn s3_down_mid_upload() {
 async fn azure_backup_list_remove() {
     lifecycle(&Server::azure(), "azure").await;
 }
+
+/// An S3 endpoint that answers every request with 503: FAILED kind Storage naming the object
+/// and the status, after the client's few retries; snapshot cleared.
+#[tokio::test]
+async fn s3_5xx_answers_fail_the_backup_naming_the_object() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let body = "<Error><Code>SlowDown</Code><Message>try later</Message></Error>";
+                let answer = format!(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let secrets = tempfile::tempdir().unwrap();
+    let dir = secrets.path().join("creds");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (key, value) in [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
+        std::fs::write(dir.join(key), value).unwrap();
+    }
+    let setup = setup(OperationSettings {
+        backup_secrets_dir: Some(secrets.path().to_path_buf()),
+        ..OperationSettings::default()
+    })
+    .await;
+    let record = setup
+        .server
+        .run(&body(
+            "backup",
+            "s3://busy/cluster/dc1/node1",
+            json!({"skipBucketVerification": true, "entities": "spark_test.test3"}),
+        ))
+        .await;
+    assert_eq!(record["state"], "FAILED", "{record}");
+    assert_eq!(record["failureCause"]["kind"], "Storage", "{record}");
+    let message = record["failureCause"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cluster/dc1/node1/data/spark_test/test3-"),
+        "{message}"
+    );
+    assert!(message.contains("503"), "{message}");
+    assert!(message.contains("no manifest was written"), "{message}");
+    assert!(setup.snapshots().is_empty());
+}

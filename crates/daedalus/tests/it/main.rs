@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod backup_contract;
 mod backup_file;
 mod backup_servers;
 mod cli_bin;
