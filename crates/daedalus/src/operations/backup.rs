@@ -505,3 +505,51 @@ fn snapshot_entities(entities: &Entities) -> Vec<String> {
 fn configuration(error: backup::request::RequestError) -> OperationError {
     OperationError::failed("Configuration", error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_default_tag_is_fixed_at_submission_and_kept_by_the_journal() {
+        let body = json!({"type": "backup", "storageLocation": "s3://b/c/d/n"});
+        let op = BackupOperation::parse(&body, &ValidationPolicy::default()).unwrap();
+        let tag = op.tag().to_string();
+        let seconds: u64 = tag.strip_prefix("autosnap-").unwrap().parse().unwrap();
+        assert!(seconds > 1_600_000_000, "{tag}");
+        let stored = serde_json::to_value(&op).unwrap();
+        assert!(
+            stored.get("dataDirs").is_none(),
+            "absent fields are left out: {stored}"
+        );
+        let back: BackupOperation = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, op);
+    }
+
+    #[test]
+    fn entities_become_take_snapshot_arguments() {
+        let tables = Entities::parse(Some("ks1.t1, ks2.t2")).unwrap();
+        assert_eq!(snapshot_entities(&tables), ["ks1.t1", "ks2.t2"]);
+        assert!(snapshot_entities(&Entities::All).is_empty());
+        let keyspaces = Entities::parse(Some("ks1,ks2")).unwrap();
+        assert_eq!(snapshot_entities(&keyspaces), ["ks1", "ks2"]);
+    }
+
+    #[test]
+    fn a_vanished_file_names_the_snapshot_and_what_to_do() {
+        let e = transfer_failure(
+            TransferError::FileVanished {
+                path: PathBuf::from("/data/ks/t-1/snapshots/s-1/nb-1-big-Data.db"),
+            },
+            "s-1",
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("nb-1-big-Data.db") && text.contains("snapshot s-1"),
+            "{text}"
+        );
+        assert!(text.contains("no manifest"), "{text}");
+        assert!(transfer_failure(TransferError::Cancelled, "s").is_cancelled());
+    }
+}

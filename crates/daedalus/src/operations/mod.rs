@@ -253,6 +253,12 @@ mod tests {
             json!({"type": "drain"}),
             json!({"type": "truncate", "keyspace": "ks", "table": "t"}),
             json!({"type": "restart"}),
+            json!({"type": "backup", "storageLocation": "s3://b/c/d/n", "snapshotTag": "s",
+                   "entities": "ks.t", "bandwidth": {"value": 1, "unit": "MBPS", "description": "1 MBPS"},
+                   "duration": "2 HOURS", "concurrentConnections": 3}),
+            json!({"type": "list", "storageLocation": "s3://b", "lastN": 2}),
+            json!({"type": "remove-backup", "storageLocation": "file:///x/b/c/d/n",
+                   "backupName": "s-1", "dry": true}),
         ];
         for body in bodies {
             let request = Request::from_json(&body, &policy).unwrap();
