@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    check_secrets, invalid, node_facts, now_millis, open_storage, parse_request, record_fields,
+    check_file_location, check_secrets, invalid, node_facts, now_millis, open_storage,
+    parse_request, record_fields,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
@@ -49,9 +50,10 @@ impl Serialize for BackupOperation {
 impl OperationType for BackupOperation {
     const TYPE: &'static str = "backup";
 
-    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let mut request: BackupRequest = parse_request(body)?;
         request.validate().map_err(invalid)?;
+        check_file_location(&request.common, policy)?;
         let seconds = now_millis() / 1000;
         request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
         Ok(BackupOperation { request })

@@ -5,7 +5,7 @@
 //! Owns the bridge between the `backup` crate's request types and this crate's validation and
 //! operation errors. It must not upload, list or remove (the operations and the crate do).
 
-use std::path::Path;
+use std::path::{Component, Path};
 
 use backup::catalog::CatalogError;
 use backup::location::{NodeFacts, StorageLocation};
@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
+use super::settings::ValidationPolicy;
 use super::validation::ValidationError;
 
 /// Parses a request body of the `backup` crate's shape, naming the field at fault.
@@ -30,6 +31,45 @@ pub(super) fn invalid(error: RequestError) -> ValidationError {
         return ValidationError::malformed(error.to_string());
     }
     ValidationError::invalid(&error.field, format!("'{}' {}", error.field, error.reason))
+}
+
+/// With `--import-root` set, a `file://` location must lie inside one of the roots: the
+/// sidecar writes (and `remove-backup` deletes) there.
+pub(super) fn check_file_location(
+    common: &CommonStorageFields,
+    policy: &ValidationPolicy,
+) -> Result<(), ValidationError> {
+    let location = common.location().map_err(invalid)?;
+    let Some(directory) = location.directory.as_ref() else {
+        return Ok(());
+    };
+    if policy.import_roots.is_empty() {
+        return Ok(());
+    }
+    let bucket = directory.join(&location.bucket);
+    let inside = policy.import_roots.iter().any(|root| {
+        let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        bucket.starts_with(&root)
+    });
+    let plain = bucket
+        .components()
+        .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    if inside && plain {
+        return Ok(());
+    }
+    let roots: Vec<String> = policy
+        .import_roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    Err(ValidationError::invalid(
+        "storageLocation",
+        format!(
+            "'storageLocation' {}: a file:// bucket must be inside an import root ({}), without '.' or '..'",
+            location.raw,
+            roots.join(", ")
+        ),
+    ))
 }
 
 /// Refuses `k8sSecretName` when the sidecar has no secrets directory to read it from.

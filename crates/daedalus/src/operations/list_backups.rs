@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_secrets, invalid, open_storage, parse_request, record_fields,
+    catalog_failure, check_file_location, check_secrets, invalid, open_storage, parse_request,
+    record_fields,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
@@ -35,9 +36,10 @@ impl Serialize for ListBackupsOperation {
 impl OperationType for ListBackupsOperation {
     const TYPE: &'static str = "list";
 
-    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let mut request: ListRequest = parse_request(body)?;
         request.validate().map_err(invalid)?;
+        check_file_location(&request.common, policy)?;
         // The listing is the operation's answer, never a request field.
         request.response = None;
         Ok(ListBackupsOperation { request })

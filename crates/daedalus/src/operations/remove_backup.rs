@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_secrets, invalid, now_millis, open_storage, parse_request, record_fields,
+    catalog_failure, check_file_location, check_secrets, invalid, now_millis, open_storage,
+    parse_request, record_fields,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
@@ -44,9 +45,10 @@ impl Serialize for RemoveBackupOperation {
 impl OperationType for RemoveBackupOperation {
     const TYPE: &'static str = "remove-backup";
 
-    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let request: RemoveBackupRequest = parse_request(body)?;
         request.validate().map_err(invalid)?;
+        check_file_location(&request.common, policy)?;
         Ok(RemoveBackupOperation { request })
     }
 }

@@ -77,3 +77,41 @@ async fn the_contract_backup_request_is_accepted_unchanged() {
         .body;
     assert_operation(&shown);
 }
+
+/// With `--import-root`, a `file://` bucket outside the roots is refused for every backup type
+/// (the sidecar writes and deletes there).
+#[tokio::test]
+async fn file_locations_stay_inside_the_import_roots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let config = EngineConfig {
+        workers: 1,
+        policy: daedalus::operations::ValidationPolicy {
+            import_roots: vec![root.clone()],
+        },
+        ..EngineConfig::default()
+    };
+    let node = Arc::new(FakeNode::new());
+    let server = TestServer::start(node.connector(), config, &tmp.path().join("j")).await;
+    let outside = format!("file://{}/b/c/d/n", tmp.path().join("elsewhere").display());
+    let climbing = format!("file://{}/../b/c/d/n", root.display());
+    let inside = format!("file://{}/b/c/d/n", root.display());
+    for kind in ["backup", "list", "remove-backup"] {
+        for location in [&outside, &climbing] {
+            let resp = server
+                .post(&json!({"type": kind, "storageLocation": location, "removeOldest": true}))
+                .await;
+            assert_eq!(resp.status, 400, "{kind} {location}: {}", resp.body);
+            assert_eq!(resp.body["field"], "storageLocation");
+            assert!(resp.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("import root"));
+        }
+    }
+    let resp = server
+        .post(&json!({"type": "list", "storageLocation": inside}))
+        .await;
+    assert_eq!(resp.status, 201, "{}", resp.body);
+}
