@@ -890,6 +890,24 @@ mod tests {
     }
 
     #[test]
+    fn backup_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(
+            &dir,
+            "backup-secrets-dir = \"/run/secrets\"\nbackup-data-dir = [\"/d1\", \"/d2\"]\n",
+        );
+        let ops = resolve(&["--config", &file]).unwrap().operations;
+        assert_eq!(ops.backup_secrets_dir, Some(PathBuf::from("/run/secrets")));
+        assert_eq!(
+            ops.backup_data_dirs,
+            [PathBuf::from("/d1"), PathBuf::from("/d2")]
+        );
+        let ops = resolve(&["--backup-data-dir", "/x"]).unwrap().operations;
+        assert_eq!(ops.backup_data_dirs, [PathBuf::from("/x")]);
+        assert!(ops.backup_secrets_dir.is_none());
+    }
+
+    #[test]
     fn client_commands_and_serve_share_one_parser() {
         Cli::command().debug_assert();
         let mode = |args: &[&str]| {
