@@ -667,3 +667,52 @@ async fn spawn_sidecar(
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (spawned.child, spawned.ready)
 }
+
+/// 4.0 and 5.0 (whose `clearSnapshot` takes an options map) back up as 4.1 does; a keyspace
+/// without tables is an empty backup, not a failure (Esop's #83).
+#[tokio::test]
+async fn other_versions_and_a_keyspace_without_tables() {
+    let seed = shared_dir().join("fixtures/sstables").join(NB_SETS);
+    for version in ["4.0", "5.0"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let schema = tmp.path().join("schema");
+        std::fs::write(&schema, "spark_test.test3\nkeyspace empty_ks\n").unwrap();
+        let node = TestNode::start_with(
+            version,
+            tmp.path(),
+            &[
+                "--schema".to_string(),
+                schema.display().to_string(),
+                "--seed".to_string(),
+                format!("spark_test.test3={}", seed.display()),
+            ],
+        )
+        .await;
+        let server = TestServer::start(node.connector(), config(1), &tmp.path().join("j")).await;
+        let location = format!("file://{}/store/b/c/d/n", tmp.path().display());
+        let record = server
+            .run(&json!({"type": "backup", "storageLocation": location,
+                         "createMissingBucket": true, "entities": "spark_test"}))
+            .await;
+        assert_eq!(record["state"], "COMPLETED", "{version}: {record}");
+        assert!(record["files"].as_u64().unwrap() > 0, "{record}");
+        let snapshots = node.table_dir("spark_test", "test3").join("snapshots");
+        assert_eq!(
+            std::fs::read_dir(&snapshots)
+                .map(|d| d.count())
+                .unwrap_or(0),
+            0,
+            "{version}: snapshot cleared"
+        );
+        let empty = server
+            .run(&json!({"type": "backup", "storageLocation": location,
+                         "entities": "empty_ks", "snapshotTag": "empty"}))
+            .await;
+        assert_eq!(empty["state"], "COMPLETED", "{version}: {empty}");
+        assert_eq!(empty["files"], 0);
+        let listed = server
+            .run(&json!({"type": "list", "storageLocation": location}))
+            .await;
+        assert_eq!(listed["response"].as_array().unwrap().len(), 2, "{listed}");
+    }
+}
