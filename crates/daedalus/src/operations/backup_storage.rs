@@ -95,17 +95,9 @@ pub(super) fn check_secrets(
 pub(super) async fn node_facts(ctx: &RunContext) -> Result<NodeFacts, OperationError> {
     let cluster = ctx.read(|n| async move { n.cluster_name().await }).await?;
     let host_id = ctx.read(|n| async move { n.local_host_id().await }).await?;
-    let topology = ctx.read(|n| async move { n.topology().await }).await?;
-    let dc = topology
-        .iter()
-        .find(|e| e.host_id == host_id)
-        .and_then(|e| e.datacenter.clone())
-        .ok_or_else(|| {
-            OperationError::failed(
-                "Topology",
-                format!("the node's own host id {host_id} has no datacenter in the ring"),
-            )
-        })?;
+    let dc = ctx
+        .read(|n| async move { n.local_datacenter().await })
+        .await?;
     Ok(NodeFacts {
         cluster,
         dc,
