@@ -208,6 +208,19 @@ pub struct ServeArgs {
         default_value_t = DurationOrSeconds::new(OperationSettings::default().drain_timeout)
     )]
     pub drain_timeout: DurationOrSeconds,
+    /// Directory of mounted Kubernetes secrets (one directory per secret, one file per key) that
+    /// the backup requests' `k8sSecretName` names; without it such requests are refused.
+    #[arg(long, env = "DAEDALUS_BACKUP_SECRETS_DIR", value_name = "DIR")]
+    pub backup_secrets_dir: Option<PathBuf>,
+    /// Cassandra's data directories (repeatable; `:`-separated in the environment), for
+    /// `backup` on nodes that do not report them over JMX (3.11). 4.0+ needs none.
+    #[arg(
+        long,
+        env = "DAEDALUS_BACKUP_DATA_DIR",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    pub backup_data_dir: Vec<PathBuf>,
     // --- end of operation settings
     /// The node's cassandra.yaml, or the directory holding it, served by `GET /config`
     /// (404 when not given).
@@ -399,6 +412,8 @@ impl ServeArgs {
             restart_command: self.restart_command.filter(|c| !c.trim().is_empty()),
             restart_timeout: self.restart_timeout.get(),
             drain_timeout: self.drain_timeout.get(),
+            backup_secrets_dir: self.backup_secrets_dir,
+            backup_data_dirs: self.backup_data_dir,
             ..OperationSettings::default()
         };
         Ok(Settings {
@@ -872,6 +887,24 @@ mod tests {
         assert_eq!(ops.restart_command.as_deref(), Some("true"));
         let ops = resolve(&["--restart-command", "  "]).unwrap().operations;
         assert!(ops.restart_command.is_none());
+    }
+
+    #[test]
+    fn backup_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(
+            &dir,
+            "backup-secrets-dir = \"/run/secrets\"\nbackup-data-dir = [\"/d1\", \"/d2\"]\n",
+        );
+        let ops = resolve(&["--config", &file]).unwrap().operations;
+        assert_eq!(ops.backup_secrets_dir, Some(PathBuf::from("/run/secrets")));
+        assert_eq!(
+            ops.backup_data_dirs,
+            [PathBuf::from("/d1"), PathBuf::from("/d2")]
+        );
+        let ops = resolve(&["--backup-data-dir", "/x"]).unwrap().operations;
+        assert_eq!(ops.backup_data_dirs, [PathBuf::from("/x")]);
+        assert!(ops.backup_secrets_dir.is_none());
     }
 
     #[test]

@@ -4,11 +4,10 @@
 
 mod gcs_uploads;
 mod scenarios;
-mod servers;
 mod transfer;
 
+use backup::test_servers::Server;
 use scenarios::Backend;
-use servers::Server;
 
 #[tokio::test]
 async fn file_bucket_lifecycle() {

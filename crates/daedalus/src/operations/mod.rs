@@ -9,12 +9,16 @@
 //! Adding an operation type: one new module here implementing [`OperationType`] (and so
 //! [`Operation`]), plus one line in [`REGISTRY`].
 
+pub mod backup;
+mod backup_storage;
 pub mod compaction;
 mod context;
 pub(crate) mod fields;
 pub mod import;
+pub mod list_backups;
 mod operation;
 pub(crate) mod progress;
+pub mod remove_backup;
 pub mod restart;
 mod settings;
 pub mod table;
@@ -27,10 +31,13 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use backup::BackupOperation;
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
 pub use context::{Cancellation, OperationError, Reporter, RunContext};
 pub use import::ImportRequest;
+pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
+pub use remove_backup::RemoveBackupOperation;
 pub use restart::RestartRequest;
 pub use settings::{OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
@@ -39,13 +46,16 @@ pub use validation::ValidationError;
 
 /// Every operation type this sidecar knows: one line each.
 pub static REGISTRY: &[Registration] = &[
+    Registration::of::<BackupOperation>(),
     Registration::of::<CleanupRequest>(),
     Registration::of::<DecommissionRequest>(),
     Registration::of::<DrainRequest>(),
     Registration::of::<FlushRequest>(),
     Registration::of::<ImportRequest>(),
+    Registration::of::<ListBackupsOperation>(),
     Registration::of::<RebuildRequest>(),
     Registration::of::<RefreshRequest>(),
+    Registration::of::<RemoveBackupOperation>(),
     Registration::of::<RestartRequest>(),
     Registration::of::<ScrubRequest>(),
     Registration::of::<TruncateRequest>(),
@@ -243,6 +253,12 @@ mod tests {
             json!({"type": "drain"}),
             json!({"type": "truncate", "keyspace": "ks", "table": "t"}),
             json!({"type": "restart"}),
+            json!({"type": "backup", "storageLocation": "s3://b/c/d/n", "snapshotTag": "s",
+                   "entities": "ks.t", "bandwidth": {"value": 1, "unit": "MBPS", "description": "1 MBPS"},
+                   "duration": "2 HOURS", "concurrentConnections": 3}),
+            json!({"type": "list", "storageLocation": "s3://b", "lastN": 2}),
+            json!({"type": "remove-backup", "storageLocation": "file:///x/b/c/d/n",
+                   "backupName": "s-1", "dry": true}),
         ];
         for body in bodies {
             let request = Request::from_json(&body, &policy).unwrap();

@@ -21,6 +21,12 @@ pub struct OperationSettings {
     pub drain_timeout: Duration,
     /// How often progress is read from the node while a blocking call runs.
     pub poll_interval: Duration,
+    /// `--backup-secrets-dir`: mounted Kubernetes secrets, one directory per secret name, that
+    /// `k8sSecretName` of the backup requests names. Without it that field is refused.
+    pub backup_secrets_dir: Option<PathBuf>,
+    /// `--backup-data-dir`: Cassandra's data directories, for nodes that do not tell them over
+    /// JMX (3.11); a request's `dataDirs` wins over them.
+    pub backup_data_dirs: Vec<PathBuf>,
 }
 
 impl Default for OperationSettings {
@@ -31,6 +37,8 @@ impl Default for OperationSettings {
             restart_timeout: Duration::from_secs(600),
             drain_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_millis(250),
+            backup_secrets_dir: None,
+            backup_data_dirs: Vec::new(),
         }
     }
 }

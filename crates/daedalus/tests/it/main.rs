@@ -5,6 +5,9 @@
 mod common;
 
 mod api;
+mod backup_contract;
+mod backup_file;
+mod backup_servers;
 mod cli_bin;
 mod durability;
 mod e2e;

@@ -398,6 +398,9 @@ pub fn response_schema(value: &Value) -> &'static str {
         "scrub" => "ScrubOperationResponse",
         "upgradesstables" => "UpgradeSSTablesOperationResponse",
         "truncate" => "TruncateOperationResponse",
+        "backup" => "BackupOperationResponse",
+        // Not in the Icarus contract: the common part only (ours is api/openapi.yaml).
+        "list" | "remove-backup" => "BaseOperation",
         _ => "ImportOperationResponse",
     }
 }
