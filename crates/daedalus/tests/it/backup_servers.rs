@@ -218,8 +218,9 @@ async fn s3_5xx_answers_fail_the_backup_naming_the_object() {
 }
 
 /// GCS (fake-gcs-server): `list` and `remove-backup` on a backup the sidecar wrote to `file://`
-/// and copied into the emulator object by object. The emulator refuses the XML object `PUT`
-/// that object_store's GCS client sends, so a backup itself cannot be written to it.
+/// and copied into the emulator object by object. The emulator refuses both writes of
+/// object_store's GCS client (the XML object `PUT` and the XML multipart upload, see
+/// crates/backup/README.md), so a backup itself cannot be written to it.
 #[tokio::test]
 async fn gcs_list_and_remove() {
     let server = Server::gcs();
