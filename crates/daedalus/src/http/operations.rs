@@ -9,9 +9,10 @@ use axum::extract::rejection::BytesRejection;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use daedalus_client::OPERATION_ID_HEADER;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -23,8 +24,24 @@ use crate::record::State as OpState;
 
 pub(super) async fn submit(
     State(engine): State<Engine>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    let chosen_id = match headers.get(OPERATION_ID_HEADER) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| Uuid::parse_str(text.trim()).ok())
+                .ok_or_else(|| {
+                    ValidationError::invalid(
+                        OPERATION_ID_HEADER,
+                        format!("the {OPERATION_ID_HEADER} header must be a UUID"),
+                    )
+                })?,
+        ),
+    };
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge
@@ -36,10 +53,17 @@ pub(super) async fn submit(
         .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
     super::limits::check(&value)?; // Production readiness: shape limits first.
     let request = Request::from_json(&value, engine.policy())?;
-    let record = engine.submit(request).await?;
+    let (record, created) = match chosen_id {
+        Some(id) => engine.submit_as(id, request).await?,
+        None => (engine.submit(request).await?, true),
+    };
     let location = format!("/operations/{}", record.id);
     Ok((
-        StatusCode::CREATED,
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
         [(header::LOCATION, location)],
         Json(record.to_api_json()),
     )

@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod cli_bin;
+mod cluster;
 mod durability;
 mod e2e;
 mod full_disk;
