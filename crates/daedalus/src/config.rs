@@ -765,6 +765,44 @@ mod tests {
         assert!(parse_duration(&u64::MAX.to_string(), 3600).is_err());
     }
 
+    /// Peers default to this sidecar's own port and scheme; the flags say otherwise, the token
+    /// file's first line is the token, and bad values are named.
+    #[test]
+    fn peer_settings() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.peers.timeout, Duration::from_secs(60));
+        let own = s.peers.resolve(4567, false);
+        assert_eq!((own.scheme.as_str(), own.port), ("http", 4567));
+        assert!(own.token.is_none());
+        assert_eq!(s.peers.resolve(4567, true).scheme, "https");
+
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("peer-token");
+        std::fs::write(&token, "s3cret\nignored\n").unwrap();
+        let s = resolve(&[
+            "--peer-timeout",
+            "5s",
+            "--peer-port",
+            "9000",
+            "--peer-scheme",
+            "https",
+            "--peer-token-file",
+            token.to_str().unwrap(),
+        ])
+        .unwrap();
+        let peers = s.peers.resolve(4567, false);
+        assert_eq!((peers.scheme.as_str(), peers.port), ("https", 9000));
+        assert_eq!(peers.timeout, Duration::from_secs(5));
+        assert_eq!(peers.token.as_deref(), Some("s3cret"));
+        assert!(!format!("{:?} {peers:?}", s.peers).contains("s3cret"));
+
+        let e = resolve(&["--peer-scheme", "ftp"]).unwrap_err();
+        assert!(e.to_string().contains("peer-scheme"), "{e}");
+        std::fs::write(&token, "\n").unwrap();
+        let e = resolve(&["--peer-token-file", token.to_str().unwrap()]).unwrap_err();
+        assert!(e.to_string().contains("peer-token-file"), "{e}");
+    }
+
     #[test]
     fn durations_print_as_they_parse() {
         for text in ["1h", "30s", "10m", "1h 30m 250ms"] {

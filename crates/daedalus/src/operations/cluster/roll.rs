@@ -158,26 +158,7 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
     });
     roll.publish();
 
-    // Batches run one after the other; inside a batch up to `window` steps at once.
-    let batches: Vec<(Vec<usize>, usize)> = match request.concurrency {
-        Concurrency::Nodes(n) => vec![((0..steps.len()).collect(), n as usize)],
-        Concurrency::Rack => {
-            let mut racks: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-            for (i, s) in steps.iter().enumerate() {
-                racks
-                    .entry((s.dc.clone(), s.rack.clone()))
-                    .or_default()
-                    .push(i);
-            }
-            racks
-                .into_values()
-                .map(|v| {
-                    let n = v.len();
-                    (v, n)
-                })
-                .collect()
-        }
-    };
+    let batches = batches(&steps, request.concurrency);
     let mut stopped = steps
         .iter()
         .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled));
@@ -234,6 +215,28 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
         ));
     }
     Err(OperationError::failed("ClusterFailure", message))
+}
+
+/// The roll's batches, run one after the other, each with how many of its steps may run at
+/// once: all steps in one batch `N` at a time, or one batch per rack (dc and rack) with all of
+/// its steps at once.
+fn batches(steps: &[Step], concurrency: Concurrency) -> Vec<(Vec<usize>, usize)> {
+    match concurrency {
+        Concurrency::Nodes(n) => vec![((0..steps.len()).collect(), n as usize)],
+        Concurrency::Rack => {
+            let mut racks: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+            for (i, s) in steps.iter().enumerate() {
+                racks.entry((&s.dc, &s.rack)).or_default().push(i);
+            }
+            racks
+                .into_values()
+                .map(|v| {
+                    let n = v.len();
+                    (v, n)
+                })
+                .collect()
+        }
+    }
 }
 
 /// Runs the steps of `batch` (in order), up to `window` at once; stops starting new ones after
@@ -437,4 +440,57 @@ async fn discover(ctx: &RunContext, dc: Option<&str>) -> Result<Vec<Step>, Opera
             error: None,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(position: u32, dc: &str, rack: &str) -> Step {
+        Step {
+            position,
+            endpoint: format!("10.0.0.{position}"),
+            ip: format!("10.0.0.{position}"),
+            host_id: String::new(),
+            dc: dc.into(),
+            rack: rack.into(),
+            sub_id: Uuid::new_v4(),
+            state: StepState::Pending,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn racks_run_one_after_the_other_with_all_their_nodes_at_once() {
+        let steps = [
+            step(0, "dc1", "r1"),
+            step(1, "dc1", "r1"),
+            step(2, "dc1", "r2"),
+            step(3, "dc2", "r1"),
+            step(4, "dc2", "r1"),
+        ];
+        assert_eq!(
+            batches(&steps, Concurrency::Rack),
+            vec![(vec![0, 1], 2), (vec![2], 1), (vec![3, 4], 2)]
+        );
+        assert_eq!(
+            batches(&steps, Concurrency::Nodes(2)),
+            vec![(vec![0, 1, 2, 3, 4], 2)]
+        );
+    }
+
+    #[test]
+    fn the_record_shows_each_node_with_its_ids() {
+        let view = NodeView {
+            step: step(3, "dc2", "r1"),
+            progress: 0.5,
+        };
+        let shown = view.to_json();
+        assert_eq!(shown["endpoint"], "10.0.0.3");
+        assert_eq!(shown["dc"], "dc2");
+        assert_eq!(shown["state"], "PENDING");
+        assert_eq!(shown["progress"], 0.5);
+        assert_eq!(shown["operationId"], view.step.sub_id.to_string());
+        assert!(shown["error"].is_null());
+    }
 }
