@@ -313,6 +313,18 @@ async fn rolling_cleanup_dc_filter_and_a_peer_with_a_wrong_token() {
         "{record}"
     );
 
+    // A node whose operation outlives the request's timeout: FAILED naming it, cancel asked,
+    // and the roll stops there.
+    let record = run(json!({"type": "cleanup", "keyspace": "spark_test",
+                            "globalRequest": true, "timeout": "300ms"}))
+    .await;
+    assert_eq!(record["state"], "FAILED", "{record}");
+    let slow = node(&record, "127.0.0.2:7000");
+    let error = slow["error"].as_str().unwrap();
+    assert!(error.contains("timeout") && error.contains("127.0.0.2"), "{error}");
+    assert_eq!(node(&record, "127.0.0.3:7000")["state"], "NOT_RUN", "{record}");
+    assert_eq!(node(&record, "127.0.0.4:7000")["state"], "NOT_RUN", "{record}");
+
     // Never cluster-wide.
     let (status, refused) = call(
         reqwest::Method::POST,
