@@ -321,9 +321,20 @@ async fn rolling_cleanup_dc_filter_and_a_peer_with_a_wrong_token() {
     assert_eq!(record["state"], "FAILED", "{record}");
     let slow = node(&record, "127.0.0.2:7000");
     let error = slow["error"].as_str().unwrap();
-    assert!(error.contains("timeout") && error.contains("127.0.0.2"), "{error}");
-    assert_eq!(node(&record, "127.0.0.3:7000")["state"], "NOT_RUN", "{record}");
-    assert_eq!(node(&record, "127.0.0.4:7000")["state"], "NOT_RUN", "{record}");
+    assert!(
+        error.contains("timeout") && error.contains("127.0.0.2"),
+        "{error}"
+    );
+    assert_eq!(
+        node(&record, "127.0.0.3:7000")["state"],
+        "NOT_RUN",
+        "{record}"
+    );
+    assert_eq!(
+        node(&record, "127.0.0.4:7000")["state"],
+        "NOT_RUN",
+        "{record}"
+    );
 
     // Never cluster-wide.
     let (status, refused) = call(
@@ -433,4 +444,76 @@ async fn a_killed_coordinator_resumes_and_a_killed_peer_fails_by_name() {
         1,
         "untouched"
     );
+}
+
+/// Sidecars serving HTTPS: the coordinator reaches its peers over TLS on its own port without
+/// being told the scheme (`--peer-ca` trusts the test CA).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_are_reached_over_tls_when_the_sidecars_serve_it() {
+    let _one = ONE_CLUSTER.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let ips: Vec<String> = RING.iter().map(|r| r.0.to_string()).collect();
+    let cert = rcgen::CertificateParams::new(ips)
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let cluster = Cluster::start(
+        tmp.path(),
+        &[],
+        SidecarOptions {
+            extra: vec![
+                "--tls-cert".into(),
+                cert_file.display().to_string(),
+                "--tls-key".into(),
+                key_file.display().to_string(),
+                "--peer-ca".into(),
+                cert_file.display().to_string(),
+            ],
+            ..SidecarOptions::default()
+        },
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let base = format!("https://{}", cluster.sidecar(0).addr);
+    let accepted: Value = http
+        .post(format!("{base}/operations"))
+        .json(&json!({"type": "flush", "keyspace": "spark_test", "globalRequest": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = accepted["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{accepted}"));
+    let deadline = tokio::time::Instant::now() + ROLL_PATIENCE;
+    let record = loop {
+        let r: Value = http
+            .get(format!("{base}/operations/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if matches!(r["state"].as_str(), Some("COMPLETED" | "FAILED")) {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(record["state"], "COMPLETED", "{record}");
+    assert_eq!(record["nodes"].as_array().unwrap().len(), RING.len());
+    for n in &cluster.nodes {
+        assert_eq!(n.calls("forceKeyspaceFlush").len(), 1, "{}", n.ip);
+    }
 }
