@@ -238,6 +238,12 @@ pub(super) async fn sweep(shared: Arc<Shared>) {
         };
         if !expired.is_empty() {
             tracing::debug!(count = expired.len(), "operations expired");
+            // A cluster-wide operation's plan goes with its record.
+            if let Some(cluster) = &shared.settings.cluster {
+                if let Err(e) = cluster.plans.forget(expired.clone()).await {
+                    tracing::error!(error = %e, "cannot remove the plans of expired operations");
+                }
+            }
             if let Err(e) = shared.journal.delete(expired).await {
                 tracing::error!(error = %e, "cannot remove expired operations from the journal");
             }
