@@ -369,11 +369,11 @@ async fn rolling_cleanup_dc_filter_and_a_peer_with_a_wrong_token() {
 }
 
 /// The coordinator SIGKILLed while the second node runs its step, then started again on the
-/// same journal: the roll carries on and every node ran its cleanup exactly once. Then a peer's
-/// sidecar killed while its node runs: FAILED naming it, the node before COMPLETED, the one after
-/// NOT_RUN.
+/// same journal: the roll carries on and every node ran its cleanup exactly once. Then a cancel
+/// mid-roll (CANCELLED, no further node starts), and a peer's sidecar killed while its node runs:
+/// FAILED naming it, the node before COMPLETED, the one after NOT_RUN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_coordinator_resumes_and_a_killed_peer_fails_by_name() {
+async fn a_killed_coordinator_resumes_a_cancel_stops_and_a_killed_peer_fails_by_name() {
     let _one = ONE_CLUSTER.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let mut cluster = Cluster::start(
@@ -414,6 +414,33 @@ async fn a_killed_coordinator_resumes_and_a_killed_peer_fails_by_name() {
         mid["nodes"][1]["operationId"],
         "the same sub-operation was followed after the restart"
     );
+
+    // A cancel stops the roll: the node at work ends with its call's outcome, no other starts.
+    let accepted = submit(coordinator, &body).await;
+    let id = accepted["id"].as_str().unwrap().to_string();
+    wait_for(coordinator, &id, "the first node running", |r| {
+        r["nodes"][0]["state"] == "RUNNING"
+    })
+    .await;
+    let cancel = request(coordinator, "DELETE", &format!("/operations/{id}"), None).await;
+    assert_eq!(cancel.status, 202, "{}", cancel.body);
+    let record = finished(coordinator, &id).await;
+    assert_eq!(record["state"], "CANCELLED", "{record}");
+    assert!(
+        matches!(
+            record["nodes"][0]["state"].as_str(),
+            Some("COMPLETED" | "CANCELLED")
+        ),
+        "{record}"
+    );
+    assert_eq!(record["nodes"][1]["state"], "NOT_RUN", "{record}");
+    assert_eq!(record["nodes"][2]["state"], "NOT_RUN", "{record}");
+    let cleanups: Vec<usize> = cluster
+        .nodes
+        .iter()
+        .map(|n| n.calls("forceKeyspaceCleanup").len())
+        .collect();
+    assert_eq!(cleanups, vec![2, 1, 1], "only the first node ran again");
 
     // A peer that dies while its node works.
     let accepted = submit(coordinator, &body).await;
