@@ -83,14 +83,17 @@ async fn claim(shared: &Arc<Shared>, id: Uuid) -> Option<RunContext> {
                     shared: shared.clone(),
                     id,
                 });
-                return Some(RunContext::new(
-                    id,
-                    shared.node.clone(),
-                    reporter,
-                    cancel,
-                    shared.settings.clone(),
-                    shared.policy.clone(),
-                ));
+                return Some(
+                    RunContext::new(
+                        id,
+                        shared.node.clone(),
+                        reporter,
+                        cancel,
+                        shared.settings.clone(),
+                        shared.policy.clone(),
+                    )
+                    .with_stopping(shared.stop.clone()),
+                );
             }
             Err(TransitionError::Refused(())) => return None,
             Err(TransitionError::Journal(e)) => {

@@ -163,10 +163,17 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
         .iter()
         .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled));
     for (batch, window) in batches {
-        if stopped {
+        if stopped || ctx.stopping().is_cancelled() {
             break;
         }
         stopped = run_batch(&roll, &coordination, &batch, window.max(1)).await;
+    }
+
+    // Stopping: nothing new started; the steps sent are followed until the engine stops this
+    // run, and the next start carries on from the plan.
+    if ctx.stopping().is_cancelled() {
+        tracing::info!(%id, "the sidecar is stopping; the roll carries on at the next start");
+        std::future::pending::<()>().await;
     }
 
     // Whatever never started stays untouched, and says so.
@@ -251,7 +258,7 @@ async fn run_batch(
     let mut running: JoinSet<bool> = JoinSet::new();
     let mut stop = false;
     loop {
-        while !stop && running.len() < window {
+        while !stop && !roll.ctx.stopping().is_cancelled() && running.len() < window {
             let Some(index) = next.next() else { break };
             if roll.step(index).state.is_finished() {
                 continue;
@@ -295,6 +302,11 @@ async fn drive(
             return Ok(false);
         }
     };
+    tracing::info!(
+        peer = peer.name(),
+        state = step.state.as_str(),
+        "node step starts"
+    );
     if step.state == StepState::Pending {
         // Journaled before the request leaves: a restarted coordinator asks the peer first.
         roll.set_state(index, StepState::Sent, None).await?;
@@ -311,6 +323,7 @@ async fn drive(
         },
         Err(reason) => (StepState::Failed, Some(reason)),
     };
+    tracing::info!(peer = peer.name(), sub_id = %step.sub_id, state = state.as_str(), error = error.as_deref().unwrap_or(""), "node step finished");
     roll.set_state(index, state, error).await?;
     Ok(state == StepState::Completed)
 }
@@ -323,12 +336,15 @@ async fn follow(
     sub_id: Uuid,
     index: usize,
 ) -> Result<PeerOperation, String> {
+    tracing::info!(peer = peer.name(), %sub_id, "following the node's operation");
     let mut op = match peer.get(sub_id).await.map_err(|e| e.to_string())? {
         Some(op) => op,
-        None => peer
-            .submit(sub_id, &roll.sub_request)
-            .await
-            .map_err(|e| e.to_string())?,
+        None => {
+            tracing::info!(peer = peer.name(), %sub_id, "sending the node's operation");
+            peer.submit(sub_id, &roll.sub_request)
+                .await
+                .map_err(|e| e.to_string())?
+        }
     };
     let mut cancel_sent = false;
     loop {

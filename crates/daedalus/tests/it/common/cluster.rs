@@ -290,6 +290,11 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            for (i, node) in self.nodes.iter().enumerate() {
+                eprintln!("--- sidecar of {} ---\n{}", node.ip, self.sidecar_log(i));
+            }
+        }
         // Restarted nodes are not our children: stop them by their pid files.
         for node in &mut self.nodes {
             if let Some(child) = node.child.as_mut() {
