@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::error::AppError;
 use super::records::RecordJson;
 use crate::engine::{Engine, Filter};
+use crate::journal::JournalError;
 use crate::operations::{Request, ValidationError};
 use crate::record::State as OpState;
 
@@ -53,10 +54,18 @@ pub(super) async fn submit(
         .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
     super::limits::check(&value)?; // Production readiness: shape limits first.
     let request = Request::from_json(&value, engine.policy())?;
-    let (record, created) = match chosen_id {
-        Some(id) => engine.submit_as(id, request).await?,
-        None => (engine.submit(request).await?, true),
-    };
+    // In its own task: a client that goes away mid-request (a coordinator killed while it
+    // sends) drops this handler, and a submission stopped between taking the record and
+    // queueing it would stay PENDING forever.
+    let submitting = engine.clone();
+    let (record, created) = tokio::spawn(async move {
+        match chosen_id {
+            Some(id) => submitting.submit_as(id, request).await,
+            None => submitting.submit(request).await.map(|r| (r, true)),
+        }
+    })
+    .await
+    .map_err(|e| AppError::Journal(JournalError::Task(e.to_string())))??;
     let location = format!("/operations/{}", record.id);
     Ok((
         if created {
@@ -109,7 +118,10 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    let record = engine.cancel(id).await?;
+    // In its own task, as submit: a cancel half done when the client left is finished.
+    let record = tokio::spawn(async move { engine.cancel(id).await })
+        .await
+        .map_err(|e| AppError::Journal(JournalError::Task(e.to_string())))??;
     Ok((StatusCode::ACCEPTED, Json(record.to_api_json())).into_response())
 }
 
