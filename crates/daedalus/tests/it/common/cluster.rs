@@ -114,49 +114,17 @@ impl Cluster {
             .map(|(ip, id, dc, rack, tokens)| format!("{ip} {id} {dc} {rack} {tokens}\n"))
             .collect();
         std::fs::write(&ring_file, ring).unwrap();
-        let mut nodes = Vec::new();
-        let mut jmx_port = 0u16;
-        for (ip, host_id, dc, rack, _) in RING {
-            let node_dir = dir.join(format!("node-{ip}"));
-            std::fs::create_dir_all(&node_dir).unwrap();
-            let mut node = ClusterNode {
-                ip,
-                host_id,
-                dc,
-                rack,
-                data_dir: node_dir.join("data"),
-                call_log: node_dir.join("calls.jsonl"),
-                pid_file: node_dir.join("node.pid"),
-                child: None,
-            };
-            let args = node_args(&node, &ring_file, jmx_port, node_flags);
-            std::fs::write(
-                node_dir.join("restart.sh"),
-                restart_script(&node, &node_args(&node, &ring_file, 0, node_flags)),
-            )
-            .unwrap();
-            let mut command = Command::new(run_script());
-            command
-                .args(&args)
-                .arg("--watch-stdin")
-                .stdin(Stdio::piped())
-                .stderr(Stdio::null());
-            let spawned = spawn_ready(
-                &mut command,
-                ReadyOn::Stdout,
-                "testnode/run (Java 17 needed)",
-                Duration::from_secs(120),
-                |line| {
-                    line.split_whitespace()
-                        .find_map(|w| w.strip_prefix("port="))
-                        .and_then(|p| p.parse::<u16>().ok())
-                },
-            )
-            .await;
-            jmx_port = spawned.ready;
-            node.child = Some(spawned.child);
-            nodes.push(node);
-        }
+        // The first node picks the JMX port on its address; when that port is taken on another
+        // member's address, everyone starts again on a new one.
+        let mut attempt = 0;
+        let (nodes, jmx_port) = loop {
+            attempt += 1;
+            match start_nodes(dir, &ring_file, node_flags).await {
+                Some(started) => break started,
+                None if attempt < 5 => continue,
+                None => panic!("no JMX port free on every member's address after {attempt} tries"),
+            }
+        };
         // The restart scripts name the port now known.
         for node in &nodes {
             let script = dir.join(format!("node-{}", node.ip)).join("restart.sh");
@@ -305,6 +273,75 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// Starts the three nodes on one port; `None` when the port the first one took is not free on
+/// the others' addresses (the started ones are killed).
+async fn start_nodes(
+    dir: &Path,
+    ring_file: &Path,
+    node_flags: &[&str],
+) -> Option<(Vec<ClusterNode>, u16)> {
+    let mut nodes: Vec<ClusterNode> = Vec::new();
+    let mut jmx_port = 0u16;
+    for (ip, host_id, dc, rack, _) in RING {
+        if jmx_port != 0 && std::net::TcpListener::bind((ip, jmx_port)).is_err() {
+            for node in &mut nodes {
+                if let Some(child) = node.child.as_mut() {
+                    let _ = child.kill().await;
+                }
+            }
+            return None;
+        }
+        let node_dir = dir.join(format!("node-{ip}"));
+        std::fs::create_dir_all(&node_dir).unwrap();
+        let mut node = ClusterNode {
+            ip,
+            host_id,
+            dc,
+            rack,
+            data_dir: node_dir.join("data"),
+            call_log: node_dir.join("calls.jsonl"),
+            pid_file: node_dir.join("node.pid"),
+            child: None,
+        };
+        let args = node_args(&node, ring_file, jmx_port, node_flags);
+        std::fs::write(
+            node_dir.join("restart.sh"),
+            restart_script(&node, &node_args(&node, ring_file, 0, node_flags)),
+        )
+        .unwrap();
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node_dir.join("stderr.log"))
+            .unwrap();
+        let mut command = Command::new(run_script());
+        command
+            .args(&args)
+            .arg("--watch-stdin")
+            .stdin(Stdio::piped())
+            .stderr(stderr);
+        let spawned = spawn_ready(
+            &mut command,
+            ReadyOn::Stdout,
+            &format!(
+                "testnode/run on {ip} (Java 17 needed; see {})",
+                node_dir.join("stderr.log").display()
+            ),
+            Duration::from_secs(120),
+            |line| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix("port="))
+                    .and_then(|p| p.parse::<u16>().ok())
+            },
+        )
+        .await;
+        jmx_port = spawned.ready;
+        node.child = Some(spawned.child);
+        nodes.push(node);
+    }
+    Some((nodes, jmx_port))
 }
 
 fn node_args(node: &ClusterNode, ring: &Path, port: u16, extra: &[&str]) -> Vec<String> {
