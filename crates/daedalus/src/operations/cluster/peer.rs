@@ -140,9 +140,17 @@ impl Peer {
     }
 }
 
-/// No answer, or an answer that says "not now" (503 while busy or starting, 408).
+/// No answer (refused, reset, timed out, cut off), or an answer that says "not now" (503 while
+/// busy or starting, 408, a proxy's 502/504). An answer that says no, or one this client cannot
+/// use, is final.
 fn retryable(e: &ClientError) -> bool {
-    e.is_unreachable() || matches!(e.status(), Some(408 | 502 | 503 | 504))
+    match e {
+        ClientError::Api { status, .. } => matches!(status, 408 | 502 | 503 | 504),
+        ClientError::Decode { .. }
+        | ClientError::InvalidUrl { .. }
+        | ClientError::Cacert { .. } => false,
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +179,27 @@ mod tests {
             matches!(e, PeerError::Unreachable { .. }) && text.contains("127.0.0.1:7000"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn silence_and_not_now_are_retried_a_refusal_is_final() {
+        let api = |status| ClientError::Api {
+            status,
+            error: None,
+            field: None,
+            message: String::new(),
+            body: String::new(),
+        };
+        assert!(retryable(&api(503)) && retryable(&api(408)));
+        assert!(!retryable(&api(401)) && !retryable(&api(404)) && !retryable(&api(409)));
+        assert!(retryable(&ClientError::Transport {
+            url: "http://x".into(),
+            reason: "connection reset by peer".into()
+        }));
+        assert!(retryable(&ClientError::Connect {
+            url: "http://x".into(),
+            reason: "refused".into()
+        }));
     }
 
     #[test]
