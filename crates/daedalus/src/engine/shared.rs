@@ -98,12 +98,19 @@ impl Shared {
     }
 
     /// What a previous run left: finished records are served as they were, PENDING ones are
-    /// queued again, RUNNING ones become FAILED because their outcome is unknown.
+    /// queued again, RUNNING ones become FAILED because their outcome is unknown, unless they
+    /// are resumable (`Operation::resumable`): those are queued again to carry on.
     pub(super) async fn recover(&self, records: Vec<OperationRecord>) -> Result<(), JournalError> {
         let now = now_ms();
         let mut requeue = Vec::new();
         for mut record in records {
-            if record.state == State::Running {
+            if record.state == State::Running && record.request.operation().resumable() {
+                record.state = State::Pending;
+                record.version += 1;
+                self.journal.put(&record).await?;
+                tracing::info!(id = %record.id, "operation was running when the sidecar stopped; it resumes");
+                requeue.push(record.id);
+            } else if record.state == State::Running {
                 let message = format!(
                     "the sidecar stopped while this operation was running, so its outcome is unknown; {}",
                     record.request.restart_advice()

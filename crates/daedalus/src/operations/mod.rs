@@ -11,6 +11,7 @@
 
 pub mod backup;
 mod backup_storage;
+pub mod cluster;
 pub mod compaction;
 mod context;
 pub(crate) mod fields;
@@ -130,10 +131,14 @@ impl Request {
                 known_types().join(", ")
             ),
         })?;
-        Ok(Request::new(
-            registration.type_name,
-            (registration.parse)(body, policy)?,
-        ))
+        let made = if cluster::is_global(body)? {
+            cluster::parse(registration.type_name, body, |inner| {
+                (registration.parse)(inner, policy)
+            })?
+        } else {
+            (registration.parse)(body, policy)?
+        };
+        Ok(Request::new(registration.type_name, made))
     }
 
     /// A request of type `T`, already built (tests and tools).
@@ -227,7 +232,17 @@ impl<'de> Deserialize<'de> for Request {
             .ok_or_else(|| D::Error::missing_field("type"))?;
         let registration = Registration::find(type_name)
             .ok_or_else(|| D::Error::unknown_variant(type_name, known_types()))?;
-        let made = (registration.restore)(stored).map_err(D::Error::custom)?;
+        // A cluster-wide request is stored in its request form and read back through the same
+        // validation (its node part with the type's own journal form).
+        let made = if cluster::is_global(&stored).map_err(D::Error::custom)? {
+            cluster::parse(registration.type_name, &stored, |inner| {
+                (registration.restore)(inner.clone())
+                    .map_err(|e| ValidationError::malformed(e.to_string()))
+            })
+            .map_err(D::Error::custom)?
+        } else {
+            (registration.restore)(stored).map_err(D::Error::custom)?
+        };
         Ok(Request::new(registration.type_name, made))
     }
 }
@@ -288,6 +303,44 @@ mod tests {
         assert_eq!(serde_json::to_value(&request).unwrap(), stored);
         let unknown = serde_json::from_value::<Request>(json!({"type": "repair"}));
         assert!(unknown.is_err());
+    }
+
+    /// A cluster-wide request is journaled in its request form and comes back cluster-wide,
+    /// resumable, with its coordinator fields; the local form of the same type stays local.
+    #[test]
+    fn a_cluster_wide_request_round_trips_through_the_journal_form() {
+        let policy = ValidationPolicy::default();
+        let body = json!({"type": "cleanup", "keyspace": "ks", "globalRequest": true,
+                          "concurrency": "rack", "dc": "dc1", "timeout": 2});
+        let request = Request::from_json(&body, &policy).unwrap();
+        assert!(request.operation().resumable());
+        let stored = serde_json::to_value(&request).unwrap();
+        for key in ["globalRequest", "concurrency", "dc", "timeout", "keyspace"] {
+            assert_eq!(stored[key], body[key], "{key} as stored: {stored}");
+        }
+        let back: Request = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, request);
+        assert!(back.operation().resumable());
+        assert_ne!(
+            back.duplicate_key(),
+            Request::from_json(&json!({"type": "cleanup", "keyspace": "ks"}), &policy)
+                .unwrap()
+                .duplicate_key()
+        );
+        let local = Request::from_json(
+            &json!({"type": "cleanup", "keyspace": "ks",
+                                               "globalRequest": false}),
+            &policy,
+        )
+        .unwrap();
+        assert!(!local.operation().resumable());
+        let e = Request::from_json(&json!({"type": "cleanup", "globalRequest": true}), &policy)
+            .unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("keyspace"),
+            "the node part is validated too"
+        );
     }
 
     #[test]

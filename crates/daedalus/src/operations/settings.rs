@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::cluster::settings::Coordination;
+
 /// How the deployment lets operations run: what is enabled and how long the waits may be
 /// (flags `--enable-truncate`, `--restart-command`, `--restart-timeout`, `--drain-timeout`).
 #[derive(Debug, Clone)]
@@ -27,6 +29,9 @@ pub struct OperationSettings {
     /// `--backup-data-dir`: Cassandra's data directories, for nodes that do not tell them over
     /// JMX (3.11); a request's `dataDirs` wins over them.
     pub backup_data_dirs: Vec<PathBuf>,
+    /// How cluster-wide requests reach the peers and where their plans are kept; without it
+    /// `globalRequest: true` is refused (400).
+    pub cluster: Option<Coordination>,
 }
 
 impl Default for OperationSettings {
@@ -39,6 +44,7 @@ impl Default for OperationSettings {
             poll_interval: Duration::from_millis(250),
             backup_secrets_dir: None,
             backup_data_dirs: Vec::new(),
+            cluster: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod backup_contract;
 mod backup_file;
 mod backup_servers;
 mod cli_bin;
+mod cluster;
 mod durability;
 mod e2e;
 mod full_disk;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod spawn;
 pub mod spec;
 pub mod testnode;
