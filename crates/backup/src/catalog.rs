@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::layout::{self, parse_manifest_name, ManifestName};
 use crate::location::NodePath;
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::{ClusterTopology, Manifest, ManifestError};
 use crate::request::RemovalSelector;
 
 /// Manifests read at once while listing.
@@ -284,6 +284,43 @@ pub async fn choose_backup(
         manifest_path: path.clone(),
         manifest,
     })
+}
+
+/// The latest cluster topology (`topology/<tag>-<schemaVersion>-<millis>.json` at the bucket
+/// root) of the backups tagged exactly `tag`, for a restore that finds its node in it
+/// (`resolveHostIdFromTopology`, `newCluster`). `None` when no backup with that tag wrote one.
+pub async fn latest_topology(
+    store: &dyn ObjectStore,
+    tag: &str,
+) -> Result<Option<(ManifestName, ClusterTopology)>, CatalogError> {
+    let prefix = Path::from("topology");
+    let metas: Vec<_> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(store_err("listing", &prefix))?;
+    let latest = metas
+        .into_iter()
+        .filter_map(|meta| {
+            let file = meta.location.filename()?.to_string();
+            let name = parse_manifest_name(&file)?;
+            (file.ends_with(".json") && name.tag == tag).then_some((meta.location, name))
+        })
+        .max_by_key(|(_, name)| (name.timestamp_millis, name.name.clone()));
+    let Some((path, name)) = latest else {
+        return Ok(None);
+    };
+    let bytes = store
+        .get(&path)
+        .await
+        .map_err(store_err("reading", &path))?
+        .bytes()
+        .await
+        .map_err(store_err("reading", &path))?;
+    Ok(Some((
+        name,
+        ClusterTopology::from_json(path.as_ref(), &bytes)?,
+    )))
 }
 
 /// The backups of a scope, one entry per backup name, oldest first.

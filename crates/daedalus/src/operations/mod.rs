@@ -16,6 +16,7 @@ pub mod import;
 mod operation;
 pub(crate) mod progress;
 pub mod restart;
+pub mod restore;
 mod settings;
 pub mod table;
 pub mod topology;
@@ -32,6 +33,7 @@ pub use context::{Cancellation, OperationError, Reporter, RunContext};
 pub use import::ImportRequest;
 pub use operation::{Operation, OperationType};
 pub use restart::RestartRequest;
+pub use restore::RestoreOperation;
 pub use settings::{OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
 pub use topology::{DecommissionRequest, DrainRequest, RebuildRequest};
@@ -47,6 +49,7 @@ pub static REGISTRY: &[Registration] = &[
     Registration::of::<RebuildRequest>(),
     Registration::of::<RefreshRequest>(),
     Registration::of::<RestartRequest>(),
+    Registration::of::<RestoreOperation>(),
     Registration::of::<ScrubRequest>(),
     Registration::of::<TruncateRequest>(),
     Registration::of::<UpgradeSSTablesRequest>(),
