@@ -32,11 +32,27 @@ const ALL_PHASES: [RestorationPhase; 6] = [
     RestorationPhase::Cleanup,
 ];
 
-/// An accepted `restore` request, as the record shows it and the journal stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An accepted `restore` request, as the record shows it and the journal stores it (unset
+/// fields left out: they read back as Esop's defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct RestoreOperation {
     pub request: RestoreRequest,
+}
+
+impl Serialize for RestoreOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.request).map_err(serde::ser::Error::custom)?;
+        drop_nulls(&mut value);
+        value.serialize(serializer)
+    }
+}
+
+fn drop_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, v| !v.is_null());
+        map.values_mut().for_each(drop_nulls);
+    }
 }
 
 impl RestoreOperation {
