@@ -579,3 +579,48 @@ async fn delete_all(store: &Arc<dyn ObjectStore>, paths: Vec<Path>) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::NodeTopology;
+    use object_store::memory::InMemory;
+    use object_store::PutPayload;
+
+    fn topology(node_id: &str) -> ClusterTopology {
+        ClusterTopology {
+            timestamp: 1,
+            cluster_name: Some("c".into()),
+            schema_version: None,
+            topology: vec![NodeTopology {
+                hostname: None,
+                cluster: Some("c".into()),
+                dc: Some("dc1".into()),
+                rack: None,
+                node_id: Some(node_id.into()),
+                ip_address: Some("10.0.0.1".into()),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_latest_topology_of_the_exact_tag_is_read() {
+        let store = InMemory::new();
+        let sv = "f1159959-593d-33d1-9ade-712ea55b31ef";
+        for (tag, millis, id) in [
+            ("snap1", 1u64, "old"),
+            ("snap1", 3, "new"),
+            ("snap10", 9, "other"),
+        ] {
+            let key = layout::topology_key(&layout::full_tag(tag, sv, millis));
+            store
+                .put(&Path::from(key), PutPayload::from(topology(id).to_json()))
+                .await
+                .unwrap();
+        }
+        let (name, found) = latest_topology(&store, "snap1").await.unwrap().unwrap();
+        assert_eq!(name.timestamp_millis, 3);
+        assert_eq!(found.topology[0].node_id.as_deref(), Some("new"));
+        assert!(latest_topology(&store, "snap").await.unwrap().is_none());
+    }
+}
