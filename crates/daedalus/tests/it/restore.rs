@@ -313,7 +313,7 @@ async fn hardlinks_round_trip_on_file_storage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn import_and_hardlinks_round_trips_on_s3() {
+async fn s3_round_trips_then_unreachable_storage() {
     let server = servers::Server::s3();
     // The sidecar reads the store's settings from the environment, as in production.
     for (key, value) in &server.settings {
@@ -339,6 +339,49 @@ async fn import_and_hardlinks_round_trips_on_s3() {
         options,
     )
     .await;
+
+    unreachable_storage_fails_or_is_cancelled(server).await;
+}
+
+/// With the S3 server gone: the bucket check fails naming the storage; without the check the
+/// store's client retries, and a cancel stops that wait at once.
+async fn unreachable_storage_fails_or_is_cancelled(server: servers::Server) {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = seeded_node("4.1", tmp.path()).await;
+    let location = "s3://restore-gone/test-cluster/dc1/node1";
+    let options = StoreOptions {
+        settings: server.settings.clone(),
+        ..StoreOptions::default()
+    };
+    back_up(&node, location, &options, "snap1").await;
+    drop(server);
+    let sidecar = TestServer::start(node.connector(), config(1), &tmp.path().join("journal")).await;
+    let src = tmp.path().join("src");
+    let (kind, message) = failure(
+        &sidecar
+            .run(&restore_body(location, "IMPORT", "DOWNLOAD", &src))
+            .await,
+    );
+    assert_eq!(kind, "Restore");
+    assert!(message.contains("storage s3://restore-gone"), "{message}");
+
+    let mut body = restore_body(location, "IMPORT", "DOWNLOAD", &src);
+    body["skipBucketVerification"] = json!(true);
+    let id = sidecar.submit_id(&body).await;
+    sidecar.wait_state(&id, "RUNNING").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let asked = std::time::Instant::now();
+    let resp = sidecar.delete(&format!("/operations/{id}")).await;
+    assert!(resp.status < 300, "{}", resp.body);
+    let record = sidecar.wait_finished(&id).await;
+    assert_eq!(record["state"], "CANCELLED", "{record}");
+    // The store's client would keep retrying for minutes; the cancel cut that short.
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(!src.exists(), "nothing downloaded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

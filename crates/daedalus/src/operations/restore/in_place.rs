@@ -23,7 +23,10 @@ const CLEARED_DIRS: [&str; 3] = ["hints", "saved_caches", "commitlog"];
 
 pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), OperationError> {
     refuse_running_node(ctx).await?;
-    let source = Source::open(request, NodeLookup::Stopped).await?;
+    let source = tokio::select! {
+        opened = Source::open(request, NodeLookup::Stopped) => opened?,
+        () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
+    };
     let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;
     ctx.set_extra("backup", Value::from(source.backup.name.name.clone()));
     ctx.set_extra(

@@ -112,11 +112,30 @@ impl Operation for RestoreOperation {
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
+        let hours = self.request.timeout.filter(|&h| h >= 1).unwrap_or(5) as u64;
+        let limit = std::time::Duration::from_secs(hours.saturating_mul(3600));
+        match tokio::time::timeout(limit, self.run_until_done(ctx)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(OperationError::failed(
+                "Timeout",
+                format!("the restore did not finish within its timeout of {hours} h"),
+            )),
+        }
+    }
+}
+
+impl RestoreOperation {
+    async fn run_until_done(&self, ctx: &RunContext) -> Result<(), OperationError> {
         if self.request.strategy() == RestorationStrategy::InPlace {
             return in_place::run(&self.request, ctx).await;
         }
         let phases = self.phases();
-        let mut restore = phases::Restore::open(&self.request, ctx).await?;
+        // Opening the storage may wait on an unreachable store (its client retries): a cancel
+        // stops that wait.
+        let mut restore = tokio::select! {
+            opened = phases::Restore::open(&self.request, ctx) => opened?,
+            () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
+        };
         let count = phases.len() as f64;
         for (i, phase) in phases.iter().enumerate() {
             ctx.checkpoint()?;
