@@ -669,3 +669,34 @@ async fn esop_rules_are_400s_naming_the_field() {
     assert_eq!(resp.status, 400, "{}", resp.body);
     assert_eq!(resp.body["field"], "import.sourceDir");
 }
+
+/// The sidecar stopping dead in the middle of IMPORT: at the next start the restore is FAILED
+/// with advice naming the phase to run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_cut_short_by_a_crash_names_the_phase_to_rerun() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = seeded_node("4.1", tmp.path()).await;
+    let location = file_location(tmp.path());
+    back_up(&node, &location, &StoreOptions::default(), "snap1").await;
+    let journal = tmp.path().join("journal");
+    let server = TestServer::start(node.connector(), config(1), &journal).await;
+    let src = tmp.path().join("src");
+    phase(&server, &location, "IMPORT", "DOWNLOAD", &src).await;
+    node.fault("hang", &["importNewSSTables"]).await;
+    let id = server
+        .submit_id(&restore_body(&location, "IMPORT", "IMPORT", &src))
+        .await;
+    server.wait_state(&id, "RUNNING").await;
+    eventually("import in flight", || {
+        !node.calls("importNewSSTables").is_empty()
+    })
+    .await;
+    server.halt();
+
+    let server = TestServer::start(node.connector(), config(1), &journal).await;
+    let record = server.get(&format!("/operations/{id}")).await.body;
+    let (kind, message) = failure(&record);
+    assert_eq!(kind, "SidecarRestart");
+    assert!(message.contains("rerun phase IMPORT"), "{message}");
+    node.fault("clear", &[]).await;
+}
