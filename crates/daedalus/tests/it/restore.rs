@@ -763,3 +763,25 @@ async fn a_restore_cut_short_by_a_crash_names_the_phase_to_rerun() {
     assert!(message.contains("rerun phase IMPORT"), "{message}");
     node.fault("clear", &[]).await;
 }
+
+/// A global request without `singlePhase` runs every phase in order on the node it reaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_request_runs_every_phase_in_one_operation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = seeded_node("4.1", tmp.path()).await;
+    let before = live_hashes(&node).await;
+    let location = file_location(tmp.path());
+    back_up(&node, &location, &StoreOptions::default(), "snap1").await;
+    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("journal")).await;
+    let src = tmp.path().join("src");
+    let mut body = restore_body(&location, "IMPORT", "INIT", &src);
+    body["globalRequest"] = json!(true);
+    let record = server.run(&body).await;
+    assert_eq!(record["state"], "COMPLETED", "{record}");
+    assert_eq!(record["phase"], "CLEANUP", "{record}");
+    assert_eq!(record["filesDownloaded"], 16, "{record}");
+    assert_eq!(node.calls("truncate").len(), 1);
+    assert_eq!(node.calls("importNewSSTables").len(), 1);
+    assert!(!src.exists(), "CLEANUP ran");
+    assert_eq!(live_hashes(&node).await, before);
+}

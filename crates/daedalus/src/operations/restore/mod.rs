@@ -140,9 +140,13 @@ impl RestoreOperation {
         for (i, phase) in phases.iter().enumerate() {
             ctx.checkpoint()?;
             ctx.set_extra("phase", Value::from(phase.to_string()));
-            let base = i as f64 / count;
+            let progress = phases::PhaseProgress {
+                ctx: ctx.clone(),
+                base: i as f64 / count,
+                share: 1.0 / count,
+            };
             restore
-                .run_phase(*phase, &|p| ctx.set_progress(base + p / count))
+                .run_phase(*phase, &progress)
                 .await
                 .map_err(|e| phases::in_phase(*phase, e))?;
         }

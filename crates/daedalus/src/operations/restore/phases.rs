@@ -26,6 +26,23 @@ pub struct Restore<'a> {
     targets: Vec<Target>,
 }
 
+/// Where a phase's own progress (0..1) goes: its share of the request's `progress`.
+#[derive(Clone)]
+pub struct PhaseProgress {
+    pub ctx: RunContext,
+    /// The request's progress when the phase starts.
+    pub base: f64,
+    /// The part of the request's progress this phase covers.
+    pub share: f64,
+}
+
+impl PhaseProgress {
+    pub fn set(&self, fraction: f64) {
+        self.ctx
+            .set_progress(self.base + fraction.clamp(0.0, 1.0) * self.share);
+    }
+}
+
 /// Adds the phase to a failure of our own; a node error keeps its Java cause unchanged (the
 /// record's `phase` field names the phase).
 pub fn in_phase(phase: RestorationPhase, e: OperationError) -> OperationError {
@@ -84,7 +101,7 @@ impl<'a> Restore<'a> {
     pub async fn run_phase(
         &mut self,
         phase: RestorationPhase,
-        progress: &(dyn Fn(f64) + Send + Sync),
+        progress: &PhaseProgress,
     ) -> Result<(), OperationError> {
         match phase {
             RestorationPhase::Init => {
@@ -94,7 +111,7 @@ impl<'a> Restore<'a> {
             RestorationPhase::ClusterHealthcheck => self.health_check(phase).await,
             RestorationPhase::Download => {
                 self.health_check(phase).await?;
-                self.download().await
+                self.download(progress).await
             }
             RestorationPhase::Truncate => {
                 self.health_check(phase).await?;
@@ -213,7 +230,7 @@ impl<'a> Restore<'a> {
             .collect())
     }
 
-    async fn download(&self) -> Result<(), OperationError> {
+    async fn download(&self, progress: &PhaseProgress) -> Result<(), OperationError> {
         self.check_tokens().await?;
         let dirs = self.download_dirs().await?;
         let mut files = Vec::new();
@@ -237,14 +254,14 @@ impl<'a> Restore<'a> {
             }
         }
         if self.request.no_download_data {
-            return self.check_downloaded(&files).await;
+            return self.check_downloaded(&files, progress).await;
         }
-        let ctx = self.ctx.clone();
+        let progress = progress.clone();
         let options = transfer_options(self.request).with_progress(move |done, total| {
             if total > 0 {
-                ctx.set_progress(done as f64 / total as f64);
+                progress.set(done as f64 / total as f64);
             }
-            ctx.set_extra("downloadedBytes", Value::from(done));
+            progress.ctx.set_extra("downloadedBytes", Value::from(done));
         });
         let results = transfer::download(
             self.source.storage.store().clone(),
@@ -268,7 +285,11 @@ impl<'a> Restore<'a> {
     }
 
     /// `noDownloadData`: the files must already be in place with the manifest's hash.
-    async fn check_downloaded(&self, files: &[DownloadFile]) -> Result<(), OperationError> {
+    async fn check_downloaded(
+        &self,
+        files: &[DownloadFile],
+        progress: &PhaseProgress,
+    ) -> Result<(), OperationError> {
         for (i, file) in files.iter().enumerate() {
             self.ctx.checkpoint()?;
             let digest = transfer::hash_file(&file.destination).await.map_err(|e| {
@@ -284,7 +305,7 @@ impl<'a> Restore<'a> {
                     file.key
                 )));
             }
-            self.ctx.set_progress((i + 1) as f64 / files.len() as f64);
+            progress.set((i + 1) as f64 / files.len() as f64);
         }
         self.ctx
             .set_extra("filesAlreadyPresent", Value::from(files.len()));
@@ -328,7 +349,7 @@ impl<'a> Restore<'a> {
         ))
     }
 
-    async fn truncate(&self, progress: &(dyn Fn(f64) + Send + Sync)) -> Result<(), OperationError> {
+    async fn truncate(&self, progress: &PhaseProgress) -> Result<(), OperationError> {
         self.table_dirs().await?;
         for (i, target) in self.targets.iter().enumerate() {
             self.ctx
@@ -337,7 +358,7 @@ impl<'a> Restore<'a> {
                     self.node.truncate(&target.keyspace, &target.table),
                 )
                 .await??;
-            progress((i + 1) as f64 / self.targets.len() as f64);
+            progress.set((i + 1) as f64 / self.targets.len() as f64);
         }
         Ok(())
     }
@@ -373,7 +394,7 @@ impl<'a> Restore<'a> {
         Ok(out)
     }
 
-    async fn import(&self, progress: &(dyn Fn(f64) + Send + Sync)) -> Result<(), OperationError> {
+    async fn import(&self, progress: &PhaseProgress) -> Result<(), OperationError> {
         let flags = self
             .request
             .import
@@ -411,13 +432,13 @@ impl<'a> Restore<'a> {
                     ),
                 ));
             }
-            progress((i + 1) as f64 / work.len() as f64);
+            progress.set((i + 1) as f64 / work.len() as f64);
             self.ctx.set_extra("tablesImported", Value::from(i + 1));
         }
         Ok(())
     }
 
-    async fn hardlink(&self, progress: &(dyn Fn(f64) + Send + Sync)) -> Result<(), OperationError> {
+    async fn hardlink(&self, progress: &PhaseProgress) -> Result<(), OperationError> {
         let work = self.downloaded().await?;
         for (i, (target, table_dir, download_dir)) in work.iter().enumerate() {
             let links: Vec<(PathBuf, PathBuf)> = target
@@ -442,7 +463,7 @@ impl<'a> Restore<'a> {
                     Ok(())
                 })
                 .await??;
-            progress((i + 1) as f64 / work.len() as f64);
+            progress.set((i + 1) as f64 / work.len() as f64);
             self.ctx.set_extra("tablesImported", Value::from(i + 1));
         }
         Ok(())
