@@ -33,7 +33,9 @@ const ALL_PHASES: [RestorationPhase; 6] = [
 ];
 
 /// An accepted `restore` request, as the record shows it and the journal stores it (unset
-/// fields left out: they read back as Esop's defaults).
+/// fields left out: they read back as Esop's defaults). `proxySettings.proxyPassword` is
+/// neither shown nor journaled: a restore recovered from the journal after a restart runs
+/// without it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct RestoreOperation {
@@ -44,6 +46,12 @@ impl Serialize for RestoreOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut value = serde_json::to_value(&self.request).map_err(serde::ser::Error::custom)?;
         drop_nulls(&mut value);
+        if let Some(proxy) = value
+            .get_mut("proxySettings")
+            .and_then(Value::as_object_mut)
+        {
+            proxy.remove("proxyPassword");
+        }
         value.serialize(serializer)
     }
 }
@@ -212,6 +220,26 @@ mod tests {
         assert_eq!(stored["restorationPhase"], "DOWNLOAD");
         let back: RestoreOperation = serde_json::from_value(stored).unwrap();
         assert_eq!(back, op);
+    }
+
+    #[test]
+    fn the_proxy_password_is_neither_shown_nor_journaled() {
+        let mut body = body();
+        body["proxySettings"] = json!({"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
+            "proxyUsername": "u", "proxyPassword": "secret"});
+        let op = RestoreOperation::from_json(&body).unwrap();
+        assert_eq!(
+            op.request
+                .common
+                .proxy_settings
+                .as_ref()
+                .map(|p| p.proxy_password.is_some()),
+            Some(true),
+            "the running operation has it"
+        );
+        let stored = serde_json::to_value(&op).unwrap();
+        assert_eq!(stored["proxySettings"]["proxyUsername"], "u");
+        assert!(!stored.to_string().contains("secret"), "{stored}");
     }
 
     #[test]
