@@ -9,6 +9,7 @@
 pub mod compaction;
 pub mod error;
 pub mod fake;
+pub mod health;
 pub mod import;
 pub mod jmx_adapter;
 pub mod maintenance;
@@ -23,6 +24,7 @@ pub mod version;
 
 pub use compaction::CompactionInfo;
 pub use error::{JavaThrowable, NodeError, StackFrame};
+pub use health::ClusterHealth;
 pub use import::ImportOptions;
 pub use maintenance::{
     AllSSTableOpStatus, RebuildOptions, ScrubOptions, SnapshotOptions, TokenRange, UpgradeOptions,

@@ -203,7 +203,7 @@ pub struct WaitArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct SubmitArgs {
     /// Operation type: import, cleanup, flush, scrub, upgradesstables, rebuild, refresh,
-    /// decommission, drain, restart, truncate, ...
+    /// decommission, drain, restart, truncate, restore (its fields through `--field`), ...
     #[arg(value_name = "TYPE")]
     pub kind: String,
     /// Keyspace.

@@ -21,6 +21,7 @@ mod operation;
 pub(crate) mod progress;
 pub mod remove_backup;
 pub mod restart;
+pub mod restore;
 mod settings;
 pub mod table;
 pub mod topology;
@@ -40,6 +41,7 @@ pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
 pub use remove_backup::RemoveBackupOperation;
 pub use restart::RestartRequest;
+pub use restore::RestoreOperation;
 pub use settings::{OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
 pub use topology::{DecommissionRequest, DrainRequest, RebuildRequest};
@@ -58,6 +60,7 @@ pub static REGISTRY: &[Registration] = &[
     Registration::of::<RefreshRequest>(),
     Registration::of::<RemoveBackupOperation>(),
     Registration::of::<RestartRequest>(),
+    Registration::of::<RestoreOperation>(),
     Registration::of::<ScrubRequest>(),
     Registration::of::<TruncateRequest>(),
     Registration::of::<UpgradeSSTablesRequest>(),

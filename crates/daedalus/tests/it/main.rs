@@ -18,5 +18,6 @@ mod jmx_tls;
 mod operations;
 mod prod;
 mod reads;
+mod restore;
 mod shutdown;
 mod tls_binary;

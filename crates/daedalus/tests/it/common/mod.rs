@@ -290,6 +290,16 @@ fn components() -> &'static Value {
         let mut doc = serde_json::to_value(yaml).expect("the spec converts to JSON");
         doc["components"]["schemas"]["BaseOperation"]["properties"]["progress"] =
             json!({ "type": "number", "minimum": 0, "maximum": 1 });
+        // Esop's phases before DOWNLOAD, which the contract's enum leaves out.
+        doc["components"]["schemas"]["RestoreOperationRequest"]["properties"]["restorationPhase"]
+            ["enum"] = json!([
+            "INIT",
+            "CLUSTER_HEALTHCHECK",
+            "DOWNLOAD",
+            "TRUNCATE",
+            "IMPORT",
+            "CLEANUP"
+        ]);
         doc["components"].clone()
     })
 }
@@ -396,6 +406,7 @@ pub fn response_schema(value: &Value) -> &'static str {
         "rebuild" => "RebuildOperationResponse",
         "refresh" => "RefreshOperationResponse",
         "restart" => "RestartOperationResponse",
+        "restore" => "RestoreOperationResponse",
         "scrub" => "ScrubOperationResponse",
         "upgradesstables" => "UpgradeSSTablesOperationResponse",
         "truncate" => "TruncateOperationResponse",
