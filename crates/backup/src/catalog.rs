@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::layout::{self, parse_manifest_name, ManifestName};
 use crate::location::NodePath;
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::{ClusterTopology, Manifest, ManifestError};
 use crate::request::RemovalSelector;
 
 /// Manifests read at once while listing.
@@ -286,6 +286,43 @@ pub async fn choose_backup(
     })
 }
 
+/// The latest cluster topology (`topology/<tag>-<schemaVersion>-<millis>.json` at the bucket
+/// root) of the backups tagged exactly `tag`, for a restore that finds its node in it
+/// (`resolveHostIdFromTopology`, `newCluster`). `None` when no backup with that tag wrote one.
+pub async fn latest_topology(
+    store: &dyn ObjectStore,
+    tag: &str,
+) -> Result<Option<(ManifestName, ClusterTopology)>, CatalogError> {
+    let prefix = Path::from("topology");
+    let metas: Vec<_> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(store_err("listing", &prefix))?;
+    let latest = metas
+        .into_iter()
+        .filter_map(|meta| {
+            let file = meta.location.filename()?.to_string();
+            let name = parse_manifest_name(&file)?;
+            (file.ends_with(".json") && name.tag == tag).then_some((meta.location, name))
+        })
+        .max_by_key(|(_, name)| (name.timestamp_millis, name.name.clone()));
+    let Some((path, name)) = latest else {
+        return Ok(None);
+    };
+    let bytes = store
+        .get(&path)
+        .await
+        .map_err(store_err("reading", &path))?
+        .bytes()
+        .await
+        .map_err(store_err("reading", &path))?;
+    Ok(Some((
+        name,
+        ClusterTopology::from_json(path.as_ref(), &bytes)?,
+    )))
+}
+
 /// The backups of a scope, one entry per backup name, oldest first.
 pub async fn list_backups(
     store: &Arc<dyn ObjectStore>,
@@ -541,4 +578,49 @@ async fn delete_all(store: &Arc<dyn ObjectStore>, paths: Vec<Path>) -> Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::NodeTopology;
+    use object_store::memory::InMemory;
+    use object_store::PutPayload;
+
+    fn topology(node_id: &str) -> ClusterTopology {
+        ClusterTopology {
+            timestamp: 1,
+            cluster_name: Some("c".into()),
+            schema_version: None,
+            topology: vec![NodeTopology {
+                hostname: None,
+                cluster: Some("c".into()),
+                dc: Some("dc1".into()),
+                rack: None,
+                node_id: Some(node_id.into()),
+                ip_address: Some("10.0.0.1".into()),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_latest_topology_of_the_exact_tag_is_read() {
+        let store = InMemory::new();
+        let sv = "f1159959-593d-33d1-9ade-712ea55b31ef";
+        for (tag, millis, id) in [
+            ("snap1", 1u64, "old"),
+            ("snap1", 3, "new"),
+            ("snap10", 9, "other"),
+        ] {
+            let key = layout::topology_key(&layout::full_tag(tag, sv, millis));
+            store
+                .put(&Path::from(key), PutPayload::from(topology(id).to_json()))
+                .await
+                .unwrap();
+        }
+        let (name, found) = latest_topology(&store, "snap1").await.unwrap().unwrap();
+        assert_eq!(name.timestamp_millis, 3);
+        assert_eq!(found.topology[0].node_id.as_deref(), Some("new"));
+        assert!(latest_topology(&store, "snap").await.unwrap().is_none());
+    }
 }

@@ -9,6 +9,7 @@
 pub mod compaction;
 pub mod error;
 pub mod fake;
+pub mod health;
 pub mod import;
 pub mod jmx_adapter;
 pub mod maintenance;
@@ -16,12 +17,14 @@ pub mod mbean_server;
 pub mod mode;
 pub mod names;
 pub mod node;
+pub mod storage;
 pub mod topology;
 mod values;
 pub mod version;
 
 pub use compaction::CompactionInfo;
 pub use error::{JavaThrowable, NodeError, StackFrame};
+pub use health::ClusterHealth;
 pub use import::ImportOptions;
 pub use maintenance::{
     AllSSTableOpStatus, RebuildOptions, ScrubOptions, SnapshotOptions, TokenRange, UpgradeOptions,
@@ -30,5 +33,6 @@ pub use mbean_server::MBeanServer;
 pub use mode::OperationMode;
 pub use names::table_mbean_name;
 pub use node::Node;
+pub use storage::TableName;
 pub use topology::{EndpointInfo, EndpointStatus};
 pub use version::{CassandraVersion, VersionParseError};

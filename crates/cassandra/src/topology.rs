@@ -110,6 +110,16 @@ impl Node {
         Ok(endpoints)
     }
 
+    /// `EndpointSnitchInfo.Datacenter`: the local node's datacenter (all versions), one read
+    /// where [`Node::topology`] asks the snitch about every endpoint.
+    pub async fn local_datacenter(&self) -> Result<String, NodeError> {
+        let value = self
+            .server()
+            .get_attribute(ENDPOINT_SNITCH_INFO, "Datacenter")
+            .await?;
+        expect_string(value, "EndpointSnitchInfo.Datacenter")
+    }
+
     /// `EndpointSnitchInfo.<operation>(String host)`. A Java exception (e.g.
     /// `UnknownHostException`) means "no answer for this host", not a failed topology.
     async fn snitch(&self, operation: &str, endpoint: &str) -> Result<Option<String>, NodeError> {
@@ -133,6 +143,20 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_local_datacenter_is_the_snitch_attribute() {
+        let fake = std::sync::Arc::new(crate::fake::FakeServer::cassandra("4.1.0"));
+        fake.set_attr(
+            ENDPOINT_SNITCH_INFO,
+            "Datacenter",
+            javaser::Value::String("dc7".into()),
+        );
+        let node = Node::connect(fake.clone()).await.unwrap();
+        assert_eq!(node.local_datacenter().await.unwrap(), "dc7");
+        fake.set_attr(ENDPOINT_SNITCH_INFO, "Datacenter", javaser::Value::Null);
+        assert!(node.local_datacenter().await.is_err());
+    }
 
     #[test]
     fn splits_endpoints() {

@@ -143,6 +143,49 @@ pub enum OpCommand {
         /// Operation id.
         id: String,
     },
+    /// List the backups under a storage location (runs a `list` operation and waits for it).
+    #[command(after_help = EXIT_CODES_HELP)]
+    ListBackups(ListBackupsArgs),
+}
+
+/// `op list-backups`: the `list` operation's request fields.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListBackupsArgs {
+    /// `protocol://bucket` (every node) or `protocol://bucket/cluster/dc/node` (one node).
+    #[arg(value_name = "STORAGE_LOCATION")]
+    pub storage_location: String,
+    /// Only the newest N backups.
+    #[arg(long, value_name = "N")]
+    pub last_n: Option<u64>,
+    /// Only backups taken at or before this time (epoch milliseconds).
+    #[arg(long, value_name = "MILLIS")]
+    pub from_timestamp: Option<u64>,
+    /// Any other request field, as KEY=VALUE (`k8sSecretName=creds`, `skipBucketVerification=true`).
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
+    /// Polling interval while the listing runs, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub poll_interval_ms: u64,
+}
+
+impl ListBackupsArgs {
+    /// The JSON body of the `list` operation.
+    pub fn to_request(&self) -> Result<Value, String> {
+        let submit = SubmitArgs {
+            kind: "list".into(),
+            fields: self.fields.clone(),
+            ..SubmitArgs::default()
+        };
+        let mut body = submit.to_request()?;
+        body["storageLocation"] = Value::from(self.storage_location.clone());
+        if let Some(n) = self.last_n {
+            body["lastN"] = Value::from(n);
+        }
+        if let Some(t) = self.from_timestamp {
+            body["fromTimestamp"] = Value::from(t);
+        }
+        Ok(body)
+    }
 }
 
 /// `--wait` and its polling interval.
@@ -160,7 +203,7 @@ pub struct WaitArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct SubmitArgs {
     /// Operation type: import, cleanup, flush, scrub, upgradesstables, rebuild, refresh,
-    /// decommission, drain, restart, truncate, ...
+    /// decommission, drain, restart, truncate, restore (its fields through `--field`), ...
     #[arg(value_name = "TYPE")]
     pub kind: String,
     /// Keyspace.
@@ -452,6 +495,28 @@ async fn run_op(client: &Client, command: OpCommand, ctx: &mut Ctx<'_>) -> Resul
             }
             let ops = client.list(&types, &parsed).await?;
             ctx.show(&ops, |ops: &Vec<Operation>| render::operations_table(ops))
+        }
+        OpCommand::ListBackups(args) => {
+            let body = args.to_request().map_err(Failure::Usage)?;
+            let op = client.submit(&body).await?;
+            let wait = WaitArgs {
+                wait: true,
+                poll_interval_ms: args.poll_interval_ms,
+            };
+            let (mut out, mut err) = (std::io::sink(), std::io::sink());
+            let mut quiet = Ctx {
+                progress: ProgressMode::Hidden,
+                json: true,
+                out: &mut out,
+                err: &mut err,
+            };
+            let code = follow(client, &op.id, &wait, &mut quiet).await?;
+            let op = client.get(&op.id).await?;
+            if code != exit::OK {
+                return ctx.show(&op, render::operation_detail).map(|_| code);
+            }
+            let listing = op.extra.get("response").cloned().unwrap_or(Value::Null);
+            ctx.show(&listing, render::backups_table)
         }
         OpCommand::Cancel { id } => {
             let op = client.cancel(&id).await?;

@@ -20,6 +20,11 @@ use crate::model::{
 /// The default sidecar address, as Icarus binds it.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:4567";
 
+/// Request header naming the id a submitted operation must get. A Daedalus sidecar accepts the
+/// same id twice as one submission (it answers with the existing record), so a caller that
+/// chose the id before sending can send again after a crash without running anything twice.
+pub const OPERATION_ID_HEADER: &str = "daedalus-operation-id";
+
 /// How to reach the sidecar.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -121,6 +126,24 @@ impl Client {
         })?;
         self.send_json(Method::POST, "operations", &[], Some(&body))
             .await
+    }
+
+    /// `POST /operations` asking for the operation id `id` ([`OPERATION_ID_HEADER`]). Sending
+    /// the same id again returns the operation already accepted under it. Daedalus only: Icarus
+    /// ignores the header and makes a new operation each time.
+    pub async fn submit_as<R: Serialize + ?Sized>(
+        &self,
+        request: &R,
+        id: &str,
+    ) -> Result<Operation, ClientError> {
+        let body = serde_json::to_value(request).map_err(|e| ClientError::Decode {
+            url: self.url("operations"),
+            source: e,
+        })?;
+        let (url, text) = self
+            .send_with(Method::POST, "operations", &[], Some(&body), Some(id))
+            .await?;
+        serde_json::from_str(&text).map_err(|source| ClientError::Decode { url, source })
     }
 
     /// `GET /operations/{id}`.
@@ -271,6 +294,17 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<(String, String), ClientError> {
+        self.send_with(method, path, query, body, None).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        operation_id: Option<&str>,
+    ) -> Result<(String, String), ClientError> {
         let url = self.url(path);
         let mut request = self
             .http
@@ -281,6 +315,9 @@ impl Client {
         }
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
+        }
+        if let Some(id) = operation_id {
+            request = request.header(OPERATION_ID_HEADER, id);
         }
         if let Some(body) = body {
             request = request.json(body);

@@ -15,7 +15,7 @@ mod model;
 mod progress;
 pub mod render;
 
-pub use client::{Client, ClientConfig, DEFAULT_URL};
+pub use client::{Client, ClientConfig, DEFAULT_URL, OPERATION_ID_HEADER};
 pub use error::ClientError;
 pub use model::{
     CassandraVersion, ClusterTopology, ErrorObject, ImportRequest, NodeStatus, NodeTopology,

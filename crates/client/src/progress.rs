@@ -17,7 +17,8 @@ const BAR_TEMPLATE: &str = "{spinner} {prefix} {msg:<9} [{bar:30}] {pos:>3}% {el
 /// Shows the progress of one operation while it is awaited.
 pub struct WaitProgress {
     bar: Option<ProgressBar>,
-    last: Option<OperationState>,
+    /// The last state shown, with the phase of operations that run in phases (`restore`).
+    last: Option<(OperationState, Option<String>)>,
 }
 
 impl WaitProgress {
@@ -38,20 +39,30 @@ impl WaitProgress {
 
     /// Records one polled state of the operation.
     pub fn update(&mut self, op: &Operation, lines: &mut dyn Write) {
-        let changed = self.last.as_ref() != Some(&op.state);
+        let phase = op
+            .extra
+            .get("phase")
+            .and_then(|p| p.as_str())
+            .map(str::to_string);
+        let now = (op.state.clone(), phase);
+        let changed = self.last.as_ref() != Some(&now);
+        let shown = match &now.1 {
+            Some(phase) => format!("{} {phase}", op.state),
+            None => op.state.to_string(),
+        };
         match &self.bar {
             Some(bar) => {
                 let pos = (op.progress.clamp(0.0, 1.0) * 100.0).round() as u64;
                 bar.set_position(pos);
-                bar.set_message(op.state.to_string());
+                bar.set_message(shown);
             }
             None => {
                 if changed {
-                    let _ = writeln!(lines, "{} {} {}", op.id, op.state, percent(op.progress));
+                    let _ = writeln!(lines, "{} {shown} {}", op.id, percent(op.progress));
                 }
             }
         }
-        self.last = Some(op.state.clone());
+        self.last = Some(now);
     }
 
     /// Runs `f` (which prints a line) with the bar hidden so the line is not overdrawn.
@@ -110,5 +121,21 @@ mod tests {
             text,
             "abc PENDING 0%\nabc RUNNING 10%\nabc COMPLETED 100%\n"
         );
+    }
+
+    #[test]
+    fn a_phase_is_shown_and_a_new_phase_is_a_new_line() {
+        let mut p = WaitProgress::new("abc", false);
+        let mut out = Vec::new();
+        let with_phase = |state: &str, phase: &str, progress: f64| -> Operation {
+            serde_json::from_value(json!({"type": "restore", "id": "abc", "state": state,
+                "progress": progress, "phase": phase}))
+            .unwrap()
+        };
+        p.update(&with_phase("RUNNING", "DOWNLOAD", 0.2), &mut out);
+        p.update(&with_phase("RUNNING", "DOWNLOAD", 0.4), &mut out);
+        p.update(&with_phase("RUNNING", "IMPORT", 0.8), &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "abc RUNNING DOWNLOAD 20%\nabc RUNNING IMPORT 80%\n");
     }
 }

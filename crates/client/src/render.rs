@@ -78,6 +78,59 @@ pub fn operations_table(ops: &[Operation]) -> String {
 }
 
 /// The detail view of one operation: base fields, request fields, errors and the failure cause.
+/// The `list` operation's `response`: one row per backup, oldest first.
+pub fn backups_table(listing: &Value) -> String {
+    let rows: Vec<Vec<String>> = listing
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            let text = |k: &str| b.get(k).map(scalar).unwrap_or_else(|| "-".into());
+            let nodes = b
+                .get("nodes")
+                .and_then(Value::as_array)
+                .map(|n| n.iter().map(scalar).collect::<Vec<_>>().join(","))
+                .unwrap_or_default();
+            let taken = b
+                .get("timestamp")
+                .and_then(Value::as_i64)
+                .and_then(|ms| {
+                    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+                })
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_else(|| text("timestamp"));
+            vec![
+                text("name"),
+                text("snapshotTag"),
+                text("schemaVersion"),
+                taken,
+                text("size"),
+                text("files"),
+                nodes,
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return "no backups\n".to_string();
+    }
+    table(
+        &[
+            "NAME",
+            "TAG",
+            "SCHEMA VERSION",
+            "TAKEN",
+            "BYTES",
+            "FILES",
+            "NODES",
+        ],
+        &rows,
+    )
+}
+
 pub fn operation_detail(op: &Operation) -> String {
     let mut rows: Vec<(String, String)> = vec![
         ("id".into(), op.id.clone()),
@@ -371,6 +424,20 @@ mod tests {
     fn own_cause_shows_kind_and_message() {
         let text = failure_cause(&json!({"kind": "Timeout", "message": "no answer in 30s"}));
         assert_eq!(text, "Timeout: no answer in 30s\n");
+    }
+
+    #[test]
+    fn backups_table_has_one_row_per_backup_with_its_time() {
+        let listing = serde_json::json!([{"name": "s1-sv-1700000000000", "snapshotTag": "s1",
+            "schemaVersion": "sv", "timestamp": 1_700_000_000_000u64, "size": 55, "files": 2,
+            "nodes": ["c/d/n1", "c/d/n2"]}]);
+        let text = backups_table(&listing);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[1].starts_with("s1-sv-1700000000000"), "{text}");
+        assert!(lines[1].contains("2023-11-14T22:13:20Z"), "{text}");
+        assert!(lines[1].contains("c/d/n1,c/d/n2"), "{text}");
+        assert_eq!(backups_table(&serde_json::json!([])), "no backups\n");
     }
 
     #[test]

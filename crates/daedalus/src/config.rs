@@ -208,7 +208,44 @@ pub struct ServeArgs {
         default_value_t = DurationOrSeconds::new(OperationSettings::default().drain_timeout)
     )]
     pub drain_timeout: DurationOrSeconds,
+    /// Directory of mounted Kubernetes secrets (one directory per secret, one file per key) that
+    /// the backup requests' `k8sSecretName` names; without it such requests are refused.
+    #[arg(long, env = "DAEDALUS_BACKUP_SECRETS_DIR", value_name = "DIR")]
+    pub backup_secrets_dir: Option<PathBuf>,
+    /// Cassandra's data directories (repeatable; `:`-separated in the environment), for
+    /// `backup` on nodes that do not report them over JMX (3.11). 4.0+ needs none.
+    #[arg(
+        long,
+        env = "DAEDALUS_BACKUP_DATA_DIR",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    pub backup_data_dir: Vec<PathBuf>,
     // --- end of operation settings
+    // --- Cluster-wide requests: how this sidecar, as coordinator, reaches its peers.
+    /// How long a peer sidecar that refuses connections or never answers is retried before its
+    /// node is FAILED in a cluster-wide operation; a bare number is seconds.
+    #[arg(
+        long,
+        env = "DAEDALUS_PEER_TIMEOUT",
+        value_name = "DURATION",
+        default_value_t = DurationOrSeconds::new(crate::operations::cluster::settings::DEFAULT_PEER_TIMEOUT)
+    )]
+    pub peer_timeout: DurationOrSeconds,
+    /// File whose first line is the bearer token sent to peer sidecars (needed when they check
+    /// tokens: this sidecar keeps only hashes of its own).
+    #[arg(long, env = "DAEDALUS_PEER_TOKEN_FILE", value_name = "FILE")]
+    pub peer_token_file: Option<PathBuf>,
+    /// Port of the peer sidecars; default: the port this sidecar listens on.
+    #[arg(long, env = "DAEDALUS_PEER_PORT", value_name = "PORT")]
+    pub peer_port: Option<u16>,
+    /// `http` or `https` for peer sidecars; default: what this sidecar serves.
+    #[arg(long, env = "DAEDALUS_PEER_SCHEME", value_name = "SCHEME")]
+    pub peer_scheme: Option<String>,
+    /// PEM CA certificate(s) to trust for `https` peers, besides the system's.
+    #[arg(long, env = "DAEDALUS_PEER_CA", value_name = "FILE")]
+    pub peer_ca: Option<PathBuf>,
+    // --- end of cluster-wide settings
     /// The node's cassandra.yaml, or the directory holding it, served by `GET /config`
     /// (404 when not given).
     #[arg(long, env = "DAEDALUS_CASSANDRA_CONFIG", value_name = "FILE|DIR")]
@@ -399,9 +436,41 @@ impl ServeArgs {
             restart_command: self.restart_command.filter(|c| !c.trim().is_empty()),
             restart_timeout: self.restart_timeout.get(),
             drain_timeout: self.drain_timeout.get(),
+            backup_secrets_dir: self.backup_secrets_dir,
+            backup_data_dirs: self.backup_data_dir,
             ..OperationSettings::default()
         };
+        let peer_scheme = match self.peer_scheme.as_deref() {
+            None => None,
+            Some(s @ ("http" | "https")) => Some(s.to_string()),
+            Some(_) => return Err(invalid("peer-scheme", "must be http or https")),
+        };
+        let peer_token = match &self.peer_token_file {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let token = text.lines().next().unwrap_or("").trim().to_string();
+                if token.is_empty() {
+                    return Err(invalid(
+                        "peer-token-file",
+                        "the file's first line must be the token",
+                    ));
+                }
+                Some(token)
+            }
+        };
+        let peers = PeerOptions {
+            timeout: self.peer_timeout.get(),
+            token: peer_token,
+            port: self.peer_port,
+            scheme: peer_scheme,
+            ca: self.peer_ca,
+        };
         Ok(Settings {
+            peers,
             listen: self.listen,
             jmx_service: self.jmx_service,
             credentials,
@@ -420,6 +489,48 @@ impl ServeArgs {
             shutdown_grace: self.shutdown_grace.get(),
             log_format: self.log_format,
         })
+    }
+}
+
+/// The peer settings as given; the port and scheme default to this sidecar's own.
+#[derive(Clone)]
+pub struct PeerOptions {
+    pub timeout: Duration,
+    pub token: Option<String>,
+    pub port: Option<u16>,
+    pub scheme: Option<String>,
+    pub ca: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PeerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerOptions")
+            .field("timeout", &self.timeout)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("port", &self.port)
+            .field("scheme", &self.scheme)
+            .field("ca", &self.ca)
+            .finish()
+    }
+}
+
+impl PeerOptions {
+    /// The settings of a sidecar serving on `port`, over TLS or not.
+    pub fn resolve(
+        &self,
+        port: u16,
+        tls: bool,
+    ) -> crate::operations::cluster::settings::PeerSettings {
+        crate::operations::cluster::settings::PeerSettings {
+            scheme: self
+                .scheme
+                .clone()
+                .unwrap_or_else(|| if tls { "https" } else { "http" }.to_string()),
+            port: self.port.unwrap_or(port),
+            token: self.token.clone(),
+            ca: self.ca.clone(),
+            timeout: self.timeout,
+        }
     }
 }
 
@@ -468,6 +579,8 @@ impl fmt::Debug for Credentials {
 /// Everything resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// How cluster-wide requests reach the peers (port and scheme filled in once listening).
+    pub peers: PeerOptions,
     pub listen: String,
     pub jmx_service: String,
     pub credentials: Option<Credentials>,
@@ -665,6 +778,44 @@ mod tests {
         assert!(parse_duration("-5s", 1).is_err());
         assert!(parse_duration("99999999999999999999", 1).is_err());
         assert!(parse_duration(&u64::MAX.to_string(), 3600).is_err());
+    }
+
+    /// Peers default to this sidecar's own port and scheme; the flags say otherwise, the token
+    /// file's first line is the token, and bad values are named.
+    #[test]
+    fn peer_settings() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.peers.timeout, Duration::from_secs(60));
+        let own = s.peers.resolve(4567, false);
+        assert_eq!((own.scheme.as_str(), own.port), ("http", 4567));
+        assert!(own.token.is_none());
+        assert_eq!(s.peers.resolve(4567, true).scheme, "https");
+
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("peer-token");
+        std::fs::write(&token, "s3cret\nignored\n").unwrap();
+        let s = resolve(&[
+            "--peer-timeout",
+            "5s",
+            "--peer-port",
+            "9000",
+            "--peer-scheme",
+            "https",
+            "--peer-token-file",
+            token.to_str().unwrap(),
+        ])
+        .unwrap();
+        let peers = s.peers.resolve(4567, false);
+        assert_eq!((peers.scheme.as_str(), peers.port), ("https", 9000));
+        assert_eq!(peers.timeout, Duration::from_secs(5));
+        assert_eq!(peers.token.as_deref(), Some("s3cret"));
+        assert!(!format!("{:?} {peers:?}", s.peers).contains("s3cret"));
+
+        let e = resolve(&["--peer-scheme", "ftp"]).unwrap_err();
+        assert!(e.to_string().contains("peer-scheme"), "{e}");
+        std::fs::write(&token, "\n").unwrap();
+        let e = resolve(&["--peer-token-file", token.to_str().unwrap()]).unwrap_err();
+        assert!(e.to_string().contains("peer-token-file"), "{e}");
     }
 
     #[test]
@@ -872,6 +1023,24 @@ mod tests {
         assert_eq!(ops.restart_command.as_deref(), Some("true"));
         let ops = resolve(&["--restart-command", "  "]).unwrap().operations;
         assert!(ops.restart_command.is_none());
+    }
+
+    #[test]
+    fn backup_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(
+            &dir,
+            "backup-secrets-dir = \"/run/secrets\"\nbackup-data-dir = [\"/d1\", \"/d2\"]\n",
+        );
+        let ops = resolve(&["--config", &file]).unwrap().operations;
+        assert_eq!(ops.backup_secrets_dir, Some(PathBuf::from("/run/secrets")));
+        assert_eq!(
+            ops.backup_data_dirs,
+            [PathBuf::from("/d1"), PathBuf::from("/d2")]
+        );
+        let ops = resolve(&["--backup-data-dir", "/x"]).unwrap().operations;
+        assert_eq!(ops.backup_data_dirs, [PathBuf::from("/x")]);
+        assert!(ops.backup_secrets_dir.is_none());
     }
 
     #[test]

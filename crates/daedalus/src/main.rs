@@ -14,6 +14,8 @@ use daedalus::http::tls::TlsReloader;
 use daedalus::http::HttpOptions;
 use daedalus::journal::Journal;
 use daedalus::node::NodeHandle;
+use daedalus::operations::cluster::plan::PlanStore;
+use daedalus::operations::cluster::settings::Coordination;
 use daedalus::operations::ValidationPolicy;
 use tracing_subscriber::EnvFilter;
 
@@ -74,13 +76,23 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     };
     let journal = Journal::open(&settings.data_dir)?;
     tracing::info!(journal = %journal.path().display(), "journal open");
+    // Bound before the engine starts, so a resumed cluster-wide roll knows the port peers use.
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let local = listener.local_addr()?;
+    let mut operations = settings.operations.clone();
+    operations.cluster = Some(Coordination {
+        peers: settings.peers.resolve(local.port(), tls.is_some()),
+        plans: Arc::new(PlanStore::open(journal.path())?),
+    });
     let config = EngineConfig {
         workers: settings.workers,
         expiration: settings.operations_expiration,
         policy: ValidationPolicy {
             import_roots: settings.import_roots.clone(),
         },
-        operations: settings.operations.clone(),
+        operations,
         max_pending: settings.max_pending,
     };
     let engine = Engine::start(journal, node, config).await?;
@@ -95,10 +107,6 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         },
     )
     .map_err(anyhow::Error::msg)?;
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let local = listener.local_addr()?;
     let client_certs = settings.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
     if daedalus::http::auth::unauthenticated_exposure(local, tokens.is_some(), client_certs) {
         tracing::warn!(

@@ -4,7 +4,7 @@
 //!
 //! Owns those shapes only; it must not know about call framing, sockets or method hashes.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::error::Result;
 use crate::value::*;
@@ -12,9 +12,13 @@ use crate::write::classes::desc;
 use crate::write::ObjectWriter;
 
 fn object(desc: ClassDesc, fields: Vec<(&str, Value)>) -> Value {
+    shared_object(Arc::new(desc), fields)
+}
+
+fn shared_object(desc: Arc<ClassDesc>, fields: Vec<(&str, Value)>) -> Value {
     let class = desc.name.clone();
     Value::Object(Object {
-        desc: Arc::new(desc),
+        desc,
         class_data: vec![ClassData {
             class,
             fields: fields
@@ -42,8 +46,9 @@ pub fn marshalled_object(inner: &Value) -> Result<Value> {
         });
         (hash, Value::Bytes(bytes))
     };
-    Ok(object(
-        desc(
+    // Built once: every `invoke` and `setAttribute` sends one.
+    static DESC: LazyLock<Arc<ClassDesc>> = LazyLock::new(|| {
+        Arc::new(desc(
             "java.rmi.MarshalledObject",
             8988374069173025854,
             SC_SERIALIZABLE,
@@ -53,7 +58,10 @@ pub fn marshalled_object(inner: &Value) -> Result<Value> {
                 (b'[', "objBytes", Some("[B")),
             ],
             None,
-        ),
+        ))
+    });
+    Ok(shared_object(
+        DESC.clone(),
         vec![
             ("hash", Value::Int(hash)),
             ("locBytes", Value::Null),

@@ -12,8 +12,9 @@ pub struct Limits {
     pub max_total_bytes: usize,
     /// Maximum number of values the reader materializes for one stream: every collection
     /// element, every primitive field, the full size of every back-reference expansion, and
-    /// the copy of each completed object, array and string kept for back references (so a
-    /// value nested `d` objects deep counts about `d + 1` times). Strings and `byte[]` also
+    /// the copy of each completed object, array and string that back references may need,
+    /// charged whether or not it is made (so a value nested `d` objects deep counts about
+    /// `d + 1` times). Strings and `byte[]` also
     /// count one value per 32 bytes, so memory spent on copies is bounded too.
     pub max_values: usize,
     /// Maximum encoded length (bytes) of one string.

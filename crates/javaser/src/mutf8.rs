@@ -51,6 +51,35 @@ pub fn decode(bytes: &[u8]) -> Result<String, usize> {
 /// Encodes a string as modified UTF-8 (without a length prefix).
 pub fn encode(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
+    encode_into(s, &mut out);
+    out
+}
+
+/// True when `s` is encoded as its own bytes: ASCII without NUL.
+fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| b != 0 && b < 0x80)
+}
+
+/// The length of [`encode`]'s output, without encoding.
+pub fn encoded_len(s: &str) -> usize {
+    if is_plain(s) {
+        return s.len();
+    }
+    s.encode_utf16()
+        .map(|unit| match unit {
+            1..=0x7F => 1,
+            0 | 0x80..=0x7FF => 2,
+            _ => 3,
+        })
+        .sum()
+}
+
+/// Appends the modified UTF-8 encoding of `s` to `out` (without a length prefix).
+pub fn encode_into(s: &str, out: &mut Vec<u8>) {
+    if is_plain(s) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
     for unit in s.encode_utf16() {
         match unit {
             1..=0x7F => out.push(unit as u8),
@@ -65,7 +94,6 @@ pub fn encode(s: &str) -> Vec<u8> {
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -87,6 +115,17 @@ mod tests {
         assert_eq!(decode(&[b'x', 0xF0, 0x9F, 0x98, 0x80]), Err(1));
         assert_eq!(decode(&[0xE2, 0x82]), Err(0));
         assert_eq!(decode(&[0xC3, 0x41]), Err(0));
+    }
+
+    #[test]
+    fn encoded_len_and_encode_into_agree_with_encode() {
+        for s in ["", "plain ascii", "a\0b", "é€😀", "mixed é and ascii"] {
+            let mut out = b"prefix".to_vec();
+            encode_into(s, &mut out);
+            assert_eq!(&out[6..], encode(s).as_slice(), "{s:?}");
+            assert_eq!(encoded_len(s), encode(s).len(), "{s:?}");
+        }
+        assert_eq!(encoded_len("a\0b"), 4);
     }
 
     #[test]

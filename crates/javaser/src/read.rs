@@ -44,6 +44,14 @@ enum Slot {
     /// Assigned, still being decoded: a reference to it is a cycle.
     Pending,
     Desc(Arc<ClassDesc>),
+    /// The stream's final value (see [`ObjectReader::read_final_value`]): no copy was kept.
+    NotKept,
+    /// A string, kept as where its modified UTF-8 bytes lie in the input: most strings are
+    /// never referenced again, so a copy is made only for a reference.
+    Str {
+        start: usize,
+        len: usize,
+    },
     /// A completed value, the number of values its decoding counted (the cost of a clone) and
     /// its height in nesting levels (a reference must not build a tree deeper than the limit).
     Value {
@@ -77,6 +85,8 @@ pub struct ObjectReader<'a> {
     /// Budget spent against [`Limits::max_values`]: `nodes` plus the copies kept in the handle
     /// table for back references.
     values: usize,
+    /// Reading the stream's last item: the top-level value is not copied for back references.
+    final_item: bool,
     /// Deepest nesting level reached by the value being decoded, back-reference copies included
     /// (the height of each completed value is measured with it).
     deepest: usize,
@@ -103,6 +113,7 @@ impl<'a> ObjectReader<'a> {
             block_left: 0,
             nodes: 0,
             values: 0,
+            final_item: false,
             deepest: 0,
         })
     }
@@ -124,6 +135,17 @@ impl<'a> ObjectReader<'a> {
             return Err(self.unexpected("object read while block data is unread"));
         }
         self.read_object(0)
+    }
+
+    /// Like [`ObjectReader::read_value`], for the stream's last content item (an RMI return
+    /// value, say): nothing can refer back to it, so no copy of it is kept for back references,
+    /// which halves the memory and copying a large collection costs. A later read that refers
+    /// to it fails with [`Error::BadHandle`].
+    pub fn read_final_value(&mut self) -> Result<Value> {
+        self.final_item = true;
+        let value = self.read_value();
+        self.final_item = false;
+        value
     }
 
     /// The next top-level item, for callers that walk a stream without knowing its layout:
@@ -343,9 +365,17 @@ impl<'a> ObjectReader<'a> {
         value: &Value,
         start_nodes: usize,
         height: usize,
+        depth: usize,
     ) -> Result<()> {
         let size = self.nodes - start_nodes + 1;
+        // Charged even when no copy is kept, so both ways of reading obey the same budget.
         self.charge(size)?;
+        if depth == 0 && self.final_item {
+            if let Some(slot) = self.handles.get_mut(idx) {
+                *slot = Slot::NotKept;
+            }
+            return Ok(());
+        }
         if let Some(slot) = self.handles.get_mut(idx) {
             *slot = Slot::Value {
                 value: value.clone(),
@@ -460,6 +490,13 @@ impl<'a> ObjectReader<'a> {
         match self.handles.get(idx) {
             Some(Slot::Pending) => Ok(Value::Cycle(handle)),
             Some(Slot::Desc(d)) => Ok(Value::Class(d.name.clone())),
+            Some(&Slot::Str { start, len }) => {
+                self.check_depth(depth)?;
+                self.count(1 + bulk_cost(len))?;
+                let s = mutf8::decode(&self.buf[start..start + len])
+                    .map_err(|e| Error::InvalidUtf { offset: start + e })?;
+                Ok(Value::String(s))
+            }
             Some(Slot::Value { size, height, .. }) => {
                 let (size, reach) = (*size, depth.saturating_add(*height));
                 self.check_depth(reach)?;
@@ -470,7 +507,7 @@ impl<'a> ObjectReader<'a> {
                     _ => Err(Error::BadHandle { handle, offset: at }),
                 }
             }
-            None => Err(Error::BadHandle { handle, offset: at }),
+            Some(Slot::NotKept) | None => Err(Error::BadHandle { handle, offset: at }),
         }
     }
 
@@ -483,14 +520,14 @@ impl<'a> ObjectReader<'a> {
         let s = mutf8::decode(bytes).map_err(|e| Error::InvalidUtf { offset: start + e })?;
         let cost = bulk_cost(bytes.len());
         self.count(cost)?;
-        self.charge(1 + cost)?; // the copy in the handle table
-        let value = Value::String(s);
-        self.new_handle(Slot::Value {
-            value: value.clone(),
-            size: 1 + cost,
-            height: 0,
+        // Charged as if copied into the handle table, as other values are: the budget of a
+        // stream does not depend on how its strings are kept.
+        self.charge(1 + cost)?;
+        self.new_handle(Slot::Str {
+            start,
+            len: bytes.len(),
         })?;
-        Ok(value)
+        Ok(Value::String(s))
     }
 
     fn read_desc_required(&mut self, depth: usize) -> Result<Arc<ClassDesc>> {
@@ -747,7 +784,7 @@ impl<'a> ObjectReader<'a> {
         }
         let value = typed::decode(Object { desc, class_data });
         let height = self.end_height(depth, outer);
-        self.complete(idx, &value, start, height)?;
+        self.complete(idx, &value, start, height, depth)?;
         Ok(value)
     }
 
@@ -771,7 +808,7 @@ impl<'a> ObjectReader<'a> {
             constant,
         };
         let height = self.end_height(depth, outer);
-        self.complete(idx, &value, start, height)?;
+        self.complete(idx, &value, start, height, depth)?;
         Ok(value)
     }
 
@@ -836,12 +873,75 @@ impl<'a> ObjectReader<'a> {
             }
         };
         let height = self.end_height(depth, outer);
-        self.complete(idx, &value, start, height)?;
+        self.complete(idx, &value, start, height, depth)?;
         Ok(value)
     }
 }
 
 /// Reads the first content item of a complete stream (header included).
 pub fn read_single(bytes: &[u8], limits: Limits) -> Result<Value> {
-    ObjectReader::new(bytes, limits)?.read_value()
+    ObjectReader::new(bytes, limits)?.read_final_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::write::ObjectWriter;
+
+    fn color(constant: &str) -> Value {
+        Value::Enum {
+            class: "Color".into(),
+            constant: constant.into(),
+        }
+    }
+
+    /// Two top-level items, the second a back reference to the first (the writer shares enum
+    /// constants), preceded by an array holding the same constant twice.
+    fn stream() -> Vec<u8> {
+        let mut w = ObjectWriter::new(false);
+        let list = Value::Array {
+            class: "[Ljava.lang.Object;".into(),
+            items: vec![color("RED"), color("RED"), Value::String("s".into())],
+        };
+        w.write_value(&list).unwrap();
+        w.write_value(&color("RED")).unwrap();
+        w.finish()
+    }
+
+    #[test]
+    fn final_value_decodes_like_any_value_with_back_references_inside() {
+        let bytes = stream();
+        let mut r = ObjectReader::new(&bytes, Limits::default()).unwrap();
+        let first = r.read_value().unwrap();
+        assert_eq!(first.as_items().unwrap()[1], color("RED"));
+        let mut r = ObjectReader::new(&bytes, Limits::default()).unwrap();
+        assert_eq!(r.read_final_value().unwrap(), first);
+    }
+
+    #[test]
+    fn a_reference_to_a_final_value_is_a_bad_handle_not_a_copy() {
+        let mut w = ObjectWriter::new(false);
+        w.write_value(&color("RED")).unwrap();
+        w.write_value(&color("RED")).unwrap();
+        let bytes = w.finish();
+
+        let mut r = ObjectReader::new(&bytes, Limits::default()).unwrap();
+        assert_eq!(r.read_value().unwrap(), color("RED"));
+        assert_eq!(r.read_value().unwrap(), color("RED"));
+
+        let mut r = ObjectReader::new(&bytes, Limits::default()).unwrap();
+        assert_eq!(r.read_final_value().unwrap(), color("RED"));
+        assert!(matches!(r.read_value(), Err(Error::BadHandle { .. })));
+    }
+
+    #[test]
+    fn final_value_is_charged_as_if_copied() {
+        let bytes = stream();
+        let mut r = ObjectReader::new(&bytes, Limits::default()).unwrap();
+        r.read_value().unwrap();
+        let spent = r.values;
+        let mut r = ObjectReader::new(&bytes, Limits::default()).unwrap();
+        r.read_final_value().unwrap();
+        assert_eq!(r.values, spent);
+    }
 }

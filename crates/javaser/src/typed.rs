@@ -9,14 +9,16 @@ use crate::value::*;
 
 /// The typed value for `obj`, or `Value::Object(obj)` when the class is unknown or its shape is
 /// not the expected one.
-pub(crate) fn decode(obj: Object) -> Value {
-    match try_decode(&obj) {
+pub(crate) fn decode(mut obj: Object) -> Value {
+    match try_decode(&mut obj) {
         Some(v) => v,
         None => Value::Object(obj),
     }
 }
 
-fn try_decode(obj: &Object) -> Option<Value> {
+/// The typed value of `obj`, or `None` with `obj` untouched. Only the collections take their
+/// elements out of `obj` (they can be millions of values); the rest copy what they need.
+fn try_decode(obj: &mut Object) -> Option<Value> {
     let class = obj.class_name();
     let own = |name: &str| obj.class_data.last().and_then(|cd| field_of(cd, name));
     match class {
@@ -121,6 +123,42 @@ fn try_decode(obj: &Object) -> Option<Value> {
     }
 }
 
+/// Takes the elements out of custom data shaped as [`counted`] checks, without copying them.
+fn take_counted(
+    cd: &mut ClassData,
+    lead: usize,
+    count_at: usize,
+    per: usize,
+) -> Option<Vec<Value>> {
+    counted_shape(&cd.annotations, lead, count_at, per)?;
+    let items = std::mem::take(&mut cd.annotations)
+        .into_iter()
+        .skip(lead + 1)
+        .filter_map(|a| match a {
+            Annotation::Value(v) => Some(v),
+            Annotation::Block(_) => None,
+        })
+        .collect();
+    Some(items)
+}
+
+/// Whether custom data is `[lead objects] Block [objects]` with the element count the block
+/// holds at `count_at` (times `per` values an element).
+fn counted_shape(ann: &[Annotation], lead: usize, count_at: usize, per: usize) -> Option<()> {
+    let (head, items) = (ann.get(..lead)?, ann.get(lead + 1..)?);
+    if !head.iter().all(|a| matches!(a, Annotation::Value(_))) {
+        return None;
+    }
+    let Annotation::Block(block) = ann.get(lead)? else {
+        return None;
+    };
+    let count = i32::from_be_bytes(block.get(count_at..count_at + 4)?.try_into().ok()?);
+    if !items.iter().all(|a| matches!(a, Annotation::Value(_))) {
+        return None;
+    }
+    (usize::try_from(count).ok()?.checked_mul(per)? == items.len()).then_some(())
+}
+
 fn field_of<'o>(cd: &'o ClassData, name: &str) -> Option<&'o Value> {
     cd.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
@@ -152,11 +190,6 @@ fn counted_items(
     count_at: usize,
 ) -> Option<(Vec<Value>, Vec<Value>)> {
     counted(ann, lead, count_at, 1)
-}
-
-/// [`counted_items`] for maps: the count is of key/value pairs.
-fn counted_pairs(ann: &[Annotation], count_at: usize) -> Option<Vec<(Value, Value)>> {
-    pairs(counted(ann, 0, count_at, 2)?.1)
 }
 
 fn counted(
@@ -192,45 +225,49 @@ fn pairs(items: Vec<Value>) -> Option<Vec<(Value, Value)>> {
     if !items.len().is_multiple_of(2) {
         return None;
     }
+    Some(pair_up(items))
+}
+
+/// Consecutive values as key/value pairs (a trailing odd value is dropped).
+fn pair_up(items: Vec<Value>) -> Vec<(Value, Value)> {
     let mut out = Vec::with_capacity(items.len() / 2);
     let mut it = items.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
         out.push((k, v));
     }
-    Some(out)
+    out
 }
 
 /// ArrayList, LinkedList, HashSet, TreeSet, HashMap, TreeMap, Hashtable and subclasses that add
 /// no data (AttributeList, LinkedHashSet, LinkedHashMap, Properties ...).
-fn collection(obj: &Object) -> Option<Value> {
+fn collection(obj: &mut Object) -> Option<Value> {
+    // (base class, extra fields subclasses may add, lead objects, count offset, kind)
+    const SHAPES: [(&str, &[&str], usize, usize, u8); 7] = [
+        ("java.util.ArrayList", &[], 0, 0, b'L'),
+        ("java.util.LinkedList", &[], 0, 0, b'L'),
+        ("java.util.HashSet", &[], 0, 8, b'S'),
+        ("java.util.TreeSet", &[], 1, 0, b'S'),
+        ("java.util.HashMap", &["accessOrder"], 0, 4, b'M'),
+        ("java.util.TreeMap", &[], 0, 0, b'M'),
+        ("java.util.Hashtable", &["defaults"], 0, 4, b'M'),
+    ];
     let class = obj.class_name().to_string();
-    if let Some(cd) = base_data(obj, "java.util.ArrayList", &[]) {
-        let (_, items) = counted_items(&cd.annotations, 0, 0)?;
-        return Some(Value::List { class, items });
-    }
-    if let Some(cd) = base_data(obj, "java.util.LinkedList", &[]) {
-        let (_, items) = counted_items(&cd.annotations, 0, 0)?;
-        return Some(Value::List { class, items });
-    }
-    if let Some(cd) = base_data(obj, "java.util.HashSet", &[]) {
-        let (_, items) = counted_items(&cd.annotations, 0, 8)?;
-        return Some(Value::Set { class, items });
-    }
-    if let Some(cd) = base_data(obj, "java.util.TreeSet", &[]) {
-        let (_, items) = counted_items(&cd.annotations, 1, 0)?;
-        return Some(Value::Set { class, items });
-    }
-    if let Some(cd) = base_data(obj, "java.util.HashMap", &["accessOrder"]) {
-        let entries = counted_pairs(&cd.annotations, 4)?;
-        return Some(Value::Map { class, entries });
-    }
-    if let Some(cd) = base_data(obj, "java.util.TreeMap", &[]) {
-        let entries = counted_pairs(&cd.annotations, 0)?;
-        return Some(Value::Map { class, entries });
-    }
-    if let Some(cd) = base_data(obj, "java.util.Hashtable", &["defaults"]) {
-        let entries = counted_pairs(&cd.annotations, 4)?;
-        return Some(Value::Map { class, entries });
+    for (base, allowed, lead, count_at, kind) in SHAPES {
+        if base_data(obj, base, allowed).is_none() {
+            continue;
+        }
+        let cd = obj.class_data.iter_mut().find(|cd| cd.class == base)?;
+        let per = if kind == b'M' { 2 } else { 1 };
+        let items = take_counted(cd, lead, count_at, per)?;
+        return Some(match kind {
+            b'L' => Value::List { class, items },
+            b'S' => Value::Set { class, items },
+            // The shape check counted two values per entry: the pairing is exact.
+            _ => Value::Map {
+                class,
+                entries: pair_up(items),
+            },
+        });
     }
     None
 }
@@ -409,6 +446,45 @@ pub(crate) fn big_decimal_text(unscaled: &str, scale: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    fn hash_map(count: i32, values: &[&str]) -> Object {
+        let desc = crate::write::classes::hash_map();
+        let mut block = 16i32.to_be_bytes().to_vec(); // buckets, then the size
+        block.extend_from_slice(&count.to_be_bytes());
+        let mut annotations = vec![Annotation::Block(block)];
+        annotations.extend(
+            values
+                .iter()
+                .map(|v| Annotation::Value(Value::String(v.to_string()))),
+        );
+        Object {
+            class_data: vec![ClassData {
+                class: desc.name.clone(),
+                fields: vec![
+                    ("loadFactor".into(), Value::Float(0.75)),
+                    ("threshold".into(), Value::Int(12)),
+                ],
+                annotations,
+            }],
+            desc: Arc::new(desc),
+        }
+    }
+
+    #[test]
+    fn a_collection_takes_its_elements_and_a_misshapen_one_stays_whole() {
+        let s = |v: &str| Value::String(v.into());
+        assert_eq!(
+            decode(hash_map(2, &["k1", "v1", "k2", "v2"])),
+            Value::Map {
+                class: "java.util.HashMap".into(),
+                entries: vec![(s("k1"), s("v1")), (s("k2"), s("v2"))],
+            }
+        );
+        // Three entries announced, one and a half given: the object is returned as decoded.
+        let odd = hash_map(3, &["k1", "v1", "k2"]);
+        assert_eq!(decode(odd.clone()), Value::Object(odd));
+    }
 
     #[test]
     fn big_integer_decimal() {

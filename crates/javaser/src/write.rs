@@ -46,8 +46,16 @@ impl ObjectWriter {
     /// descriptor carries the RMI codebase annotation `70` before its `78`, as RMI call
     /// arguments must; `MarshalledObject` inner streams use `false`.
     pub fn new(rmi_annotations: bool) -> Self {
+        Self::append_to(Vec::new(), rmi_annotations)
+    }
+
+    /// Like [`ObjectWriter::new`], but the stream starts at the end of `buf` (after a message
+    /// header, say) and [`ObjectWriter::finish`] returns `buf` with the stream appended, so a
+    /// message is built in one buffer without copying the stream behind its header.
+    pub fn append_to(mut buf: Vec<u8>, rmi_annotations: bool) -> Self {
+        buf.extend_from_slice(&MAGIC);
         ObjectWriter {
-            out: MAGIC.to_vec(),
+            out: buf,
             block: Vec::new(),
             rmi_annotations,
             next_handle: BASE_HANDLE,
@@ -95,20 +103,22 @@ impl ObjectWriter {
 
     /// `DataOutput.writeUTF`: u2 length + modified UTF-8 (at most 65535 encoded bytes).
     pub fn write_utf(&mut self, s: &str) -> Result<()> {
-        let enc = mutf8::encode(s);
-        let n = u16::try_from(enc.len())
-            .map_err(|_| Error::Unwritable(format!("UTF string of {} bytes", enc.len())))?;
+        let len = mutf8::encoded_len(s);
+        let n = u16::try_from(len)
+            .map_err(|_| Error::Unwritable(format!("UTF string of {len} bytes")))?;
         self.write_bytes(&n.to_be_bytes());
-        self.write_bytes(&enc);
+        self.write_bytes(&mutf8::encode(s));
         Ok(())
     }
 
-    pub fn write_bytes(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+    pub fn write_bytes(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
             if self.block.len() == MAX_BLOCK {
                 self.flush_block();
             }
-            self.block.push(b);
+            let k = (MAX_BLOCK - self.block.len()).min(bytes.len());
+            self.block.extend_from_slice(&bytes[..k]);
+            bytes = &bytes[k..];
         }
     }
 
@@ -128,16 +138,19 @@ impl ObjectWriter {
             }
             self.out.extend_from_slice(chunk);
         }
+        // Keep the allocation for the next segment.
+        self.block = block;
+        self.block.clear();
     }
 
     // ----- raw output -------------------------------------------------------------------------
 
     fn raw_utf(&mut self, s: &str) -> Result<()> {
-        let enc = mutf8::encode(s);
-        let n = u16::try_from(enc.len())
-            .map_err(|_| Error::Unwritable(format!("name of {} bytes", enc.len())))?;
+        let len = mutf8::encoded_len(s);
+        let n =
+            u16::try_from(len).map_err(|_| Error::Unwritable(format!("name of {len} bytes")))?;
         self.out.extend_from_slice(&n.to_be_bytes());
-        self.out.extend_from_slice(&enc);
+        mutf8::encode_into(s, &mut self.out);
         Ok(())
     }
 
@@ -266,17 +279,16 @@ impl ObjectWriter {
             return;
         }
         self.strings.insert(s.to_string(), self.next_handle);
-        let enc = mutf8::encode(s);
-        if let Ok(n) = u16::try_from(enc.len()) {
+        let len = mutf8::encoded_len(s);
+        if let Ok(n) = u16::try_from(len) {
             self.out.push(TC_STRING);
             self.out.extend_from_slice(&n.to_be_bytes());
         } else {
             self.out.push(TC_LONGSTRING);
-            self.out
-                .extend_from_slice(&(enc.len() as u64).to_be_bytes());
+            self.out.extend_from_slice(&(len as u64).to_be_bytes());
         }
         self.handle();
-        self.out.extend_from_slice(&enc);
+        mutf8::encode_into(s, &mut self.out);
     }
 
     fn array_len(&mut self, n: usize) -> Result<()> {
@@ -949,6 +961,23 @@ mod tests {
     }
 
     #[test]
+    fn append_to_writes_the_same_stream_after_the_prefix() {
+        let v = Value::Array {
+            class: "[Ljava.lang.String;".into(),
+            items: vec![Value::String("a\0é".into()), Value::String("a\0é".into())],
+        };
+        let mut plain = ObjectWriter::new(true);
+        plain.write_i32(-1);
+        plain.write_value(&v).unwrap();
+        let mut after = ObjectWriter::append_to(vec![0x50, 0x51], true);
+        after.write_i32(-1);
+        after.write_value(&v).unwrap();
+        let (plain, after) = (plain.finish(), after.finish());
+        assert_eq!(&after[..2], &[0x50, 0x51]);
+        assert_eq!(&after[2..], plain.as_slice());
+    }
+
+    #[test]
     fn block_data_is_split_into_1024_byte_segments() {
         let mut w = ObjectWriter::new(false);
         w.write_bytes(&[7u8; 1100]);
@@ -956,5 +985,12 @@ mod tests {
         assert_eq!(&out[4..9], &[TC_BLOCKDATALONG, 0, 0, 4, 0]);
         assert_eq!(&out[9 + 1024..9 + 1026], &[TC_BLOCKDATA, 76]);
         assert_eq!(out.len(), 4 + 5 + 1024 + 2 + 76);
+
+        // Many small writes are segmented the same way as one large one.
+        let mut w = ObjectWriter::new(false);
+        for _ in 0..550 {
+            w.write_bytes(&[7u8, 7]);
+        }
+        assert_eq!(w.finish(), out);
     }
 }

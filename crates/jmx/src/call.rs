@@ -4,6 +4,9 @@
 //! writer, and the return header (normal/exceptional, DgcAck UID, primitive or object value).
 //! It must not touch sockets, pools or sessions.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use javaser::{Error as SerError, Limits, ObjectReader, ObjectWriter, Value};
 
 use crate::stub::ObjId;
@@ -70,7 +73,10 @@ pub(crate) fn encode_call(
     method: Method,
     args: &[&Value],
 ) -> Result<Vec<u8>, JmxError> {
-    let mut w = ObjectWriter::new(true);
+    // The JRMP op byte and the stream in one buffer: one allocation, one write to the socket.
+    let mut message = Vec::with_capacity(256);
+    message.push(OP_CALL);
+    let mut w = ObjectWriter::append_to(message, true);
     let (op, hash) = match method {
         Method::Hash(h) => (-1, h),
         Method::Op(op, h) => (op, h),
@@ -81,11 +87,7 @@ pub(crate) fn encode_call(
     for arg in args {
         w.write_value(arg)?;
     }
-    let stream = w.finish();
-    let mut out = Vec::with_capacity(stream.len() + 1);
-    out.push(OP_CALL);
-    out.extend_from_slice(&stream);
-    Ok(out)
+    Ok(w.finish())
 }
 
 /// Parses a Return stream (the bytes after `0x51`) if it is complete.
@@ -108,14 +110,17 @@ fn try_parse_return(
 ) -> Result<(Return, usize), SerError> {
     let mut r = ObjectReader::new(bytes, limits)?;
     let ty = r.read_u8()?;
-    let uid: [u8; 14] = r.read_bytes(14)?.try_into().expect("14 bytes");
+    let mut uid = [0u8; 14];
+    for b in &mut uid {
+        *b = r.read_u8()?;
+    }
     let outcome = match ty {
         NORMAL_RETURN => match kind {
             ReturnKind::Void => Outcome::Normal(Value::Null),
             ReturnKind::Bool => Outcome::Normal(Value::Bool(r.read_bool()?)),
-            ReturnKind::Object => Outcome::Normal(r.read_value()?),
+            ReturnKind::Object => Outcome::Normal(r.read_final_value()?),
         },
-        EXCEPTIONAL_RETURN => Outcome::Exceptional(r.read_value()?),
+        EXCEPTIONAL_RETURN => Outcome::Exceptional(r.read_final_value()?),
         other => {
             return Err(SerError::Unexpected {
                 what: format!("return type {other:#04x}"),
@@ -124,6 +129,38 @@ fn try_parse_return(
         }
     };
     Ok((Return { uid, outcome }, r.position()))
+}
+
+/// The `params` argument of `RMIConnection.invoke`: a `MarshalledObject` of the `Object[]`.
+/// Without parameters the MarshalledObject holds null, which the interface defines as an empty
+/// array: the server then has no inner stream to decode nor array class to resolve.
+pub(crate) fn invoke_params(params: &[Value]) -> Result<Cow<'static, Value>, JmxError> {
+    // The same value for every parameterless call: built once, borrowed by each.
+    static NO_PARAMS: LazyLock<Value> = LazyLock::new(|| {
+        javaser::marshalled_object(&Value::Null).expect("a null MarshalledObject is writable")
+    });
+    if params.is_empty() {
+        return Ok(Cow::Borrowed(&NO_PARAMS));
+    }
+    Ok(Cow::Owned(marshalled(&Value::Array {
+        class: "[Ljava.lang.Object;".into(),
+        items: params.to_vec(),
+    })?))
+}
+
+/// The `signature` argument of `RMIConnection.invoke`: null (defined as an empty array) when
+/// there are no parameters, for the same reason.
+pub(crate) fn invoke_signature(signature: &[&str]) -> Value {
+    if signature.is_empty() {
+        return Value::Null;
+    }
+    Value::Array {
+        class: "[Ljava.lang.String;".into(),
+        items: signature
+            .iter()
+            .map(|s| Value::String(s.to_string()))
+            .collect(),
+    }
 }
 
 /// `java.rmi.MarshalledObject` holding `value` (invoke params, setAttribute's Attribute).
@@ -154,4 +191,40 @@ pub(crate) fn attribute(name: &str, value: Value) -> Value {
             annotations: vec![],
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
+        v.as_object().and_then(|o| o.field(name)).expect(name)
+    }
+
+    #[test]
+    fn invoke_without_parameters_sends_nulls_the_interface_reads_as_empty_arrays() {
+        let params = invoke_params(&[]).unwrap();
+        assert_eq!(field(&params, "objBytes"), &Value::Null);
+        assert_eq!(field(&params, "hash"), &Value::Int(13));
+        assert_eq!(invoke_signature(&[]), Value::Null);
+
+        let params = invoke_params(&[Value::Int(3)]).unwrap();
+        let Value::Bytes(inner) = field(&params, "objBytes") else {
+            panic!("objBytes is not a byte array: {params:?}");
+        };
+        let decoded = javaser::read_single(inner, Limits::default()).unwrap();
+        assert_eq!(decoded.as_items(), Some(&[Value::Int(3)][..]));
+        assert_eq!(
+            invoke_signature(&["int"]).as_items(),
+            Some(&[Value::String("int".into())][..])
+        );
+    }
+
+    #[test]
+    fn a_call_is_one_buffer_starting_with_the_call_op() {
+        let name = Value::ObjectName("d:type=x".into());
+        let msg = encode_call(&ObjId::REGISTRY, Method::Hash(7), &[&name]).unwrap();
+        assert_eq!(msg[0], OP_CALL);
+        assert_eq!(&msg[1..5], &[0xAC, 0xED, 0x00, 0x05]);
+    }
 }

@@ -118,7 +118,10 @@ struct Inner {
     sequence: AtomicI64,
     closed: AtomicBool,
     sessions: AtomicU64,
-    session: Mutex<Option<Arc<Session>>>,
+    /// The current session. Every call reads it, so it sits behind a short synchronous lock
+    /// (no await, no queueing of callers); `establishing` serializes the slow path.
+    session: std::sync::Mutex<Option<Arc<Session>>>,
+    establishing: Mutex<()>,
 }
 
 /// One `newClient` result: the RMIConnection and the pool of connections to its endpoint.
@@ -127,7 +130,7 @@ struct Session {
     connection: ObjId,
     /// The host name the server put in the RMIConnection stub (not dialed).
     advertised_host: String,
-    last_call: Arc<std::sync::Mutex<Instant>>,
+    last_call: Arc<LastCall>,
     maintenance: std::sync::Mutex<Option<AbortHandle>>,
 }
 
@@ -161,7 +164,8 @@ impl JmxClient {
             sequence: AtomicI64::new(dgc::FIRST_SEQUENCE),
             closed: AtomicBool::new(false),
             sessions: AtomicU64::new(0),
-            session: Mutex::new(None),
+            session: std::sync::Mutex::new(None),
+            establishing: Mutex::new(()),
             cfg,
         });
         let timeout = inner.cfg.connect_timeout;
@@ -174,7 +178,7 @@ impl JmxClient {
                 })
             }
         };
-        *inner.session.lock().await = Some(session);
+        *inner.current() = Some(session);
         Ok(JmxClient { inner })
     }
 
@@ -189,12 +193,9 @@ impl JmxClient {
     ) -> Result<Value, JmxError> {
         let name = Value::ObjectName(object_name.into());
         let op = Value::String(operation.into());
-        let params = call::marshalled(&Value::Array {
-            class: "[Ljava.lang.Object;".into(),
-            items: params.to_vec(),
-        })?;
-        let sig = string_array(signature.iter().map(|s| s.to_string()));
-        let args = [&name, &op, &params, &sig, &Value::Null];
+        let params = call::invoke_params(params)?;
+        let sig = call::invoke_signature(signature);
+        let args = [&name, &op, params.as_ref(), &sig, &Value::Null];
         self.call(hashes::INVOKE, &args, ReturnKind::Object).await
     }
 
@@ -305,9 +306,7 @@ impl JmxClient {
     /// The host name the server advertises in its stubs (informational; never dialed).
     pub async fn advertised_host(&self) -> Option<String> {
         self.inner
-            .session
-            .lock()
-            .await
+            .current()
             .as_ref()
             .map(|s| s.advertised_host.clone())
     }
@@ -338,7 +337,11 @@ impl JmxClient {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        let Some(session) = self.inner.session.lock().await.take() else {
+        // Waits for an establishment under way, so its session is the one closed.
+        let establishing = self.inner.establishing.lock().await;
+        let taken = self.inner.current().take();
+        drop(establishing);
+        let Some(session) = taken else {
             return Ok(());
         };
         let timeout = self.inner.cfg.call_timeout;
@@ -408,7 +411,7 @@ impl JmxClient {
                     // The server forgot our RMIConnection (restart, lease or idle expiry): the call
                     // was not executed, so a new session may run it.
                     if is_no_such_object(&t) && !retried {
-                        self.inner.invalidate(&session).await;
+                        self.inner.invalidate(&session);
                         retried = true;
                         continue;
                     }
@@ -416,7 +419,7 @@ impl JmxClient {
                 }
                 // Nothing was sent: the server may have restarted elsewhere; look it up again.
                 Err(JmxError::Connect { .. }) if !retried => {
-                    self.inner.invalidate(&session).await;
+                    self.inner.invalidate(&session);
                     retried = true;
                 }
                 Err(e) => return Err(e),
@@ -437,27 +440,37 @@ impl Inner {
         self.sequence.fetch_add(1, Ordering::SeqCst)
     }
 
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<Arc<Session>>> {
+        self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The current session, establishing one if there is none.
     async fn session(self: &Arc<Self>) -> Result<Arc<Session>, JmxError> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(JmxError::Closed);
         }
-        let mut guard = self.session.lock().await;
-        if let Some(s) = guard.as_ref() {
+        if let Some(s) = self.current().as_ref() {
             return Ok(s.clone());
+        }
+        let _establishing = self.establishing.lock().await;
+        if let Some(s) = self.current().as_ref() {
+            return Ok(s.clone());
+        }
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(JmxError::Closed);
         }
         let session = Inner::establish(self).await?;
         if self.closed.load(Ordering::SeqCst) {
             return Err(JmxError::Closed);
         }
-        *guard = Some(session.clone());
+        *self.current() = Some(session.clone());
         Ok(session)
     }
 
-    async fn invalidate(&self, session: &Arc<Session>) {
-        let mut guard = self.session.lock().await;
-        if guard.as_ref().is_some_and(|s| Arc::ptr_eq(s, session)) {
-            guard.take();
+    fn invalidate(&self, session: &Arc<Session>) {
+        let mut current = self.current();
+        if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, session)) {
+            current.take();
         }
     }
 
@@ -532,7 +545,7 @@ impl Inner {
             pool,
             connection: connection.obj_id,
             advertised_host: connection.host.clone(),
-            last_call: Arc::new(std::sync::Mutex::new(Instant::now())),
+            last_call: Arc::new(LastCall::new()),
             maintenance: std::sync::Mutex::new(None),
         });
         let task = tokio::spawn(maintain(
@@ -632,8 +645,33 @@ impl Session {
         if !ret.is_server_exception() {
             self.pool.put(conn);
         }
-        *self.last_call.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        self.last_call.touch();
         Ok(ret)
+    }
+}
+
+/// When the session's last call ended, written by every call (concurrent callers included)
+/// without a lock: microseconds since the session started.
+struct LastCall {
+    start: Instant,
+    micros: AtomicU64,
+}
+
+impl LastCall {
+    fn new() -> LastCall {
+        LastCall {
+            start: Instant::now(),
+            micros: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let micros = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.micros.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Instant {
+        self.start + Duration::from_micros(self.micros.load(Ordering::Relaxed))
     }
 }
 
@@ -647,7 +685,7 @@ async fn maintain(
     inner: Weak<Inner>,
     pool: Arc<Pool>,
     connection: ObjId,
-    last_call: Arc<std::sync::Mutex<Instant>>,
+    last_call: Arc<LastCall>,
     mut lease: Duration,
 ) {
     let mut next_renewal = Instant::now() + (lease / 2).max(MIN_PERIOD);
@@ -659,7 +697,7 @@ async fn maintain(
         let call_timeout = strong.cfg.call_timeout;
         let limits = strong.cfg.limits;
         drop(strong);
-        let last = *last_call.lock().unwrap_or_else(|e| e.into_inner());
+        let last = last_call.get();
         let next_keepalive = last + keepalive;
         let wake = next_renewal.min(next_keepalive);
         tokio::time::sleep_until(wake.into()).await;
@@ -697,7 +735,7 @@ async fn maintain(
                 Err(_) => next_renewal = Instant::now() + (lease / 8).max(MIN_PERIOD),
             }
         }
-        let idle_since = *last_call.lock().unwrap_or_else(|e| e.into_inner());
+        let idle_since = last_call.get();
         if Instant::now() >= idle_since + keepalive {
             let msg = call::encode_call(
                 &connection,
@@ -719,7 +757,7 @@ async fn maintain(
                 tracing::debug!("JMX keep-alive failed");
             }
             // Count the attempt either way so a dead server is not hammered.
-            *last_call.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            last_call.touch();
         }
     }
 }

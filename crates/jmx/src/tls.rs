@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
@@ -42,7 +43,7 @@ pub(crate) fn connector(cfg: &TlsConfig) -> Result<tokio_rustls::TlsConnector, J
     let pem = std::fs::read(&cfg.ca_file)
         .map_err(|e| JmxError::Tls(format!("cannot read {}: {e}", cfg.ca_file.display())))?;
     let mut roots = RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+    for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert =
             cert.map_err(|e| JmxError::Tls(format!("bad PEM in {}: {e}", cfg.ca_file.display())))?;
         roots.add(cert).map_err(|e| {

@@ -23,6 +23,14 @@ const OP_PING: u8 = 0x52;
 const OP_PING_ACK: u8 = 0x53;
 const OP_DGC_ACK: u8 = 0x54;
 
+/// Free space made in the read buffer before each read.
+const READ_CHUNK: usize = 16 * 1024;
+/// After a failed parse of an incomplete Return, how long the stream must stay quiet before
+/// the next attempt is made without waiting for the buffer to double.
+const PARSE_GRACE: std::time::Duration = std::time::Duration::from_millis(2);
+/// A read buffer that grew beyond this for one large Return is freed after it.
+const KEEP_BUFFER: usize = 256 * 1024;
+
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
@@ -131,7 +139,14 @@ impl Connection {
         Ok(())
     }
 
-    /// Sends a complete Call message (starting with `0x50`) and parses its Return.
+    /// Sends a complete Call message (starting with `0x50`) in one write and parses its Return.
+    ///
+    /// The reply is read straight into the connection's buffer (no separate read for the op
+    /// byte). A Return has no length prefix, so each parse attempt starts from its beginning:
+    /// the first attempt is made once no more bytes are immediately available (a small Return
+    /// costs one read and one parse), and after a failed attempt the next one waits until the
+    /// buffer has doubled, or until the stream has been quiet for [`PARSE_GRACE`], so a large
+    /// Return arriving in many bursts is parsed a logarithmic number of times, not once per burst.
     pub async fn call<T>(
         &mut self,
         message: &[u8],
@@ -141,23 +156,41 @@ impl Connection {
         self.io.write_all(message).await?;
         self.io.flush().await?;
         self.buf.clear();
-        let op = self.io.read_u8().await?;
-        if op != OP_RETURN {
-            return Err(JmxError::Protocol(format!(
-                "expected a Return (0x51), got {op:#04x}"
-            )));
-        }
-        loop {
-            let eof = self.read_more(max_bytes).await?;
-            if let Parsed::Done(value, used) = parse(&self.buf)? {
-                if used != self.buf.len() {
+        // The op byte comes on top of the Return stream that `max_bytes` bounds.
+        let limit = max_bytes.saturating_add(1);
+        let mut next_parse_at = 0;
+        let mut eof = self.read_more(limit).await?;
+        let result = loop {
+            match self.buf.first() {
+                None | Some(&OP_RETURN) => {}
+                Some(&op) => {
                     return Err(JmxError::Protocol(format!(
-                        "{} unexpected bytes after a Return",
-                        self.buf.len() - used
-                    )));
+                        "expected a Return (0x51), got {op:#04x}"
+                    )))
                 }
-                self.last_used = Instant::now();
-                return Ok(value);
+            }
+            if self.buf.len() > limit {
+                return Err(JmxError::Protocol(format!(
+                    "Return larger than {max_bytes} bytes"
+                )));
+            }
+            if !eof && self.buf.len() < next_parse_at {
+                if let Ok(more) = tokio::time::timeout(PARSE_GRACE, self.read_more(limit)).await {
+                    eof = more?;
+                    continue;
+                }
+            }
+            if self.buf.len() > 1 {
+                if let Parsed::Done(value, used) = parse(&self.buf[1..])? {
+                    if used + 1 != self.buf.len() {
+                        return Err(JmxError::Protocol(format!(
+                            "{} unexpected bytes after a Return",
+                            self.buf.len() - used - 1
+                        )));
+                    }
+                    break value;
+                }
+                next_parse_at = self.buf.len().saturating_mul(2);
             }
             if eof {
                 return Err(JmxError::Io(std::io::Error::new(
@@ -165,24 +198,28 @@ impl Connection {
                     "server closed the connection during a call",
                 )));
             }
-            if self.buf.len() >= max_bytes {
-                return Err(JmxError::Protocol(format!(
-                    "Return larger than {max_bytes} bytes"
-                )));
-            }
+            eof = self.read_more(limit).await?;
+        };
+        self.last_used = Instant::now();
+        // Give back the memory of a large Return; small buffers are kept for the next call.
+        if self.buf.capacity() > KEEP_BUFFER {
+            self.buf = Vec::new();
         }
+        Ok(result)
     }
 
     /// Waits for more bytes, then also takes whatever else is already available, so a large
     /// Return is re-parsed once per burst rather than once per TCP segment. Returns whether the
     /// peer closed the connection.
     async fn read_more(&mut self, max_bytes: usize) -> Result<bool, JmxError> {
-        self.buf.reserve(16 * 1024);
+        self.buf.reserve(READ_CHUNK);
         if self.io.read_buf(&mut self.buf).await? == 0 {
             return Ok(true);
         }
         while self.buf.len() < max_bytes {
-            self.buf.reserve(16 * 1024);
+            if self.buf.capacity() == self.buf.len() {
+                self.buf.reserve(READ_CHUNK);
+            }
             // Poll the read exactly once: take only data that is already there.
             let mut read = std::pin::pin!(self.io.read_buf(&mut self.buf));
             let polled = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
@@ -219,5 +256,99 @@ impl Connection {
         self.io.write_all(&msg).await?;
         self.io.flush().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection over an in-memory pipe; the other end plays the server.
+    fn pipe() -> (Connection, tokio::io::DuplexStream) {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let conn = Connection {
+            io: Box::new(client),
+            buf: Vec::new(),
+            last_used: Instant::now(),
+        };
+        (conn, server)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_return_in_many_bursts_is_parsed_a_few_times_not_once_per_burst() {
+        const CHUNKS: usize = 64;
+        const CHUNK: usize = 1024;
+        let (mut conn, mut server) = pipe();
+        let drip = tokio::spawn(async move {
+            let mut call = [0u8; 3];
+            server.read_exact(&mut call).await.unwrap();
+            server.write_all(&[OP_RETURN]).await.unwrap();
+            for _ in 0..CHUNKS {
+                server.write_all(&[7u8; CHUNK]).await.unwrap();
+                // Let the client drain this burst before the next one arrives.
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+            }
+            server
+        });
+        let mut attempts = Vec::new();
+        let total = conn
+            .call(&[OP_CALL, 1, 2], 1 << 20, |bytes| {
+                attempts.push(bytes.len());
+                Ok(if bytes.len() == CHUNKS * CHUNK {
+                    Parsed::Done(bytes.len(), bytes.len())
+                } else {
+                    Parsed::NeedMore
+                })
+            })
+            .await
+            .unwrap();
+        drip.await.unwrap();
+        assert_eq!(total, CHUNKS * CHUNK);
+        // Each attempt waits for the buffer to double: about log2(64) attempts, plus the last
+        // (a few more if the machine stalls this test past the quiet period; never 64).
+        assert!(attempts.len() >= 2, "bursts were not seen: {attempts:?}");
+        assert!(attempts.len() <= 12, "parsed once per burst: {attempts:?}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_small_return_is_read_and_parsed_once_and_trailing_bytes_are_refused() {
+        let (mut conn, mut server) = pipe();
+        server.write_all(&[OP_RETURN, 1, 2, 3]).await.unwrap();
+        let mut attempts = 0;
+        let got = conn
+            .call(&[OP_CALL], 1024, |bytes| {
+                attempts += 1;
+                Ok(Parsed::Done(bytes.to_vec(), bytes.len()))
+            })
+            .await
+            .unwrap();
+        assert_eq!((got, attempts), (vec![1, 2, 3], 1));
+
+        server.write_all(&[OP_RETURN, 1, 2, 3]).await.unwrap();
+        let err = conn
+            .call(&[OP_CALL], 1024, |_| Ok(Parsed::Done((), 2)))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("1 unexpected bytes"), "{err}");
+
+        server.write_all(&[0x52]).await.unwrap();
+        let err = conn
+            .call(&[OP_CALL], 1024, |_| Ok(Parsed::Done((), 0)))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("got 0x52"), "{err}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_return_over_the_size_bound_is_refused() {
+        let (mut conn, mut server) = pipe();
+        server.write_all(&[OP_RETURN]).await.unwrap();
+        server.write_all(&[0u8; 4096]).await.unwrap();
+        let err = conn
+            .call(&[OP_CALL], 1000, |_| Ok(Parsed::<()>::NeedMore))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("larger than 1000"), "{err}");
     }
 }

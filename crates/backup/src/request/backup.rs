@@ -131,7 +131,7 @@ pub struct ListRequest {
     #[serde(default)]
     pub to_request: Option<String>,
     /// The listing, filled by the operation (as Esop's request carries it).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<serde_json::Value>,
 }
 

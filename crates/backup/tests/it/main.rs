@@ -4,10 +4,10 @@
 
 mod gcs_uploads;
 mod scenarios;
-mod servers;
+mod transfer;
 
+use backup::test_servers::Server;
 use scenarios::Backend;
-use servers::Server;
 
 #[tokio::test]
 async fn file_bucket_lifecycle() {
@@ -82,6 +82,7 @@ async fn s3_server() {
 async fn gcs_server() {
     let server = Server::gcs();
     scenarios::all(&Backend::server("gcp", &server), 1_005).await;
+    gcs_uploads::emulator_refuses_object_store_uploads(&server).await;
     scenarios::unreachable_store_is_named(server, "gcp").await;
 }
 

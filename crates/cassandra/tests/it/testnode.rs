@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use cassandra::{
     CompactionInfo, EndpointStatus, ImportOptions, Node, NodeError, OperationMode, RebuildOptions,
-    ScrubOptions, SnapshotOptions, UpgradeOptions,
+    ScrubOptions, SnapshotOptions, TableName, UpgradeOptions,
 };
 const HOST_ID: &str = "6d194555-f6eb-41d0-c000-000000000001";
 const FAULTS: &str = "daedalus.testnode:type=Faults";
@@ -273,7 +273,42 @@ async fn exercise(version: &str, expected_raw: &str) {
     node.take_snapshot("snap1", &owned(&["ks"]), &SnapshotOptions::default())
         .await
         .unwrap();
+    assert_eq!(node.snapshot_tags().await.unwrap(), owned(&["snap1"]));
     node.clear_snapshot(Some("snap1"), &[]).await.unwrap();
+    assert_eq!(node.snapshot_tags().await.unwrap(), Vec::<String>::new());
+
+    // Where the tables live and what the node owns.
+    let tables = node.tables().await.unwrap();
+    let t = TableName {
+        keyspace: "ks".into(),
+        table: "t".into(),
+    };
+    assert!(tables.contains(&t), "{tables:?}");
+    assert!(tables.iter().any(|t| t.keyspace == "system"));
+    assert!(
+        tables.windows(2).all(|w| w[0] < w[1]),
+        "sorted, no duplicates"
+    );
+    let paths = node.table_data_paths("ks", "t").await;
+    if v.at_least(4, 0) {
+        let paths = paths.unwrap();
+        assert_eq!(paths.len(), 1, "{paths:?}");
+        assert!(
+            Path::new(&paths[0]).is_dir() && paths[0].contains("/ks/t-"),
+            "{paths:?}"
+        );
+    } else {
+        assert!(
+            matches!(paths, Err(NodeError::Unsupported { .. })),
+            "{paths:?}"
+        );
+    }
+    let tokens = node.tokens().await.unwrap();
+    assert!(!tokens.is_empty());
+    assert!(
+        tokens.iter().all(|t| t.parse::<i64>().is_ok()),
+        "{tokens:?}"
+    );
     node.truncate("ks", "t").await.unwrap();
     node.rebuild(&RebuildOptions::default()).await.unwrap();
     node.drain().await.unwrap();

@@ -159,12 +159,41 @@ impl Engine {
     /// Accepts a validated request: the record is in the journal when this returns. Refused
     /// when admission says so (disabled operation, conflict; see `admission`).
     pub async fn submit(&self, request: Request) -> Result<OperationRecord, SubmitError> {
+        self.submit_as(Uuid::new_v4(), request)
+            .await
+            .map(|(record, _)| record)
+    }
+
+    /// Like `submit`, under an id the caller chose. When an operation with this id exists already
+    /// it is returned unchanged with `false` (nothing new runs), provided it is of the same type;
+    /// `true` when this call created it. A caller that journals the id before sending can so
+    /// send again after its own crash without the work running twice.
+    pub async fn submit_as(
+        &self,
+        id: Uuid,
+        request: Request,
+    ) -> Result<(OperationRecord, bool), SubmitError> {
         let seq = self.shared.seq.fetch_add(1, Ordering::SeqCst);
-        let record = OperationRecord::new(Uuid::new_v4(), seq, request, now_ms());
+        let record = OperationRecord::new(id, seq, request, now_ms());
+        if let Some(existing) = self.get(id) {
+            return same_type_or_conflict(existing, &record);
+        }
         // Admission and insertion under one lock, so two racing conflicting requests cannot
         // both get in; the entry is removed again if the journal refuses it.
         {
             let mut ops = self.shared.lock();
+            if ops.get(&id).is_some() {
+                // Submitted under the same id by a racing call since the check above.
+                drop(ops);
+                return match self.get(id) {
+                    Some(existing) => same_type_or_conflict(existing, &record),
+                    None => Err(SubmitError::Conflict {
+                        id,
+                        message: format!("operation {id} was submitted twice at once"),
+                        record: Box::new(record),
+                    }),
+                };
+            }
             // Production readiness: the bounded queue, checked before anything is journaled.
             let pending = ops.count(State::Pending);
             if pending >= self.shared.config.max_pending {
@@ -182,7 +211,7 @@ impl Engine {
         // the record, already journaled PENDING, will be queued again at the next start.
         let _ = self.shared.queue.send(record.id);
         tracing::info!(id = %record.id, r#type = record.type_name(), "operation accepted");
-        Ok(record)
+        Ok((record, true))
     }
 
     /// Operations waiting for a worker.
@@ -481,6 +510,28 @@ impl Engine {
             }
         }
     }
+}
+
+
+/// A second submission under an existing id: the existing record when the type is the same
+/// (nothing new runs), else a conflict naming both types.
+fn same_type_or_conflict(
+    existing: OperationRecord,
+    record: &OperationRecord,
+) -> Result<(OperationRecord, bool), SubmitError> {
+    if existing.type_name() != record.type_name() {
+        return Err(SubmitError::Conflict {
+            id: existing.id,
+            message: format!(
+                "operation {} exists already and is a {}, not a {}",
+                existing.id,
+                existing.type_name(),
+                record.type_name()
+            ),
+            record: Box::new(existing),
+        });
+    }
+    Ok((existing, false))
 }
 
 #[cfg(test)]

@@ -134,7 +134,8 @@ impl Shared {
 
     /// What a previous run left: finished records are served as they were (kept frozen; their
     /// JSON is made by `render_finished` after start, or on first use), PENDING ones are queued
-    /// again in submission order, RUNNING ones become FAILED because their outcome is unknown.
+    /// again in submission order, RUNNING ones become FAILED because their outcome is unknown,
+    /// unless they are resumable (`Operation::resumable`): those are queued again to carry on.
     /// Only unfinished rows are decoded here, so a large journal opens quickly. Returns the next
     /// submission number.
     pub(super) async fn recover(&self) -> Result<u64, JournalError> {
@@ -185,9 +186,18 @@ impl Shared {
                 }
             })?;
         }
-        requeue.sort_unstable();
         let now = now_ms();
         for mut record in interrupted {
+            if record.request.operation().resumable() {
+                // A cluster-wide roll carries on from its journaled plan.
+                record.state = State::Pending;
+                record.version += 1;
+                self.journal.put(&record).await?;
+                tracing::info!(id = %record.id, "operation was running when the sidecar stopped; it resumes");
+                requeue.push((record.seq, record.id));
+                self.lock().insert(record);
+                continue;
+            }
             let message = format!(
                 "the sidecar stopped while this operation was running, so its outcome is unknown; {}",
                 record.request.restart_advice()
@@ -206,6 +216,7 @@ impl Shared {
             let json = Bytes::from(record.to_api_bytes());
             self.lock().insert_frozen(&record, json);
         }
+        requeue.sort_unstable();
         for (_, id) in requeue {
             let _ = self.queue.send(id);
         }

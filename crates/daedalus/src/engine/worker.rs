@@ -83,14 +83,17 @@ async fn claim(shared: &Arc<Shared>, id: Uuid) -> Option<RunContext> {
                     shared: shared.clone(),
                     id,
                 });
-                return Some(RunContext::new(
-                    id,
-                    shared.node.clone(),
-                    reporter,
-                    cancel,
-                    shared.settings.clone(),
-                    shared.policy.clone(),
-                ));
+                return Some(
+                    RunContext::new(
+                        id,
+                        shared.node.clone(),
+                        reporter,
+                        cancel,
+                        shared.settings.clone(),
+                        shared.policy.clone(),
+                    )
+                    .with_stopping(shared.stop.clone()),
+                );
             }
             Err(TransitionError::Refused(()) | TransitionError::Finished) => return None,
             Err(TransitionError::Journal(e)) => {
@@ -232,6 +235,12 @@ pub(super) async fn sweep(shared: Arc<Shared>) {
         };
         if !expired.is_empty() {
             tracing::debug!(count = expired.len(), "operations expired");
+            // A cluster-wide operation's plan goes with its record.
+            if let Some(cluster) = &shared.settings.cluster {
+                if let Err(e) = cluster.plans.forget(expired.clone()).await {
+                    tracing::error!(error = %e, "cannot remove the plans of expired operations");
+                }
+            }
             if let Err(e) = shared.journal.delete(expired).await {
                 tracing::error!(error = %e, "cannot remove expired operations from the journal");
             }

@@ -9,22 +9,40 @@ use axum::extract::rejection::BytesRejection;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use daedalus_client::OPERATION_ID_HEADER;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::AppError;
 use super::records::RecordJson;
 use crate::engine::{Engine, Filter};
+use crate::journal::JournalError;
 use crate::operations::{Request, ValidationError};
 use crate::record::State as OpState;
 
 pub(super) async fn submit(
     State(engine): State<Engine>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    let chosen_id = match headers.get(OPERATION_ID_HEADER) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| Uuid::parse_str(text.trim()).ok())
+                .ok_or_else(|| {
+                    ValidationError::invalid(
+                        OPERATION_ID_HEADER,
+                        format!("the {OPERATION_ID_HEADER} header must be a UUID"),
+                    )
+                })?,
+        ),
+    };
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::TooLarge
@@ -36,10 +54,25 @@ pub(super) async fn submit(
         .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
     super::limits::check(&value)?; // Production readiness: shape limits first.
     let request = Request::from_json(&value, engine.policy())?;
-    let record = engine.submit(request).await?;
+    // In its own task: a client that goes away mid-request (a coordinator killed while it
+    // sends) drops this handler, and a submission stopped between taking the record and
+    // queueing it would stay PENDING forever.
+    let submitting = engine.clone();
+    let (record, created) = tokio::spawn(async move {
+        match chosen_id {
+            Some(id) => submitting.submit_as(id, request).await,
+            None => submitting.submit(request).await.map(|r| (r, true)),
+        }
+    })
+    .await
+    .map_err(|e| AppError::Journal(JournalError::Task(e.to_string())))??;
     let location = format!("/operations/{}", record.id);
     Ok((
-        StatusCode::CREATED,
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
         [(header::LOCATION, location)],
         Json(record.to_api_json()),
     )
@@ -93,7 +126,10 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
-    let record = engine.cancel(id).await?;
+    // In its own task, as submit: a cancel half done when the client left is finished.
+    let record = tokio::spawn(async move { engine.cancel(id).await })
+        .await
+        .map_err(|e| AppError::Journal(JournalError::Task(e.to_string())))??;
     Ok((StatusCode::ACCEPTED, Json(record.to_api_json())).into_response())
 }
 

@@ -100,6 +100,7 @@ pub struct RunContext {
     cancel: Arc<Cancellation>,
     settings: Arc<OperationSettings>,
     policy: Arc<ValidationPolicy>,
+    stopping: CancellationToken,
 }
 
 impl RunContext {
@@ -118,7 +119,20 @@ impl RunContext {
             cancel,
             settings,
             policy,
+            stopping: CancellationToken::new(),
         }
+    }
+
+    /// The same context, told that the sidecar is stopping through `token`.
+    pub fn with_stopping(mut self, token: CancellationToken) -> RunContext {
+        self.stopping = token;
+        self
+    }
+
+    /// Resolves when the sidecar begins to stop. An operation that can carry on after a restart
+    /// (`Operation::resumable`) starts nothing new from then on.
+    pub fn stopping(&self) -> &CancellationToken {
+        &self.stopping
     }
 
     pub fn id(&self) -> Uuid {

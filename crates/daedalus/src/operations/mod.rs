@@ -9,13 +9,19 @@
 //! Adding an operation type: one new module here implementing [`OperationType`] (and so
 //! [`Operation`]), plus one line in [`REGISTRY`].
 
+pub mod backup;
+mod backup_storage;
+pub mod cluster;
 pub mod compaction;
 mod context;
 pub(crate) mod fields;
 pub mod import;
+pub mod list_backups;
 mod operation;
 pub(crate) mod progress;
+pub mod remove_backup;
 pub mod restart;
+pub mod restore;
 mod settings;
 pub mod table;
 pub mod topology;
@@ -27,11 +33,15 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use backup::BackupOperation;
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
 pub use context::{Cancellation, OperationError, Reporter, RunContext};
 pub use import::ImportRequest;
+pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
+pub use remove_backup::RemoveBackupOperation;
 pub use restart::RestartRequest;
+pub use restore::RestoreOperation;
 pub use settings::{OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
 pub use topology::{DecommissionRequest, DrainRequest, RebuildRequest};
@@ -39,14 +49,18 @@ pub use validation::ValidationError;
 
 /// Every operation type this sidecar knows: one line each.
 pub static REGISTRY: &[Registration] = &[
+    Registration::of::<BackupOperation>(),
     Registration::of::<CleanupRequest>(),
     Registration::of::<DecommissionRequest>(),
     Registration::of::<DrainRequest>(),
     Registration::of::<FlushRequest>(),
     Registration::of::<ImportRequest>(),
+    Registration::of::<ListBackupsOperation>(),
     Registration::of::<RebuildRequest>(),
     Registration::of::<RefreshRequest>(),
+    Registration::of::<RemoveBackupOperation>(),
     Registration::of::<RestartRequest>(),
+    Registration::of::<RestoreOperation>(),
     Registration::of::<ScrubRequest>(),
     Registration::of::<TruncateRequest>(),
     Registration::of::<UpgradeSSTablesRequest>(),
@@ -120,10 +134,14 @@ impl Request {
                 known_types().join(", ")
             ),
         })?;
-        Ok(Request::new(
-            registration.type_name,
-            (registration.parse)(body, policy)?,
-        ))
+        let made = if cluster::is_global(body)? {
+            cluster::parse(registration.type_name, body, |inner| {
+                (registration.parse)(inner, policy)
+            })?
+        } else {
+            (registration.parse)(body, policy)?
+        };
+        Ok(Request::new(registration.type_name, made))
     }
 
     /// A request of type `T`, already built (tests and tools).
@@ -217,7 +235,17 @@ impl<'de> Deserialize<'de> for Request {
             .ok_or_else(|| D::Error::missing_field("type"))?;
         let registration = Registration::find(type_name)
             .ok_or_else(|| D::Error::unknown_variant(type_name, known_types()))?;
-        let made = (registration.restore)(stored).map_err(D::Error::custom)?;
+        // A cluster-wide request is stored in its request form and read back through the same
+        // validation (its node part with the type's own journal form).
+        let made = if cluster::is_global(&stored).map_err(D::Error::custom)? {
+            cluster::parse(registration.type_name, &stored, |inner| {
+                (registration.restore)(inner.clone())
+                    .map_err(|e| ValidationError::malformed(e.to_string()))
+            })
+            .map_err(D::Error::custom)?
+        } else {
+            (registration.restore)(stored).map_err(D::Error::custom)?
+        };
         Ok(Request::new(registration.type_name, made))
     }
 }
@@ -243,6 +271,12 @@ mod tests {
             json!({"type": "drain"}),
             json!({"type": "truncate", "keyspace": "ks", "table": "t"}),
             json!({"type": "restart"}),
+            json!({"type": "backup", "storageLocation": "s3://b/c/d/n", "snapshotTag": "s",
+                   "entities": "ks.t", "bandwidth": {"value": 1, "unit": "MBPS", "description": "1 MBPS"},
+                   "duration": "2 HOURS", "concurrentConnections": 3}),
+            json!({"type": "list", "storageLocation": "s3://b", "lastN": 2}),
+            json!({"type": "remove-backup", "storageLocation": "file:///x/b/c/d/n",
+                   "backupName": "s-1", "dry": true}),
         ];
         for body in bodies {
             let request = Request::from_json(&body, &policy).unwrap();
@@ -272,6 +306,44 @@ mod tests {
         assert_eq!(serde_json::to_value(&request).unwrap(), stored);
         let unknown = serde_json::from_value::<Request>(json!({"type": "repair"}));
         assert!(unknown.is_err());
+    }
+
+    /// A cluster-wide request is journaled in its request form and comes back cluster-wide,
+    /// resumable, with its coordinator fields; the local form of the same type stays local.
+    #[test]
+    fn a_cluster_wide_request_round_trips_through_the_journal_form() {
+        let policy = ValidationPolicy::default();
+        let body = json!({"type": "cleanup", "keyspace": "ks", "globalRequest": true,
+                          "concurrency": "rack", "dc": "dc1", "timeout": 2});
+        let request = Request::from_json(&body, &policy).unwrap();
+        assert!(request.operation().resumable());
+        let stored = serde_json::to_value(&request).unwrap();
+        for key in ["globalRequest", "concurrency", "dc", "timeout", "keyspace"] {
+            assert_eq!(stored[key], body[key], "{key} as stored: {stored}");
+        }
+        let back: Request = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, request);
+        assert!(back.operation().resumable());
+        assert_ne!(
+            back.duplicate_key(),
+            Request::from_json(&json!({"type": "cleanup", "keyspace": "ks"}), &policy)
+                .unwrap()
+                .duplicate_key()
+        );
+        let local = Request::from_json(
+            &json!({"type": "cleanup", "keyspace": "ks",
+                                               "globalRequest": false}),
+            &policy,
+        )
+        .unwrap();
+        assert!(!local.operation().resumable());
+        let e = Request::from_json(&json!({"type": "cleanup", "globalRequest": true}), &policy)
+            .unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("keyspace"),
+            "the node part is validated too"
+        );
     }
 
     #[test]

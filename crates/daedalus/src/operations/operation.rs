@@ -42,6 +42,13 @@ pub trait Operation: Send + Sync + fmt::Debug + 'static {
         None
     }
 
+    /// Whether a run interrupted by a stop of the sidecar can simply run again at the next start
+    /// and carry on where it was (it keeps its own durable progress, as the coordinator of a
+    /// cluster-wide request does). Others become FAILED, their outcome unknown.
+    fn resumable(&self) -> bool {
+        false
+    }
+
     /// Runs the operation to its end. Progress, findings and cancellation go through `ctx`.
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError>;
 }

@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::cluster::settings::Coordination;
+
 /// How the deployment lets operations run: what is enabled and how long the waits may be
 /// (flags `--enable-truncate`, `--restart-command`, `--restart-timeout`, `--drain-timeout`).
 #[derive(Debug, Clone)]
@@ -21,6 +23,15 @@ pub struct OperationSettings {
     pub drain_timeout: Duration,
     /// How often progress is read from the node while a blocking call runs.
     pub poll_interval: Duration,
+    /// `--backup-secrets-dir`: mounted Kubernetes secrets, one directory per secret name, that
+    /// `k8sSecretName` of the backup requests names. Without it that field is refused.
+    pub backup_secrets_dir: Option<PathBuf>,
+    /// `--backup-data-dir`: Cassandra's data directories, for nodes that do not tell them over
+    /// JMX (3.11); a request's `dataDirs` wins over them.
+    pub backup_data_dirs: Vec<PathBuf>,
+    /// How cluster-wide requests reach the peers and where their plans are kept; without it
+    /// `globalRequest: true` is refused (400).
+    pub cluster: Option<Coordination>,
 }
 
 impl Default for OperationSettings {
@@ -31,6 +42,9 @@ impl Default for OperationSettings {
             restart_timeout: Duration::from_secs(600),
             drain_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_millis(250),
+            backup_secrets_dir: None,
+            backup_data_dirs: Vec::new(),
+            cluster: None,
         }
     }
 }

@@ -713,3 +713,64 @@ fn the_schema_check_rejects_records_that_break_the_contract() {
         "PENDING with startTime"
     );
 }
+
+/// A chosen id (`Daedalus-Operation-Id`): the first submission creates the operation (201), the
+/// same id again returns it (200) without running anything new, the same id with another type is
+/// a 409, a malformed id a 400 naming the header; a cluster-wide request needs the plan store
+/// the binary opens (400 here, on an in-process server without one).
+#[tokio::test]
+async fn a_chosen_operation_id_makes_a_second_submission_a_no_op() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Arc::new(FakeNode::new());
+    let server = TestServer::start(node.connector(), config(2), &tmp.path().join("data")).await;
+    let dir = copy_fixture(NB_SETS, tmp.path());
+    let http = reqwest::Client::new();
+    let id = uuid::Uuid::new_v4().to_string();
+    let post = |header: String, body: Value| {
+        let request = http
+            .post(format!("http://{}/operations", server.addr))
+            .header(daedalus_client::OPERATION_ID_HEADER, header)
+            .json(&body);
+        async move {
+            let resp = request.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, first) = post(id.clone(), import_body(&dir)).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["id"], id.as_str());
+    server.wait_state(&id, "COMPLETED").await;
+    let (status, again) = post(id.clone(), import_body(&dir)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(again["state"], "COMPLETED");
+    assert_eq!(node.calls().len(), 1, "ran once");
+    let (status, other) = post(id.clone(), json!({"type": "flush", "keyspace": "ks"})).await;
+    assert_eq!(status, 409, "{other}");
+    let (status, bad) = post(
+        "not-a-uuid".into(),
+        json!({"type": "flush", "keyspace": "ks"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["field"], daedalus_client::OPERATION_ID_HEADER);
+
+    let global = server
+        .post(&json!({"type": "flush", "keyspace": "ks", "globalRequest": true}))
+        .await;
+    assert_eq!(global.status, 400, "{}", global.body);
+    assert_eq!(global.body["field"], "globalRequest");
+    let refused = server
+        .post(&json!({"type": "decommission", "globalRequest": true}))
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("never cluster-wide"),
+        "{}",
+        refused.body
+    );
+}

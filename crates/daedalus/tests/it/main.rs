@@ -5,7 +5,11 @@
 mod common;
 
 mod api;
+mod backup_contract;
+mod backup_file;
+mod backup_servers;
 mod cli_bin;
+mod cluster;
 mod durability;
 mod e2e;
 mod full_disk;
@@ -14,5 +18,6 @@ mod jmx_tls;
 mod operations;
 mod prod;
 mod reads;
+mod restore;
 mod shutdown;
 mod tls_binary;

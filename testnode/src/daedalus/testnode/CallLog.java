@@ -69,8 +69,11 @@ final class CallLog {
 
     private synchronized void append(String line) {
         lines.add(line);
+        // The file's lines also say when (epoch millis, "at"), so the logs of several nodes can be
+        // merged in time order; the in-memory lines stay as the call made them.
+        String stamped = line.substring(0, line.length() - 1) + ",\"at\":" + System.currentTimeMillis() + "}";
         try {
-            out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            out.write((stamped + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
         } catch (IOException e) {
             System.err.println("testnode: cannot write call log: " + e);

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod spawn;
 pub mod spec;
 pub mod testnode;
@@ -289,6 +290,16 @@ fn components() -> &'static Value {
         let mut doc = serde_json::to_value(yaml).expect("the spec converts to JSON");
         doc["components"]["schemas"]["BaseOperation"]["properties"]["progress"] =
             json!({ "type": "number", "minimum": 0, "maximum": 1 });
+        // Esop's phases before DOWNLOAD, which the contract's enum leaves out.
+        doc["components"]["schemas"]["RestoreOperationRequest"]["properties"]["restorationPhase"]
+            ["enum"] = json!([
+            "INIT",
+            "CLUSTER_HEALTHCHECK",
+            "DOWNLOAD",
+            "TRUNCATE",
+            "IMPORT",
+            "CLEANUP"
+        ]);
         doc["components"].clone()
     })
 }
@@ -395,9 +406,13 @@ pub fn response_schema(value: &Value) -> &'static str {
         "rebuild" => "RebuildOperationResponse",
         "refresh" => "RefreshOperationResponse",
         "restart" => "RestartOperationResponse",
+        "restore" => "RestoreOperationResponse",
         "scrub" => "ScrubOperationResponse",
         "upgradesstables" => "UpgradeSSTablesOperationResponse",
         "truncate" => "TruncateOperationResponse",
+        "backup" => "BackupOperationResponse",
+        // Not in the Icarus contract: the common part only (ours is api/openapi.yaml).
+        "list" | "remove-backup" => "BaseOperation",
         _ => "ImportOperationResponse",
     }
 }

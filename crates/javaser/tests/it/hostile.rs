@@ -1,6 +1,5 @@
 //! Hostile and malformed input: every case must end in a typed error (or a value), never a
 //! panic, a stack overflow or an allocation sized by a length read off the wire.
-mod common;
 
 use javaser::*;
 
@@ -454,9 +453,9 @@ fn random_garbage_and_mutated_captures_never_panic() {
         }));
         parse_all(&b);
     }
-    let seeds: Vec<Vec<u8>> = common::all_capture_files()
+    let seeds: Vec<Vec<u8>> = crate::common::all_capture_files()
         .iter()
-        .flat_map(|f| common::streams(f))
+        .flat_map(|f| crate::common::streams(f))
         .map(|s| s.bytes)
         .collect();
     for i in 0..4000 {

@@ -1,8 +1,6 @@
 //! The MBeanServerConnection calls against the JDK's own JMX connector server.
 
-mod common;
-
-use common::{shared, ServerOptions, TestServer, ADVERTISED_HOST, PROBE};
+use crate::common::{shared, ServerOptions, TestServer, ADVERTISED_HOST, PROBE};
 use jmx::{JmxClient, JmxError, Value};
 
 fn s(v: &str) -> Value {

@@ -1,7 +1,6 @@
 //! Decoding every golden JDK capture, and writing byte-identical copies of what the JDK sent.
-mod common;
 
-use common::*;
+use crate::common::*;
 use javaser::*;
 
 #[test]

@@ -1,8 +1,6 @@
 //! Every value type of the model, produced by the JDK and decoded through the client.
 
-mod common;
-
-use common::{shared, PROBE};
+use crate::common::{shared, PROBE};
 use jmx::{JmxClient, Value};
 
 fn s(v: &str) -> Value {

@@ -1,12 +1,10 @@
 //! JMX over SSL as Cassandra configures it: registry and connector on one port, both behind
 //! `SslRMIServerSocketFactory`, stubs carrying `SslRMIClientSocketFactory` in a `UnicastRef2`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{ServerOptions, TestServer, PROBE};
+use crate::common::{ServerOptions, TestServer, PROBE};
 use jmx::{JmxClient, JmxError, TlsConfig, Value};
 
 const PASSWORD: &str = "changeit";

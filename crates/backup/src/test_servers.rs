@@ -1,6 +1,8 @@
-//! Local storage servers for the tests: moto (S3), fake-gcs-server (GCS) and Azurite (Azure),
-//! installed by `scripts/emulators` and started on a free loopback port each. A server that
-//! cannot be installed or started fails the test; it is stopped when dropped.
+//! Local storage servers for tests (this crate's and the sidecar's): moto (S3),
+//! fake-gcs-server (GCS) and Azurite (Azure), installed by `scripts/emulators` and started on a
+//! free loopback port each. A server that cannot be installed or started fails the test (it
+//! panics); it is stopped when dropped. Compiled only with the `test-servers` feature; it must
+//! not be used outside tests.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

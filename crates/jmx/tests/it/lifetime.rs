@@ -1,11 +1,9 @@
 //! DGC lease renewal and the JMX idle-timeout keep-alive, against a server with a 2 s lease and a
 //! 1.5 s connector idle timeout.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{ServerOptions, TestServer, PROBE};
+use crate::common::{ServerOptions, TestServer, PROBE};
 use jmx::{JmxClient, Value};
 
 fn short_lived() -> ServerOptions {

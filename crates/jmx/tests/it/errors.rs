@@ -1,8 +1,6 @@
 //! Exceptions thrown by the server and authentication failures, as typed errors.
 
-mod common;
-
-use common::{shared, ServerOptions, TestServer, PROBE};
+use crate::common::{shared, ServerOptions, TestServer, PROBE};
 use jmx::{JmxClient, JmxError, Value};
 
 fn s(v: &str) -> Value {

@@ -1,10 +1,8 @@
 //! Timeouts, servers that stall or die mid-call, concurrency, reconnection after a restart.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{free_port, shared, ServerOptions, TestServer, PROBE};
+use crate::common::{free_port, shared, ServerOptions, TestServer, PROBE};
 use jmx::{JmxClient, JmxConfig, JmxError, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -1,0 +1,557 @@
+//! The `backup` operation: snapshot the node, upload the snapshot's SSTables in Esop's layout,
+//! write the manifest last, and clear the snapshot whatever happened.
+//!
+//! Owns the flow of one node's backup (Esop's: schema version → full tag → bucket check → data
+//! directories → tokens → snapshot → upload with dedup → manifest → topology → clear). Keys,
+//! manifests, stores and transfers are the `backup` crate's; this module must not build object
+//! keys or JSON of its own.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backup::layout::{self, UploadItem};
+use backup::location::{NodeFacts, NodePath};
+use backup::manifest::{ClusterTopology, EntryType, Manifest, ManifestEntry, NodeTopology};
+use backup::request::{BackupRequest, Entities, RetryStrategy};
+use backup::store::Storage;
+use backup::transfer::{
+    self, BackoffStrategy, RetryPolicy, TransferError, TransferOptions, UploadFile, UploadOutcome,
+};
+use cassandra::{Node, SnapshotOptions};
+use object_store::{ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::backup_storage::{
+    check_file_location, check_secrets, invalid, node_facts, now_millis, open_storage,
+    parse_request, record_fields,
+};
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::{OperationSettings, ValidationPolicy};
+use super::validation::ValidationError;
+
+/// An accepted `backup` request: Esop's and Icarus' fields, with `snapshotTag` defaulted to
+/// `autosnap-<epochSeconds>` of the submission (so a retry after a crash names the same tag).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct BackupOperation {
+    pub request: BackupRequest,
+}
+
+impl Serialize for BackupOperation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        record_fields(&self.request).serialize(serializer)
+    }
+}
+
+impl OperationType for BackupOperation {
+    const TYPE: &'static str = "backup";
+
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+        let mut request: BackupRequest = parse_request(body)?;
+        request.validate().map_err(invalid)?;
+        check_file_location(&request.common, policy)?;
+        let seconds = now_millis() / 1000;
+        request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
+        Ok(BackupOperation { request })
+    }
+}
+
+/// What one backup uploaded, for the record.
+struct Uploaded {
+    files: usize,
+    sent: usize,
+    sent_bytes: u64,
+}
+
+#[async_trait]
+impl Operation for BackupOperation {
+    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some(format!(
+            "the backup to {} was interrupted before its manifest was written, so it is not a \
+             backup; submit it again: objects already uploaded are skipped. Clear the snapshot \
+             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {}-<schema \
+             version>-<millis>)",
+            self.request
+                .common
+                .storage_location
+                .as_deref()
+                .unwrap_or(""),
+            self.tag()
+        ))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        ctx.checkpoint()?;
+        let request = &self.request;
+        let node = ctx.node().await?;
+        let schema_version = ctx
+            .read(|n| async move { n.schema_version().await })
+            .await?;
+        let full_tag = layout::full_tag(self.tag(), &schema_version, now_millis());
+        ctx.set_extra("snapshotName", Value::from(full_tag.clone()));
+
+        let facts = node_facts(ctx).await?;
+        let location = request.common.location().map_err(configuration)?;
+        let location = if location.is_global() {
+            location
+                .for_node(&facts)
+                .map_err(|e| OperationError::failed("Topology", e.to_string()))?
+        } else {
+            location
+        };
+        let node_path = location.node_path(&facts);
+        let storage = open_storage(
+            ctx,
+            &request.common,
+            &location,
+            &facts.cluster,
+            request.create_missing_bucket,
+        )
+        .await?;
+        let entities = request.entities().map_err(configuration)?;
+        let data_dirs = self.data_dirs(ctx, &node, &entities).await?;
+        let tokens = ctx.read(|n| async move { n.tokens().await }).await?;
+        ctx.checkpoint()?;
+
+        let taken = ctx
+            .uninterruptible(
+                "takeSnapshot",
+                node.take_snapshot(
+                    &full_tag,
+                    &snapshot_entities(&entities),
+                    &SnapshotOptions::default(),
+                ),
+            )
+            .await;
+        let outcome = match taken {
+            Err(cancelled) => Err(cancelled),
+            Ok(Err(refused)) => Err(OperationError::from(refused)),
+            Ok(Ok(())) => {
+                let hours = Duration::from_secs(request.timeout_hours().saturating_mul(3600));
+                let upload = Backup {
+                    ctx,
+                    storage: &storage,
+                    node_path: &node_path,
+                    full_tag: &full_tag,
+                    schema_version: &schema_version,
+                };
+                match tokio::time::timeout(hours, upload.run(request, &data_dirs, &entities, tokens))
+                    .await
+                {
+                    Ok(done) => done,
+                    Err(_) => Err(OperationError::failed(
+                        "Timeout",
+                        format!(
+                            "the backup did not finish within its timeout of {} hours; no manifest was written. Raise timeout, or bandwidth",
+                            request.timeout_hours()
+                        ),
+                    )),
+                }
+            }
+        };
+        let uploaded = match outcome {
+            Ok(uploaded) => uploaded,
+            Err(error) => {
+                self.clear_snapshot(ctx, &full_tag).await;
+                return Err(error);
+            }
+        };
+        if request.uploads_topology() {
+            if let Err(error) =
+                upload_topology(ctx, &storage, &facts, &full_tag, &schema_version).await
+            {
+                self.clear_snapshot(ctx, &full_tag).await;
+                return Err(error);
+            }
+        }
+        ctx.set_extra("uploadedFiles", Value::from(uploaded.sent));
+        ctx.set_extra("skippedFiles", Value::from(uploaded.files - uploaded.sent));
+        ctx.set_extra("uploadedBytes", Value::from(uploaded.sent_bytes));
+        self.clear_snapshot(ctx, &full_tag).await;
+        Ok(())
+    }
+}
+
+impl BackupOperation {
+    /// The snapshot tag (defaulted at parse time).
+    fn tag(&self) -> &str {
+        self.request.snapshot_tag.as_deref().unwrap_or("autosnap")
+    }
+
+    /// The data directories to walk: the request's `dataDirs`, else `--backup-data-dir`, else
+    /// the parents of the tables' `DataPaths` (4.0+).
+    async fn data_dirs(
+        &self,
+        ctx: &RunContext,
+        node: &Node,
+        entities: &Entities,
+    ) -> Result<Vec<PathBuf>, OperationError> {
+        if let Some(dirs) = self.request.data_dirs.as_ref().filter(|d| !d.is_empty()) {
+            return Ok(dirs.iter().map(PathBuf::from).collect());
+        }
+        if !ctx.settings().backup_data_dirs.is_empty() {
+            return Ok(ctx.settings().backup_data_dirs.clone());
+        }
+        if !node.version().at_least(4, 0) {
+            return Err(OperationError::failed(
+                "Configuration",
+                format!(
+                    "Cassandra {} does not report its data directories over JMX (DataPaths is 4.0+): give dataDirs in the request or start the sidecar with --backup-data-dir",
+                    node.version().raw
+                ),
+            ));
+        }
+        let tables = ctx.read(|n| async move { n.tables().await }).await?;
+        let mut dirs = BTreeSet::new();
+        for table in tables
+            .into_iter()
+            .filter(|t| entities.includes(&t.keyspace, &t.table))
+        {
+            let (ks, t) = (table.keyspace.clone(), table.table.clone());
+            let paths = ctx
+                .read(|n| async move { n.table_data_paths(&ks, &t).await })
+                .await?;
+            // Each path is `<data dir>/<ks>/<table>-<id>`.
+            dirs.extend(
+                paths
+                    .iter()
+                    .filter_map(|p| Path::new(p).parent()?.parent().map(Path::to_path_buf)),
+            );
+        }
+        Ok(dirs.into_iter().collect())
+    }
+
+    /// Clears the backup's snapshot; a failure is kept in the record, not raised over the
+    /// backup's own outcome.
+    async fn clear_snapshot(&self, ctx: &RunContext, full_tag: &str) {
+        let tag = full_tag.to_string();
+        let cleared = ctx
+            .read(|n| async move { n.clear_snapshot(Some(&tag), &[]).await })
+            .await;
+        if let Err(error) = cleared {
+            tracing::warn!(snapshot = full_tag, %error, "could not clear the backup's snapshot");
+            ctx.set_extra(
+                "snapshotNotCleared",
+                Value::from(format!(
+                    "{error}; clear it with nodetool clearsnapshot -t {full_tag}"
+                )),
+            );
+        }
+    }
+}
+
+/// The snapshot's part of a backup: walking, uploading and the manifest.
+struct Backup<'a> {
+    ctx: &'a RunContext,
+    storage: &'a Storage,
+    node_path: &'a NodePath,
+    full_tag: &'a str,
+    schema_version: &'a str,
+}
+
+impl Backup<'_> {
+    async fn run(
+        &self,
+        request: &BackupRequest,
+        data_dirs: &[PathBuf],
+        entities: &Entities,
+        tokens: Vec<String>,
+    ) -> Result<Uploaded, OperationError> {
+        let mut manifest = Manifest::new(self.full_tag, tokens, self.schema_version);
+        let plan = {
+            let (dirs, tag) = (data_dirs.to_vec(), self.full_tag.to_string());
+            let entities = entities.clone();
+            let mut manifest_tables = Vec::new();
+            let plan = tokio::task::spawn_blocking(move || {
+                plan_snapshot(&dirs, &tag, &entities, &mut manifest_tables)
+                    .map(|plan| (plan, manifest_tables))
+            })
+            .await
+            .map_err(|e| OperationError::internal(format!("snapshot walk failed: {e}")))??;
+            for (ks, table, id, schema) in plan.1 {
+                let entry = manifest.table_mut(&ks, &table);
+                entry.id = Some(id);
+                if entry.schema_content.is_none() {
+                    entry.schema_content = schema;
+                }
+            }
+            plan.0
+        };
+        let total: u64 = plan.iter().map(|(_, _, item)| item.size).sum();
+        self.ctx.set_extra("files", Value::from(plan.len()));
+        self.ctx.set_extra("bytes", Value::from(total));
+
+        let files: Vec<UploadFile> = plan
+            .iter()
+            .map(|(_, _, item)| UploadFile {
+                path: item.local.clone(),
+                key: self.storage.node_object(self.node_path, &item.key),
+                size: item.size,
+            })
+            .collect();
+        let progress_ctx = self.ctx.clone();
+        let options = transfer_options(request).with_progress(move |done, total| {
+            if total > 0 {
+                progress_ctx.set_progress(done as f64 / total as f64);
+            }
+        });
+        let results = transfer::upload(
+            self.storage.store().clone(),
+            files,
+            &options,
+            self.ctx.cancelled(),
+        )
+        .await
+        .map_err(|e| transfer_failure(e, self.full_tag))?;
+
+        let mut uploaded = Uploaded {
+            files: results.len(),
+            sent: 0,
+            sent_bytes: 0,
+        };
+        for ((ks, table, item), result) in plan.into_iter().zip(results) {
+            if result.outcome == UploadOutcome::Uploaded {
+                uploaded.sent += 1;
+                uploaded.sent_bytes += result.size;
+            }
+            manifest.table_mut(&ks, &table).add_entry(
+                &item.sstable,
+                ManifestEntry {
+                    object_key: item.key,
+                    entry_type: EntryType::File,
+                    size: result.size,
+                    hash: Some(result.sha256),
+                    kms_key_id: request.common.kms_key_id.clone(),
+                },
+            );
+        }
+        manifest.update_size();
+        self.ctx.set_progress(1.0);
+        // The manifest marks a finished backup: never written once a cancel was asked for.
+        self.ctx.checkpoint()?;
+        let path = self
+            .storage
+            .node_object(self.node_path, &layout::manifest_key(self.full_tag));
+        let payload = PutPayload::from(manifest.to_json());
+        tokio::select! {
+            put = self.storage.store().put(&path, payload) => put.map_err(|e| OperationError::failed(
+                "Storage",
+                format!("writing manifest {path} failed: {e}; every data object is uploaded, run the backup again to write it"),
+            ))?,
+            _ = self.ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
+        };
+        self.ctx
+            .set_extra("manifest", Value::from(path.to_string()));
+        Ok(uploaded)
+    }
+}
+
+/// One table found in the snapshot: keyspace, table, id, `schema.cql`.
+type SnapshotTableFacts = (String, String, String, Option<String>);
+
+/// Every file of the snapshot under `data_dirs` to upload, with its keyspace and table; fills
+/// `tables` with each table found (empty ones too, so they appear in the manifest).
+fn plan_snapshot(
+    data_dirs: &[PathBuf],
+    full_tag: &str,
+    entities: &Entities,
+    tables: &mut Vec<SnapshotTableFacts>,
+) -> Result<Vec<(String, String, UploadItem)>, OperationError> {
+    let mut plan = Vec::new();
+    for dir in data_dirs {
+        let found = layout::snapshot_tables(dir, full_tag).map_err(|e| {
+            OperationError::failed(
+                "Snapshot",
+                format!(
+                    "{e}; check dataDirs (or --backup-data-dir) names Cassandra's data directories"
+                ),
+            )
+        })?;
+        for table in found
+            .into_iter()
+            .filter(|t| entities.includes(&t.keyspace, &t.table))
+        {
+            let schema = table.schema().map_err(snapshot_failure)?;
+            let items = layout::plan_table_upload(
+                &table.keyspace,
+                &table.table,
+                &table.table_id,
+                &table.dir,
+            )
+            .map_err(snapshot_failure)?;
+            plan.extend(
+                items
+                    .into_iter()
+                    .map(|item| (table.keyspace.clone(), table.table.clone(), item)),
+            );
+            tables.push((table.keyspace, table.table, table.table_id, schema));
+        }
+    }
+    Ok(plan)
+}
+
+fn snapshot_failure(error: layout::LayoutError) -> OperationError {
+    OperationError::failed(
+        "Snapshot",
+        format!("{error}; the snapshot's files must stay readable until the backup ends"),
+    )
+}
+
+/// The transfer knobs of the request (Esop's names).
+fn transfer_options(request: &BackupRequest) -> TransferOptions {
+    let retry = request.common.retry();
+    TransferOptions {
+        concurrency: request.common.connections(),
+        bandwidth: request.bandwidth.map(|b| b.bytes_per_second()),
+        duration: request.duration.map(|d| Duration::from_secs(d.as_secs())),
+        retry: RetryPolicy {
+            enabled: retry.enabled,
+            strategy: match retry.strategy() {
+                RetryStrategy::Linear => BackoffStrategy::Linear,
+                RetryStrategy::Exponential => BackoffStrategy::Exponential,
+            },
+            interval: Duration::from_secs(retry.interval_seconds()),
+            max_attempts: retry.attempts(),
+        },
+        ..TransferOptions::default()
+    }
+}
+
+fn transfer_failure(error: TransferError, full_tag: &str) -> OperationError {
+    let no_manifest = "no manifest was written";
+    match error {
+        TransferError::Cancelled => OperationError::Cancelled,
+        TransferError::FileVanished { .. } | TransferError::FileChanged { .. } => {
+            OperationError::failed(
+                "Snapshot",
+                format!(
+                    "{error}: something removed or changed snapshot {full_tag} while it was uploaded (nodetool clearsnapshot, a cleanup job); {no_manifest}. Run the backup again"
+                ),
+            )
+        }
+        TransferError::Read { .. } => OperationError::failed(
+            "Snapshot",
+            format!("{error}; the sidecar must be able to read Cassandra's data directories; {no_manifest}"),
+        ),
+        TransferError::Store { .. } => OperationError::failed(
+            "Storage",
+            format!(
+                "{error}; {no_manifest}. Check that the storage is reachable, has room and accepts the credentials, then run the backup again: objects already uploaded are skipped (set retry to retry transient failures)"
+            ),
+        ),
+        TransferError::DeadlineExceeded(_) => OperationError::failed(
+            "Timeout",
+            format!("{error}; {no_manifest}. Raise duration or bandwidth"),
+        ),
+        TransferError::InvalidOption { .. } => OperationError::failed("Configuration", error.to_string()),
+        other => OperationError::failed("Transfer", format!("{other}; {no_manifest}")),
+    }
+}
+
+/// `topology/<fullTag>.json` at the bucket root: every node of the ring.
+async fn upload_topology(
+    ctx: &RunContext,
+    storage: &Storage,
+    facts: &NodeFacts,
+    full_tag: &str,
+    schema_version: &str,
+) -> Result<(), OperationError> {
+    let ring = ctx.read(|n| async move { n.topology().await }).await?;
+    let topology = ClusterTopology {
+        timestamp: now_millis(),
+        cluster_name: Some(facts.cluster.clone()),
+        schema_version: Some(schema_version.to_string()),
+        topology: ring
+            .into_iter()
+            .map(|e| NodeTopology {
+                hostname: Some(e.ip.clone()),
+                cluster: Some(facts.cluster.clone()),
+                dc: e.datacenter,
+                rack: e.rack,
+                node_id: Some(e.host_id),
+                ip_address: Some(e.ip),
+            })
+            .collect(),
+    };
+    let path = storage.bucket_object(&layout::topology_key(full_tag));
+    storage
+        .store()
+        .put(&path, PutPayload::from(topology.to_json()))
+        .await
+        .map_err(|e| {
+            OperationError::failed(
+                "Storage",
+                format!("writing topology {path} failed: {e}; the backup's manifest is written"),
+            )
+        })?;
+    Ok(())
+}
+
+/// `takeSnapshot`'s entities: keyspaces or `ks.table` items; none = every keyspace.
+fn snapshot_entities(entities: &Entities) -> Vec<String> {
+    match entities {
+        Entities::All => Vec::new(),
+        Entities::Keyspaces(kss) => kss.clone(),
+        Entities::Tables(tables) => tables.iter().map(|(k, t)| format!("{k}.{t}")).collect(),
+    }
+}
+
+fn configuration(error: backup::request::RequestError) -> OperationError {
+    OperationError::failed("Configuration", error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_default_tag_is_fixed_at_submission_and_kept_by_the_journal() {
+        let body = json!({"type": "backup", "storageLocation": "s3://b/c/d/n"});
+        let op = BackupOperation::parse(&body, &ValidationPolicy::default()).unwrap();
+        let tag = op.tag().to_string();
+        let seconds: u64 = tag.strip_prefix("autosnap-").unwrap().parse().unwrap();
+        assert!(seconds > 1_600_000_000, "{tag}");
+        let stored = serde_json::to_value(&op).unwrap();
+        assert!(
+            stored.get("dataDirs").is_none(),
+            "absent fields are left out: {stored}"
+        );
+        let back: BackupOperation = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, op);
+    }
+
+    #[test]
+    fn entities_become_take_snapshot_arguments() {
+        let tables = Entities::parse(Some("ks1.t1, ks2.t2")).unwrap();
+        assert_eq!(snapshot_entities(&tables), ["ks1.t1", "ks2.t2"]);
+        assert!(snapshot_entities(&Entities::All).is_empty());
+        let keyspaces = Entities::parse(Some("ks1,ks2")).unwrap();
+        assert_eq!(snapshot_entities(&keyspaces), ["ks1", "ks2"]);
+    }
+
+    #[test]
+    fn a_vanished_file_names_the_snapshot_and_what_to_do() {
+        let e = transfer_failure(
+            TransferError::FileVanished {
+                path: PathBuf::from("/data/ks/t-1/snapshots/s-1/nb-1-big-Data.db"),
+            },
+            "s-1",
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("nb-1-big-Data.db") && text.contains("snapshot s-1"),
+            "{text}"
+        );
+        assert!(text.contains("no manifest"), "{text}");
+        assert!(transfer_failure(TransferError::Cancelled, "s").is_cancelled());
+    }
+}

@@ -1,0 +1,203 @@
+//! What the `backup`, `list` and `remove-backup` operations share: turning a request's storage
+//! fields into an opened [`Storage`], the node's facts that fill a global location, and the
+//! failure causes of storage and listing errors, each saying what to fix.
+//!
+//! Owns the bridge between the `backup` crate's request types and this crate's validation and
+//! operation errors. It must not upload, list or remove (the operations and the crate do).
+
+use std::path::{Component, Path};
+
+use backup::catalog::CatalogError;
+use backup::location::{NodeFacts, StorageLocation};
+use backup::request::{CommonStorageFields, RequestError};
+use backup::store::{Storage, StoreError, StoreOptions};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::context::{OperationError, RunContext};
+use super::settings::ValidationPolicy;
+use super::validation::ValidationError;
+
+/// Parses a request body of the `backup` crate's shape, naming the field at fault.
+pub(super) fn parse_request<T: DeserializeOwned>(body: &Value) -> Result<T, ValidationError> {
+    let bytes = serde_json::to_vec(body)
+        .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
+    backup::request::from_json::<T>(&bytes).map_err(invalid)
+}
+
+/// A request error as the 400 the API answers.
+pub(super) fn invalid(error: RequestError) -> ValidationError {
+    if error.field == "body" {
+        return ValidationError::malformed(error.to_string());
+    }
+    ValidationError::invalid(&error.field, format!("'{}' {}", error.field, error.reason))
+}
+
+/// With `--import-root` set, a `file://` location must lie inside one of the roots: the
+/// sidecar writes (and `remove-backup` deletes) there.
+pub(super) fn check_file_location(
+    common: &CommonStorageFields,
+    policy: &ValidationPolicy,
+) -> Result<(), ValidationError> {
+    let location = common.location().map_err(invalid)?;
+    let Some(directory) = location.directory.as_ref() else {
+        return Ok(());
+    };
+    if policy.import_roots.is_empty() {
+        return Ok(());
+    }
+    let bucket = directory.join(&location.bucket);
+    let inside = policy.import_roots.iter().any(|root| {
+        let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        bucket.starts_with(&root)
+    });
+    let plain = bucket
+        .components()
+        .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    if inside && plain {
+        return Ok(());
+    }
+    let roots: Vec<String> = policy
+        .import_roots
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    Err(ValidationError::invalid(
+        "storageLocation",
+        format!(
+            "'storageLocation' {}: a file:// bucket must be inside an import root ({}), without '.' or '..'",
+            location.raw,
+            roots.join(", ")
+        ),
+    ))
+}
+
+/// Refuses `k8sSecretName` when the sidecar has no secrets directory to read it from.
+pub(super) fn check_secrets(
+    common: &CommonStorageFields,
+    secrets_root: Option<&Path>,
+) -> Result<(), ValidationError> {
+    if secrets_root.is_none() {
+        common.credentials_dir(None, "").map_err(|e| {
+            ValidationError::invalid(
+                &e.field,
+                format!(
+                    "'{}' {}: start it with --backup-secrets-dir DIR where DIR/<secret name>/ holds one file per key (awsaccesskeyid, awssecretaccesskey, …)",
+                    e.field, e.reason
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The cluster, datacenter and host id of the node, which fill a global location.
+pub(super) async fn node_facts(ctx: &RunContext) -> Result<NodeFacts, OperationError> {
+    let cluster = ctx.read(|n| async move { n.cluster_name().await }).await?;
+    let host_id = ctx.read(|n| async move { n.local_host_id().await }).await?;
+    let dc = ctx
+        .read(|n| async move { n.local_datacenter().await })
+        .await?;
+    Ok(NodeFacts {
+        cluster,
+        dc,
+        node: host_id,
+    })
+}
+
+/// Opens the store of `location` with the request's options and credentials (a mounted secret
+/// when the sidecar has a secrets directory). `cluster` names the default secret.
+pub(super) async fn open_storage(
+    ctx: &RunContext,
+    common: &CommonStorageFields,
+    location: &StorageLocation,
+    cluster: &str,
+    create_missing_bucket: bool,
+) -> Result<Storage, OperationError> {
+    let secrets_root = ctx.settings().backup_secrets_dir.as_deref();
+    let credentials_dir = common
+        .credentials_dir(secrets_root, cluster)
+        .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
+    let options = StoreOptions {
+        create_missing_bucket,
+        credentials_dir,
+        // A few quick retries of one request inside the client; longer outages are the
+        // request's `retry` (whole files again), as in Esop.
+        retry: object_store::RetryConfig {
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(30),
+            ..object_store::RetryConfig::default()
+        },
+        ..common
+            .store_options()
+            .map_err(|e| OperationError::failed("Configuration", e.to_string()))?
+    };
+    tokio::select! {
+        opened = Storage::open(location, &options) => opened.map_err(store_failure),
+        _ = ctx.cancelled().cancelled() => Err(OperationError::Cancelled),
+    }
+}
+
+/// A store that cannot be used, as a failure cause naming what to do.
+pub(super) fn store_failure(error: StoreError) -> OperationError {
+    let hint = match &error {
+        StoreError::BucketMissing { .. } => "",
+        StoreError::CredentialsDir { .. } | StoreError::Configure { .. } => {
+            "; check the credentials (environment, --backup-secrets-dir) and the endpoint settings"
+        }
+        _ => "; check that the storage is reachable and the credentials may use the bucket",
+    };
+    OperationError::failed("Storage", format!("{error}{hint}"))
+}
+
+/// A listing or removal failure as a failure cause.
+pub(super) fn catalog_failure(error: CatalogError) -> OperationError {
+    let kind = match &error {
+        CatalogError::NotFound { .. } | CatalogError::NoSuchBackup { .. } => "NotFound",
+        CatalogError::Manifest(_) => "Manifest",
+        _ => "Storage",
+    };
+    OperationError::failed(kind, error.to_string())
+}
+
+/// Milliseconds since the epoch, now.
+pub(super) fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A storage request's fields as the record shows (and the journal stores) them: absent values
+/// left out rather than `null`, `duration` in the contract's text form (`"1 HOURS"`) and
+/// `bandwidth` with the `description` the contract's `DataRate` asks for, `proxySettings` values
+/// as the contract's strings. Both forms parse back to the same request.
+pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
+    let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut value {
+        fields.retain(|_, v| !v.is_null());
+        if let Some(span) = fields.get_mut("duration") {
+            if let (Some(amount), Some(unit)) = (span["value"].as_i64(), span["unit"].as_str()) {
+                *span = Value::from(format!("{amount} {unit}"));
+            }
+        }
+        if let Some(Value::Object(rate)) = fields.get_mut("bandwidth") {
+            if let (Some(amount), Some(unit)) = (
+                rate.get("value").and_then(Value::as_i64),
+                rate.get("unit").and_then(Value::as_str),
+            ) {
+                let description = format!("{amount} {unit}");
+                rate.insert("description".into(), Value::from(description));
+            }
+        }
+        if let Some(Value::Object(proxy)) = fields.get_mut("proxySettings") {
+            proxy.retain(|_, v| !v.is_null());
+            for value in proxy.values_mut() {
+                if !value.is_string() {
+                    *value = Value::from(value.to_string());
+                }
+            }
+        }
+    }
+    value
+}

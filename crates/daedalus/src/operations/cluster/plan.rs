@@ -1,0 +1,340 @@
+//! The coordinator's durable plan: for one cluster-wide operation, the nodes in the order they
+//! run, the sub-operation id each node's sidecar gets (chosen before anything is sent), and each
+//! step's state. Kept in its own table of the journal's SQLite file, written through
+//! (`synchronous=FULL`) before the step is sent, so a restarted coordinator finds every
+//! sub-operation it may have started.
+//!
+//! Owns the `cluster_steps` table and its reads and writes. It must not talk to peers or decide
+//! what runs next.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    #[error("cluster plan store {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cluster plan store {}: row of {operation} has an unknown state {state:?}", path.display())]
+    BadRow {
+        path: PathBuf,
+        operation: Uuid,
+        state: String,
+    },
+    #[error("cluster plan store task failed: {0}")]
+    Task(String),
+}
+
+/// Where one node's step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepState {
+    /// Not sent yet.
+    Pending,
+    /// Sent (or about to be: the mark is written first); its outcome comes from the peer.
+    Sent,
+    Completed,
+    Failed,
+    Cancelled,
+    /// Never sent because the roll stopped first.
+    NotRun,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "PENDING",
+            StepState::Sent => "RUNNING",
+            StepState::Completed => "COMPLETED",
+            StepState::Failed => "FAILED",
+            StepState::Cancelled => "CANCELLED",
+            StepState::NotRun => "NOT_RUN",
+        }
+    }
+
+    fn parse(text: &str) -> Option<StepState> {
+        [
+            StepState::Pending,
+            StepState::Sent,
+            StepState::Completed,
+            StepState::Failed,
+            StepState::Cancelled,
+            StepState::NotRun,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, StepState::Pending | StepState::Sent)
+    }
+}
+
+/// One node of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub position: u32,
+    /// The endpoint as the node names it (`10.0.0.1` or `10.0.0.1:7000`).
+    pub endpoint: String,
+    /// Its address without port, where its sidecar is reached.
+    pub ip: String,
+    pub host_id: String,
+    pub dc: String,
+    pub rack: String,
+    /// The id the node's sidecar gives its operation.
+    pub sub_id: Uuid,
+    pub state: StepState,
+    pub error: Option<String>,
+}
+
+/// A handle on the plan table. Cheap to clone; writes run on the blocking pool.
+pub struct PlanStore {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for PlanStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl PlanStore {
+    /// Opens the table in the SQLite file at `path` (the journal's), creating it when missing.
+    /// Adds a table and touches nothing else, so any journal opens.
+    pub fn open(path: &Path) -> Result<PlanStore, PlanError> {
+        let sql = |source| PlanError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS cluster_steps (
+                 operation_id TEXT NOT NULL,
+                 position     INTEGER NOT NULL,
+                 endpoint     TEXT NOT NULL,
+                 ip           TEXT NOT NULL,
+                 host_id      TEXT NOT NULL,
+                 dc           TEXT NOT NULL,
+                 rack         TEXT NOT NULL,
+                 sub_id       TEXT NOT NULL,
+                 state        TEXT NOT NULL,
+                 error        TEXT,
+                 PRIMARY KEY (operation_id, position)
+             );",
+        )
+        .map_err(sql)?;
+        Ok(PlanStore {
+            path: path.to_path_buf(),
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// The plan of `operation`, in order; empty when none was written.
+    pub async fn load(&self, operation: Uuid) -> Result<Vec<Step>, PlanError> {
+        let path = self.path.clone();
+        self.blocking(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT position, endpoint, ip, host_id, dc, rack, sub_id, state, error
+                 FROM cluster_steps WHERE operation_id = ?1 ORDER BY position",
+            )?;
+            let rows = stmt.query_map(params![operation.to_string()], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            })?;
+            let mut steps = Vec::new();
+            for row in rows {
+                let (position, endpoint, ip, host_id, dc, rack, sub_id, state, error) = row?;
+                let bad = || PlanError::BadRow {
+                    path: path.clone(),
+                    operation,
+                    state: state.clone(),
+                };
+                steps.push(Step {
+                    position,
+                    endpoint,
+                    ip,
+                    host_id,
+                    dc,
+                    rack,
+                    sub_id: Uuid::parse_str(&sub_id).map_err(|_| bad())?,
+                    state: StepState::parse(&state).ok_or_else(bad)?,
+                    error,
+                });
+            }
+            Ok(steps)
+        })
+        .await
+    }
+
+    /// Writes the whole plan in one transaction (all or nothing).
+    pub async fn create(&self, operation: Uuid, steps: Vec<Step>) -> Result<(), PlanError> {
+        self.blocking(move |conn| {
+            let tx = conn.transaction()?;
+            for s in &steps {
+                tx.execute(
+                    "INSERT INTO cluster_steps
+                     (operation_id, position, endpoint, ip, host_id, dc, rack, sub_id, state, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        operation.to_string(),
+                        s.position,
+                        s.endpoint,
+                        s.ip,
+                        s.host_id,
+                        s.dc,
+                        s.rack,
+                        s.sub_id.to_string(),
+                        s.state.as_str(),
+                        s.error
+                    ],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a step's new state (and why, for a failure).
+    pub async fn set(
+        &self,
+        operation: Uuid,
+        position: u32,
+        state: StepState,
+        error: Option<String>,
+    ) -> Result<(), PlanError> {
+        self.blocking(move |conn| {
+            conn.execute(
+                "UPDATE cluster_steps SET state = ?3, error = ?4
+                 WHERE operation_id = ?1 AND position = ?2",
+                params![operation.to_string(), position, state.as_str(), error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Forgets the plans of operations that no longer exist.
+    pub async fn forget(&self, operations: Vec<Uuid>) -> Result<(), PlanError> {
+        self.blocking(move |conn| {
+            let tx = conn.transaction()?;
+            for id in &operations {
+                tx.execute(
+                    "DELETE FROM cluster_steps WHERE operation_id = ?1",
+                    params![id.to_string()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, PlanError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, PlanErrorOrSql> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn).map_err(|e| match e {
+                PlanErrorOrSql::Sql(source) => PlanError::Sqlite { path, source },
+                PlanErrorOrSql::Plan(e) => e,
+            })
+        })
+        .await
+        .map_err(|e| PlanError::Task(e.to_string()))?
+    }
+}
+
+/// A failure inside a store closure: SQLite's, or a row this build cannot read.
+enum PlanErrorOrSql {
+    Sql(rusqlite::Error),
+    Plan(PlanError),
+}
+
+impl From<rusqlite::Error> for PlanErrorOrSql {
+    fn from(e: rusqlite::Error) -> Self {
+        PlanErrorOrSql::Sql(e)
+    }
+}
+
+impl From<PlanError> for PlanErrorOrSql {
+    fn from(e: PlanError) -> Self {
+        PlanErrorOrSql::Plan(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(position: u32) -> Step {
+        Step {
+            position,
+            endpoint: format!("127.0.0.{}:7000", position + 2),
+            ip: format!("127.0.0.{}", position + 2),
+            host_id: Uuid::new_v4().to_string(),
+            dc: "dc1".into(),
+            rack: "r1".into(),
+            sub_id: Uuid::new_v4(),
+            state: StepState::Pending,
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plan_survives_a_reopen_with_its_ids_and_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = crate::journal::Journal::open(dir.path()).unwrap();
+        let store = PlanStore::open(journal.path()).unwrap();
+        let op = Uuid::new_v4();
+        let steps = vec![step(0), step(1), step(2)];
+        store.create(op, steps.clone()).await.unwrap();
+        store
+            .set(op, 1, StepState::Failed, Some("boom".into()))
+            .await
+            .unwrap();
+        drop(store);
+
+        let reopened = PlanStore::open(journal.path()).unwrap();
+        let loaded = reopened.load(op).await.unwrap();
+        assert_eq!(loaded.len(), 3);
+        assert_eq!(loaded[0], steps[0]);
+        assert_eq!(loaded[1].sub_id, steps[1].sub_id);
+        assert_eq!(loaded[1].state, StepState::Failed);
+        assert_eq!(loaded[1].error.as_deref(), Some("boom"));
+        assert!(reopened.load(Uuid::new_v4()).await.unwrap().is_empty());
+        // The journal still opens and works beside the new table.
+        assert!(journal.load().unwrap().records.is_empty());
+        reopened.forget(vec![op]).await.unwrap();
+        assert!(reopened.load(op).await.unwrap().is_empty());
+    }
+}

@@ -1,0 +1,512 @@
+//! The coordinator's run of a cluster-wide request: discovery of the nodes from its own node,
+//! the plan written before anything is sent, the roll (N nodes at a time, or rack after rack),
+//! following each node's sub-operation on its sidecar, and the record's `nodes` and `progress`.
+//!
+//! Owns the order of the roll and the rules that stop it: a failed node stops new starts; the
+//! nodes not started are NOT_RUN. After a restart of the coordinator the same plan is read back
+//! and each sent step is followed under the id it was sent with (sent again under that id when
+//! the peer never got it), so no node runs its step twice. It must not know HTTP or the engine.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cassandra::EndpointStatus;
+use daedalus_client::{Operation as PeerOperation, OperationState};
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::super::context::{OperationError, RunContext};
+use super::peer::Peer;
+use super::plan::{PlanStore, Step, StepState};
+use super::settings::Coordination;
+use super::{Concurrency, GlobalRequest};
+
+/// How often a node's sub-operation is read while it runs.
+const POLL: Duration = Duration::from_millis(250);
+
+/// One node as the record shows it.
+#[derive(Debug, Clone)]
+struct NodeView {
+    step: Step,
+    progress: f64,
+}
+
+impl NodeView {
+    fn to_json(&self) -> Value {
+        json!({
+            "endpoint": self.step.endpoint,
+            "hostId": self.step.host_id,
+            "dc": self.step.dc,
+            "rack": self.step.rack,
+            "operationId": self.step.sub_id.to_string(),
+            "state": self.step.state.as_str(),
+            "progress": self.progress,
+            "error": self.step.error,
+        })
+    }
+}
+
+/// What every step task shares: the views, the plan store, the record.
+struct Roll {
+    id: Uuid,
+    ctx: RunContext,
+    plans: Arc<PlanStore>,
+    views: Mutex<Vec<NodeView>>,
+    type_name: &'static str,
+    sub_request: Value,
+    deadline: Instant,
+    wait_for_up: bool,
+}
+
+impl Roll {
+    /// Shows `nodes` and the mean progress on the record.
+    fn publish(&self) {
+        let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        let nodes: Vec<Value> = views.iter().map(NodeView::to_json).collect();
+        let mean = if views.is_empty() {
+            0.0
+        } else {
+            views.iter().map(|v| v.progress).sum::<f64>() / views.len() as f64
+        };
+        drop(views);
+        self.ctx.set_extra("nodes", Value::Array(nodes));
+        self.ctx.set_progress(mean);
+    }
+
+    fn step(&self, index: usize) -> Step {
+        self.views.lock().unwrap_or_else(|p| p.into_inner())[index]
+            .step
+            .clone()
+    }
+
+    fn set_progress(&self, index: usize, progress: f64) {
+        self.views.lock().unwrap_or_else(|p| p.into_inner())[index].progress = progress;
+        self.publish();
+    }
+
+    /// Journals a step's state, then shows it.
+    async fn set_state(
+        &self,
+        index: usize,
+        state: StepState,
+        error: Option<String>,
+    ) -> Result<(), OperationError> {
+        let position = self.step(index).position;
+        self.plans
+            .set(self.id, position, state, error.clone())
+            .await
+            .map_err(|e| OperationError::failed("Journal", e.to_string()))?;
+        {
+            let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+            let view = &mut views[index];
+            view.step.state = state;
+            view.step.error = error;
+            if state == StepState::Completed {
+                view.progress = 1.0;
+            }
+        }
+        self.publish();
+        Ok(())
+    }
+}
+
+pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(), OperationError> {
+    let coordination: Coordination = ctx.settings().cluster.clone().ok_or_else(|| {
+        OperationError::failed(
+            "Disabled",
+            "this sidecar cannot coordinate cluster-wide requests",
+        )
+    })?;
+    let id = ctx.id();
+    let plans = coordination.plans.clone();
+    let journal_error =
+        |e: super::plan::PlanError| OperationError::failed("Journal", e.to_string());
+    let mut steps = plans.load(id).await.map_err(journal_error)?;
+    if steps.is_empty() {
+        steps = discover(ctx, request.dc.as_deref()).await?;
+        plans
+            .create(id, steps.clone())
+            .await
+            .map_err(journal_error)?;
+    } else {
+        tracing::info!(%id, nodes = steps.len(), "resuming the cluster-wide roll from its plan");
+    }
+    let roll = Arc::new(Roll {
+        id,
+        ctx: ctx.clone(),
+        plans,
+        views: Mutex::new(
+            steps
+                .iter()
+                .map(|s| NodeView {
+                    step: s.clone(),
+                    progress: if s.state == StepState::Completed {
+                        1.0
+                    } else {
+                        0.0
+                    },
+                })
+                .collect(),
+        ),
+        type_name: request.type_name,
+        sub_request: request.sub_request.clone(),
+        deadline: Instant::now() + request.timeout,
+        wait_for_up: request.type_name == "restart",
+    });
+    roll.publish();
+
+    let batches = batches(&steps, request.concurrency);
+    let mut stopped = steps
+        .iter()
+        .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled));
+    for (batch, window) in batches {
+        if stopped || ctx.stopping().is_cancelled() {
+            break;
+        }
+        stopped = run_batch(&roll, &coordination, &batch, window.max(1)).await;
+    }
+
+    // Stopping: nothing new started; the steps sent are followed until the engine stops this
+    // run, and the next start carries on from the plan.
+    if ctx.stopping().is_cancelled() {
+        tracing::info!(%id, "the sidecar is stopping; the roll carries on at the next start");
+        std::future::pending::<()>().await;
+    }
+
+    // Whatever never started stays untouched, and says so.
+    for index in 0..steps.len() {
+        if roll.step(index).state == StepState::Pending {
+            roll.set_state(index, StepState::NotRun, None).await?;
+        }
+    }
+    let views = roll.views.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let failed: Vec<&NodeView> = views
+        .iter()
+        .filter(|v| matches!(v.step.state, StepState::Failed))
+        .collect();
+    if failed.is_empty() && ctx.is_cancel_requested() {
+        return Err(OperationError::Cancelled);
+    }
+    if failed.is_empty() && views.iter().all(|v| v.step.state == StepState::Completed) {
+        return Ok(());
+    }
+    let not_run: Vec<&str> = views
+        .iter()
+        .filter(|v| v.step.state == StepState::NotRun)
+        .map(|v| v.step.endpoint.as_str())
+        .collect();
+    let mut message = format!(
+        "{} failed on {} of {} nodes: {}",
+        roll.type_name,
+        failed.len(),
+        views.len(),
+        failed
+            .iter()
+            .map(|v| format!(
+                "{} ({}/{}): {}",
+                v.step.endpoint,
+                v.step.dc,
+                v.step.rack,
+                v.step.error.as_deref().unwrap_or("failed")
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if !not_run.is_empty() {
+        message.push_str(&format!(
+            "; the roll stopped, not run on: {}",
+            not_run.join(", ")
+        ));
+    }
+    Err(OperationError::failed("ClusterFailure", message))
+}
+
+/// The roll's batches, run one after the other, each with how many of its steps may run at
+/// once: all steps in one batch `N` at a time, or one batch per rack (dc and rack) with all of
+/// its steps at once.
+fn batches(steps: &[Step], concurrency: Concurrency) -> Vec<(Vec<usize>, usize)> {
+    match concurrency {
+        Concurrency::Nodes(n) => vec![((0..steps.len()).collect(), n as usize)],
+        Concurrency::Rack => {
+            let mut racks: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+            for (i, s) in steps.iter().enumerate() {
+                racks.entry((&s.dc, &s.rack)).or_default().push(i);
+            }
+            racks
+                .into_values()
+                .map(|v| {
+                    let n = v.len();
+                    (v, n)
+                })
+                .collect()
+        }
+    }
+}
+
+/// Runs the steps of `batch` (in order), up to `window` at once; stops starting new ones after
+/// a failure or a cancel. Returns whether the roll must stop.
+async fn run_batch(
+    roll: &Arc<Roll>,
+    coordination: &Coordination,
+    batch: &[usize],
+    window: usize,
+) -> bool {
+    let mut next = batch.iter().copied().peekable();
+    let mut running: JoinSet<bool> = JoinSet::new();
+    let mut stop = false;
+    loop {
+        while !stop && !roll.ctx.stopping().is_cancelled() && running.len() < window {
+            let Some(index) = next.next() else { break };
+            if roll.step(index).state.is_finished() {
+                continue;
+            }
+            let roll = roll.clone();
+            let coordination = coordination.clone();
+            running.spawn(async move {
+                match drive(&roll, &coordination, index).await {
+                    Ok(ok) => ok,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot journal a step of the roll");
+                        false
+                    }
+                }
+            });
+        }
+        match running.join_next().await {
+            None => break,
+            Some(Ok(true)) => {}
+            Some(Ok(false)) | Some(Err(_)) => stop = true,
+        }
+        if roll.ctx.is_cancel_requested() {
+            stop = true;
+        }
+    }
+    stop
+}
+
+/// Runs one node's step to its end; `Ok(true)` when it completed.
+async fn drive(
+    roll: &Roll,
+    coordination: &Coordination,
+    index: usize,
+) -> Result<bool, OperationError> {
+    let step = roll.step(index);
+    let peer = match Peer::new(&step.endpoint, &step.ip, &coordination.peers) {
+        Ok(peer) => peer,
+        Err(e) => {
+            roll.set_state(index, StepState::Failed, Some(e.to_string()))
+                .await?;
+            return Ok(false);
+        }
+    };
+    tracing::info!(
+        peer = peer.name(),
+        state = step.state.as_str(),
+        "node step starts"
+    );
+    if step.state == StepState::Pending {
+        // Journaled before the request leaves: a restarted coordinator asks the peer first.
+        roll.set_state(index, StepState::Sent, None).await?;
+    }
+    let outcome = follow(roll, &peer, step.sub_id, index).await;
+    let (state, error) = match outcome {
+        Ok(op) => match op.state {
+            OperationState::Completed => match wait_until_up(roll, &step).await {
+                Ok(()) => (StepState::Completed, None),
+                Err(e) => (StepState::Failed, Some(e)),
+            },
+            OperationState::Cancelled => (StepState::Cancelled, None),
+            _ => (StepState::Failed, Some(peer_failure(&op))),
+        },
+        Err(reason) => (StepState::Failed, Some(reason)),
+    };
+    tracing::info!(peer = peer.name(), sub_id = %step.sub_id, state = state.as_str(), error = error.as_deref().unwrap_or(""), "node step finished");
+    roll.set_state(index, state, error).await?;
+    Ok(state == StepState::Completed)
+}
+
+/// Finds the sub-operation on the peer (sending it under its planned id if the peer never got
+/// it) and polls it until it finishes, the request's timeout passes, or a cancel comes.
+async fn follow(
+    roll: &Roll,
+    peer: &Peer,
+    sub_id: Uuid,
+    index: usize,
+) -> Result<PeerOperation, String> {
+    tracing::info!(peer = peer.name(), %sub_id, "following the node's operation");
+    let mut op = match peer.get(sub_id).await.map_err(|e| e.to_string())? {
+        Some(op) => op,
+        None => {
+            tracing::info!(peer = peer.name(), %sub_id, "sending the node's operation");
+            peer.submit(sub_id, &roll.sub_request)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let mut cancel_sent = false;
+    loop {
+        roll.set_progress(index, op.progress.clamp(0.0, 1.0));
+        if op.state.is_finished() {
+            return Ok(op);
+        }
+        if roll.ctx.is_cancel_requested() && !cancel_sent {
+            peer.cancel(sub_id).await;
+            cancel_sent = true;
+        }
+        if Instant::now() >= roll.deadline {
+            peer.cancel(sub_id).await;
+            return Err(format!(
+                "operation {sub_id} on {} still {} at the request's timeout; cancel requested",
+                peer.name(),
+                op.state.as_str()
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+        op = match peer.get(sub_id).await {
+            Ok(Some(op)) => op,
+            Ok(None) => {
+                return Err(format!(
+                    "the sidecar of {} no longer knows operation {sub_id}",
+                    peer.name()
+                ))
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+    }
+}
+
+/// The reason a peer gave for a FAILED sub-operation.
+fn peer_failure(op: &PeerOperation) -> String {
+    let cause = op
+        .failure_cause
+        .as_ref()
+        .and_then(|c| c.get("message").and_then(Value::as_str).map(str::to_string));
+    let errors: Vec<&str> = op
+        .errors
+        .iter()
+        .filter_map(|e| e.message.as_deref())
+        .collect();
+    let why = cause.unwrap_or_else(|| errors.join("; "));
+    format!("operation {} {}: {why}", op.id, op.state.as_str())
+}
+
+/// After a restart, the node must be back in the ring as the coordinator's node sees it
+/// before the next one goes down.
+async fn wait_until_up(roll: &Roll, step: &Step) -> Result<(), String> {
+    if !roll.wait_for_up {
+        return Ok(());
+    }
+    let mut last = String::new();
+    while Instant::now() < roll.deadline {
+        let endpoint = step.endpoint.clone();
+        match roll
+            .ctx
+            .read(|node| async move { node.topology().await })
+            .await
+        {
+            Ok(ring) => match ring.iter().find(|e| e.endpoint == endpoint) {
+                Some(e) if e.status == EndpointStatus::Up => return Ok(()),
+                Some(e) => last = format!("{:?}", e.status),
+                None => last = "not in the ring".into(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Err(format!(
+        "{} did not show UP again before the request's timeout; last seen: {last}",
+        step.endpoint
+    ))
+}
+
+/// The nodes of the ring (of `dc` when given) in roll order: by datacenter, rack, address.
+async fn discover(ctx: &RunContext, dc: Option<&str>) -> Result<Vec<Step>, OperationError> {
+    let ring = ctx
+        .read(|node| async move { node.topology().await })
+        .await?;
+    let mut nodes: Vec<_> = ring
+        .into_iter()
+        .filter(|e| dc.is_none_or(|dc| e.datacenter.as_deref() == Some(dc)))
+        .collect();
+    if nodes.is_empty() {
+        return Err(OperationError::failed(
+            "NoNodes",
+            match dc {
+                Some(dc) => format!("no node of the ring is in datacenter {dc:?}"),
+                None => "the node reports an empty ring".to_string(),
+            },
+        ));
+    }
+    nodes.sort_by(|a, b| (&a.datacenter, &a.rack, &a.ip).cmp(&(&b.datacenter, &b.rack, &b.ip)));
+    Ok(nodes
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Step {
+            position: i as u32,
+            endpoint: e.endpoint,
+            ip: e.ip,
+            host_id: e.host_id,
+            dc: e.datacenter.unwrap_or_default(),
+            rack: e.rack.unwrap_or_default(),
+            sub_id: Uuid::new_v4(),
+            state: StepState::Pending,
+            error: None,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(position: u32, dc: &str, rack: &str) -> Step {
+        Step {
+            position,
+            endpoint: format!("10.0.0.{position}"),
+            ip: format!("10.0.0.{position}"),
+            host_id: String::new(),
+            dc: dc.into(),
+            rack: rack.into(),
+            sub_id: Uuid::new_v4(),
+            state: StepState::Pending,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn racks_run_one_after_the_other_with_all_their_nodes_at_once() {
+        let steps = [
+            step(0, "dc1", "r1"),
+            step(1, "dc1", "r1"),
+            step(2, "dc1", "r2"),
+            step(3, "dc2", "r1"),
+            step(4, "dc2", "r1"),
+        ];
+        assert_eq!(
+            batches(&steps, Concurrency::Rack),
+            vec![(vec![0, 1], 2), (vec![2], 1), (vec![3, 4], 2)]
+        );
+        assert_eq!(
+            batches(&steps, Concurrency::Nodes(2)),
+            vec![(vec![0, 1, 2, 3, 4], 2)]
+        );
+    }
+
+    #[test]
+    fn the_record_shows_each_node_with_its_ids() {
+        let view = NodeView {
+            step: step(3, "dc2", "r1"),
+            progress: 0.5,
+        };
+        let shown = view.to_json();
+        assert_eq!(shown["endpoint"], "10.0.0.3");
+        assert_eq!(shown["dc"], "dc2");
+        assert_eq!(shown["state"], "PENDING");
+        assert_eq!(shown["progress"], 0.5);
+        assert_eq!(shown["operationId"], view.step.sub_id.to_string());
+        assert!(shown["error"].is_null());
+    }
+}

@@ -1,0 +1,144 @@
+//! The `list` operation: the backups under a `storageLocation` (one node's, or every node's of
+//! a bucket for `proto://bucket`), read from their manifests; the record carries the listing
+//! in `response`, as Esop's list request does.
+//!
+//! Owns the request's filters (`fromTimestamp`, `lastN`) and the shape of `response`. Reading
+//! manifests is the `backup` crate's `catalog`; this module must not change the bucket.
+
+use async_trait::async_trait;
+use backup::catalog::{self, BackupSummary, Scope};
+use backup::request::ListRequest;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::backup_storage::{
+    catalog_failure, check_file_location, check_secrets, invalid, open_storage, parse_request,
+    record_fields,
+};
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::{OperationSettings, ValidationPolicy};
+use super::validation::ValidationError;
+
+/// An accepted `list` request (Esop's `ListOperationRequest`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct ListBackupsOperation {
+    pub request: ListRequest,
+}
+
+impl Serialize for ListBackupsOperation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        record_fields(&self.request).serialize(serializer)
+    }
+}
+
+impl OperationType for ListBackupsOperation {
+    const TYPE: &'static str = "list";
+
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+        let mut request: ListRequest = parse_request(body)?;
+        request.validate().map_err(invalid)?;
+        check_file_location(&request.common, policy)?;
+        // The listing is the operation's answer, never a request field.
+        request.response = None;
+        Ok(ListBackupsOperation { request })
+    }
+}
+
+#[async_trait]
+impl Operation for ListBackupsOperation {
+    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some("list only reads the bucket: submit it again".to_string())
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        ctx.checkpoint()?;
+        let common = &self.request.common;
+        let location = common
+            .location()
+            .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
+        let cluster = match &location.node {
+            Some(node) => node.cluster.clone(),
+            None if ctx.settings().backup_secrets_dir.is_some() => {
+                ctx.read(|n| async move { n.cluster_name().await }).await?
+            }
+            None => String::new(),
+        };
+        let storage = open_storage(ctx, common, &location, &cluster, false).await?;
+        let scope = match &location.node {
+            Some(node) => Scope::Node(node.clone()),
+            None => Scope::Bucket,
+        };
+        let listed = tokio::select! {
+            listed = catalog::list_backups(storage.store(), &scope) => listed.map_err(catalog_failure)?,
+            _ = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
+        };
+        let shown = filter(listed, &self.request);
+        ctx.set_extra("backups", Value::from(shown.len()));
+        ctx.set_extra(
+            "response",
+            serde_json::to_value(&shown).unwrap_or_else(|_| Value::Array(Vec::new())),
+        );
+        Ok(())
+    }
+}
+
+/// Applies `fromTimestamp` (taken at or before it) and `lastN` (the newest N; 0 = all) to a
+/// listing sorted oldest first.
+pub fn filter(mut backups: Vec<BackupSummary>, request: &ListRequest) -> Vec<BackupSummary> {
+    if let Some(until) = request.from_timestamp.and_then(|t| u64::try_from(t).ok()) {
+        backups.retain(|b| b.timestamp <= until);
+    }
+    if let Some(n) = request
+        .last_n
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0)
+    {
+        let skip = backups.len().saturating_sub(n);
+        backups.drain(..skip);
+    }
+    backups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, timestamp: u64) -> BackupSummary {
+        BackupSummary {
+            name: name.to_string(),
+            snapshot_tag: name.to_string(),
+            schema_version: None,
+            timestamp,
+            size: 1,
+            files: 1,
+            nodes: vec!["c/d/n".to_string()],
+        }
+    }
+
+    #[test]
+    fn last_n_keeps_the_newest_and_from_timestamp_the_older() {
+        let all = vec![summary("a", 10), summary("b", 20), summary("c", 30)];
+        let request = ListRequest {
+            last_n: Some(2),
+            ..ListRequest::default()
+        };
+        let names: Vec<String> = filter(all.clone(), &request)
+            .into_iter()
+            .map(|b| b.name)
+            .collect();
+        assert_eq!(names, ["b", "c"]);
+        let request = ListRequest {
+            from_timestamp: Some(20),
+            last_n: Some(0),
+            ..ListRequest::default()
+        };
+        let names: Vec<String> = filter(all, &request).into_iter().map(|b| b.name).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+}

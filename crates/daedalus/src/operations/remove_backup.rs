@@ -1,0 +1,113 @@
+//! The `remove-backup` operation: removes the backups one selector picks (`backupName`,
+//! `olderThan` or `removeOldest`, exactly one) and every object no remaining backup of the node
+//! references; `dry` only says what would go.
+//!
+//! Owns the request's run and the record's `removal` field. Choosing and deleting is the
+//! `backup` crate's `catalog` (manifests first, shared objects kept); this module must not
+//! delete anything itself.
+
+use async_trait::async_trait;
+use backup::catalog::{self, Scope};
+use backup::request::{RemovalSelector, RemoveBackupRequest};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::backup_storage::{
+    catalog_failure, check_file_location, check_secrets, invalid, now_millis, open_storage,
+    parse_request, record_fields,
+};
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::{OperationSettings, ValidationPolicy};
+use super::validation::ValidationError;
+
+/// An accepted `remove-backup` request (Esop's `RemoveBackupRequest`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct RemoveBackupOperation {
+    pub request: RemoveBackupRequest,
+}
+
+impl RemoveBackupOperation {
+    fn selector(&self) -> Result<RemovalSelector, OperationError> {
+        self.request
+            .validate()
+            .map_err(|e| OperationError::failed("Configuration", e.to_string()))
+    }
+}
+
+impl Serialize for RemoveBackupOperation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        record_fields(&self.request).serialize(serializer)
+    }
+}
+
+impl OperationType for RemoveBackupOperation {
+    const TYPE: &'static str = "remove-backup";
+
+    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+        let request: RemoveBackupRequest = parse_request(body)?;
+        request.validate().map_err(invalid)?;
+        check_file_location(&request.common, policy)?;
+        Ok(RemoveBackupOperation { request })
+    }
+}
+
+#[async_trait]
+impl Operation for RemoveBackupOperation {
+    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
+    }
+
+    /// Two removals in the same bucket could each keep an object only the other's backup still
+    /// needed; one at a time per location.
+    fn conflict_key(&self) -> Option<String> {
+        self.request.common.storage_location.clone()
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some(
+            "the removal was interrupted: manifests go first, so every backup still listed is \
+             whole; submit it again (list shows what is left) to delete the rest"
+                .to_string(),
+        )
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        ctx.checkpoint()?;
+        let selector = self.selector()?;
+        let common = &self.request.common;
+        let location = common
+            .location()
+            .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
+        let cluster = match &location.node {
+            Some(node) => node.cluster.clone(),
+            None if ctx.settings().backup_secrets_dir.is_some() => {
+                ctx.read(|n| async move { n.cluster_name().await }).await?
+            }
+            None => String::new(),
+        };
+        let storage = open_storage(ctx, common, &location, &cluster, false).await?;
+        let scope = match &location.node {
+            Some(node) => Scope::Node(node.clone()),
+            None => Scope::Bucket,
+        };
+        // Deletions run to the end once started: a half-done removal is whole again only when
+        // submitted anew, so the cancel is honoured before, not during.
+        ctx.checkpoint()?;
+        let removal = catalog::remove_backups(
+            storage.store(),
+            &scope,
+            &selector,
+            now_millis(),
+            self.request.dry,
+        )
+        .await
+        .map_err(catalog_failure)?;
+        ctx.set_extra(
+            "removal",
+            serde_json::to_value(&removal).unwrap_or(Value::Null),
+        );
+        Ok(())
+    }
+}

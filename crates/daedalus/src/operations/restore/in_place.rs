@@ -1,0 +1,288 @@
+//! The IN_PLACE restore of a stopped node: its table directories are synced with the manifest
+//! (objects missing or different are downloaded and verified, SSTable files the backup does not
+//! have are removed), hints, saved caches and commit logs are cleared, and `cassandra.yaml` gets
+//! `auto_bootstrap: false` and the backup's `initial_token` when asked.
+//!
+//! Owns that sync. It refuses to run while the node answers JMX, and must not touch snapshot or
+//! backup directories inside the table directories.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use backup::request::RestoreRequest;
+use backup::transfer::{self, DownloadFile, DownloadOutcome};
+use serde_json::Value;
+
+use super::super::context::{OperationError, RunContext};
+use super::phases::{data_dirs, transfer_options};
+use super::source::{failed, NodeLookup, Source};
+use super::targets::{self, Target};
+
+/// Directories under `cassandraDirectory` whose contents belong to the data being replaced.
+const CLEARED_DIRS: [&str; 3] = ["hints", "saved_caches", "commitlog"];
+
+pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), OperationError> {
+    refuse_running_node(ctx).await?;
+    let source = tokio::select! {
+        opened = Source::open(request, NodeLookup::Stopped) => opened?,
+        () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
+    };
+    let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;
+    ctx.set_extra("backup", Value::from(source.backup.name.name.clone()));
+    ctx.set_extra(
+        "tables",
+        Value::from(targets.iter().map(Target::name).collect::<Vec<_>>()),
+    );
+    let dirs = data_dirs(request);
+    let mut files = Vec::new();
+    let mut table_dirs = Vec::new();
+    for target in &targets {
+        let table_dir = table_dir(&dirs, target)?;
+        for file in &target.files {
+            let sha256 = file.sha256.clone().ok_or_else(|| {
+                failed(format!(
+                    "object {} has no hash in the manifest, so it cannot be verified",
+                    file.key
+                ))
+            })?;
+            files.push(DownloadFile {
+                key: source.storage.node_object(&source.node, &file.key),
+                destination: table_dir.join(&file.relative),
+                sha256,
+                size: file.size,
+            });
+        }
+        table_dirs.push(table_dir);
+    }
+    let keep: BTreeSet<PathBuf> = files.iter().map(|f| f.destination.clone()).collect();
+
+    let progress_ctx = ctx.clone();
+    let options = transfer_options(request).with_progress(move |done, total| {
+        if total > 0 {
+            progress_ctx.set_progress(done as f64 / total as f64);
+        }
+        progress_ctx.set_extra("downloadedBytes", Value::from(done));
+    });
+    let results = transfer::download(
+        source.storage.store().clone(),
+        files,
+        &options,
+        ctx.cancelled(),
+    )
+    .await
+    .map_err(|e| match e {
+        transfer::TransferError::Cancelled => OperationError::Cancelled,
+        other => OperationError::failed("Download", other.to_string()),
+    })?;
+    let fetched = results
+        .iter()
+        .filter(|r| r.outcome == DownloadOutcome::Downloaded)
+        .count();
+    ctx.set_extra("filesDownloaded", Value::from(fetched));
+    ctx.set_extra("filesAlreadyPresent", Value::from(results.len() - fetched));
+    ctx.checkpoint()?;
+
+    let mut removed = 0usize;
+    for dir in &table_dirs {
+        removed += remove_extra_sstables(dir, &keep)
+            .map_err(|e| failed(format!("syncing {}: {e}", dir.display())))?;
+    }
+    ctx.set_extra("filesRemoved", Value::from(removed));
+    let cassandra_dir = request.cassandra_directory();
+    for name in CLEARED_DIRS {
+        clear_dir(&cassandra_dir.join(name)).map_err(|e| {
+            failed(format!(
+                "clearing {}: {e}",
+                cassandra_dir.join(name).display()
+            ))
+        })?;
+    }
+    if request.update_cassandra_yaml {
+        let yaml = request.cassandra_config_directory().join("cassandra.yaml");
+        let tokens = source.backup.manifest.tokens.clone().unwrap_or_default();
+        let text = std::fs::read_to_string(&yaml)
+            .map_err(|e| failed(format!("updateCassandraYaml: {}: {e}", yaml.display())))?;
+        std::fs::write(&yaml, update_yaml(&text, &tokens))
+            .map_err(|e| failed(format!("updateCassandraYaml: {}: {e}", yaml.display())))?;
+    }
+    ctx.set_progress(1.0);
+    Ok(())
+}
+
+/// IN_PLACE rewrites the files a running node has open: it runs only when JMX does not answer.
+async fn refuse_running_node(ctx: &RunContext) -> Result<(), OperationError> {
+    match ctx
+        .read(|node| async move { node.schema_version().await })
+        .await
+    {
+        Ok(version) => Err(failed(format!(
+            "IN_PLACE restores a stopped node only, and this node answers (schema version \
+             {version}): stop Cassandra first, or restore with HARDLINKS or IMPORT"
+        ))),
+        Err(e) if e.is_unreachable() || e.is_timeout() => Ok(()),
+        Err(e) => Err(failed(format!(
+            "IN_PLACE restores a stopped node only, and the node's JMX answered: {e}"
+        ))),
+    }
+}
+
+/// The table's directory in the data directories: the one with the backup's table id, else
+/// any `<table>-<id>`, else a new `<first data dir>/<ks>/<table>-<backup's id>`.
+fn table_dir(data_dirs: &[PathBuf], target: &Target) -> Result<PathBuf, OperationError> {
+    let prefix = format!("{}-", target.table);
+    let mut candidates = Vec::new();
+    for dir in data_dirs {
+        let Ok(entries) = std::fs::read_dir(dir.join(&target.keyspace)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir()
+                && name.starts_with(&prefix)
+                && !name[prefix.len()..].contains('-')
+            {
+                candidates.push((name[prefix.len()..].to_string(), entry.path()));
+            }
+        }
+    }
+    candidates.sort();
+    if let Some((_, path)) = candidates
+        .iter()
+        .find(|(id, _)| Some(id) == target.backup_id.as_ref())
+        .or(candidates.first())
+    {
+        return Ok(path.clone());
+    }
+    let first = data_dirs
+        .first()
+        .ok_or_else(|| failed("dataDirs is empty"))?;
+    let id = target.backup_id.clone().ok_or_else(|| {
+        failed(format!(
+            "table {} has no directory in dataDirs and the manifest gives no table id",
+            target.name()
+        ))
+    })?;
+    Ok(first.join(&target.keyspace).join(format!("{}{id}", prefix)))
+}
+
+/// Removes SSTable component files of `dir` and its `.<index>/` directories that are not in
+/// `keep`; returns how many went. Other files and directories (snapshots, backups) stay.
+fn remove_extra_sstables(dir: &Path, keep: &BTreeSet<PathBuf>) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let mut dirs = vec![dir.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with('.') && entry.path().is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_file()
+                && backup::layout::parse_sstable_name(&name).is_some()
+                && !keep.contains(&path)
+            {
+                std::fs::remove_file(&path)?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Empties a directory (absent is fine), keeping the directory itself.
+fn clear_dir(dir: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `cassandra.yaml` with `auto_bootstrap: false` and `initial_token: <tokens>` set: an existing
+/// (or commented-out) line of each key is replaced, a missing one appended. Other lines stay
+/// byte for byte.
+fn update_yaml(text: &str, tokens: &[String]) -> String {
+    let wanted = [
+        ("auto_bootstrap", "false".to_string()),
+        ("initial_token", tokens.join(",")),
+    ];
+    let mut done = [false; 2];
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let bare = line.trim_start().trim_start_matches('#').trim_start();
+        let mut replaced = false;
+        for (i, (key, value)) in wanted.iter().enumerate() {
+            if !done[i] && bare.starts_with(&format!("{key}:")) {
+                out.push(format!("{key}: {value}"));
+                done[i] = true;
+                replaced = true;
+            }
+        }
+        if !replaced {
+            out.push(line.to_string());
+        }
+    }
+    for (i, (key, value)) in wanted.iter().enumerate() {
+        if !done[i] {
+            out.push(format!("{key}: {value}"));
+        }
+    }
+    let mut joined = out.join("\n");
+    joined.push('\n');
+    joined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_keys_are_replaced_or_appended() {
+        let text = "cluster_name: 'x'\n# initial_token:\nnum_tokens: 1\n";
+        let out = update_yaml(text, &["-1".into(), "5".into()]);
+        assert_eq!(
+            out,
+            "cluster_name: 'x'\ninitial_token: -1,5\nnum_tokens: 1\nauto_bootstrap: false\n"
+        );
+    }
+
+    #[test]
+    fn only_sstables_missing_from_the_backup_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("t-1");
+        std::fs::create_dir_all(dir.join(".idx")).unwrap();
+        std::fs::create_dir_all(dir.join("snapshots/s")).unwrap();
+        for f in [
+            "nb-1-big-Data.db",
+            "nb-2-big-Data.db",
+            ".idx/nb-3-big-Data.db",
+            "snapshots/s/nb-9-big-Data.db",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.join(f), f).unwrap();
+        }
+        let keep = BTreeSet::from([dir.join("nb-1-big-Data.db")]);
+        assert_eq!(remove_extra_sstables(&dir, &keep).unwrap(), 2);
+        assert!(dir.join("nb-1-big-Data.db").exists());
+        assert!(!dir.join("nb-2-big-Data.db").exists());
+        assert!(!dir.join(".idx/nb-3-big-Data.db").exists());
+        assert!(dir.join("snapshots/s/nb-9-big-Data.db").exists());
+        assert!(dir.join("notes.txt").exists());
+    }
+}

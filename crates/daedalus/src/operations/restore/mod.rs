@@ -1,0 +1,327 @@
+//! The `restore` operation: put a backup written by Daedalus or Esop back onto this node, with
+//! Esop's strategies (IMPORT, HARDLINKS, IN_PLACE) and phases (INIT, CLUSTER_HEALTHCHECK,
+//! DOWNLOAD, TRUNCATE, IMPORT, CLEANUP).
+//!
+//! Owns the request (Esop's `RestoreOperationRequest`, parsed and validated by
+//! `backup::request`), which phases a request runs, and the restart advice. The phases live in
+//! `phases`, the choice of tables in `targets`, the backup's location in `source`, the stopped
+//! node's sync in `in_place`. It must not touch another operation's files.
+
+mod in_place;
+mod phases;
+mod source;
+mod targets;
+
+use async_trait::async_trait;
+use backup::request::{RestorationPhase, RestorationStrategy, RestoreRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::context::{OperationError, RunContext};
+use super::operation::{Operation, OperationType};
+use super::settings::ValidationPolicy;
+use super::validation::ValidationError;
+
+/// Every phase of a HARDLINKS or IMPORT restore, in the order they must run.
+const ALL_PHASES: [RestorationPhase; 6] = [
+    RestorationPhase::Init,
+    RestorationPhase::ClusterHealthcheck,
+    RestorationPhase::Download,
+    RestorationPhase::Truncate,
+    RestorationPhase::Import,
+    RestorationPhase::Cleanup,
+];
+
+/// An accepted `restore` request, as the record shows it and the journal stores it (unset
+/// fields left out: they read back as Esop's defaults). `proxySettings.proxyPassword` is
+/// neither shown nor journaled: a restore recovered from the journal after a restart runs
+/// without it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct RestoreOperation {
+    pub request: RestoreRequest,
+}
+
+impl Serialize for RestoreOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.request).map_err(serde::ser::Error::custom)?;
+        drop_nulls(&mut value);
+        if let Some(proxy) = value
+            .get_mut("proxySettings")
+            .and_then(Value::as_object_mut)
+        {
+            proxy.remove("proxyPassword");
+        }
+        value.serialize(serializer)
+    }
+}
+
+fn drop_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, v| !v.is_null());
+        map.values_mut().for_each(drop_nulls);
+    }
+}
+
+impl RestoreOperation {
+    pub fn from_json(body: &Value) -> Result<Self, ValidationError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
+        let request: RestoreRequest = backup::request::from_json(&bytes).map_err(to_validation)?;
+        request.validate().map_err(to_validation)?;
+        Ok(RestoreOperation { request })
+    }
+
+    /// The phases this request runs on this node: one (`restorationPhase`), or all of them in
+    /// order for a global request without `singlePhase`; none for IN_PLACE, which runs in one go.
+    fn phases(&self) -> Vec<RestorationPhase> {
+        let Some(phase) = self.request.restoration_phase else {
+            return Vec::new();
+        };
+        if self.request.global_request && !self.request.single_phase {
+            ALL_PHASES.to_vec()
+        } else {
+            vec![phase]
+        }
+    }
+}
+
+fn to_validation(e: backup::request::RequestError) -> ValidationError {
+    if e.field == "snapshotTag" && e.reason.starts_with("is required") {
+        return ValidationError {
+            error: "missing_field",
+            field: Some(e.field.clone()),
+            message: format!("'snapshotTag' {}", e.reason),
+        };
+    }
+    let message = format!("'{}' {}", e.field, e.reason);
+    ValidationError::invalid(&e.field, message)
+}
+
+impl OperationType for RestoreOperation {
+    const TYPE: &'static str = "restore";
+
+    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+        RestoreOperation::from_json(body)
+    }
+}
+
+#[async_trait]
+impl Operation for RestoreOperation {
+    /// One restore at a time on a node: two would download into, truncate and load the same
+    /// tables at once.
+    fn conflict_key(&self) -> Option<String> {
+        Some("node".to_string())
+    }
+
+    fn restart_advice(&self) -> Option<String> {
+        Some(restart_advice(&self.request, &self.phases()))
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        ctx.checkpoint()?;
+        let hours = self.request.timeout.filter(|&h| h >= 1).unwrap_or(5) as u64;
+        let limit = std::time::Duration::from_secs(hours.saturating_mul(3600));
+        match tokio::time::timeout(limit, self.run_until_done(ctx)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(OperationError::failed(
+                "Timeout",
+                format!("the restore did not finish within its timeout of {hours} h"),
+            )),
+        }
+    }
+}
+
+impl RestoreOperation {
+    async fn run_until_done(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        if self.request.strategy() == RestorationStrategy::InPlace {
+            return in_place::run(&self.request, ctx).await;
+        }
+        let phases = self.phases();
+        // Opening the storage may wait on an unreachable store (its client retries): a cancel
+        // stops that wait.
+        let mut restore = tokio::select! {
+            opened = phases::Restore::open(&self.request, ctx) => opened?,
+            () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
+        };
+        let count = phases.len() as f64;
+        for (i, phase) in phases.iter().enumerate() {
+            ctx.checkpoint()?;
+            ctx.set_extra("phase", Value::from(phase.to_string()));
+            let progress = phases::PhaseProgress {
+                ctx: ctx.clone(),
+                base: i as f64 / count,
+                share: 1.0 / count,
+            };
+            restore
+                .run_phase(*phase, &progress)
+                .await
+                .map_err(|e| phases::in_phase(*phase, e))?;
+        }
+        ctx.set_progress(1.0);
+        Ok(())
+    }
+}
+
+/// What to do after the sidecar stopped while this restore ran, naming the phase to run again.
+fn restart_advice(request: &RestoreRequest, phases: &[RestorationPhase]) -> String {
+    if request.strategy() == RestorationStrategy::InPlace {
+        return "the IN_PLACE restore was interrupted while syncing the data directories: keep \
+                Cassandra stopped and submit the same restore again (files already downloaded \
+                with the right hash are kept), then start Cassandra"
+            .to_string();
+    }
+    let advice = |phase: RestorationPhase| match phase {
+        RestorationPhase::Init | RestorationPhase::ClusterHealthcheck => {
+            format!("rerun phase {phase}: it changed nothing")
+        }
+        RestorationPhase::Download => "rerun phase DOWNLOAD: files already in import.sourceDir \
+             with the right hash are not fetched again"
+            .to_string(),
+        RestorationPhase::Truncate => "rerun phase TRUNCATE: truncating a table twice only \
+             takes one more truncated-* snapshot"
+            .to_string(),
+        RestorationPhase::Import => "check which tables already hold the restored SSTables \
+             (nodetool tablestats) and rerun phase IMPORT with entities naming the others: \
+             running it again for a table that was loaded would load its SSTables twice"
+            .to_string(),
+        RestorationPhase::Cleanup => "rerun phase CLEANUP".to_string(),
+    };
+    match phases {
+        [phase] => format!("restore phase {phase} was interrupted: {}", advice(*phase)),
+        _ => format!(
+            "the restore ran every phase and was interrupted in one of them (the record's \
+             `phase` field names the last one shown): from DOWNLOAD on, rerun that phase with \
+             singlePhase set, then the ones after it. DOWNLOAD: {}. IMPORT: {}",
+            advice(RestorationPhase::Download),
+            advice(RestorationPhase::Import)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body() -> Value {
+        json!({"type": "restore", "storageLocation": "file:///tmp/b/cluster/dc/node",
+               "snapshotTag": "snap1", "restorationStrategyType": "import",
+               "restorationPhase": "download",
+               "import": {"type": "import", "sourceDir": "/tmp/restore-src"}})
+    }
+
+    #[test]
+    fn a_valid_request_round_trips_through_the_journal_form() {
+        let op = RestoreOperation::from_json(&body()).unwrap();
+        assert_eq!(op.phases(), vec![RestorationPhase::Download]);
+        let stored = serde_json::to_value(&op).unwrap();
+        assert_eq!(stored["snapshotTag"], "snap1");
+        assert_eq!(stored["restorationPhase"], "DOWNLOAD");
+        let back: RestoreOperation = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, op);
+    }
+
+    #[test]
+    fn the_proxy_password_is_neither_shown_nor_journaled() {
+        let mut body = body();
+        body["proxySettings"] = json!({"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
+            "proxyUsername": "u", "proxyPassword": "secret"});
+        let op = RestoreOperation::from_json(&body).unwrap();
+        assert_eq!(
+            op.request
+                .common
+                .proxy_settings
+                .as_ref()
+                .map(|p| p.proxy_password.is_some()),
+            Some(true),
+            "the running operation has it"
+        );
+        let stored = serde_json::to_value(&op).unwrap();
+        assert_eq!(stored["proxySettings"]["proxyUsername"], "u");
+        assert!(!stored.to_string().contains("secret"), "{stored}");
+    }
+
+    #[test]
+    fn every_esop_rule_is_a_400_naming_its_field() {
+        let cases = [
+            ("snapshotTag", json!(null), "snapshotTag", "missing_field"),
+            (
+                "restorationPhase",
+                json!(null),
+                "restorationPhase",
+                "invalid_field",
+            ),
+            ("import", json!(null), "import", "invalid_field"),
+            (
+                "import",
+                json!({"sourceDir": "/var/lib/cassandra/data/x"}),
+                "import.sourceDir",
+                "invalid_field",
+            ),
+            ("rename", json!({"ks.t": "ks"}), "rename", "invalid_field"),
+            (
+                "restoreSystemKeyspace",
+                json!(true),
+                "restoreSystemKeyspace",
+                "invalid_field",
+            ),
+            ("entities", json!("ks1,ks2.t"), "entities", "invalid_field"),
+            (
+                "storageLocation",
+                json!("ftp://x"),
+                "storageLocation",
+                "invalid_field",
+            ),
+            (
+                "restorationStrategyType",
+                json!("COPY"),
+                "restorationStrategyType",
+                "invalid_field",
+            ),
+        ];
+        for (field, value, named, code) in cases {
+            let mut body = body();
+            body[field] = value;
+            let e = RestoreOperation::from_json(&body).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(named), "{field}: {e:?}");
+            assert_eq!(e.error, code, "{field}: {e:?}");
+        }
+        let mut in_place = body();
+        in_place["restorationStrategyType"] = json!("IN_PLACE");
+        let e = RestoreOperation::from_json(&in_place).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("restorationPhase"), "{e:?}");
+        in_place["restorationPhase"] = Value::Null;
+        in_place["rename"] = json!({"a.b": "c.d"});
+        let e = RestoreOperation::from_json(&in_place).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("rename"), "{e:?}");
+    }
+
+    #[test]
+    fn a_global_request_runs_every_phase_unless_single_phase() {
+        let mut body = body();
+        body["storageLocation"] = json!("s3://bucket");
+        body["globalRequest"] = json!(true);
+        body["restorationPhase"] = json!("INIT");
+        let op = RestoreOperation::from_json(&body).unwrap();
+        assert_eq!(op.phases(), ALL_PHASES.to_vec());
+        body["singlePhase"] = json!(true);
+        body["restorationPhase"] = json!("TRUNCATE");
+        let op = RestoreOperation::from_json(&body).unwrap();
+        assert_eq!(op.phases(), vec![RestorationPhase::Truncate]);
+    }
+
+    #[test]
+    fn restart_advice_names_the_phase_to_rerun() {
+        let op = RestoreOperation::from_json(&body()).unwrap();
+        let advice = op.restart_advice().unwrap();
+        assert!(advice.contains("phase DOWNLOAD"), "{advice}");
+        let mut body = body();
+        body["restorationPhase"] = json!("IMPORT");
+        let advice = RestoreOperation::from_json(&body)
+            .unwrap()
+            .restart_advice()
+            .unwrap();
+        assert!(advice.contains("rerun phase IMPORT"), "{advice}");
+    }
+}

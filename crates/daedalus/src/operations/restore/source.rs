@@ -1,0 +1,168 @@
+//! Where the backup to restore is: the storage opened from the request, the node prefix the
+//! backup lives under (the location's own, this node's facts for a global location, or the
+//! topology file's entry for this node), and the manifest chosen by exact tag.
+//!
+//! Owns that resolution and its error messages. It must not download or change anything.
+
+use backup::catalog::{self, NodeBackup};
+use backup::location::{NodeFacts, NodePath};
+use backup::request::RestoreRequest;
+use backup::store::Storage;
+use cassandra::Node;
+
+use super::super::context::OperationError;
+
+/// The backup a restore reads, with its open store.
+pub struct Source {
+    pub storage: Storage,
+    pub node: NodePath,
+    pub backup: NodeBackup,
+}
+
+/// How the node prefix of a global location is found.
+pub enum NodeLookup<'a> {
+    /// The node's own facts (cluster name, datacenter, host id; with its address for the
+    /// topology lookup).
+    Live { facts: NodeFacts, address: &'a str },
+    /// The node is stopped: the location must name the node.
+    Stopped,
+}
+
+pub fn failed(message: impl Into<String>) -> OperationError {
+    OperationError::failed("Restore", message)
+}
+
+/// The facts of a running node that fill a global location's prefix, and its address.
+pub async fn node_facts(node: &Node) -> Result<(NodeFacts, String), OperationError> {
+    let cluster = node.cluster_name().await?;
+    let host_id = node.local_host_id().await?;
+    let me = node
+        .topology()
+        .await?
+        .into_iter()
+        .find(|e| e.host_id == host_id)
+        .ok_or_else(|| failed(format!("host id {host_id} is not in the node's own ring")))?;
+    let dc = me.datacenter.clone().ok_or_else(|| {
+        failed(format!(
+            "the snitch names no datacenter for this node ({})",
+            me.ip
+        ))
+    })?;
+    Ok((
+        NodeFacts {
+            cluster,
+            dc,
+            node: host_id,
+        },
+        me.ip,
+    ))
+}
+
+impl Source {
+    /// Opens the store and chooses the backup (INIT's work).
+    pub async fn open(
+        request: &RestoreRequest,
+        lookup: NodeLookup<'_>,
+    ) -> Result<Source, OperationError> {
+        let location = request
+            .common
+            .location()
+            .map_err(|e| failed(format!("storageLocation: {}", e.reason)))?;
+        let mut options = request
+            .common
+            .store_options()
+            .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
+        options.create_missing_bucket = false;
+        let storage = Storage::open(&location, &options)
+            .await
+            .map_err(|e| failed(format!("storage {}: {e}", location.raw)))?;
+        let node = match (&location.node, lookup) {
+            (Some(node), _) => node.clone(),
+            (None, NodeLookup::Stopped) => {
+                return Err(failed(format!(
+                    "storageLocation {} names no node (cluster/dc/node), and the stopped node \
+                     cannot tell its own: give the full location",
+                    location.raw
+                )))
+            }
+            (None, NodeLookup::Live { facts, address }) => {
+                if request.resolve_host_id_from_topology || request.new_cluster {
+                    from_topology(&storage, request, &facts, address).await?
+                } else {
+                    location.node_path(&facts)
+                }
+            }
+        };
+        let tag = request.snapshot_tag.as_deref().unwrap_or_default();
+        let schema_version = if request.exact_schema_version {
+            request.schema_version.as_deref()
+        } else {
+            None
+        };
+        let backup = catalog::choose_backup(storage.store().as_ref(), &node, tag, schema_version)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(Source {
+            storage,
+            node,
+            backup,
+        })
+    }
+}
+
+/// The node prefix of the backup's topology entry for this node: the entry with this node's
+/// address (or host name), its cluster name kept from the topology with `newCluster` (the new
+/// cluster may be named otherwise), this node's otherwise.
+async fn from_topology(
+    storage: &Storage,
+    request: &RestoreRequest,
+    facts: &NodeFacts,
+    address: &str,
+) -> Result<NodePath, OperationError> {
+    let tag = request.snapshot_tag.as_deref().unwrap_or_default();
+    let (name, topology) = catalog::latest_topology(storage.store().as_ref(), tag)
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .ok_or_else(|| {
+            failed(format!(
+                "resolveHostIdFromTopology: no topology/{tag}-*.json in the bucket (the backup \
+                 must be taken with uploadClusterTopology or as a global backup)"
+            ))
+        })?;
+    let entry = topology
+        .topology
+        .iter()
+        .find(|n| n.ip_address.as_deref() == Some(address))
+        .or_else(|| {
+            topology
+                .topology
+                .iter()
+                .find(|n| n.hostname.as_deref() == Some(address))
+        })
+        .ok_or_else(|| {
+            failed(format!(
+                "resolveHostIdFromTopology: topology/{}.json has no node with address {address}",
+                name.name
+            ))
+        })?;
+    let node_id = entry.node_id.clone().ok_or_else(|| {
+        failed(format!(
+            "topology/{}.json: the entry of {address} has no nodeId",
+            name.name
+        ))
+    })?;
+    let cluster = if request.new_cluster {
+        entry
+            .cluster
+            .clone()
+            .or_else(|| topology.cluster_name.clone())
+            .unwrap_or_else(|| facts.cluster.clone())
+    } else {
+        facts.cluster.clone()
+    };
+    Ok(NodePath {
+        cluster,
+        dc: entry.dc.clone().unwrap_or_else(|| facts.dc.clone()),
+        node: node_id,
+    })
+}
