@@ -10,14 +10,19 @@
 #   - the sidecar's peak RSS (VmHWM of /proc/<pid>/status) and CPU time (utime + stime) per backup.
 # Ratio = baseline time / our time (above 1 = faster). Each round runs both sides, alternating,
 # after `sync`, with the files in the page cache; medians and the spread (min–max) are printed.
-# Usage: bench/backup/sidecar.sh [ROUNDS]   (default 3; BENCH_DIR=dir keeps the data between runs)
+# Usage: bench/backup/sidecar.sh [ROUNDS]   (default 3; BENCH_DIR=dir keeps the data between runs;
+# DAEDALUS_BIN=path uses that sidecar binary instead of building the release one)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
 rounds="${1:-3}"
 target="${CARGO_TARGET_DIR:-$root/target}"
-cargo build --release -p daedalus >&2
-bin="$target/release/daedalus"
+if [[ -n "${DAEDALUS_BIN:-}" ]]; then
+  bin="$DAEDALUS_BIN"
+else
+  cargo build --release -p daedalus >&2
+  bin="$target/release/daedalus"
+fi
 testnode/build >&2
 
 if [[ -n "${BENCH_DIR:-}" ]]; then
