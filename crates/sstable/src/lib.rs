@@ -5,7 +5,6 @@
 //! reads files and never writes, moves or deletes them, and knows nothing about JMX or Cassandra
 //! nodes.
 
-mod chunked_read;
 pub mod descriptor;
 pub mod discover;
 pub mod preflight;

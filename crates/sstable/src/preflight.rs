@@ -2,9 +2,8 @@
 //!
 //! Owns the checks run before an import reaches Cassandra: required components present, every
 //! component named by `TOC.txt` present, and (unless disabled) the CRC32 of the whole `Data.db`
-//! equal to the decimal number in `Digest.crc32`. `Data.db` is streamed through a few fixed
-//! buffers ([`BUFFER_SIZE`]), read on one thread while it is checksummed on the caller's
-//! (`chunked_read`), and never read whole. It must not modify, move or delete anything, and knows
+//! equal to the decimal number in `Digest.crc32`. Files are streamed through one fixed buffer
+//! ([`BUFFER_SIZE`]) and never read whole. It must not modify, move or delete anything, and knows
 //! nothing about how the result is used (JMX, operations, HTTP).
 //!
 //! The digest is taken over `Data.db` exactly as on disk, compressed or not: Cassandra computes
@@ -15,10 +14,11 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-pub use crate::chunked_read::BUFFER_SIZE;
-use crate::chunked_read::{for_each_chunk, ChunkedReadError};
 use crate::descriptor::Descriptor;
 use crate::discover::{discover, SSTableSet};
+
+/// Read buffer size used for hashing.
+pub const BUFFER_SIZE: usize = 256 * 1024;
 
 /// Components every set must have, whatever its TOC says.
 pub const REQUIRED_COMPONENTS: [&str; 3] = ["Data.db", "Statistics.db", "TOC.txt"];
@@ -219,10 +219,11 @@ pub fn preflight(
 
     let mut summaries = Vec::with_capacity(sets.len());
     let mut checked = 0u64;
+    let mut buffer = vec![0u8; BUFFER_SIZE];
     for (set, expected) in sets.iter().zip(expected_digests) {
         let digest = match expected {
             Some(expected) => {
-                let actual = crc32_of_data(set, checked, &mut report_progress)?;
+                let actual = crc32_of_data(set, &mut buffer, checked, &mut report_progress)?;
                 if actual != expected {
                     return Err(PreflightError::DigestMismatch {
                         set: set.name(),
@@ -321,10 +322,10 @@ fn read_small(set: &SSTableSet, component: &str, max: u64) -> Result<Vec<u8>, Pr
     Ok(content)
 }
 
-/// CRC32 of the whole `Data.db`, read ahead on another thread, reporting progress after each
-/// chunk.
+/// CRC32 of the whole `Data.db`, streamed through `buffer`, reporting progress after each read.
 fn crc32_of_data(
     set: &SSTableSet,
+    buffer: &mut [u8],
     checked_before: u64,
     report: &mut dyn FnMut(u64) -> Result<(), PreflightError>,
 ) -> Result<u32, PreflightError> {
@@ -334,27 +335,23 @@ fn crc32_of_data(
         source,
     };
     let listed = set.size_of(DATA).unwrap_or(0);
-    let file = File::open(set.path_of(DATA)).map_err(unreadable)?;
+    let mut file = File::open(set.path_of(DATA)).map_err(unreadable)?;
     let mut hasher = crc32fast::Hasher::new();
-    let mut hashed = 0u64;
-    let read = for_each_chunk(file, listed, &mut |chunk| {
-        hasher.update(chunk);
-        hashed += chunk.len() as u64;
-        if hashed > listed {
-            // Reported below as `Changed`; no point hashing the rest.
-            return ControlFlow::Break(None);
+    let mut read = 0u64;
+    loop {
+        let n = match file.read(buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(unreadable(e)),
+        };
+        hasher.update(&buffer[..n]);
+        read += n as u64;
+        if read > listed {
+            break;
         }
-        match report(checked_before + hashed) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => ControlFlow::Break(Some(e)),
-        }
-    });
-    let read = match read {
-        Ok(read) => read,
-        Err(ChunkedReadError::Read(e)) => return Err(unreadable(e)),
-        Err(ChunkedReadError::Stopped(Some(e))) => return Err(e),
-        Err(ChunkedReadError::Stopped(None)) => hashed,
-    };
+        report(checked_before + read)?;
+    }
     if read != listed {
         return Err(PreflightError::Changed {
             set: set.name(),
