@@ -2,7 +2,8 @@
 //! fake-gcs-server (GCS) and Azurite (Azure), installed by `scripts/emulators` and started on a
 //! free loopback port each. A server that cannot be installed or started fails the test (it
 //! panics); it is stopped when dropped. Compiled only with the `test-servers` feature; it must
-//! not be used outside tests.
+//! not be used outside tests. fake-gcs-server is reached through [`GcsFront`], which accepts the
+//! GCS XML API uploads object_store sends and the emulator refuses.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -10,6 +11,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+mod gcs_front;
+
+pub use gcs_front::GcsFront;
 
 /// The well-known Azurite development account (public, documented by Microsoft).
 const AZURITE_KEY: &str =
@@ -23,6 +28,9 @@ pub struct Server {
     log: PathBuf,
     /// Settings for `StoreOptions::settings`.
     pub settings: BTreeMap<String, String>,
+    /// The server's own URL, behind any front: requests sent here bypass the front.
+    pub server_url: String,
+    front: Option<GcsFront>,
 }
 
 impl Drop for Server {
@@ -68,7 +76,7 @@ impl Server {
         program: &str,
         args: &[String],
         settings: BTreeMap<String, String>,
-        probe: String,
+        server_url: String,
     ) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join(format!("{name}.log"));
@@ -87,6 +95,13 @@ impl Server {
             _dir: dir,
             log,
             settings,
+            server_url,
+            front: None,
+        };
+        let probe = match name {
+            "fake-gcs-server" => format!("{}/storage/v1/b", server.server_url),
+            "azurite" => format!("{}/devstoreaccount1?comp=list", server.server_url),
+            _ => format!("{}/", server.server_url),
         };
         server.wait_until_answering(&probe);
         server
@@ -144,15 +159,16 @@ impl Server {
             "-p".to_string(),
             port.to_string(),
         ];
-        Server::start("moto", "moto_server", &args, settings, format!("{url}/"))
+        Server::start("moto", "moto_server", &args, settings, url)
     }
 
-    /// fake-gcs-server, in memory.
+    /// fake-gcs-server, in memory, behind a [`GcsFront`]: the settings name the front.
     pub fn gcs() -> Server {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
+        let front = GcsFront::start(url.clone());
         let settings = BTreeMap::from([
-            ("GOOGLE_BASE_URL".to_string(), url.clone()),
+            ("GOOGLE_BASE_URL".to_string(), front.url.clone()),
             // object_store's GCS uploads ask for a token even with skip_signature; the
             // emulator ignores whatever bearer token it gets.
             ("GOOGLE_BEARER_TOKEN".to_string(), "emulator".to_string()),
@@ -174,18 +190,15 @@ impl Server {
             "-port".to_string(),
             port.to_string(),
             "-external-url".to_string(),
-            url.clone(),
+            front.url.clone(),
         ])
-        // XML API requests (those object_store sends) are recognised by this host.
+        // XML API requests are recognised by this host, which the front's forwarded requests
+        // carry.
         .chain(["-public-host".to_string(), format!("127.0.0.1:{port}")])
         .collect();
-        Server::start(
-            "fake-gcs-server",
-            "fake-gcs-server",
-            &args,
-            settings,
-            format!("{url}/storage/v1/b"),
-        )
+        let mut server = Server::start("fake-gcs-server", "fake-gcs-server", &args, settings, url);
+        server.front = Some(front);
+        server
     }
 
     /// Azurite's blob service, in memory.
@@ -217,13 +230,7 @@ impl Server {
         .map(|s| s.to_string())
         .chain(["--blobPort".to_string(), port.to_string()])
         .collect();
-        Server::start(
-            "azurite",
-            "azurite-blob",
-            &args,
-            settings,
-            format!("{url}/devstoreaccount1?comp=list"),
-        )
+        Server::start("azurite", "azurite-blob", &args, settings, url)
     }
 }
 

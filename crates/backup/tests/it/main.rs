@@ -82,7 +82,9 @@ async fn s3_server() {
 async fn gcs_server() {
     let server = Server::gcs();
     scenarios::all(&Backend::server("gcp", &server), 1_005).await;
-    gcs_uploads::emulator_refuses_object_store_uploads(&server).await;
+    gcs_uploads::emulator_alone_refuses_object_store_uploads(&server).await;
+    gcs_uploads::front_accepts_object_store_uploads(&server).await;
+    gcs_uploads::transfer_uploads_single_and_multipart(&server).await;
     scenarios::unreachable_store_is_named(server, "gcp").await;
 }
 

@@ -17,7 +17,6 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use sha2::{Digest, Sha256};
 
-use crate::gcs_uploads::EmulatorUploads;
 use backup::test_servers::Server;
 
 pub const TABLE_ID: &str = "52d74870fb9911eaa75583ff20369112";
@@ -28,8 +27,6 @@ pub struct Backend {
     /// `s3://`, `gcp://`, `azure://` or `file:///some/dir/`.
     base: String,
     settings: BTreeMap<String, String>,
-    /// fake-gcs-server's URL: writes go through its JSON upload (see `gcs_uploads`).
-    gcs_emulator: Option<String>,
 }
 
 impl Backend {
@@ -37,29 +34,17 @@ impl Backend {
         Backend {
             base: format!("file://{}/", dir.display()),
             settings: BTreeMap::new(),
-            gcs_emulator: None,
         }
     }
 
     pub fn server(protocol: &str, server: &Server) -> Backend {
-        let gcs_emulator = (protocol == "gcp").then(|| server.settings["GOOGLE_BASE_URL"].clone());
-        Backend {
-            base: format!("{protocol}://"),
-            settings: server.settings.clone(),
-            gcs_emulator,
-        }
+        Backend::with_settings(protocol, server.settings.clone())
     }
 
-    /// The store the scenarios use: the storage's own, with GCS writes adapted to the emulator.
-    pub fn store_of(&self, storage: &Storage) -> Arc<dyn ObjectStore> {
-        match &self.gcs_emulator {
-            None => storage.store().clone(),
-            Some(base_url) => Arc::new(EmulatorUploads {
-                inner: storage.store().clone(),
-                base_url: base_url.clone(),
-                bucket: storage.location().bucket.clone(),
-                http: reqwest::Client::new(),
-            }),
+    pub fn with_settings(protocol: &str, settings: BTreeMap<String, String>) -> Backend {
+        Backend {
+            base: format!("{protocol}://"),
+            settings,
         }
     }
 
@@ -219,7 +204,7 @@ fn manifest_of(name: &str, tables: Vec<(&str, &str, Vec<Uploaded>)>) -> Manifest
 
 pub async fn backup_round_trip(backend: &Backend) {
     let storage = backend.open("round-trip").await;
-    let store = backend.store_of(&storage);
+    let store = storage.store().clone();
     let node = Backend::node();
     let data = tempfile::tempdir().unwrap();
     let snapshot = data
@@ -305,7 +290,7 @@ pub async fn backup_round_trip(backend: &Backend) {
 
 pub async fn listing_past_1000_keys(backend: &Backend, count: usize) {
     let storage = backend.open("many-keys").await;
-    let store = backend.store_of(&storage);
+    let store = storage.store().clone();
     let node = Backend::node();
     let empty = manifest_of("x", vec![]).to_json();
     futures::stream::iter(0..count)
@@ -354,7 +339,7 @@ async fn exists(store: &Arc<dyn ObjectStore>, path: &Path) -> bool {
 
 pub async fn removal_keeps_shared_objects(backend: &Backend) {
     let storage = backend.open("removal").await;
-    let store = backend.store_of(&storage);
+    let store = storage.store().clone();
     let a = Backend::node();
     let b = NodePath {
         node: "node-b".into(),
@@ -576,7 +561,7 @@ pub async fn removal_keeps_shared_objects(backend: &Backend) {
 /// references is unknown, so any object could be one it needs.
 pub async fn unreadable_manifest_blocks_removal(backend: &Backend) {
     let storage = backend.open("corrupt").await;
-    let store = backend.store_of(&storage);
+    let store = storage.store().clone();
     let node = Backend::node();
     let data = format!("data/ks1/t1-{TABLE_ID}/1-10/nb-1-big-Data.db");
     put(&store, &storage.node_object(&node, &data), vec![1; 4]).await;
@@ -621,7 +606,7 @@ pub async fn unreadable_manifest_blocks_removal(backend: &Backend) {
 /// A restore's choice: the exact tag (not a prefix), the schema version when asked, the latest.
 pub async fn choosing_a_backup(backend: &Backend) {
     let storage = backend.open("choice").await;
-    let store = backend.store_of(&storage);
+    let store = storage.store().clone();
     let node = Backend::node();
     let other_schema = "0b7e5b3a-1d51-4a1b-9c57-3d1e1a0a9a11";
     for (tag, schema, millis) in [
@@ -720,7 +705,7 @@ pub async fn azure_wrong_key_is_refused(server: &Server) {
 pub async fn unreachable_store_is_named(server: Server, protocol: &str) {
     let backend = Backend::server(protocol, &server);
     let storage = backend.open("gone-later").await;
-    let store = backend.store_of(&storage);
+    let store = storage.store().clone();
     drop(server);
     let err = catalog::list_backups(&store, &Scope::Node(Backend::node()))
         .await

@@ -65,6 +65,19 @@ pub struct GlobalRequest {
     timeout: Duration,
 }
 
+/// Types whose own request carries Esop's `globalRequest` (backup, list, remove-backup,
+/// restore): they read the field themselves, so this coordinator does not roll them.
+const OWN_GLOBAL_FIELD: &[&str] = &["backup", "list", "remove-backup", "restore"];
+
+/// Whether a body of `type_name` is a roll for this coordinator: `globalRequest: true` on any
+/// type but those that read the field themselves.
+pub fn is_rolled(type_name: &str, body: &Value) -> Result<bool, ValidationError> {
+    if OWN_GLOBAL_FIELD.contains(&type_name) {
+        return Ok(false);
+    }
+    is_global(body)
+}
+
 /// `globalRequest` of a body: `true` makes it cluster-wide; absent, `null` or `false` do not.
 pub fn is_global(body: &Value) -> Result<bool, ValidationError> {
     match body.get("globalRequest") {
@@ -286,6 +299,11 @@ mod tests {
         assert!(is_global(&json!({"globalRequest": "yes"})).is_err());
         assert!(!is_global(&json!({"globalRequest": false})).unwrap());
         assert!(is_global(&json!({"globalRequest": true})).unwrap());
+        let global = json!({"globalRequest": true});
+        assert!(is_rolled("cleanup", &global).unwrap());
+        for own in ["backup", "list", "remove-backup", "restore"] {
+            assert!(!is_rolled(own, &global).unwrap(), "{own}");
+        }
     }
 
     #[test]
