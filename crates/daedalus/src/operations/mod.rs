@@ -134,7 +134,7 @@ impl Request {
                 known_types().join(", ")
             ),
         })?;
-        let made = if cluster::is_global(body)? {
+        let made = if cluster::is_coordinated(registration.type_name, body)? {
             cluster::parse(registration.type_name, body, |inner| {
                 (registration.parse)(inner, policy)
             })?
@@ -237,7 +237,9 @@ impl<'de> Deserialize<'de> for Request {
             .ok_or_else(|| D::Error::unknown_variant(type_name, known_types()))?;
         // A cluster-wide request is stored in its request form and read back through the same
         // validation (its node part with the type's own journal form).
-        let made = if cluster::is_global(&stored).map_err(D::Error::custom)? {
+        let made = if cluster::is_coordinated(registration.type_name, &stored)
+            .map_err(D::Error::custom)?
+        {
             cluster::parse(registration.type_name, &stored, |inner| {
                 (registration.restore)(inner.clone())
                     .map_err(|e| ValidationError::malformed(e.to_string()))

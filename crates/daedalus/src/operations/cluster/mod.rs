@@ -65,6 +65,18 @@ pub struct GlobalRequest {
     timeout: Duration,
 }
 
+/// Types whose own request carries Esop's `globalRequest`, with its own meaning (a backup of the
+/// whole cluster's topology, a restore running every phase): the coordinator leaves it to them.
+const OWN_GLOBAL_TYPES: &[&str] = &["backup", "restore"];
+
+/// Whether a request of `type_name` is the coordinator's to run cluster-wide.
+pub fn is_coordinated(type_name: &str, body: &Value) -> Result<bool, ValidationError> {
+    if OWN_GLOBAL_TYPES.contains(&type_name) {
+        return Ok(false);
+    }
+    is_global(body)
+}
+
 /// `globalRequest` of a body: `true` makes it cluster-wide; absent, `null` or `false` do not.
 pub fn is_global(body: &Value) -> Result<bool, ValidationError> {
     match body.get("globalRequest") {
@@ -286,6 +298,9 @@ mod tests {
         assert!(is_global(&json!({"globalRequest": "yes"})).is_err());
         assert!(!is_global(&json!({"globalRequest": false})).unwrap());
         assert!(is_global(&json!({"globalRequest": true})).unwrap());
+        assert!(is_coordinated("flush", &json!({"globalRequest": true})).unwrap());
+        assert!(!is_coordinated("restore", &json!({"globalRequest": true})).unwrap());
+        assert!(!is_coordinated("backup", &json!({"globalRequest": "true"})).unwrap());
     }
 
     #[test]
