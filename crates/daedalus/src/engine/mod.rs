@@ -512,7 +512,6 @@ impl Engine {
     }
 }
 
-
 /// A second submission under an existing id: the existing record when the type is the same
 /// (nothing new runs), else a conflict naming both types.
 fn same_type_or_conflict(

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::backup_file::{setup, Setup};
 
 /// The server's settings as a mounted secret `creds` (one file per setting) under `root`.
-fn mount_secret(server: &Server, root: &Path) {
+pub(crate) fn mount_secret(server: &Server, root: &Path) {
     let dir = root.join("creds");
     std::fs::create_dir_all(&dir).unwrap();
     for (key, value) in &server.settings {

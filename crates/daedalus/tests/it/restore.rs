@@ -1,15 +1,17 @@
 //! The `restore` operation end to end: backups written with the backup crate from the test
 //! node's real snapshot files (and by hand in Esop's layout, both manifest forms) are restored
-//! through HTTP with IMPORT, HARDLINKS and IN_PLACE, on `file://` and on a local S3 server, and
-//! checked by the SHA-256 of the SSTables the node serves afterwards. Faults: a damaged object,
-//! foreign tokens, a missing object and a rerun, a node refusing the import.
+//! through HTTP with IMPORT, HARDLINKS and IN_PLACE, on `file://`, on a local S3 server and on
+//! Azurite (credentials from a mounted secret directory), and checked by the SHA-256 of the
+//! SSTables the node serves afterwards. Also: a backup found through its topology file under
+//! another host id (`newCluster`, `resolveHostIdFromTopology`), `noDownloadData`, and faults: a
+//! damaged object, foreign tokens, a missing object and a rerun, a node refusing the import.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use backup::layout;
 use backup::location::{NodePath, StorageLocation};
-use backup::manifest::{EntryType, Manifest, ManifestEntry};
+use backup::manifest::{ClusterTopology, EntryType, Manifest, ManifestEntry, NodeTopology};
 use backup::store::{Storage, StoreOptions};
 use backup::transfer::{self, TransferOptions, UploadFile};
 use cassandra::SnapshotOptions;
@@ -17,6 +19,9 @@ use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use daedalus::engine::EngineConfig;
+
+use crate::backup_servers::mount_secret;
 use crate::common::testnode::{TestNode, FAULTS};
 use crate::common::*;
 
@@ -225,6 +230,21 @@ fn restore_body(location: &str, strategy: &str, phase: &str, source_dir: &Path) 
     })
 }
 
+/// The sidecar's settings with `storage`'s credentials mounted as the secret `creds`, which
+/// `body` now names; the directory lives as long as the returned guard.
+fn with_secret(
+    storage: &servers::Server,
+    body: &mut Value,
+) -> (EngineConfig, Option<tempfile::TempDir>) {
+    let secrets = tempfile::tempdir().unwrap();
+    mount_secret(storage, secrets.path());
+    body["k8sSecretName"] = json!("creds");
+    body["k8sNamespace"] = json!("default");
+    let mut config = config(1);
+    config.operations.backup_secrets_dir = Some(secrets.path().to_path_buf());
+    (config, Some(secrets))
+}
+
 fn failure(record: &Value) -> (String, String) {
     assert_eq!(record["state"], "FAILED", "{record}");
     let cause = &record["failureCause"];
@@ -234,16 +254,11 @@ fn failure(record: &Value) -> (String, String) {
     )
 }
 
-async fn phase(
-    server: &TestServer,
-    location: &str,
-    strategy: &str,
-    phase: &str,
-    src: &Path,
-) -> Value {
-    let record = server
-        .run(&restore_body(location, strategy, phase, src))
-        .await;
+/// Runs `body` as `phase` and expects it COMPLETED.
+async fn phase(server: &TestServer, body: &Value, phase: &str) -> Value {
+    let mut body = body.clone();
+    body["restorationPhase"] = json!(phase);
+    let record = server.run(&body).await;
     assert_eq!(record["state"], "COMPLETED", "{phase}: {record}");
     assert_eq!(record["phase"], phase, "{record}");
     assert_eq!(record["progress"], 1.0, "{record}");
@@ -257,7 +272,16 @@ async fn round_trip(
     location_of: impl Fn(&Path) -> String,
     options: StoreOptions,
 ) {
-    round_trip_with(strategy, version, seed_flags, location_of, options, 16).await;
+    round_trip_with(
+        strategy,
+        version,
+        seed_flags,
+        location_of,
+        options,
+        None,
+        16,
+    )
+    .await;
 }
 
 /// The `--seed` flags of `seeded_node`.
@@ -275,6 +299,7 @@ async fn round_trip_with(
     node_flags: impl Fn(&Path) -> Vec<String>,
     location_of: impl Fn(&Path) -> String,
     options: StoreOptions,
+    secret: Option<&servers::Server>,
     components: usize,
 ) {
     let tmp = tempfile::tempdir().unwrap();
@@ -285,21 +310,26 @@ async fn round_trip_with(
     let backup = back_up(&node, &location, &options, "snap1").await;
     assert_eq!(backup.hashes(), before, "the backup holds the live bytes");
 
-    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("journal")).await;
     let src = tmp.path().join("restore-src");
-    let record = phase(&server, &location, strategy, "INIT", &src).await;
+    let mut body = restore_body(&location, strategy, "INIT", &src);
+    let (config, _secrets) = match secret {
+        Some(storage) => with_secret(storage, &mut body),
+        None => (config(1), None),
+    };
+    let server = TestServer::start(node.connector(), config, &tmp.path().join("journal")).await;
+    let record = phase(&server, &body, "INIT").await;
     assert_eq!(record["backup"], backup.full_tag.as_str());
-    phase(&server, &location, strategy, "CLUSTER_HEALTHCHECK", &src).await;
-    let record = phase(&server, &location, strategy, "DOWNLOAD", &src).await;
+    phase(&server, &body, "CLUSTER_HEALTHCHECK").await;
+    let record = phase(&server, &body, "DOWNLOAD").await;
     assert_eq!(record["filesDownloaded"], components, "{record}");
     assert_eq!(record["downloadedBytes"], backup.manifest.size, "{record}");
     let table_dir_name = node.table_dir(KS, TABLE).file_name().unwrap().to_owned();
     let download_dir = src.join(KS).join(&table_dir_name);
     assert_eq!(files_under(&download_dir), components);
 
-    phase(&server, &location, strategy, "TRUNCATE", &src).await;
+    phase(&server, &body, "TRUNCATE").await;
     assert!(live_hashes(&node).await.is_empty(), "truncated");
-    let record = phase(&server, &location, strategy, "IMPORT", &src).await;
+    let record = phase(&server, &body, "IMPORT").await;
     assert_eq!(record["tablesImported"], 1, "{record}");
     assert_eq!(
         live_hashes(&node).await,
@@ -317,7 +347,7 @@ async fn round_trip_with(
     } else {
         assert_eq!(node.calls("loadNewSSTables").len(), 1);
     }
-    phase(&server, &location, strategy, "CLEANUP", &src).await;
+    phase(&server, &body, "CLEANUP").await;
     assert!(!src.exists(), "downloads deleted");
     let truncated: Vec<_> = std::fs::read_dir(node.table_dir(KS, TABLE).join("snapshots"))
         .map(|d| {
@@ -368,40 +398,46 @@ async fn hardlinks_round_trip_with_a_secondary_index() {
         flags,
         file_location,
         StoreOptions::default(),
+        None,
         32,
     )
     .await;
 }
 
+/// IMPORT then HARDLINKS through a cloud store, the sidecar reading its credentials from a
+/// mounted secret (no process-wide settings another test could see).
+async fn cloud_round_trips(server: &servers::Server, protocol: &str) {
+    let options = StoreOptions {
+        settings: server.settings.clone(),
+        ..StoreOptions::default()
+    };
+    for (strategy, bucket) in [
+        ("IMPORT", "restore-import"),
+        ("HARDLINKS", "restore-hardlinks"),
+    ] {
+        round_trip_with(
+            strategy,
+            "4.1",
+            seed_flags,
+            |_| format!("{protocol}://{bucket}/test-cluster/dc1/node1"),
+            options.clone(),
+            Some(server),
+            16,
+        )
+        .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_round_trips_then_unreachable_storage() {
     let server = servers::Server::s3();
-    // The sidecar reads the store's settings from the environment, as in production.
-    for (key, value) in &server.settings {
-        std::env::set_var(key, value);
-    }
-    std::env::set_var("AWS_ALLOW_HTTP", "true");
-    let options = StoreOptions {
-        settings: server.settings.clone(),
-        insecure: true,
-        ..StoreOptions::default()
-    };
-    round_trip(
-        "IMPORT",
-        "4.1",
-        |_| "s3://restore-import/test-cluster/dc1/node1".to_string(),
-        options.clone(),
-    )
-    .await;
-    round_trip(
-        "HARDLINKS",
-        "4.1",
-        |_| "s3://restore-hardlinks/test-cluster/dc1/node1".to_string(),
-        options,
-    )
-    .await;
-
+    cloud_round_trips(&server, "s3").await;
     unreachable_storage_fails_or_is_cancelled(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_round_trips() {
+    cloud_round_trips(&servers::Server::azure(), "azure").await;
 }
 
 /// With the S3 server gone: the bucket check fails naming the storage; without the check the
@@ -415,18 +451,15 @@ async fn unreachable_storage_fails_or_is_cancelled(server: servers::Server) {
         ..StoreOptions::default()
     };
     back_up(&node, location, &options, "snap1").await;
-    drop(server);
-    let sidecar = TestServer::start(node.connector(), config(1), &tmp.path().join("journal")).await;
     let src = tmp.path().join("src");
-    let (kind, message) = failure(
-        &sidecar
-            .run(&restore_body(location, "IMPORT", "DOWNLOAD", &src))
-            .await,
-    );
+    let mut body = restore_body(location, "IMPORT", "DOWNLOAD", &src);
+    let (config, _secrets) = with_secret(&server, &mut body);
+    drop(server);
+    let sidecar = TestServer::start(node.connector(), config, &tmp.path().join("journal")).await;
+    let (kind, message) = failure(&sidecar.run(&body).await);
     assert_eq!(kind, "Restore");
     assert!(message.contains("storage s3://restore-gone"), "{message}");
 
-    let mut body = restore_body(location, "IMPORT", "DOWNLOAD", &src);
     body["skipBucketVerification"] = json!(true);
     let id = sidecar.submit_id(&body).await;
     sidecar.wait_state(&id, "RUNNING").await;
@@ -742,7 +775,8 @@ async fn a_restore_cut_short_by_a_crash_names_the_phase_to_rerun() {
     let journal = tmp.path().join("journal");
     let server = TestServer::start(node.connector(), config(1), &journal).await;
     let src = tmp.path().join("src");
-    phase(&server, &location, "IMPORT", "DOWNLOAD", &src).await;
+    let body = restore_body(&location, "IMPORT", "DOWNLOAD", &src);
+    phase(&server, &body, "DOWNLOAD").await;
     node.fault("hang", &["importNewSSTables"]).await;
     let id = server
         .submit_id(&restore_body(&location, "IMPORT", "IMPORT", &src))
@@ -782,4 +816,166 @@ async fn a_global_request_runs_every_phase_in_one_operation() {
     assert_eq!(node.calls("importNewSSTables").len(), 1);
     assert!(!src.exists(), "CLEANUP ran");
     assert_eq!(live_hashes(&node).await, before);
+}
+
+/// Writes `topology/<full tag>.json` at the bucket's root, as a backup with
+/// `uploadClusterTopology` does: this node's address under `host_id` of `cluster`, beside
+/// another node.
+async fn write_topology(backup: &Backup, cluster: &str, dc: &str, host_id: &str, address: &str) {
+    let entry = |id: &str, ip: &str| NodeTopology {
+        hostname: None,
+        cluster: Some(cluster.to_string()),
+        dc: Some(dc.to_string()),
+        rack: Some("rack1".to_string()),
+        node_id: Some(id.to_string()),
+        ip_address: Some(ip.to_string()),
+    };
+    let topology = ClusterTopology {
+        timestamp: 1_700_000_000_000,
+        cluster_name: Some(cluster.to_string()),
+        schema_version: backup.manifest.schema_version.clone(),
+        topology: vec![
+            entry("5d0c4b8e-1111-4c2a-9a57-0e6f2a7f0b01", "192.0.2.10"),
+            entry(host_id, address),
+        ],
+    };
+    backup
+        .storage
+        .store()
+        .put(
+            &object_store::path::Path::from(layout::topology_key(&backup.full_tag)),
+            PutPayload::from(topology.to_json()),
+        )
+        .await
+        .expect("put topology");
+}
+
+/// A backup taken by a node whose host id was another (a cluster rebuilt, or a new cluster):
+/// with a global location, `newCluster` finds this node's entry in the backup's topology by
+/// address and restores from that node's prefix, its cluster name included;
+/// `resolveHostIdFromTopology` does the same within this node's own cluster. Without either
+/// the restore looks under this node's own host id and finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_cluster_restores_the_backup_of_this_node_under_its_old_host_id() {
+    let storage = servers::Server::azure();
+    let tmp = tempfile::tempdir().unwrap();
+    let node = seeded_node("4.1", tmp.path()).await;
+    let before = live_hashes(&node).await;
+    let (cluster, address, dc, host_id) = node
+        .connector()
+        .read(|n| async move {
+            let host_id = n.local_host_id().await?;
+            let me = n
+                .topology()
+                .await?
+                .into_iter()
+                .find(|e| e.host_id == host_id)
+                .expect("the node is in its own ring");
+            let dc = me.datacenter.expect("a datacenter");
+            Ok((n.cluster_name().await?, me.ip, dc, host_id))
+        })
+        .await
+        .expect("node facts");
+    let old_id = "0b7e1f6a-2222-4d3b-8c11-5f4e3d2c1b0a";
+    assert_ne!(host_id, old_id);
+    let options = StoreOptions {
+        settings: storage.settings.clone(),
+        ..StoreOptions::default()
+    };
+    let old_location = format!("azure://restore-topology/old-cluster/{dc}/{old_id}");
+    let old = back_up(&node, &old_location, &options, "snap1").await;
+    write_topology(&old, "old-cluster", &dc, old_id, &address).await;
+    let same_cluster = format!("azure://restore-topology/{cluster}/{dc}/{old_id}");
+    let rebuilt = back_up(&node, &same_cluster, &options, "snap2").await;
+    write_topology(&rebuilt, &cluster, &dc, old_id, &address).await;
+
+    let src = tmp.path().join("src");
+    let mut body = restore_body("azure://restore-topology", "IMPORT", "INIT", &src);
+    let (config, _secrets) = with_secret(&storage, &mut body);
+    let server = TestServer::start(node.connector(), config, &tmp.path().join("journal")).await;
+
+    let (kind, message) = failure(&server.run(&body).await);
+    assert_eq!(kind, "Restore");
+    assert!(message.contains("snap1"), "{message}");
+
+    let mut resolved = body.clone();
+    resolved["resolveHostIdFromTopology"] = json!(true);
+    resolved["snapshotTag"] = json!("snap2");
+    let record = phase(&server, &resolved, "INIT").await;
+    assert_eq!(record["backup"], rebuilt.full_tag.as_str(), "{record}");
+
+    body["newCluster"] = json!(true);
+    let record = phase(&server, &body, "INIT").await;
+    assert_eq!(record["backup"], old.full_tag.as_str(), "{record}");
+    let record = phase(&server, &body, "DOWNLOAD").await;
+    assert_eq!(record["filesDownloaded"], 16, "{record}");
+    phase(&server, &body, "TRUNCATE").await;
+    assert!(live_hashes(&node).await.is_empty(), "truncated");
+    phase(&server, &body, "IMPORT").await;
+    assert_eq!(
+        live_hashes(&node).await,
+        before,
+        "the node serves the bytes backed up under its old host id"
+    );
+}
+
+/// `noDownloadData`: DOWNLOAD fetches nothing and only checks the files already in the download
+/// directory against the manifest's hashes, so it passes with the store's objects gone and
+/// fails naming a file that is missing or holds other bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_download_data_only_checks_the_files_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = seeded_node("4.1", tmp.path()).await;
+    let before = live_hashes(&node).await;
+    let location = file_location(tmp.path());
+    let backup = back_up(&node, &location, &StoreOptions::default(), "snap1").await;
+    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("journal")).await;
+    let src = tmp.path().join("src");
+    let fetch = restore_body(&location, "IMPORT", "DOWNLOAD", &src);
+    let mut check = fetch.clone();
+    check["noDownloadData"] = json!(true);
+
+    let (kind, message) = failure(&server.run(&check).await);
+    assert_eq!(kind, "Restore");
+    assert!(
+        message.contains("noDownloadData") && message.contains(&*src.to_string_lossy()),
+        "{message}"
+    );
+    assert!(!src.exists() || files_under(&src) == 0, "nothing fetched");
+
+    phase(&server, &fetch, "DOWNLOAD").await;
+    for key in backup.keys() {
+        backup.delete(&key).await;
+    }
+    let record = phase(&server, &check, "DOWNLOAD").await;
+    assert_eq!(record["filesAlreadyPresent"], 16, "{record}");
+    assert!(record["filesDownloaded"].is_null(), "{record}");
+
+    let download_dir = src
+        .join(KS)
+        .join(node.table_dir(KS, TABLE).file_name().unwrap());
+    let mut downloaded: Vec<PathBuf> = std::fs::read_dir(&download_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    downloaded.sort();
+    let damaged = &downloaded[0];
+    let original = std::fs::read(damaged).unwrap();
+    std::fs::write(damaged, b"other bytes").unwrap();
+    let (_, message) = failure(&server.run(&check).await);
+    assert!(
+        message.contains(&*damaged.to_string_lossy()) && message.contains("hash"),
+        "{message}"
+    );
+    std::fs::write(damaged, original).unwrap();
+
+    phase(&server, &check, "DOWNLOAD").await;
+    phase(&server, &check, "TRUNCATE").await;
+    phase(&server, &check, "IMPORT").await;
+    assert_eq!(
+        live_hashes(&node).await,
+        before,
+        "the checked files imported"
+    );
 }

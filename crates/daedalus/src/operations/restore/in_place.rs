@@ -24,7 +24,11 @@ const CLEARED_DIRS: [&str; 3] = ["hints", "saved_caches", "commitlog"];
 pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), OperationError> {
     refuse_running_node(ctx).await?;
     let source = tokio::select! {
-        opened = Source::open(request, NodeLookup::Stopped) => opened?,
+        opened = Source::open(
+            request,
+            NodeLookup::Stopped,
+            ctx.settings().backup_secrets_dir.as_deref(),
+        ) => opened?,
         () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
     };
     let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;

@@ -17,9 +17,10 @@ use backup::request::{RestorationPhase, RestorationStrategy, RestoreRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::backup_storage::check_secrets;
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
-use super::settings::ValidationPolicy;
+use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
 /// Every phase of a HARDLINKS or IMPORT restore, in the order they must run.
@@ -108,6 +109,10 @@ impl OperationType for RestoreOperation {
 
 #[async_trait]
 impl Operation for RestoreOperation {
+    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
+    }
+
     /// One restore at a time on a node: two would download into, truncate and load the same
     /// tables at once.
     fn conflict_key(&self) -> Option<String> {

@@ -76,6 +76,7 @@ impl<'a> Restore<'a> {
                 facts,
                 address: &address,
             },
+            ctx.settings().backup_secrets_dir.as_deref(),
         )
         .await?;
         let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;

@@ -4,6 +4,8 @@
 //!
 //! Owns that resolution and its error messages. It must not download or change anything.
 
+use std::path::Path;
+
 use backup::catalog::{self, NodeBackup};
 use backup::location::{NodeFacts, NodePath};
 use backup::request::RestoreRequest;
@@ -59,10 +61,13 @@ pub async fn node_facts(node: &Node) -> Result<(NodeFacts, String), OperationErr
 }
 
 impl Source {
-    /// Opens the store and chooses the backup (INIT's work).
+    /// Opens the store and chooses the backup (INIT's work). Credentials come from the mounted
+    /// secret the request names (or the cluster's default secret) under `secrets_root`, as for
+    /// `backup`, else from the environment.
     pub async fn open(
         request: &RestoreRequest,
         lookup: NodeLookup<'_>,
+        secrets_root: Option<&Path>,
     ) -> Result<Source, OperationError> {
         let location = request
             .common
@@ -73,6 +78,15 @@ impl Source {
             .store_options()
             .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
         options.create_missing_bucket = false;
+        let cluster = match (&lookup, &location.node) {
+            (NodeLookup::Live { facts, .. }, _) => facts.cluster.as_str(),
+            (NodeLookup::Stopped, Some(node)) => node.cluster.as_str(),
+            (NodeLookup::Stopped, None) => "",
+        };
+        options.credentials_dir = request
+            .common
+            .credentials_dir(secrets_root, cluster)
+            .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
         let storage = Storage::open(&location, &options)
             .await
             .map_err(|e| failed(format!("storage {}: {e}", location.raw)))?;
