@@ -7,7 +7,7 @@
 
 use std::path::{Component, Path};
 
-use backup::catalog::CatalogError;
+use backup::catalog::{CatalogError, Scope};
 use backup::location::{NodeFacts, StorageLocation};
 use backup::request::{CommonStorageFields, RequestError};
 use backup::store::{Storage, StoreError, StoreOptions};
@@ -103,6 +103,31 @@ pub(super) async fn node_facts(ctx: &RunContext) -> Result<NodeFacts, OperationE
         dc,
         node: host_id,
     })
+}
+
+/// The store and the scope a `list` or `remove-backup` works on: one node's backups when the
+/// location names a node, the whole bucket otherwise. With a secrets directory the cluster name
+/// chooses the default secret, so it is read from the node only then.
+pub(super) async fn open_catalog(
+    ctx: &RunContext,
+    common: &CommonStorageFields,
+) -> Result<(Storage, Scope), OperationError> {
+    let location = common
+        .location()
+        .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
+    let cluster = match &location.node {
+        Some(node) => node.cluster.clone(),
+        None if ctx.settings().backup_secrets_dir.is_some() => {
+            ctx.read(|n| async move { n.cluster_name().await }).await?
+        }
+        None => String::new(),
+    };
+    let storage = open_storage(ctx, common, &location, &cluster, false).await?;
+    let scope = match &location.node {
+        Some(node) => Scope::Node(node.clone()),
+        None => Scope::Bucket,
+    };
+    Ok((storage, scope))
 }
 
 /// Opens the store of `location` with the request's options and credentials (a mounted secret

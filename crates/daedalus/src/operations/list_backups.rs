@@ -6,13 +6,13 @@
 //! manifests is the `backup` crate's `catalog`; this module must not change the bucket.
 
 use async_trait::async_trait;
-use backup::catalog::{self, BackupSummary, Scope};
+use backup::catalog::{self, BackupSummary};
 use backup::request::ListRequest;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_file_location, check_secrets, invalid, open_storage, parse_request,
+    catalog_failure, check_file_location, check_secrets, invalid, open_catalog, parse_request,
     record_fields,
 };
 use super::context::{OperationError, RunContext};
@@ -59,21 +59,7 @@ impl Operation for ListBackupsOperation {
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let common = &self.request.common;
-        let location = common
-            .location()
-            .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
-        let cluster = match &location.node {
-            Some(node) => node.cluster.clone(),
-            None if ctx.settings().backup_secrets_dir.is_some() => {
-                ctx.read(|n| async move { n.cluster_name().await }).await?
-            }
-            None => String::new(),
-        };
-        let storage = open_storage(ctx, common, &location, &cluster, false).await?;
-        let scope = match &location.node {
-            Some(node) => Scope::Node(node.clone()),
-            None => Scope::Bucket,
-        };
+        let (storage, scope) = open_catalog(ctx, common).await?;
         let listed = tokio::select! {
             listed = catalog::list_backups(storage.store(), &scope) => listed.map_err(catalog_failure)?,
             _ = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),

@@ -7,13 +7,13 @@
 //! delete anything itself.
 
 use async_trait::async_trait;
-use backup::catalog::{self, Scope};
+use backup::catalog;
 use backup::request::{RemovalSelector, RemoveBackupRequest};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_file_location, check_secrets, invalid, now_millis, open_storage,
+    catalog_failure, check_file_location, check_secrets, invalid, now_millis, open_catalog,
     parse_request, record_fields,
 };
 use super::context::{OperationError, RunContext};
@@ -77,21 +77,7 @@ impl Operation for RemoveBackupOperation {
         ctx.checkpoint()?;
         let selector = self.selector()?;
         let common = &self.request.common;
-        let location = common
-            .location()
-            .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
-        let cluster = match &location.node {
-            Some(node) => node.cluster.clone(),
-            None if ctx.settings().backup_secrets_dir.is_some() => {
-                ctx.read(|n| async move { n.cluster_name().await }).await?
-            }
-            None => String::new(),
-        };
-        let storage = open_storage(ctx, common, &location, &cluster, false).await?;
-        let scope = match &location.node {
-            Some(node) => Scope::Node(node.clone()),
-            None => Scope::Bucket,
-        };
+        let (storage, scope) = open_catalog(ctx, common).await?;
         // Deletions run to the end once started: a half-done removal is whole again only when
         // submitted anew, so the cancel is honoured before, not during.
         ctx.checkpoint()?;
