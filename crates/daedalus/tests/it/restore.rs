@@ -440,6 +440,11 @@ async fn azure_round_trips() {
     cloud_round_trips(&servers::Server::azure(), "azure").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcs_round_trips() {
+    cloud_round_trips(&servers::Server::gcs(), "gcp").await;
+}
+
 /// With the S3 server gone: the bucket check fails naming the storage; without the check the
 /// store's client retries, and a cancel stops that wait at once.
 async fn unreachable_storage_fails_or_is_cancelled(server: servers::Server) {
