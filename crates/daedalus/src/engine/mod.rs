@@ -289,7 +289,7 @@ impl Engine {
         match self.shared.lock().get(&id)? {
             Found::Frozen(_, f) => {
                 if let Some(json) = f.json() {
-                    return Some(Shown::Finished(json));
+                    return Some(Shown::Finished(json.clone()));
                 }
             }
             Found::Live(e) => {
@@ -313,7 +313,7 @@ impl Engine {
             .enumerate()
             .map(|(at, found)| match found {
                 Found::Frozen(id, f) => Listed::Finished(match f.json() {
-                    Some(json) => json,
+                    Some(json) => json.clone(),
                     None => {
                         unrendered.push((at, id));
                         Bytes::new()

@@ -268,7 +268,7 @@ impl Shared {
     pub(super) fn json_of(&self, id: Uuid) -> Option<Bytes> {
         if let Some(Found::Frozen(_, f)) = self.lock().get(&id) {
             if let Some(json) = f.json() {
-                return Some(json);
+                return Some(json.clone());
             }
         }
         self.render(id)

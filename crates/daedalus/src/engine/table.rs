@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use uuid::Uuid;
 
-use crate::operations::{known_types, Cancellation};
+use crate::operations::Cancellation;
 use crate::record::{OperationRecord, State};
 
 /// Position in the list: creation time, then submission order (`seq`), then the id so that two
@@ -64,77 +64,27 @@ impl Entry {
 }
 
 /// A finished operation the journal has in its final state: what the API shows, made once, and
-/// what ordering, filters and expiry need. It never changes again. Kept small (one of these
-/// per retained record): the JSON is one allocation shared by every response that sends it,
-/// the type is an index into `known_types()`, a missing completion time is `NO_COMPLETION`.
+/// what ordering, filters and expiry need. It never changes again.
 pub(crate) struct Frozen {
-    /// `None` while not made yet (a record loaded at start, before its journal row was read).
-    json: Option<Arc<[u8]>>,
+    json: Bytes,
     /// With the id (the table's key), the record's `OrderKey`.
     creation_ms: i64,
     seq: u64,
-    completion_ms: i64,
+    completion_ms: Option<i64>,
     revision: u64,
-    type_index: u8,
+    type_name: &'static str,
     state: State,
 }
 
-/// `Frozen::completion_ms` of a record without one.
-const NO_COMPLETION: i64 = i64::MIN;
-
-/// Where `type_name` is in `known_types()`; every record's type is a registered one, so
-/// `u8::MAX` (shown as `UNKNOWN_TYPE`) is never expected.
-fn type_index(type_name: &str) -> u8 {
-    known_types()
-        .iter()
-        .position(|t| *t == type_name)
-        .and_then(|i| u8::try_from(i).ok())
-        .unwrap_or(u8::MAX)
-}
-
-const UNKNOWN_TYPE: &str = "unknown";
-
 impl Frozen {
-    fn new(
-        json: Option<Arc<[u8]>>,
-        creation_ms: i64,
-        seq: u64,
-        completion_ms: Option<i64>,
-        revision: u64,
-        type_name: &str,
-        state: State,
-    ) -> Frozen {
-        Frozen {
-            json,
-            creation_ms,
-            seq,
-            completion_ms: completion_ms.unwrap_or(NO_COMPLETION),
-            revision,
-            type_index: type_index(type_name),
-            state,
-        }
-    }
-
     /// The record's API JSON (`OperationRecord::to_api_bytes`); `None` while it has not been
-    /// made yet (a record loaded at start, before the journal row was read). The bytes are
-    /// shared with what is kept, not copied.
-    pub(super) fn json(&self) -> Option<Bytes> {
-        self.json.clone().map(Bytes::from_owner)
+    /// made yet (a record loaded at start, before the journal row was read).
+    pub(super) fn json(&self) -> Option<&Bytes> {
+        (!self.json.is_empty()).then_some(&self.json)
     }
 
     pub(super) fn revision(&self) -> u64 {
         self.revision
-    }
-
-    fn type_name(&self) -> &'static str {
-        known_types()
-            .get(usize::from(self.type_index))
-            .copied()
-            .unwrap_or(UNKNOWN_TYPE)
-    }
-
-    fn completion_ms(&self) -> Option<i64> {
-        (self.completion_ms != NO_COMPLETION).then_some(self.completion_ms)
     }
 }
 
@@ -191,16 +141,18 @@ impl Table {
     pub(super) fn insert_frozen(&mut self, record: &OperationRecord, json: Bytes) {
         self.remove(&record.id);
         self.index_state(order_key(record), record.type_name(), record.state);
-        let frozen = Frozen::new(
-            Some(Arc::from(&json[..])),
-            record.creation_ms,
-            record.seq,
-            record.completion_ms,
-            next_revision(),
-            record.type_name(),
-            record.state,
+        self.slots.insert(
+            record.id,
+            Slot::Frozen(Frozen {
+                json,
+                creation_ms: record.creation_ms,
+                seq: record.seq,
+                type_name: record.type_name(),
+                state: record.state,
+                completion_ms: record.completion_ms,
+                revision: next_revision(),
+            }),
         );
-        self.slots.insert(record.id, Slot::Frozen(frozen));
     }
 
     /// Adds a finished record the journal has, before its JSON is made (`set_json`): what the
@@ -217,23 +169,26 @@ impl Table {
     ) {
         self.remove(&id);
         self.index_state((creation_ms, seq, id), type_name, state);
-        let frozen = Frozen::new(
-            None,
-            creation_ms,
-            seq,
-            completion_ms,
-            next_revision(),
-            type_name,
-            state,
+        self.slots.insert(
+            id,
+            Slot::Frozen(Frozen {
+                // Empty: not made yet (a record's JSON is never empty).
+                json: Bytes::new(),
+                creation_ms,
+                seq,
+                completion_ms,
+                revision: next_revision(),
+                type_name,
+                state,
+            }),
         );
-        self.slots.insert(id, Slot::Frozen(frozen));
     }
 
     /// Gives a frozen record whose JSON was not made yet its JSON.
     pub(super) fn set_json(&mut self, id: &Uuid, json: Bytes) {
         if let Some(Slot::Frozen(frozen)) = self.slots.get_mut(id) {
-            if frozen.json.is_none() {
-                frozen.json = Some(Arc::from(&json[..]));
+            if frozen.json.is_empty() {
+                frozen.json = json;
             }
         }
     }
@@ -248,15 +203,15 @@ impl Table {
         if entry.revision != revision || !entry.record.state.is_finished() {
             return;
         }
-        let frozen = Frozen::new(
-            Some(Arc::from(&json[..])),
-            entry.record.creation_ms,
-            entry.record.seq,
-            entry.record.completion_ms,
+        let frozen = Frozen {
+            json,
+            creation_ms: entry.record.creation_ms,
+            seq: entry.record.seq,
+            type_name: entry.record.type_name(),
+            state: entry.record.state,
+            completion_ms: entry.record.completion_ms,
             revision,
-            entry.record.type_name(),
-            entry.record.state,
-        );
+        };
         self.slots.insert(*id, Slot::Frozen(frozen));
     }
 
@@ -275,7 +230,7 @@ impl Table {
             }
             Slot::Frozen(frozen) => (
                 (frozen.creation_ms, frozen.seq, *id),
-                frozen.type_name(),
+                frozen.type_name,
                 frozen.state,
             ),
         };
@@ -393,7 +348,7 @@ impl Table {
         self.slots
             .iter()
             .filter(|(_, slot)| match slot {
-                Slot::Frozen(f) => f.completion_ms().is_some_and(|c| c <= cutoff_ms),
+                Slot::Frozen(f) => f.completion_ms.is_some_and(|c| c <= cutoff_ms),
                 Slot::Live(e) => {
                     e.record.state.is_finished()
                         && e.record.completion_ms.is_some_and(|c| c <= cutoff_ms)
@@ -571,7 +526,7 @@ mod tests {
             .iter()
             .filter_map(|id| match table.get(id)? {
                 Found::Live(e) => Some((*id, (e.record().type_name(), e.record().state))),
-                Found::Frozen(_, f) => Some((*id, (f.type_name(), f.state))),
+                Found::Frozen(_, f) => Some((*id, (f.type_name, f.state))),
             })
             .collect();
         assert_eq!(states.len(), table.len());
@@ -635,36 +590,5 @@ mod tests {
         assert!(table.live(&id).is_none());
         assert!(matches!(table.modify(&id, |_| ()), Access::Frozen));
         assert_eq!(table.count(State::Completed), 1);
-    }
-
-    #[test]
-    fn a_frozen_record_keeps_its_type_completion_and_json() {
-        let mut table = Table::default();
-        for (at, type_name) in known_types().iter().enumerate() {
-            let id = Uuid::new_v4();
-            let completion = (at % 2 == 0).then_some(1_000 + at as i64);
-            table.insert_unrendered(id, at as u64, 10, completion, type_name, State::Failed);
-            let Some(Found::Frozen(_, f)) = table.get(&id) else {
-                panic!("{type_name} is not frozen");
-            };
-            assert_eq!(f.type_name(), *type_name);
-            assert_eq!(f.completion_ms(), completion);
-            assert!(f.json().is_none());
-            table.set_json(&id, Bytes::from(format!("{{\"t\":\"{type_name}\"}}")));
-            let Some(Found::Frozen(_, f)) = table.get(&id) else {
-                panic!("{type_name} is not frozen");
-            };
-            assert_eq!(
-                f.json().unwrap(),
-                format!("{{\"t\":\"{type_name}\"}}").as_bytes()
-            );
-        }
-        // Expiry sees the completion times as they were given.
-        let expired = table.finished_before(1_000 + known_types().len() as i64);
-        assert_eq!(expired.len(), known_types().len().div_ceil(2));
-        for type_name in known_types() {
-            let wanted = table.newest_first(|t, _| t == *type_name).count();
-            assert_eq!(wanted, 1, "{type_name}");
-        }
     }
 }
