@@ -166,29 +166,39 @@ impl TimeSpan {
 
 impl<'de> Deserialize<'de> for TimeSpan {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Object {
-                #[serde(default, deserialize_with = "lenient::int")]
-                value: Option<i64>,
-                #[serde(default)]
-                unit: Option<String>,
-            },
-            Text(String),
-        }
-        let (value, unit) = match Raw::deserialize(d)? {
-            Raw::Object { value, unit } => {
-                (value.unwrap_or(0), unit.unwrap_or_else(|| "SECONDS".into()))
-            }
-            Raw::Text(text) => split_amount(&text).map_err(serde::de::Error::custom)?,
-        };
+        let (value, unit) = amount_and_unit(d, "SECONDS")?;
         let unit = TimeUnit::parse(&unit).ok_or_else(|| {
             serde::de::Error::custom(format!(
                 "time unit {unit:?} is not SECONDS, MINUTES, HOURS or DAYS"
             ))
         })?;
         Ok(TimeSpan { value, unit })
+    }
+}
+
+/// Esop's `{value, unit}` object (either part may be missing: 0 and `default_unit`) or a text
+/// such as `"10 MBPS"`, as amount and unit; the caller parses the unit.
+fn amount_and_unit<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    default_unit: &str,
+) -> Result<(i64, String), D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Object {
+            #[serde(default, deserialize_with = "lenient::int")]
+            value: Option<i64>,
+            #[serde(default)]
+            unit: Option<String>,
+        },
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Object { value, unit } => Ok((
+            value.unwrap_or(0),
+            unit.unwrap_or_else(|| default_unit.to_string()),
+        )),
+        Raw::Text(text) => split_amount(&text).map_err(serde::de::Error::custom),
     }
 }
 
@@ -239,23 +249,7 @@ impl DataRate {
 
 impl<'de> Deserialize<'de> for DataRate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Object {
-                #[serde(default, deserialize_with = "lenient::int")]
-                value: Option<i64>,
-                #[serde(default)]
-                unit: Option<String>,
-            },
-            Text(String),
-        }
-        let (value, unit) = match Raw::deserialize(d)? {
-            Raw::Object { value, unit } => {
-                (value.unwrap_or(0), unit.unwrap_or_else(|| "BPS".into()))
-            }
-            Raw::Text(text) => split_amount(&text).map_err(serde::de::Error::custom)?,
-        };
+        let (value, unit) = amount_and_unit(d, "BPS")?;
         let unit = match unit.trim().to_ascii_uppercase().as_str() {
             "BPS" => RateUnit::Bps,
             "KBPS" => RateUnit::Kbps,
