@@ -11,10 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use time::format_description::well_known::Iso8601;
+use time::OffsetDateTime;
 use tokio::process::{Child, Command};
+use tokio::sync::Mutex as AsyncMutex;
 
 use super::spawn::{listen_address, sidecar_command, spawn_ready, ReadyOn, SIDECAR_READY};
 use super::testnode::{jmx_handle, run_script};
+use super::{request, try_request};
 
 /// The ring: address, host id, dc, rack, tokens.
 pub const RING: [(&str, &str, &str, &str, &str); 3] = [
@@ -388,4 +392,103 @@ nohup '{run}' {args} --lease-millis 60000 </dev/null >/dev/null 2>&1 &
 fn free_port(ip: &str) -> u16 {
     let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
     listener.local_addr().unwrap().port()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving cluster-wide requests
+
+/// Three JVMs and three sidecars per cluster on a small machine: one cluster test at a time.
+pub static ONE_CLUSTER: AsyncMutex<()> = AsyncMutex::const_new(());
+
+/// How long a cluster-wide operation may take here (a bound against hangs).
+pub const ROLL_PATIENCE: Duration = Duration::from_secs(120);
+
+pub async fn submit(addr: SocketAddr, body: &Value) -> Value {
+    let r = request(addr, "POST", "/operations", Some(body.to_string())).await;
+    assert_eq!(r.status, 201, "{body} → {}", r.body);
+    r.body
+}
+
+pub async fn get(addr: SocketAddr, id: &str) -> Value {
+    request(addr, "GET", &format!("/operations/{id}"), None)
+        .await
+        .body
+}
+
+/// Polls until `pred` holds for the record (bounded).
+pub async fn wait_for(
+    addr: SocketAddr,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + ROLL_PATIENCE;
+    loop {
+        if let Ok(r) = try_request(addr, "GET", &format!("/operations/{id}"), None).await {
+            if r.status == 200 && pred(&r.body) {
+                return r.body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what} not seen within {ROLL_PATIENCE:?}; last: {}",
+                r.body
+            );
+        } else {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: sidecar {addr} silent"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn finished(addr: SocketAddr, id: &str) -> Value {
+    wait_for(addr, id, "the end of the operation", |r| {
+        matches!(
+            r["state"].as_str(),
+            Some("COMPLETED" | "FAILED" | "CANCELLED")
+        )
+    })
+    .await
+}
+
+pub fn millis(iso: &Value) -> i64 {
+    let t = OffsetDateTime::parse(iso.as_str().expect("a timestamp"), &Iso8601::DEFAULT)
+        .unwrap_or_else(|e| panic!("{iso}: {e}"));
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn node<'a>(record: &'a Value, endpoint: &str) -> &'a Value {
+    record["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes in {record}"))
+        .iter()
+        .find(|n| n["endpoint"] == endpoint)
+        .unwrap_or_else(|| panic!("no node {endpoint} in {record}"))
+}
+
+/// The record shows every node with its host id, dc, rack and sub-operation, and the nodes'
+/// sidecars have those sub-operations, COMPLETED.
+pub async fn assert_all_completed(cluster: &Cluster, record: &Value) {
+    assert_eq!(record["state"], "COMPLETED", "{record}");
+    assert_eq!(record["progress"], 1.0);
+    let nodes = record["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), RING.len(), "{record}");
+    for (i, n) in cluster.nodes.iter().enumerate() {
+        let shown = node(record, &n.endpoint());
+        assert_eq!(shown["hostId"], n.host_id);
+        assert_eq!(shown["dc"], n.dc);
+        assert_eq!(shown["rack"], n.rack);
+        assert_eq!(shown["state"], "COMPLETED", "{shown}");
+        assert_eq!(shown["progress"], 1.0);
+        let sub = get(
+            cluster.sidecar(i).addr,
+            shown["operationId"].as_str().unwrap(),
+        )
+        .await;
+        assert_eq!(sub["state"], "COMPLETED", "{sub}");
+        assert_eq!(sub["type"], record["type"]);
+        assert!(sub.get("globalRequest").is_none(), "sent non-global: {sub}");
+    }
 }
