@@ -179,6 +179,7 @@ impl FailureCause {
         let cause = match error {
             OperationError::Node { source } => FailureCause::of_node(source),
             OperationError::Failed { kind, message } => FailureCause::own(kind, message),
+            OperationError::FailedAt { kind, message, .. } => FailureCause::own(kind, message),
             other => FailureCause::own("Internal", &other.to_string()),
         };
         (error.to_string(), cause)

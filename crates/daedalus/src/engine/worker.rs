@@ -189,10 +189,19 @@ async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), OperationErr
                 record.completion_ms = Some(now_ms());
                 if let Some((message, cause)) = &failure {
                     record.failure_cause = Some(cause.clone());
-                    record.errors.push(ErrorObject {
-                        source: shared.host.clone(),
-                        message: message.clone(),
-                    });
+                    match outcome.as_ref().err().and_then(OperationError::sourced) {
+                        // A failure in several places shows each where it happened.
+                        Some(sourced) => {
+                            record.errors.extend(sourced.iter().map(|e| ErrorObject {
+                                source: e.source.clone(),
+                                message: e.message.clone(),
+                            }))
+                        }
+                        None => record.errors.push(ErrorObject {
+                            source: shared.host.clone(),
+                            message: message.clone(),
+                        }),
+                    }
                 }
                 Ok(())
             })

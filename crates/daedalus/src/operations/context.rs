@@ -31,6 +31,21 @@ pub enum OperationError {
     /// Failed for a reason of the sidecar's own (`kind` is what `failureCause.kind` shows).
     #[error("{message}")]
     Failed { kind: &'static str, message: String },
+    /// Failed in several places at once (the nodes of a cluster-wide request): `failureCause`
+    /// is `{kind, message}` and the record's `errors` has one entry per place.
+    #[error("{message}")]
+    FailedAt {
+        kind: &'static str,
+        message: String,
+        errors: Vec<SourcedError>,
+    },
+}
+
+/// One place's failure: where (`source`, e.g. a node's endpoint) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedError {
+    pub source: String,
+    pub message: String,
 }
 
 impl OperationError {
@@ -39,6 +54,14 @@ impl OperationError {
         OperationError::Failed {
             kind,
             message: message.into(),
+        }
+    }
+
+    /// The errors of each place that failed, when the failure happened in several.
+    pub fn sourced(&self) -> Option<&[SourcedError]> {
+        match self {
+            OperationError::FailedAt { errors, .. } => Some(errors),
+            _ => None,
         }
     }
 

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::super::context::{OperationError, RunContext};
+use super::super::context::{OperationError, RunContext, SourcedError};
 use super::peer::Peer;
 use super::plan::{PlanStore, Step, StepState};
 use super::settings::Coordination;
@@ -49,6 +49,20 @@ impl NodeView {
     }
 }
 
+/// The request one node's sidecar is sent, made from its step.
+pub(super) type SubRequest = Arc<dyn Fn(&Step) -> Value + Send + Sync>;
+
+/// How the steps of a plan run: what each node is sent, how many at once, for how long.
+pub(super) struct RollSpec {
+    pub type_name: &'static str,
+    pub concurrency: Concurrency,
+    /// The request's `timeout`: a node's operation still running then is cancelled and FAILED.
+    pub timeout: Duration,
+    /// Wait until the node shows UP in the ring again before its step counts as done.
+    pub wait_for_up: bool,
+    pub sub_request: SubRequest,
+}
+
 /// What every step task shares: the views, the plan store, the record.
 struct Roll {
     id: Uuid,
@@ -56,7 +70,7 @@ struct Roll {
     plans: Arc<PlanStore>,
     views: Mutex<Vec<NodeView>>,
     type_name: &'static str,
-    sub_request: Value,
+    sub_request: SubRequest,
     deadline: Instant,
     wait_for_up: bool,
 }
@@ -113,17 +127,24 @@ impl Roll {
     }
 }
 
-pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(), OperationError> {
-    let coordination: Coordination = ctx.settings().cluster.clone().ok_or_else(|| {
+/// The coordinator's settings, or why this sidecar cannot coordinate.
+pub(super) fn coordination(ctx: &RunContext) -> Result<Coordination, OperationError> {
+    ctx.settings().cluster.clone().ok_or_else(|| {
         OperationError::failed(
             "Disabled",
             "this sidecar cannot coordinate cluster-wide requests",
         )
-    })?;
+    })
+}
+
+pub(super) fn journal_error(e: super::plan::PlanError) -> OperationError {
+    OperationError::failed("Journal", e.to_string())
+}
+
+pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(), OperationError> {
+    let coordination = coordination(ctx)?;
     let id = ctx.id();
     let plans = coordination.plans.clone();
-    let journal_error =
-        |e: super::plan::PlanError| OperationError::failed("Journal", e.to_string());
     let mut steps = plans.load(id).await.map_err(journal_error)?;
     if steps.is_empty() {
         steps = discover(ctx, request.dc.as_deref()).await?;
@@ -134,6 +155,27 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
     } else {
         tracing::info!(%id, nodes = steps.len(), "resuming the cluster-wide roll from its plan");
     }
+    let sub_request = request.sub_request.clone();
+    let spec = RollSpec {
+        type_name: request.type_name,
+        concurrency: request.concurrency,
+        timeout: request.timeout,
+        wait_for_up: request.type_name == "restart",
+        sub_request: Arc::new(move |_| sub_request.clone()),
+    };
+    follow_plan(ctx, &coordination, steps, spec).await
+}
+
+/// Runs the steps of a journaled plan (those not finished yet) as `spec` says, showing every
+/// node in the record; `Ok` when every node completed, else which failed, each by name.
+pub(super) async fn follow_plan(
+    ctx: &RunContext,
+    coordination: &Coordination,
+    steps: Vec<Step>,
+    spec: RollSpec,
+) -> Result<(), OperationError> {
+    let id = ctx.id();
+    let plans = coordination.plans.clone();
     let roll = Arc::new(Roll {
         id,
         ctx: ctx.clone(),
@@ -151,14 +193,14 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
                 })
                 .collect(),
         ),
-        type_name: request.type_name,
-        sub_request: request.sub_request.clone(),
-        deadline: Instant::now() + request.timeout,
-        wait_for_up: request.type_name == "restart",
+        type_name: spec.type_name,
+        sub_request: spec.sub_request,
+        deadline: Instant::now() + spec.timeout,
+        wait_for_up: spec.wait_for_up,
     });
     roll.publish();
 
-    let batches = batches(&steps, request.concurrency);
+    let batches = batches(&steps, spec.concurrency);
     let mut stopped = steps
         .iter()
         .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled));
@@ -166,7 +208,7 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
         if stopped || ctx.stopping().is_cancelled() {
             break;
         }
-        stopped = run_batch(&roll, &coordination, &batch, window.max(1)).await;
+        stopped = run_batch(&roll, coordination, &batch, window.max(1)).await;
     }
 
     // Stopping: nothing new started; the steps sent are followed until the engine stops this
@@ -221,7 +263,18 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
             not_run.join(", ")
         ));
     }
-    Err(OperationError::failed("ClusterFailure", message))
+    let errors = failed
+        .iter()
+        .map(|v| SourcedError {
+            source: v.step.endpoint.clone(),
+            message: v.step.error.clone().unwrap_or_else(|| "failed".into()),
+        })
+        .collect();
+    Err(OperationError::FailedAt {
+        kind: "ClusterFailure",
+        message,
+        errors,
+    })
 }
 
 /// The roll's batches, run one after the other, each with how many of its steps may run at
@@ -230,6 +283,7 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
 fn batches(steps: &[Step], concurrency: Concurrency) -> Vec<(Vec<usize>, usize)> {
     match concurrency {
         Concurrency::Nodes(n) => vec![((0..steps.len()).collect(), n as usize)],
+        Concurrency::All => vec![((0..steps.len()).collect(), steps.len())],
         Concurrency::Rack => {
             let mut racks: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
             for (i, s) in steps.iter().enumerate() {
@@ -341,7 +395,8 @@ async fn follow(
         Some(op) => op,
         None => {
             tracing::info!(peer = peer.name(), %sub_id, "sending the node's operation");
-            peer.submit(sub_id, &roll.sub_request)
+            let body = (roll.sub_request)(&roll.step(index));
+            peer.submit(sub_id, &body)
                 .await
                 .map_err(|e| e.to_string())?
         }
@@ -423,7 +478,10 @@ async fn wait_until_up(roll: &Roll, step: &Step) -> Result<(), String> {
 }
 
 /// The nodes of the ring (of `dc` when given) in roll order: by datacenter, rack, address.
-async fn discover(ctx: &RunContext, dc: Option<&str>) -> Result<Vec<Step>, OperationError> {
+pub(super) async fn discover(
+    ctx: &RunContext,
+    dc: Option<&str>,
+) -> Result<Vec<Step>, OperationError> {
     let ring = ctx
         .read(|node| async move { node.topology().await })
         .await?;
@@ -492,6 +550,10 @@ mod tests {
         assert_eq!(
             batches(&steps, Concurrency::Nodes(2)),
             vec![(vec![0, 1, 2, 3, 4], 2)]
+        );
+        assert_eq!(
+            batches(&steps, Concurrency::All),
+            vec![(vec![0, 1, 2, 3, 4], 5)]
         );
     }
 
