@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use crate::backup_servers::mount_secret;
 use crate::common::cluster::{
-    finished, get, node, submit, wait_for, Cluster, ClusterNode, SidecarOptions, ONE_CLUSTER, RING,
+    finished, get, millis, node, submit, wait_for, Cluster, ClusterNode, SidecarOptions,
+    ONE_CLUSTER, RING,
 };
 use crate::common::{request, shared_dir, NB_SETS};
 
@@ -152,6 +153,7 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
         .unwrap()
         .schema_version
         .unwrap();
+    let mut slowest_node_ms = 0;
     for (i, n) in cluster.nodes.iter().enumerate() {
         let shown = node(&record, &n.endpoint());
         assert_eq!(shown["state"], "COMPLETED", "{shown}");
@@ -159,6 +161,8 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
         assert_eq!(shown["dc"], n.dc);
         let sub = sub_backup(&cluster, i, &record, &tag).await;
         assert_eq!(sub["uploadClusterTopology"], false, "{sub}");
+        slowest_node_ms =
+            slowest_node_ms.max(millis(&sub["completionTime"]) - millis(&sub["startTime"]));
         let dir = node_dir(&store, "bucket", n);
         assert_eq!(
             file_names(&dir.join("manifests")),
@@ -189,6 +193,14 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
             vec![tag.clone()]
         );
     }
+    let global_ms = millis(&record["completionTime"]) - millis(&record["startTime"]);
+    println!(
+        "cluster-wide backup of {} nodes to file://: {global_ms} ms in the coordinator's record; \
+         the slowest node's own backup took {slowest_node_ms} ms, so coordination (bucket check, \
+         plan, peer calls, polls, topology) costs {} ms",
+        RING.len(),
+        global_ms - slowest_node_ms
+    );
     let topology_dir = store.join("bucket/topology");
     assert_eq!(file_names(&topology_dir), vec![format!("{tag}.json")]);
     assert_eq!(
