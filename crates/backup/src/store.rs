@@ -8,8 +8,10 @@
 //! as the environment variables); later sources win. Buckets are checked and created with one
 //! small request per provider (object_store has no bucket API): S3 `HEAD`/`PUT` on the bucket
 //! through a SigV4 pre-signed URL, GCS through its JSON API, Azure `restype=container` with
-//! Shared Key or bearer authorization. Owns building stores; it must not know object keys
-//! below the bucket (that is `layout`) nor move data (that is `transfer`).
+//! Shared Key or bearer authorization. Refreshing an object already stored (so that lifecycle
+//! rules do not expire it) is one signed request per provider, in `refresh`. Owns building
+//! stores; it must not know object keys below the bucket (that is `layout`) nor move data
+//! (that is `transfer`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::gcp::{
     GcpCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, GoogleConfigKey,
 };
@@ -30,9 +32,11 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use crate::location::{NodePath, Provider, StorageLocation};
 
 mod azure_auth;
+mod refresh;
 mod settings;
 
 use azure_auth::{azure_request, AzureAuth};
+pub use refresh::S3_MAX_COPY;
 use settings::collect_settings;
 
 /// The well-known Azurite account and key (public, documented by Microsoft).
@@ -136,11 +140,15 @@ pub struct Storage {
 enum BucketApi {
     File {
         root: PathBuf,
+        local: Arc<LocalFileSystem>,
     },
     S3 {
         s3: Arc<AmazonS3>,
         region: String,
         http: reqwest::Client,
+        /// The server-side encryption headers of the store's settings, which a copy onto
+        /// itself must send again to keep them.
+        encryption: Vec<(String, String)>,
     },
     Gcs {
         gcs: Arc<GoogleCloudStorage>,
@@ -150,6 +158,7 @@ enum BucketApi {
         http: reqwest::Client,
     },
     Azure {
+        azure: Arc<MicrosoftAzure>,
         container_url: String,
         account: String,
         auth: AzureAuth,
@@ -206,7 +215,7 @@ impl Storage {
     /// Whether the bucket (directory, container) exists.
     pub async fn bucket_exists(&self) -> Result<bool, StoreError> {
         match &self.bucket_api {
-            BucketApi::File { root } => Ok(root.is_dir()),
+            BucketApi::File { root, .. } => Ok(root.is_dir()),
             BucketApi::S3 { s3, http, .. } => {
                 let url = s3_bucket_url(s3, &self.location, reqwest::Method::HEAD).await?;
                 let response = http
@@ -240,6 +249,7 @@ impl Storage {
                 account,
                 auth,
                 http,
+                ..
             } => {
                 let request =
                     azure_request(http, reqwest::Method::HEAD, container_url, account, auth)
@@ -256,14 +266,16 @@ impl Storage {
     /// Creates the bucket (directory, container); one that already exists is not an error.
     pub async fn create_bucket(&self) -> Result<(), StoreError> {
         let response = match &self.bucket_api {
-            BucketApi::File { root } => {
+            BucketApi::File { root, .. } => {
                 return std::fs::create_dir_all(root).map_err(|source| StoreError::Directory {
                     path: root.clone(),
                     location: self.location.raw.clone(),
                     source,
                 })
             }
-            BucketApi::S3 { s3, region, http } => {
+            BucketApi::S3 {
+                s3, region, http, ..
+            } => {
                 let url = s3_bucket_url(s3, &self.location, reqwest::Method::PUT).await?;
                 let body = if region == "us-east-1" {
                     String::new()
@@ -304,6 +316,7 @@ impl Storage {
                 account,
                 auth,
                 http,
+                ..
             } => {
                 azure_request(http, reqwest::Method::PUT, container_url, account, auth)
                     .map_err(|e| self.bucket_error("creating", e))?
@@ -412,10 +425,11 @@ fn open_file(location: &StorageLocation, options: &StoreOptions) -> Result<Stora
             source,
         })?
         .with_automatic_cleanup(true);
+    let local = Arc::new(store);
     Ok(Storage {
-        store: Arc::new(store),
+        store: local.clone(),
         location: location.clone(),
-        bucket_api: BucketApi::File { root },
+        bucket_api: BucketApi::File { root, local },
     })
 }
 
@@ -470,8 +484,36 @@ fn open_s3(
             s3,
             region,
             http: bucket_http(location, options)?,
+            encryption: s3_encryption_headers(settings),
         },
     })
+}
+
+/// The `x-amz-server-side-encryption*` headers object_store sends on writes, from the same
+/// settings (`AWS_SERVER_SIDE_ENCRYPTION`, `AWS_SSE_KMS_KEY_ID`, `AWS_SSE_BUCKET_KEY_ENABLED`).
+fn s3_encryption_headers(settings: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    let Some(kind) = settings.get("AWS_SERVER_SIDE_ENCRYPTION") else {
+        return headers;
+    };
+    // SSE-C needs the customer key on the copy source as well; S3 then names what is missing.
+    if kind.eq_ignore_ascii_case("sse-c") {
+        return headers;
+    }
+    headers.push(("x-amz-server-side-encryption".to_string(), kind.clone()));
+    if let Some(key) = settings.get("AWS_SSE_KMS_KEY_ID") {
+        headers.push((
+            "x-amz-server-side-encryption-aws-kms-key-id".to_string(),
+            key.clone(),
+        ));
+    }
+    if let Some(enabled) = settings.get("AWS_SSE_BUCKET_KEY_ENABLED") {
+        headers.push((
+            "x-amz-server-side-encryption-bucket-key-enabled".to_string(),
+            enabled.clone(),
+        ));
+    }
+    headers
 }
 
 async fn s3_bucket_url(
@@ -645,10 +687,12 @@ fn open_azure(
             source,
         })?;
     let container_url = format!("{}/{}", account_url.trim_end_matches('/'), location.bucket);
+    let azure = Arc::new(store);
     Ok(Storage {
-        store: Arc::new(store),
+        store: azure.clone(),
         location: location.clone(),
         bucket_api: BucketApi::Azure {
+            azure,
             container_url,
             account,
             auth,
