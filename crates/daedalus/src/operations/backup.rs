@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -65,6 +66,8 @@ struct Uploaded {
     files: usize,
     sent: usize,
     sent_bytes: u64,
+    /// Files already stored whose objects were refreshed in place (not with `skipRefreshing`).
+    refreshed: usize,
 }
 
 #[async_trait]
@@ -174,6 +177,7 @@ impl Operation for BackupOperation {
         }
         ctx.set_extra("uploadedFiles", Value::from(uploaded.sent));
         ctx.set_extra("skippedFiles", Value::from(uploaded.files - uploaded.sent));
+        ctx.set_extra("refreshedFiles", Value::from(uploaded.refreshed));
         ctx.set_extra("uploadedBytes", Value::from(uploaded.sent_bytes));
         self.clear_snapshot(ctx, &full_tag).await;
         Ok(())
@@ -298,11 +302,14 @@ impl Backup<'_> {
             })
             .collect();
         let progress_ctx = self.ctx.clone();
-        let options = transfer_options(request).with_progress(move |done, total| {
+        let mut options = transfer_options(request).with_progress(move |done, total| {
             if total > 0 {
                 progress_ctx.set_progress(done as f64 / total as f64);
             }
         });
+        if !request.skip_refreshing {
+            options.refresh = Some(Arc::new(self.storage.clone()));
+        }
         let results = transfer::upload(
             self.storage.store().clone(),
             files,
@@ -316,11 +323,16 @@ impl Backup<'_> {
             files: results.len(),
             sent: 0,
             sent_bytes: 0,
+            refreshed: 0,
         };
         for ((ks, table, item), result) in plan.into_iter().zip(results) {
-            if result.outcome == UploadOutcome::Uploaded {
-                uploaded.sent += 1;
-                uploaded.sent_bytes += result.size;
+            match result.outcome {
+                UploadOutcome::Uploaded => {
+                    uploaded.sent += 1;
+                    uploaded.sent_bytes += result.size;
+                }
+                UploadOutcome::Refreshed => uploaded.refreshed += 1,
+                UploadOutcome::AlreadyPresent => {}
             }
             manifest.table_mut(&ks, &table).add_entry(
                 &item.sstable,
@@ -441,6 +453,15 @@ fn transfer_failure(error: TransferError, full_tag: &str) -> OperationError {
             "Snapshot",
             format!("{error}; the sidecar must be able to read Cassandra's data directories; {no_manifest}"),
         ),
+        TransferError::Store {
+            operation: "refresh",
+            ..
+        } => OperationError::failed(
+            "Storage",
+            format!(
+                "{error}: the object is already stored, and refreshing it (so that lifecycle rules by age keep it) failed; {no_manifest}. Check that the credentials may copy objects (S3, GCS) or write blob metadata (Azure) and run the backup again, or set skipRefreshing to leave stored objects untouched"
+            ),
+        ),
         TransferError::Store { .. } => OperationError::failed(
             "Storage",
             format!(
@@ -536,6 +557,27 @@ mod tests {
         assert!(snapshot_entities(&Entities::All).is_empty());
         let keyspaces = Entities::parse(Some("ks1,ks2")).unwrap();
         assert_eq!(snapshot_entities(&keyspaces), ["ks1", "ks2"]);
+    }
+
+    #[test]
+    fn a_failed_refresh_names_the_object_and_skip_refreshing() {
+        let e = transfer_failure(
+            TransferError::Store {
+                key: "c/d/n/data/ks/t-1/1-2/nb-1-big-Data.db".into(),
+                operation: "refresh",
+                source: object_store::Error::PermissionDenied {
+                    path: "c/d/n/data/ks/t-1/1-2/nb-1-big-Data.db".into(),
+                    source: "HTTP 403".into(),
+                },
+            },
+            "s-1",
+        );
+        let text = e.to_string();
+        assert!(text.contains("nb-1-big-Data.db"), "{text}");
+        assert!(
+            text.contains("skipRefreshing") && text.contains("no manifest"),
+            "{text}"
+        );
     }
 
     #[test]
