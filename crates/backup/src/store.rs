@@ -45,8 +45,9 @@ const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const GCS_DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
 
-/// How to reach and prepare a location's store.
-#[derive(Debug, Clone)]
+/// How to reach and prepare a location's store. Its `Debug` form shows no secret: setting
+/// names without their values, the proxy without its password.
+#[derive(Clone)]
 pub struct StoreOptions {
     /// Esop's `insecure`: allow plain HTTP endpoints.
     pub insecure: bool,
@@ -72,6 +73,35 @@ pub struct StoreOptions {
     /// Settings by environment-variable name (`AWS_ENDPOINT_URL`, `GOOGLE_BASE_URL`,
     /// `AZURE_STORAGE_ENDPOINT`, …); they win over the environment and the directory.
     pub settings: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("insecure", &self.insecure)
+            .field("skip_bucket_verification", &self.skip_bucket_verification)
+            .field("create_missing_bucket", &self.create_missing_bucket)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("read_environment", &self.read_environment)
+            .field("credentials_dir", &self.credentials_dir)
+            .field("proxy_url", &self.proxy_url.as_deref().map(shown_url))
+            .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A URL as it may be shown: its password replaced by `***`.
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some(crate::request::REDACTED));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => "<not a URL>".to_string(),
+    }
 }
 
 impl Default for StoreOptions {
@@ -382,8 +412,9 @@ fn http_client(options: &StoreOptions) -> Result<reqwest::Client, String> {
         .timeout(options.request_timeout)
         .connect_timeout(options.connect_timeout);
     if let Some(proxy) = &options.proxy_url {
-        builder =
-            builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?}: {e}"))?);
+        builder = builder.proxy(
+            reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {}: {e}", shown_url(proxy)))?,
+        );
     }
     builder.build().map_err(|e| e.to_string())
 }
@@ -704,6 +735,19 @@ fn open_azure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let options = StoreOptions {
+            proxy_url: Some("http://user:hunter2@proxy:3128".into()),
+            settings: BTreeMap::from([("AWS_SECRET_ACCESS_KEY".into(), "hunter3".into())]),
+            ..StoreOptions::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(shown.contains("user:***@proxy"), "{shown}");
+        assert!(shown.contains("AWS_SECRET_ACCESS_KEY"), "{shown}");
+        assert!(!shown.contains("hunter"), "{shown}");
+    }
 
     #[tokio::test]
     async fn file_bucket_must_exist_unless_asked_to_create_it() {
