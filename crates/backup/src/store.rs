@@ -33,10 +33,11 @@ use crate::location::{NodePath, Provider, StorageLocation};
 
 mod azure_auth;
 mod refresh;
+mod s3_copy;
 mod settings;
 
 use azure_auth::{azure_request, AzureAuth};
-pub use refresh::S3_MAX_COPY;
+pub use s3_copy::S3_MAX_COPY;
 use settings::collect_settings;
 
 /// The well-known Azurite account and key (public, documented by Microsoft).

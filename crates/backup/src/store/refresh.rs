@@ -5,8 +5,8 @@
 //! One small request per object, per provider, with the store's own credentials:
 //! - `file://`: the file's modification time is set to now.
 //! - S3: `CopyObject` onto itself with `x-amz-metadata-directive: REPLACE` (S3 refuses a copy
-//!   onto itself that changes nothing); the store's server-side encryption settings are sent
-//!   again so the copy keeps them. Copies are server-side, up to S3's 5 GiB limit of one copy.
+//!   onto itself that changes nothing), or beyond 5 GiB a multipart upload of `UploadPartCopy`
+//!   ranges (`s3_copy`); server-side, with the store's encryption settings sent again.
 //! - GCS: XML API copy onto itself with `x-goog-metadata-directive: REPLACE` (required by GCS
 //!   for a copy onto itself).
 //! - Azure: Set Blob Metadata with one key; any write of a blob's metadata moves its
@@ -21,9 +21,9 @@ use std::time::SystemTime;
 use futures::future::BoxFuture;
 use object_store::client::{HttpRequest, HttpRequestBody};
 use object_store::path::Path;
-use object_store::signer::Signer;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use super::s3_copy::{CopyLimits, SelfCopy};
 use super::{gcs_token, BucketApi, Storage};
 use crate::transfer::RefreshObject;
 
@@ -33,9 +33,6 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-
-/// The largest object one S3 `CopyObject` accepts.
-pub const S3_MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
 
 /// The metadata key an Azure refresh sets (Esop also marks refreshed blobs with a key).
 const AZURE_REFRESH_KEY: &str = "x-ms-meta-refreshed";
@@ -59,44 +56,16 @@ impl Storage {
                 http,
                 encryption,
             } => {
-                if size > S3_MAX_COPY {
-                    return Err(generic(
-                        "S3",
-                        format!(
-                            "{size} bytes is more than S3 copies in one request ({S3_MAX_COPY} bytes), so it cannot be refreshed in place"
-                        ),
-                    ));
+                SelfCopy {
+                    s3,
+                    region,
+                    http,
+                    encryption,
+                    bucket: &self.location.bucket,
+                    key,
                 }
-                let signed = s3
-                    .signed_url(
-                        reqwest::Method::PUT,
-                        key,
-                        std::time::Duration::from_secs(60),
-                    )
-                    .await?;
-                let mut url = signed.clone();
-                url.set_query(None);
-                let source = format!("{}/{}", self.location.bucket, encode_key(key));
-                let mut request = http::Request::builder()
-                    .method(http::Method::PUT)
-                    .uri(url.as_str())
-                    .header("x-amz-copy-source", source)
-                    .header("x-amz-metadata-directive", "REPLACE");
-                for (name, value) in encryption {
-                    request = request.header(name.as_str(), value.as_str());
-                }
-                let mut request = request
-                    .body(HttpRequestBody::empty())
-                    .map_err(|e| generic("S3", e.to_string()))?;
-                let credential = s3.credentials().get_credential().await?;
-                object_store::aws::AwsAuthorizer::new(&credential, "s3", region)
-                    .try_authorize(&mut request, None)?;
-                let body = send(http, request, "S3", key).await?;
-                // CopyObject can fail after answering 200: the error is then in the body.
-                if body.contains("<Error>") {
-                    return Err(generic("S3", format!("copy of {key} onto itself: {body}")));
-                }
-                Ok(())
+                .run(size, CopyLimits::default())
+                .await
             }
             BucketApi::Gcs {
                 gcs,
@@ -193,7 +162,7 @@ fn touch(path: &std::path::Path, key: &str) -> Result<(), object_store::Error> {
 }
 
 /// The key with each segment percent-encoded, as it goes into a URL path.
-fn encode_key(key: &Path) -> String {
+pub(super) fn encode_key(key: &Path) -> String {
     key.as_ref()
         .split('/')
         .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
@@ -203,16 +172,18 @@ fn encode_key(key: &Path) -> String {
 
 /// Sends a signed request and returns the body of a successful answer. 404, 401 and 403 become
 /// the matching object_store errors (which no retry heals); other failures are `Generic`.
-async fn send(
+pub(super) async fn send(
     http: &reqwest::Client,
     request: HttpRequest,
     store: &'static str,
     key: &Path,
 ) -> Result<String, object_store::Error> {
-    let (parts, _) = request.into_parts();
+    let (parts, body) = request.into_parts();
+    let body = body.as_bytes().cloned().unwrap_or_default();
     let response = http
         .request(parts.method, parts.uri.to_string())
         .headers(parts.headers)
+        .body(body)
         .send()
         .await
         .map_err(|e| generic(store, format!("request failed: {e}")))?;
@@ -231,7 +202,7 @@ async fn send(
     })
 }
 
-fn generic(store: &'static str, detail: String) -> object_store::Error {
+pub(super) fn generic(store: &'static str, detail: String) -> object_store::Error {
     object_store::Error::Generic {
         store,
         source: detail.into(),
