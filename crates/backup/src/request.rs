@@ -17,7 +17,8 @@ mod restore;
 pub use backup::{BackupRequest, ListRequest, RemovalSelector, RemoveBackupRequest};
 pub use common::{CommonStorageFields, Entities};
 pub use measure::{
-    DataRate, ProxySettings, RateUnit, RetrySpec, RetryStrategy, TimeSpan, TimeUnit,
+    userinfo_encoded, DataRate, ProxySettings, RateUnit, RetrySpec, RetryStrategy, TimeSpan,
+    TimeUnit, REDACTED,
 };
 pub use restore::{ImportFlags, ImportSpec, RestorationPhase, RestorationStrategy, RestoreRequest};
 

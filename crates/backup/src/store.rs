@@ -8,8 +8,10 @@
 //! as the environment variables); later sources win. Buckets are checked and created with one
 //! small request per provider (object_store has no bucket API): S3 `HEAD`/`PUT` on the bucket
 //! through a SigV4 pre-signed URL, GCS through its JSON API, Azure `restype=container` with
-//! Shared Key or bearer authorization. Owns building stores; it must not know object keys
-//! below the bucket (that is `layout`) nor move data (that is `transfer`).
+//! Shared Key or bearer authorization. Refreshing an object already stored (so that lifecycle
+//! rules do not expire it) is one signed request per provider, in `refresh`. Owns building
+//! stores; it must not know object keys below the bucket (that is `layout`) nor move data
+//! (that is `transfer`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::gcp::{
     GcpCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, GoogleConfigKey,
 };
@@ -30,9 +32,12 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use crate::location::{NodePath, Provider, StorageLocation};
 
 mod azure_auth;
+mod refresh;
+mod s3_copy;
 mod settings;
 
 use azure_auth::{azure_request, AzureAuth};
+pub use s3_copy::S3_MAX_COPY;
 use settings::collect_settings;
 
 /// The well-known Azurite account and key (public, documented by Microsoft).
@@ -41,8 +46,9 @@ const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const GCS_DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
 
-/// How to reach and prepare a location's store.
-#[derive(Debug, Clone)]
+/// How to reach and prepare a location's store. Its `Debug` form shows no secret: setting
+/// names without their values, the proxy without its password.
+#[derive(Clone)]
 pub struct StoreOptions {
     /// Esop's `insecure`: allow plain HTTP endpoints.
     pub insecure: bool,
@@ -68,6 +74,35 @@ pub struct StoreOptions {
     /// Settings by environment-variable name (`AWS_ENDPOINT_URL`, `GOOGLE_BASE_URL`,
     /// `AZURE_STORAGE_ENDPOINT`, …); they win over the environment and the directory.
     pub settings: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("insecure", &self.insecure)
+            .field("skip_bucket_verification", &self.skip_bucket_verification)
+            .field("create_missing_bucket", &self.create_missing_bucket)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("read_environment", &self.read_environment)
+            .field("credentials_dir", &self.credentials_dir)
+            .field("proxy_url", &self.proxy_url.as_deref().map(shown_url))
+            .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A URL as it may be shown: its password replaced by `***`.
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some(crate::request::REDACTED));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => "<not a URL>".to_string(),
+    }
 }
 
 impl Default for StoreOptions {
@@ -136,11 +171,15 @@ pub struct Storage {
 enum BucketApi {
     File {
         root: PathBuf,
+        local: Arc<LocalFileSystem>,
     },
     S3 {
         s3: Arc<AmazonS3>,
         region: String,
         http: reqwest::Client,
+        /// The server-side encryption headers of the store's settings, which a copy onto
+        /// itself must send again to keep them.
+        encryption: Vec<(String, String)>,
     },
     Gcs {
         gcs: Arc<GoogleCloudStorage>,
@@ -150,6 +189,7 @@ enum BucketApi {
         http: reqwest::Client,
     },
     Azure {
+        azure: Arc<MicrosoftAzure>,
         container_url: String,
         account: String,
         auth: AzureAuth,
@@ -206,7 +246,7 @@ impl Storage {
     /// Whether the bucket (directory, container) exists.
     pub async fn bucket_exists(&self) -> Result<bool, StoreError> {
         match &self.bucket_api {
-            BucketApi::File { root } => Ok(root.is_dir()),
+            BucketApi::File { root, .. } => Ok(root.is_dir()),
             BucketApi::S3 { s3, http, .. } => {
                 let url = s3_bucket_url(s3, &self.location, reqwest::Method::HEAD).await?;
                 let response = http
@@ -240,6 +280,7 @@ impl Storage {
                 account,
                 auth,
                 http,
+                ..
             } => {
                 let request =
                     azure_request(http, reqwest::Method::HEAD, container_url, account, auth)
@@ -256,14 +297,16 @@ impl Storage {
     /// Creates the bucket (directory, container); one that already exists is not an error.
     pub async fn create_bucket(&self) -> Result<(), StoreError> {
         let response = match &self.bucket_api {
-            BucketApi::File { root } => {
+            BucketApi::File { root, .. } => {
                 return std::fs::create_dir_all(root).map_err(|source| StoreError::Directory {
                     path: root.clone(),
                     location: self.location.raw.clone(),
                     source,
                 })
             }
-            BucketApi::S3 { s3, region, http } => {
+            BucketApi::S3 {
+                s3, region, http, ..
+            } => {
                 let url = s3_bucket_url(s3, &self.location, reqwest::Method::PUT).await?;
                 let body = if region == "us-east-1" {
                     String::new()
@@ -304,6 +347,7 @@ impl Storage {
                 account,
                 auth,
                 http,
+                ..
             } => {
                 azure_request(http, reqwest::Method::PUT, container_url, account, auth)
                     .map_err(|e| self.bucket_error("creating", e))?
@@ -369,8 +413,9 @@ fn http_client(options: &StoreOptions) -> Result<reqwest::Client, String> {
         .timeout(options.request_timeout)
         .connect_timeout(options.connect_timeout);
     if let Some(proxy) = &options.proxy_url {
-        builder =
-            builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?}: {e}"))?);
+        builder = builder.proxy(
+            reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {}: {e}", shown_url(proxy)))?,
+        );
     }
     builder.build().map_err(|e| e.to_string())
 }
@@ -412,10 +457,11 @@ fn open_file(location: &StorageLocation, options: &StoreOptions) -> Result<Stora
             source,
         })?
         .with_automatic_cleanup(true);
+    let local = Arc::new(store);
     Ok(Storage {
-        store: Arc::new(store),
+        store: local.clone(),
         location: location.clone(),
-        bucket_api: BucketApi::File { root },
+        bucket_api: BucketApi::File { root, local },
     })
 }
 
@@ -470,8 +516,36 @@ fn open_s3(
             s3,
             region,
             http: bucket_http(location, options)?,
+            encryption: s3_encryption_headers(settings),
         },
     })
+}
+
+/// The `x-amz-server-side-encryption*` headers object_store sends on writes, from the same
+/// settings (`AWS_SERVER_SIDE_ENCRYPTION`, `AWS_SSE_KMS_KEY_ID`, `AWS_SSE_BUCKET_KEY_ENABLED`).
+fn s3_encryption_headers(settings: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    let Some(kind) = settings.get("AWS_SERVER_SIDE_ENCRYPTION") else {
+        return headers;
+    };
+    // SSE-C needs the customer key on the copy source as well; S3 then names what is missing.
+    if kind.eq_ignore_ascii_case("sse-c") {
+        return headers;
+    }
+    headers.push(("x-amz-server-side-encryption".to_string(), kind.clone()));
+    if let Some(key) = settings.get("AWS_SSE_KMS_KEY_ID") {
+        headers.push((
+            "x-amz-server-side-encryption-aws-kms-key-id".to_string(),
+            key.clone(),
+        ));
+    }
+    if let Some(enabled) = settings.get("AWS_SSE_BUCKET_KEY_ENABLED") {
+        headers.push((
+            "x-amz-server-side-encryption-bucket-key-enabled".to_string(),
+            enabled.clone(),
+        ));
+    }
+    headers
 }
 
 async fn s3_bucket_url(
@@ -645,10 +719,12 @@ fn open_azure(
             source,
         })?;
     let container_url = format!("{}/{}", account_url.trim_end_matches('/'), location.bucket);
+    let azure = Arc::new(store);
     Ok(Storage {
-        store: Arc::new(store),
+        store: azure.clone(),
         location: location.clone(),
         bucket_api: BucketApi::Azure {
+            azure,
             container_url,
             account,
             auth,
@@ -660,6 +736,19 @@ fn open_azure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let options = StoreOptions {
+            proxy_url: Some("http://user:hunter2@proxy:3128".into()),
+            settings: BTreeMap::from([("AWS_SECRET_ACCESS_KEY".into(), "hunter3".into())]),
+            ..StoreOptions::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(shown.contains("user:***@proxy"), "{shown}");
+        assert!(shown.contains("AWS_SECRET_ACCESS_KEY"), "{shown}");
+        assert!(!shown.contains("hunter"), "{shown}");
+    }
 
     #[tokio::test]
     async fn file_bucket_must_exist_unless_asked_to_create_it() {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{ProxySettings, RetrySpec};
+use super::measure::{ProxySettings, RetrySpec, REDACTED};
 use super::{invalid, lenient, RequestError};
 use crate::location::StorageLocation;
 use crate::store::StoreOptions;
@@ -126,6 +126,29 @@ impl CommonStorageFields {
             ));
         }
         Ok(None)
+    }
+
+    /// The request's secrets (today the proxy password), for callers that must keep them out
+    /// of what they show, store or log.
+    pub fn secrets(&self) -> Vec<&str> {
+        self.proxy_settings
+            .as_ref()
+            .and_then(|p| p.proxy_password.as_deref())
+            .filter(|p| !p.is_empty())
+            .into_iter()
+            .collect()
+    }
+
+    /// Drops every secret that reads [`REDACTED`] (a request read back from a record that
+    /// never held the real value) and says whether there was one.
+    pub fn take_redacted_secrets(&mut self) -> bool {
+        match self.proxy_settings.as_mut() {
+            Some(proxy) if proxy.proxy_password.as_deref() == Some(REDACTED) => {
+                proxy.proxy_password = None;
+                true
+            }
+            _ => false,
+        }
     }
 
     pub(super) fn validate(&self) -> Result<(), RequestError> {

@@ -61,8 +61,8 @@ impl<'de> Deserialize<'de> for RetryStrategy {
     }
 }
 
-/// Esop's `proxySettings` (S3 only).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Esop's `proxySettings` (S3 only). Its `Debug` form never shows the password.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProxySettings {
     #[serde(default, deserialize_with = "lenient::bool")]
@@ -80,8 +80,40 @@ pub struct ProxySettings {
     pub proxy_protocol: Option<String>,
 }
 
+impl std::fmt::Debug for ProxySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxySettings")
+            .field("use_proxy", &self.use_proxy)
+            .field("proxy_host", &self.proxy_host)
+            .field("proxy_port", &self.proxy_port)
+            .field("proxy_username", &self.proxy_username)
+            .field(
+                "proxy_password",
+                &self.proxy_password.as_ref().map(|_| REDACTED),
+            )
+            .field("proxy_protocol", &self.proxy_protocol)
+            .finish()
+    }
+}
+
+/// What is shown instead of a secret.
+pub const REDACTED: &str = "***";
+
+/// Characters of a user name or password kept as they are in a URL's user information.
+const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `s` as it appears in the user information of a URL this crate builds (percent-encoded).
+pub fn userinfo_encoded(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, USERINFO).to_string()
+}
+
 impl ProxySettings {
-    /// The proxy URL (`http://user:pass@host:port`) when `useProxy` is set.
+    /// The proxy URL (`http://user:pass@host:port`, user and password percent-encoded) when
+    /// `useProxy` is set.
     pub fn url(&self) -> Result<Option<String>, RequestError> {
         if !self.use_proxy {
             return Ok(None);
@@ -102,8 +134,10 @@ impl ProxySettings {
             .unwrap_or("HTTPS")
             .to_ascii_lowercase();
         let credentials = match (&self.proxy_username, &self.proxy_password) {
-            (Some(user), Some(password)) => format!("{user}:{password}@"),
-            (Some(user), None) => format!("{user}@"),
+            (Some(user), Some(password)) => {
+                format!("{}:{}@", userinfo_encoded(user), userinfo_encoded(password))
+            }
+            (Some(user), None) => format!("{}@", userinfo_encoded(user)),
             _ => String::new(),
         };
         let port = self.proxy_port.map(|p| format!(":{p}")).unwrap_or_default();

@@ -385,6 +385,18 @@ fn store_options_and_proxy() {
     let options = request.common.store_options().unwrap();
     assert!(options.insecure && options.skip_bucket_verification);
     assert_eq!(options.proxy_url.as_deref(), Some("http://u:p@proxy:3128"));
+    let shown = format!("{:?}", request_with_password("p@ss:w/rd"));
+    assert!(!shown.contains("p@ss"), "Debug shows no password: {shown}");
+    assert_eq!(
+        request_with_password("p@ss:w/rd")
+            .common
+            .store_options()
+            .unwrap()
+            .proxy_url
+            .as_deref(),
+        Some("http://u:p%40ss%3Aw%2Frd@proxy:3128"),
+        "a password with URL characters stays one password"
+    );
     let unused =
         backup(r#"{"storageLocation": "s3://b", "proxySettings": {"proxyHost": "proxy"}}"#);
     assert_eq!(unused.common.store_options().unwrap().proxy_url, None);
@@ -465,4 +477,11 @@ fn parse_errors_name_the_field() {
         from_json(br#"{"storageLocation": "s3://b/c/d/n", "dry": "true", "removeOldest": true}"#)
             .unwrap();
     assert!(ok.dry && ok.remove_oldest);
+}
+
+fn request_with_password(password: &str) -> BackupRequest {
+    let body = serde_json::json!({"storageLocation": "s3://b",
+        "proxySettings": {"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
+                          "proxyProtocol": "HTTP", "proxyUsername": "u", "proxyPassword": password}});
+    backup(&body.to_string())
 }

@@ -2,13 +2,16 @@
 //! sends and turns them into the emulator's JSON API; every other request goes to the emulator
 //! unchanged.
 //!
-//! Real GCS answers these writes natively: the XML "PUT Object" and the XML multipart upload
-//! (`POST ?uploads`, `PUT ?partNumber=&uploadId=`, `POST ?uploadId=`, `DELETE ?uploadId=`).
+//! Real GCS answers these writes natively: the XML "PUT Object", the XML copy (`PUT` with
+//! `x-goog-copy-source`) and the XML multipart upload (`POST ?uploads`,
+//! `PUT ?partNumber=&uploadId=`, `POST ?uploadId=`, `DELETE ?uploadId=`).
 //! fake-gcs-server refuses both, so without this front object_store could not write to it.
 //! Here a single put becomes a JSON media upload
 //! (`POST /upload/storage/v1/b/{bucket}/o?uploadType=media&name=…`) whose reply becomes the
 //! `ETag` and `x-goog-generation` headers; multipart parts are kept in this front's memory and
-//! written as one media upload on completion; an abort forgets them.
+//! written as one media upload on completion; an abort forgets them. A copy becomes the JSON
+//! API's `copyTo`; as GCS documents, a copy onto itself is refused unless
+//! `x-goog-metadata-directive` is `REPLACE`.
 //!
 //! What this tests is object_store's requests against this module's reading of the XML API
 //! documentation, not against Google: a difference between the two would not show here. It
@@ -180,6 +183,11 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         (Method::PUT, Some(_)) if query.contains_key("uploadId") => {
             front.put_part(&query, request).await
         }
+        (Method::PUT, Some((bucket, object)))
+            if request.headers().contains_key("x-goog-copy-source") =>
+        {
+            front.copy_object(&bucket, &object, request.headers()).await
+        }
         (Method::PUT, Some((bucket, object))) => front.put_object(&bucket, &object, request).await,
         (Method::POST, Some(_)) if query.contains_key("uploadId") => {
             front.complete(&query, request).await
@@ -305,6 +313,65 @@ impl Front {
             data,
         )
         .await
+    }
+
+    /// The XML API copy: `x-goog-copy-source: bucket/object` to the request's object.
+    async fn copy_object(&self, bucket: &str, object: &str, headers: &HeaderMap) -> Response {
+        let source = headers
+            .get("x-goog-copy-source")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let Some((source_bucket, source_object)) =
+            object_of(&format!("/{}", source.trim_start_matches('/')))
+        else {
+            return xml_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                &format!("x-goog-copy-source {source:?} is not bucket/object"),
+            );
+        };
+        let replace = headers
+            .get("x-goog-metadata-directive")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("REPLACE"));
+        if (source_bucket.as_str(), source_object.as_str()) == (bucket, object) && !replace {
+            return xml_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                "a copy of an object onto itself must set x-goog-metadata-directive: REPLACE",
+            );
+        }
+        let encode = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let url = format!(
+            "{}/storage/v1/b/{}/o/{}/copyTo/b/{}/o/{}",
+            self.emulator,
+            encode(&source_bucket),
+            encode(&source_object),
+            encode(bucket),
+            encode(object)
+        );
+        match self
+            .http
+            .post(url)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+        {
+            Ok(reply) if reply.status().is_success() => (
+                StatusCode::OK,
+                [("content-type", "application/xml")],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CopyObjectResult></CopyObjectResult>",
+            )
+                .into_response(),
+            Ok(reply) => relay(reply).await,
+            Err(e) => xml_error(
+                StatusCode::BAD_GATEWAY,
+                "EmulatorUnreachable",
+                &e.to_string(),
+            ),
+        }
     }
 
     fn initiate(&self, bucket: String, object: String, headers: &HeaderMap) -> Response {

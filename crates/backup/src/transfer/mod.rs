@@ -10,7 +10,8 @@
 //!   bounded channels ([`hash_file`] uses the same pipeline), so reading, hashing and sending
 //!   overlap and memory stays bounded: a few read chunks per file in flight plus part buffers
 //!   limited by [`TransferOptions::memory_budget`] across the batch.
-//! - [`upload`]: an existing key is skipped (the file is still hashed for the manifest); files
+//! - [`upload`]: an existing key is not sent again (the file is still hashed for the manifest)
+//!   but refreshed in place when [`TransferOptions::refresh`] is set; files
 //!   up to [`TransferOptions::part_size`] go in one put, larger ones as a multipart upload,
 //!   completed only once the whole file was read at its listed size and aborted on failure or
 //!   cancellation. A file that vanished or changed size is an error naming it.
@@ -27,6 +28,7 @@ mod error;
 mod hashing;
 mod options;
 mod progress;
+mod refresh;
 mod throttle;
 mod upload;
 
@@ -35,4 +37,5 @@ pub use error::TransferError;
 pub use hashing::{hash_file, FileDigest};
 pub use options::{BackoffStrategy, RetryPolicy, TransferOptions, MIN_PART_SIZE};
 pub use progress::ProgressFn;
+pub use refresh::RefreshObject;
 pub use upload::{upload, UploadFile, UploadOutcome, UploadedFile};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::error::TransferError;
 use super::progress::ProgressFn;
+use super::refresh::RefreshObject;
 
 /// Smallest part every S3-compatible store accepts (all but the last part of a multipart upload).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -80,6 +81,9 @@ pub struct TransferOptions {
     pub read_chunk: usize,
     /// Called with bytes done and bytes in all as bytes move, never going back.
     pub on_progress: Option<ProgressFn>,
+    /// Uploads only: refreshes each object whose key is already stored (Esop's default);
+    /// `None` leaves such objects untouched (`skipRefreshing`).
+    pub refresh: Option<Arc<dyn RefreshObject>>,
 }
 
 impl Default for TransferOptions {
@@ -93,6 +97,7 @@ impl Default for TransferOptions {
             memory_budget: 32 * 1024 * 1024,
             read_chunk: 256 * 1024,
             on_progress: None,
+            refresh: None,
         }
     }
 }
@@ -108,6 +113,7 @@ impl std::fmt::Debug for TransferOptions {
             .field("memory_budget", &self.memory_budget)
             .field("read_chunk", &self.read_chunk)
             .field("on_progress", &self.on_progress.is_some())
+            .field("refresh", &self.refresh.is_some())
             .finish()
     }
 }

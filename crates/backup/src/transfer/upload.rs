@@ -1,5 +1,6 @@
 //! Uploading local files to an object store, each read once and hashed as it streams. An
-//! object whose key already exists is not sent again (keys name content, as in Esop's layout);
+//! object whose key already exists is not sent again (keys name content, as in Esop's layout)
+//! but refreshed in place when the options carry a refresher;
 //! files up to one part go in a single put, larger ones in a multipart upload that is completed
 //! only after the whole file was read at its listed size, and aborted on any failure or
 //! cancellation so that no partial object becomes visible. Choosing keys is the layout's job.
@@ -41,6 +42,8 @@ pub enum UploadOutcome {
     Uploaded,
     /// The key existed already; the file was only hashed.
     AlreadyPresent,
+    /// The key existed already; the file was hashed and the object refreshed in place.
+    Refreshed,
 }
 
 /// One file's result: what a manifest entry needs.
@@ -101,8 +104,20 @@ async fn upload_once(
         Ok(_) => {
             let digest = hashing::hash_file_with(&file.path, &batch.buffers).await?;
             check_size(file, digest.size)?;
+            let outcome = match &batch.options.refresh {
+                Some(refresher) => {
+                    tokio::select! {
+                        refreshed = refresher.refresh(&file.key, file.size) => {
+                            refreshed.map_err(|e| TransferError::store(&file.key, "refresh", e))?;
+                        }
+                        _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
+                    }
+                    UploadOutcome::Refreshed
+                }
+                None => UploadOutcome::AlreadyPresent,
+            };
             progress.complete(file.size);
-            return Ok(done(file, digest, UploadOutcome::AlreadyPresent));
+            return Ok(done(file, digest, outcome));
         }
         Err(object_store::Error::NotFound { .. }) => {}
         Err(error) => return Err(TransferError::store(&file.key, "HEAD", error)),

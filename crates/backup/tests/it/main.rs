@@ -16,6 +16,12 @@ async fn file_bucket_lifecycle() {
 }
 
 #[tokio::test]
+async fn file_refresh_moves_the_modification_time() {
+    let dir = tempfile::tempdir().unwrap();
+    scenarios::refresh_moves_last_modified(&Backend::file(dir.path())).await;
+}
+
+#[tokio::test]
 async fn file_backup_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     scenarios::backup_round_trip(&Backend::file(dir.path())).await;

@@ -11,11 +11,13 @@ use backup::location::{NodePath, StorageLocation};
 use backup::manifest::{EntryType, Keyspace, Manifest, ManifestEntry, Snapshot, Table};
 use backup::request::RemovalSelector;
 use backup::store::{Storage, StoreError, StoreOptions};
+use backup::transfer::{upload, TransferOptions, UploadFile, UploadOutcome};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use backup::test_servers::Server;
 
@@ -645,9 +647,96 @@ pub async fn choosing_a_backup(backend: &Backend) {
     assert!(err.contains("\"snap\"") && err.contains("snap10-"), "{err}");
 }
 
+/// A second upload of files whose keys are stored refreshes them in place (last-modified moves
+/// forward, bytes and size stay) when asked, and leaves them alone otherwise; refreshing a
+/// missing object is `NotFound`.
+pub async fn refresh_moves_last_modified(backend: &Backend) {
+    let storage = backend.open("refresh").await;
+    let store = storage.store().clone();
+    let node = Backend::node();
+    let data = tempfile::tempdir().unwrap();
+    let contents: [&[u8]; 2] = [b"row data to keep", b""];
+    let files: Vec<UploadFile> = contents
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            let path = data.path().join(format!("nb-{i}-big-Data.db"));
+            std::fs::write(&path, bytes).unwrap();
+            UploadFile {
+                path,
+                key: storage.node_object(
+                    &node,
+                    &format!("data/ks1/t1-{TABLE_ID}/{i}-1/nb-{i}-big-Data.db"),
+                ),
+                size: bytes.len() as u64,
+            }
+        })
+        .collect();
+    let cancel = CancellationToken::new();
+    let refreshing = TransferOptions {
+        refresh: Some(Arc::new(storage.clone())),
+        ..TransferOptions::default()
+    };
+    let first = upload(store.clone(), files.clone(), &refreshing, &cancel)
+        .await
+        .unwrap();
+    assert!(first.iter().all(|f| f.outcome == UploadOutcome::Uploaded));
+    let modified = |key: Path| {
+        let store = store.clone();
+        async move { store.head(&key).await.unwrap().last_modified }
+    };
+    let written = modified(files[0].key.clone()).await;
+
+    // Last-modified has a resolution of one second on some stores.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let skipped = upload(
+        store.clone(),
+        files.clone(),
+        &TransferOptions::default(),
+        &cancel,
+    )
+    .await
+    .unwrap();
+    assert!(skipped
+        .iter()
+        .all(|f| f.outcome == UploadOutcome::AlreadyPresent));
+    assert_eq!(
+        modified(files[0].key.clone()).await,
+        written,
+        "skipRefreshing touches nothing"
+    );
+
+    let refreshed = upload(store.clone(), files.clone(), &refreshing, &cancel)
+        .await
+        .unwrap();
+    assert!(refreshed
+        .iter()
+        .all(|f| f.outcome == UploadOutcome::Refreshed));
+    let moved = modified(files[0].key.clone()).await;
+    assert!(moved > written, "last-modified {moved} not after {written}");
+    for (file, bytes) in files.iter().zip(contents) {
+        assert_eq!(get(&store, &file.key).await, bytes, "{}", file.key);
+        assert_eq!(
+            store.head(&file.key).await.unwrap().size,
+            bytes.len() as u64
+        );
+    }
+    assert_eq!(
+        refreshed.iter().map(|f| &f.sha256).collect::<Vec<_>>(),
+        first.iter().map(|f| &f.sha256).collect::<Vec<_>>()
+    );
+
+    let missing = storage.node_object(&node, "data/ks1/never-written");
+    match storage.refresh(&missing, 1).await {
+        Err(object_store::Error::NotFound { .. }) => {}
+        other => panic!("refreshing a missing object must be NotFound, got {other:?}"),
+    }
+}
+
 /// Every scenario, in turn, against one backend.
 pub async fn all(backend: &Backend, many_keys: usize) {
     bucket_lifecycle(backend).await;
+    refresh_moves_last_modified(backend).await;
     backup_round_trip(backend).await;
     removal_keeps_shared_objects(backend).await;
     unreadable_manifest_blocks_removal(backend).await;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backup::transfer::{
-    download, hash_file, upload, BackoffStrategy, DownloadFile, DownloadOutcome, RetryPolicy,
-    TransferError, TransferOptions, UploadFile, UploadOutcome, UploadedFile,
+    download, hash_file, upload, BackoffStrategy, DownloadFile, DownloadOutcome, RefreshObject,
+    RetryPolicy, TransferError, TransferOptions, UploadFile, UploadOutcome, UploadedFile,
 };
 
 use futures::stream::BoxStream;
@@ -238,6 +238,59 @@ async fn an_existing_key_is_not_uploaded_again() {
         .await
         .unwrap();
     assert_eq!(stored.as_ref(), files[0].1.as_slice());
+}
+
+/// Refuses every refresh, as a store that does not allow the copy would.
+struct RefusingRefresh;
+
+impl RefreshObject for RefusingRefresh {
+    fn refresh<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        _size: u64,
+    ) -> futures::future::BoxFuture<'a, Result<(), object_store::Error>> {
+        Box::pin(async move {
+            Err(object_store::Error::PermissionDenied {
+                path: key.to_string(),
+                source: "copy refused".into(),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_that_fails_fails_the_upload_naming_the_object() {
+    let fixture = Fixture::new();
+    let store = fixture.local_store();
+    let files = fixture.files(&[10, 20]);
+    let list: Vec<UploadFile> = files.iter().map(|(f, _)| f.clone()).collect();
+    let cancel = CancellationToken::new();
+    upload(store.clone(), list[..1].to_vec(), &small_parts(), &cancel)
+        .await
+        .unwrap();
+    let refusing = TransferOptions {
+        refresh: Some(Arc::new(RefusingRefresh)),
+        ..small_parts()
+    };
+    let error = upload(store, list.clone(), &refusing, &cancel)
+        .await
+        .unwrap_err();
+    match &error {
+        TransferError::Store { key, operation, .. } => {
+            assert_eq!(key, list[0].key.as_ref());
+            assert_eq!(*operation, "refresh");
+        }
+        other => panic!("expected a store error, got {other:?}"),
+    }
+    let text = error.to_string();
+    assert!(
+        text.contains(list[0].key.as_ref()) && text.contains("copy refused"),
+        "{text}"
+    );
+    assert!(
+        !error.is_retryable(),
+        "a refused refresh does not heal by retrying"
+    );
 }
 
 #[tokio::test]

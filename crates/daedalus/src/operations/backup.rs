@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,8 +26,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    check_file_location, check_secrets, invalid, node_facts, now_millis, open_storage,
-    parse_request, record_fields,
+    check_file_location, check_secrets, check_secrets_kept, invalid, node_facts, now_millis,
+    open_storage, parse_request, record_fields, scrub_secrets,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
@@ -35,10 +36,23 @@ use super::validation::ValidationError;
 
 /// An accepted `backup` request: Esop's and Icarus' fields, with `snapshotTag` defaulted to
 /// `autosnap-<epochSeconds>` of the submission (so a retry after a crash names the same tag).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(transparent)]
+/// The record and the journal show the proxy password as `"***"`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct BackupOperation {
     pub request: BackupRequest,
+    /// Read back from the journal, which never holds the proxy password: it is gone.
+    secret_withheld: bool,
+}
+
+impl<'de> Deserialize<'de> for BackupOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut request = BackupRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.take_redacted_secrets();
+        Ok(BackupOperation {
+            request,
+            secret_withheld,
+        })
+    }
 }
 
 impl Serialize for BackupOperation {
@@ -56,7 +70,10 @@ impl OperationType for BackupOperation {
         check_file_location(&request.common, policy)?;
         let seconds = now_millis() / 1000;
         request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
-        Ok(BackupOperation { request })
+        Ok(BackupOperation {
+            request,
+            secret_withheld: false,
+        })
     }
 }
 
@@ -65,6 +82,8 @@ struct Uploaded {
     files: usize,
     sent: usize,
     sent_bytes: u64,
+    /// Files already stored whose objects were refreshed in place (not with `skipRefreshing`).
+    refreshed: usize,
 }
 
 #[async_trait]
@@ -91,6 +110,13 @@ impl Operation for BackupOperation {
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        check_secrets_kept(self.secret_withheld)?;
+        scrub_secrets(self.back_up(ctx).await, &self.request.common)
+    }
+}
+
+impl BackupOperation {
+    async fn back_up(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let request = &self.request;
         let node = ctx.node().await?;
@@ -183,13 +209,12 @@ impl Operation for BackupOperation {
         }
         ctx.set_extra("uploadedFiles", Value::from(uploaded.sent));
         ctx.set_extra("skippedFiles", Value::from(uploaded.files - uploaded.sent));
+        ctx.set_extra("refreshedFiles", Value::from(uploaded.refreshed));
         ctx.set_extra("uploadedBytes", Value::from(uploaded.sent_bytes));
         self.clear_snapshot(ctx, &full_tag).await;
         Ok(())
     }
-}
 
-impl BackupOperation {
     /// The snapshot tag (defaulted at parse time).
     fn tag(&self) -> &str {
         self.request.snapshot_tag.as_deref().unwrap_or("autosnap")
@@ -307,11 +332,14 @@ impl Backup<'_> {
             })
             .collect();
         let progress_ctx = self.ctx.clone();
-        let options = transfer_options(request).with_progress(move |done, total| {
+        let mut options = transfer_options(request).with_progress(move |done, total| {
             if total > 0 {
                 progress_ctx.set_progress(done as f64 / total as f64);
             }
         });
+        if !request.skip_refreshing {
+            options.refresh = Some(Arc::new(self.storage.clone()));
+        }
         let results = transfer::upload(
             self.storage.store().clone(),
             files,
@@ -325,11 +353,16 @@ impl Backup<'_> {
             files: results.len(),
             sent: 0,
             sent_bytes: 0,
+            refreshed: 0,
         };
         for ((ks, table, item), result) in plan.into_iter().zip(results) {
-            if result.outcome == UploadOutcome::Uploaded {
-                uploaded.sent += 1;
-                uploaded.sent_bytes += result.size;
+            match result.outcome {
+                UploadOutcome::Uploaded => {
+                    uploaded.sent += 1;
+                    uploaded.sent_bytes += result.size;
+                }
+                UploadOutcome::Refreshed => uploaded.refreshed += 1,
+                UploadOutcome::AlreadyPresent => {}
             }
             manifest.table_mut(&ks, &table).add_entry(
                 &item.sstable,
@@ -450,6 +483,15 @@ fn transfer_failure(error: TransferError, full_tag: &str) -> OperationError {
             "Snapshot",
             format!("{error}; the sidecar must be able to read Cassandra's data directories; {no_manifest}"),
         ),
+        TransferError::Store {
+            operation: "refresh",
+            ..
+        } => OperationError::failed(
+            "Storage",
+            format!(
+                "{error}: the object is already stored, and refreshing it (so that lifecycle rules by age keep it) failed; {no_manifest}. Check that the credentials may copy objects (S3, GCS) or write blob metadata (Azure) and run the backup again, or set skipRefreshing to leave stored objects untouched"
+            ),
+        ),
         TransferError::Store { .. } => OperationError::failed(
             "Storage",
             format!(
@@ -553,12 +595,106 @@ mod tests {
     }
 
     #[test]
+    fn the_proxy_password_is_redacted_in_the_record_and_missing_after_the_journal() {
+        let body = json!({"type": "backup", "storageLocation": "s3://b/c/d/n",
+            "proxySettings": {"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
+                              "proxyUsername": "u", "proxyPassword": "hunter2-secret"}});
+        let op = BackupOperation::parse(&body, &ValidationPolicy::default()).unwrap();
+        let url = op.request.common.store_options().unwrap().proxy_url;
+        assert_eq!(
+            url.as_deref(),
+            Some("https://u:hunter2-secret@proxy:3128"),
+            "the running operation uses the real password"
+        );
+        let stored = serde_json::to_value(&op).unwrap();
+        assert_eq!(stored["proxySettings"]["proxyPassword"], "***");
+        assert_eq!(stored["proxySettings"]["proxyUsername"], "u");
+        assert!(!stored.to_string().contains("hunter2"), "{stored}");
+        assert!(!format!("{op:?}").contains("hunter2"), "{op:?}");
+
+        let back: BackupOperation = serde_json::from_value(stored).unwrap();
+        assert!(back.secret_withheld);
+        let e = check_secrets_kept(back.secret_withheld).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("proxySettings.proxyPassword")
+                && text.contains("submit the request again"),
+            "{text}"
+        );
+        assert!(check_secrets_kept(op.secret_withheld).is_ok());
+
+        // A password given as "***" in a request is the password.
+        let mut literal = body.clone();
+        literal["proxySettings"]["proxyPassword"] = json!("***");
+        let op = BackupOperation::parse(&literal, &ValidationPolicy::default()).unwrap();
+        assert!(!op.secret_withheld);
+        assert!(op
+            .request
+            .common
+            .store_options()
+            .unwrap()
+            .proxy_url
+            .unwrap()
+            .contains(":%2A%2A%2A@"));
+    }
+
+    #[test]
+    fn failure_messages_lose_the_proxy_password() {
+        let body = json!({"type": "backup", "storageLocation": "s3://b/c/d/n",
+            "proxySettings": {"useProxy": true, "proxyHost": "proxy",
+                              "proxyUsername": "u", "proxyPassword": "p@ss word"}});
+        let op = BackupOperation::parse(&body, &ValidationPolicy::default()).unwrap();
+        let failed = Err(OperationError::failed(
+            "Storage",
+            "proxy https://u:p%40ss%20word@proxy refused; raw p@ss word",
+        ));
+        let text = scrub_secrets(failed, &op.request.common)
+            .unwrap_err()
+            .to_string();
+        assert!(!text.contains("p%40ss") && !text.contains("p@ss"), "{text}");
+        assert!(text.contains("https://u:***@proxy"), "{text}");
+        let short = json!({"type": "backup", "storageLocation": "s3://b/c/d/n",
+            "proxySettings": {"useProxy": true, "proxyHost": "proxy",
+                              "proxyUsername": "u", "proxyPassword": "a"}});
+        let op = BackupOperation::parse(&short, &ValidationPolicy::default()).unwrap();
+        let failed = Err(OperationError::failed("Storage", "at https://u:a@proxy"));
+        let text = scrub_secrets(failed, &op.request.common)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            text, "at https://u:***@proxy",
+            "only the URL's password goes"
+        );
+    }
+
+    #[test]
     fn entities_become_take_snapshot_arguments() {
         let tables = Entities::parse(Some("ks1.t1, ks2.t2")).unwrap();
         assert_eq!(snapshot_entities(&tables), ["ks1.t1", "ks2.t2"]);
         assert!(snapshot_entities(&Entities::All).is_empty());
         let keyspaces = Entities::parse(Some("ks1,ks2")).unwrap();
         assert_eq!(snapshot_entities(&keyspaces), ["ks1", "ks2"]);
+    }
+
+    #[test]
+    fn a_failed_refresh_names_the_object_and_skip_refreshing() {
+        let e = transfer_failure(
+            TransferError::Store {
+                key: "c/d/n/data/ks/t-1/1-2/nb-1-big-Data.db".into(),
+                operation: "refresh",
+                source: object_store::Error::PermissionDenied {
+                    path: "c/d/n/data/ks/t-1/1-2/nb-1-big-Data.db".into(),
+                    source: "HTTP 403".into(),
+                },
+            },
+            "s-1",
+        );
+        let text = e.to_string();
+        assert!(text.contains("nb-1-big-Data.db"), "{text}");
+        assert!(
+            text.contains("skipRefreshing") && text.contains("no manifest"),
+            "{text}"
+        );
     }
 
     #[test]

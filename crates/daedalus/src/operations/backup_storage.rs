@@ -1,6 +1,8 @@
-//! What the `backup`, `list` and `remove-backup` operations share: turning a request's storage
-//! fields into an opened [`Storage`], the node's facts that fill a global location, and the
-//! failure causes of storage and listing errors, each saying what to fix.
+//! What the `backup`, `list`, `remove-backup` and `restore` operations share: turning a
+//! request's storage fields into an opened [`Storage`], the node's facts that fill a global
+//! location, the failure causes of storage and listing errors, each saying what to fix, and
+//! keeping the request's secrets (the proxy password) out of the record, the journal and
+//! failure causes.
 //!
 //! Owns the bridge between the `backup` crate's request types and this crate's validation and
 //! operation errors. It must not upload, list or remove (the operations and the crate do).
@@ -9,10 +11,10 @@ use std::path::{Component, Path};
 
 use backup::catalog::{CatalogError, Scope};
 use backup::location::{NodeFacts, StorageLocation};
-use backup::request::{CommonStorageFields, RequestError};
+use backup::request::{userinfo_encoded, CommonStorageFields, RequestError, REDACTED};
 use backup::store::{Storage, StoreError, StoreOptions};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::context::{OperationError, RunContext};
 use super::settings::ValidationPolicy;
@@ -196,7 +198,8 @@ pub(super) fn now_millis() -> u64 {
 /// A storage request's fields as the record shows (and the journal stores) them: absent values
 /// left out rather than `null`, `duration` in the contract's text form (`"1 HOURS"`) and
 /// `bandwidth` with the `description` the contract's `DataRate` asks for, `proxySettings` values
-/// as the contract's strings. Both forms parse back to the same request.
+/// as the contract's strings, the proxy password as `"***"`. Both forms parse back to the same
+/// request, except the password.
 pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
     let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut value {
@@ -223,6 +226,57 @@ pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
                 }
             }
         }
+        redact_secrets(fields);
     }
     value
+}
+
+/// Replaces the secrets of a request's record form (`proxySettings.proxyPassword`) with
+/// `"***"`: the record and the journal never hold them, the running operation keeps the real
+/// value.
+pub(super) fn redact_secrets(fields: &mut Map<String, Value>) {
+    if let Some(Value::Object(proxy)) = fields.get_mut("proxySettings") {
+        if proxy.get("proxyPassword").is_some_and(|v| !v.is_null()) {
+            proxy.insert("proxyPassword".into(), Value::from(REDACTED));
+        }
+    }
+}
+
+/// Fails a request read back from the journal whose secret was withheld there: without the
+/// proxy password it cannot reach its storage as it was submitted.
+pub(super) fn check_secrets_kept(secret_withheld: bool) -> Result<(), OperationError> {
+    if !secret_withheld {
+        return Ok(());
+    }
+    Err(OperationError::failed(
+        "Configuration",
+        "'proxySettings.proxyPassword' is never written to the journal, and this request was \
+         read back from it after the sidecar restarted, so it no longer has the password: \
+         submit the request again",
+    ))
+}
+
+/// The outcome with the request's secrets taken out of its failure message (an error of a
+/// lower layer may quote the proxy URL, password included).
+pub(super) fn scrub_secrets(
+    outcome: Result<(), OperationError>,
+    common: &CommonStorageFields,
+) -> Result<(), OperationError> {
+    match outcome {
+        Err(OperationError::Failed { kind, mut message }) => {
+            for secret in common.secrets() {
+                for form in [secret.to_string(), userinfo_encoded(secret)] {
+                    // A password too short to be told from ordinary words is only replaced
+                    // where a URL carries it, after `user:`.
+                    if form.len() >= 6 {
+                        message = message.replace(&form, REDACTED);
+                    } else {
+                        message = message.replace(&format!(":{form}@"), &format!(":{REDACTED}@"));
+                    }
+                }
+            }
+            Err(OperationError::Failed { kind, message })
+        }
+        other => other,
+    }
 }

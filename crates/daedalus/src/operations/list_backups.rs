@@ -12,19 +12,32 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_file_location, check_secrets, invalid, open_catalog, parse_request,
-    record_fields,
+    catalog_failure, check_file_location, check_secrets, check_secrets_kept, invalid, open_catalog,
+    parse_request, record_fields, scrub_secrets,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
-/// An accepted `list` request (Esop's `ListOperationRequest`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(transparent)]
+/// An accepted `list` request (Esop's `ListOperationRequest`); the record and the journal show
+/// the proxy password as `"***"`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListBackupsOperation {
     pub request: ListRequest,
+    /// Read back from the journal, which never holds the proxy password: it is gone.
+    secret_withheld: bool,
+}
+
+impl<'de> Deserialize<'de> for ListBackupsOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut request = ListRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.take_redacted_secrets();
+        Ok(ListBackupsOperation {
+            request,
+            secret_withheld,
+        })
+    }
 }
 
 impl Serialize for ListBackupsOperation {
@@ -42,7 +55,10 @@ impl OperationType for ListBackupsOperation {
         check_file_location(&request.common, policy)?;
         // The listing is the operation's answer, never a request field.
         request.response = None;
-        Ok(ListBackupsOperation { request })
+        Ok(ListBackupsOperation {
+            request,
+            secret_withheld: false,
+        })
     }
 }
 
@@ -57,6 +73,13 @@ impl Operation for ListBackupsOperation {
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        check_secrets_kept(self.secret_withheld)?;
+        scrub_secrets(self.list(ctx).await, &self.request.common)
+    }
+}
+
+impl ListBackupsOperation {
+    async fn list(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let common = &self.request.common;
         let (storage, scope) = open_catalog(ctx, common).await?;

@@ -13,19 +13,32 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_file_location, check_secrets, invalid, now_millis, open_catalog,
-    parse_request, record_fields,
+    catalog_failure, check_file_location, check_secrets, check_secrets_kept, invalid, now_millis,
+    open_catalog, parse_request, record_fields, scrub_secrets,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
-/// An accepted `remove-backup` request (Esop's `RemoveBackupRequest`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(transparent)]
+/// An accepted `remove-backup` request (Esop's `RemoveBackupRequest`); the record and the
+/// journal show the proxy password as `"***"`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RemoveBackupOperation {
     pub request: RemoveBackupRequest,
+    /// Read back from the journal, which never holds the proxy password: it is gone.
+    secret_withheld: bool,
+}
+
+impl<'de> Deserialize<'de> for RemoveBackupOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut request = RemoveBackupRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.take_redacted_secrets();
+        Ok(RemoveBackupOperation {
+            request,
+            secret_withheld,
+        })
+    }
 }
 
 impl RemoveBackupOperation {
@@ -49,7 +62,10 @@ impl OperationType for RemoveBackupOperation {
         let request: RemoveBackupRequest = parse_request(body)?;
         request.validate().map_err(invalid)?;
         check_file_location(&request.common, policy)?;
-        Ok(RemoveBackupOperation { request })
+        Ok(RemoveBackupOperation {
+            request,
+            secret_withheld: false,
+        })
     }
 }
 
@@ -74,6 +90,13 @@ impl Operation for RemoveBackupOperation {
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        check_secrets_kept(self.secret_withheld)?;
+        scrub_secrets(self.remove(ctx).await, &self.request.common)
+    }
+}
+
+impl RemoveBackupOperation {
+    async fn remove(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let selector = self.selector()?;
         let common = &self.request.common;

@@ -431,6 +431,88 @@ async fn a_full_tag_from_a_coordinator_is_used_as_it_is() {
     );
 }
 
+/// Modification time of every stored data object of the node, by path.
+fn data_object_times(setup: &Setup) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let mut times = Vec::new();
+    let mut dirs = vec![setup.node_dir().join("data")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                times.push((entry.path(), meta.modified().unwrap()));
+            }
+        }
+    }
+    times.sort();
+    times
+}
+
+/// A backup whose objects are already stored refreshes them (their modification time moves
+/// forward, their bytes stay), unless `skipRefreshing` is set; the record counts them.
+#[tokio::test]
+async fn a_second_backup_refreshes_stored_objects_unless_skip_refreshing() {
+    let setup = setup(OperationSettings::default()).await;
+    let server = &setup.server;
+    let body = |tag: &str, skip: bool| {
+        json!({"type": "backup", "storageLocation": setup.location(), "snapshotTag": tag,
+               "entities": "spark_test.test3", "createMissingBucket": true,
+               "skipRefreshing": skip})
+    };
+    let first = server.run(&body("r1", false)).await;
+    assert_eq!(first["state"], "COMPLETED", "{first}");
+    assert_eq!(
+        first["refreshedFiles"], 0,
+        "nothing was stored before: {first}"
+    );
+    let files = first["files"].as_u64().unwrap();
+    let written = data_object_times(&setup);
+    assert_eq!(written.len() as u64, files);
+
+    std::thread::sleep(Duration::from_millis(50));
+    let untouched = server.run(&body("r2", true)).await;
+    assert_eq!(untouched["state"], "COMPLETED", "{untouched}");
+    assert_eq!(untouched["skippedFiles"], files, "{untouched}");
+    assert_eq!(untouched["refreshedFiles"], 0, "{untouched}");
+    assert_eq!(
+        data_object_times(&setup),
+        written,
+        "skipRefreshing touches nothing"
+    );
+
+    let refreshed = server.run(&body("r3", false)).await;
+    assert_eq!(refreshed["state"], "COMPLETED", "{refreshed}");
+    assert_eq!(refreshed["uploadedFiles"], 0, "{refreshed}");
+    assert_eq!(refreshed["refreshedFiles"], files, "{refreshed}");
+    let after = data_object_times(&setup);
+    assert_eq!(after.len(), written.len());
+    for ((path, before), (_, now)) in written.iter().zip(&after) {
+        assert!(now > before, "{} was not refreshed", path.display());
+    }
+    // The refreshed objects still hold what the manifest says.
+    let name = refreshed["snapshotName"].as_str().unwrap();
+    let text = std::fs::read(setup.node_dir().join(format!("manifests/{name}.json"))).unwrap();
+    let table_id = setup
+        .node
+        .table_dir("spark_test", "test3")
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .rsplit_once('-')
+        .unwrap()
+        .1
+        .to_string();
+    let keys = check_manifest(
+        &setup,
+        &Manifest::from_json(name, &text).unwrap(),
+        &table_id,
+    );
+    assert_eq!(keys.len() as u64, files);
+}
+
 #[tokio::test]
 async fn cancel_stops_the_upload_writes_no_manifest_and_clears_the_snapshot() {
     let setup = setup(OperationSettings::default()).await;

@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod backup_contract;
 mod backup_file;
+mod backup_secrets;
 mod backup_servers;
 mod cli_bin;
 mod cluster;

@@ -17,7 +17,7 @@ use backup::request::{RestorationPhase, RestorationStrategy, RestoreRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::backup_storage::check_secrets;
+use super::backup_storage::{check_secrets, check_secrets_kept, redact_secrets, scrub_secrets};
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::settings::{OperationSettings, ValidationPolicy};
@@ -34,24 +34,33 @@ const ALL_PHASES: [RestorationPhase; 6] = [
 ];
 
 /// An accepted `restore` request, as the record shows it and the journal stores it (unset
-/// fields left out: they read back as Esop's defaults). `proxySettings.proxyPassword` is
-/// neither shown nor journaled: a restore recovered from the journal after a restart runs
-/// without it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+/// fields left out: they read back as Esop's defaults). `proxySettings.proxyPassword` shows as
+/// `"***"` there: a restore recovered from the journal after a restart fails, asking to be
+/// submitted again, rather than run without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreOperation {
     pub request: RestoreRequest,
+    /// Read back from the journal, which never holds the proxy password: it is gone.
+    secret_withheld: bool,
+}
+
+impl<'de> Deserialize<'de> for RestoreOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut request = RestoreRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.take_redacted_secrets();
+        Ok(RestoreOperation {
+            request,
+            secret_withheld,
+        })
+    }
 }
 
 impl Serialize for RestoreOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut value = serde_json::to_value(&self.request).map_err(serde::ser::Error::custom)?;
         drop_nulls(&mut value);
-        if let Some(proxy) = value
-            .get_mut("proxySettings")
-            .and_then(Value::as_object_mut)
-        {
-            proxy.remove("proxyPassword");
+        if let Value::Object(fields) = &mut value {
+            redact_secrets(fields);
         }
         value.serialize(serializer)
     }
@@ -70,7 +79,10 @@ impl RestoreOperation {
             .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
         let request: RestoreRequest = backup::request::from_json(&bytes).map_err(to_validation)?;
         request.validate().map_err(to_validation)?;
-        Ok(RestoreOperation { request })
+        Ok(RestoreOperation {
+            request,
+            secret_withheld: false,
+        })
     }
 
     /// The phases this request runs on this node: one (`restorationPhase`), or all of them in
@@ -124,6 +136,13 @@ impl Operation for RestoreOperation {
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        check_secrets_kept(self.secret_withheld)?;
+        scrub_secrets(self.run_with_timeout(ctx).await, &self.request.common)
+    }
+}
+
+impl RestoreOperation {
+    async fn run_with_timeout(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let hours = self.request.timeout.filter(|&h| h >= 1).unwrap_or(5) as u64;
         let limit = std::time::Duration::from_secs(hours.saturating_mul(3600));
@@ -228,10 +247,10 @@ mod tests {
     }
 
     #[test]
-    fn the_proxy_password_is_neither_shown_nor_journaled() {
+    fn the_proxy_password_is_redacted_in_the_record_and_gone_after_the_journal() {
         let mut body = body();
         body["proxySettings"] = json!({"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
-            "proxyUsername": "u", "proxyPassword": "secret"});
+            "proxyUsername": "u", "proxyPassword": "hunter2-pw"});
         let op = RestoreOperation::from_json(&body).unwrap();
         assert_eq!(
             op.request
@@ -244,7 +263,22 @@ mod tests {
         );
         let stored = serde_json::to_value(&op).unwrap();
         assert_eq!(stored["proxySettings"]["proxyUsername"], "u");
-        assert!(!stored.to_string().contains("secret"), "{stored}");
+        assert_eq!(stored["proxySettings"]["proxyPassword"], "***");
+        assert!(!stored.to_string().contains("hunter2"), "{stored}");
+        assert!(!format!("{op:?}").contains("hunter2"), "{op:?}");
+        // Read back from the journal: the password is gone and the restore says so when run.
+        let back: RestoreOperation = serde_json::from_value(stored).unwrap();
+        assert!(back.secret_withheld);
+        assert_eq!(
+            back.request
+                .common
+                .proxy_settings
+                .as_ref()
+                .and_then(|p| p.proxy_password.as_deref()),
+            None,
+            "\"***\" is never taken for the password"
+        );
+        assert!(!op.secret_withheld);
     }
 
     #[test]
