@@ -1,16 +1,19 @@
 //! Uploading local files to an object store, each read once and hashed as it streams. An
 //! object whose key already exists is not sent again (keys name content, as in Esop's layout);
-//! files up to one part go in a single put, larger ones in a multipart upload that is completed
+//! what exists is learnt from one listing per directory of keys (in Esop's layout, one SSTable
+//! generation), made when its first file starts, so a directory costs one request, not one per
+//! file; files up to one part go in a single put, larger ones in a multipart upload that is completed
 //! only after the whole file was read at its listed size, and aborted on any failure or
 //! cancellation so that no partial object becomes visible. Choosing keys is the layout's job.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::path::Path as ObjectKey;
-use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
-use tokio::sync::mpsc;
+use object_store::{MultipartUpload, ObjectStore, PutOptions, PutPayload};
+use tokio::sync::{mpsc, OnceCell};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -62,16 +65,78 @@ pub async fn upload(
     cancel: &CancellationToken,
 ) -> Result<Vec<UploadedFile>, TransferError> {
     let total = files.iter().map(|f| f.size).sum();
+    let listings = Arc::new(Listings::of(&files));
     batch::run(options, cancel, total, files, |batch, file| {
         let store = store.clone();
-        async move { upload_with_retries(&batch, store.as_ref(), &file).await }
+        let listings = listings.clone();
+        async move { upload_with_retries(&batch, store.as_ref(), &listings, &file).await }
     })
     .await
+}
+
+/// The keys present in each directory (the part of a key before its last `/`) that files of
+/// the batch go to, each directory listed once, by the first file that needs it; the others
+/// wait for that listing. A failed listing is not kept: the next file (or the retry of this
+/// one) lists again.
+struct Listings {
+    directories: HashMap<Option<ObjectKey>, OnceCell<HashSet<ObjectKey>>>,
+}
+
+impl Listings {
+    fn of(files: &[UploadFile]) -> Self {
+        Listings {
+            directories: files
+                .iter()
+                .map(|file| (directory_of(&file.key), OnceCell::new()))
+                .collect(),
+        }
+    }
+
+    /// Whether `key` exists in the store, as its directory's listing says.
+    async fn contains(
+        &self,
+        batch: &Batch,
+        store: &dyn ObjectStore,
+        key: &ObjectKey,
+    ) -> Result<bool, TransferError> {
+        let directory = directory_of(key);
+        let Some(cell) = self.directories.get(&directory) else {
+            return Err(TransferError::Worker(format!(
+                "no listing planned for the directory of {key}"
+            )));
+        };
+        let list = async {
+            let listed = store.list_with_delimiter(directory.as_ref()).await;
+            match listed {
+                Ok(listed) => Ok(listed.objects.into_iter().map(|o| o.location).collect()),
+                // A directory that does not exist yet holds nothing.
+                Err(object_store::Error::NotFound { .. }) => Ok(HashSet::new()),
+                Err(error) => Err(TransferError::store(
+                    directory.as_ref().unwrap_or(key),
+                    "LIST",
+                    error,
+                )),
+            }
+        };
+        let present = tokio::select! {
+            present = cell.get_or_try_init(|| list) => present?,
+            _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
+        };
+        Ok(present.contains(key))
+    }
+}
+
+/// The directory part of a key (`a/b` of `a/b/c`), `None` for a key at the root.
+fn directory_of(key: &ObjectKey) -> Option<ObjectKey> {
+    key.as_ref()
+        .rsplit_once(object_store::path::DELIMITER)
+        .map(|(directory, _)| ObjectKey::from(directory))
 }
 
 async fn upload_with_retries(
     batch: &Batch,
     store: &dyn ObjectStore,
+    listings: &Listings,
     file: &UploadFile,
 ) -> Result<UploadedFile, TransferError> {
     let mut progress = FileProgress::new(&batch.progress);
@@ -79,7 +144,7 @@ async fn upload_with_retries(
     loop {
         batch.check_cancelled()?;
         progress.restart();
-        match upload_once(batch, store, file, &mut progress).await {
+        match upload_once(batch, store, listings, file, &mut progress).await {
             Ok(done) => return Ok(done),
             Err(error) => batch.before_retry(attempt, error).await?,
         }
@@ -90,22 +155,15 @@ async fn upload_with_retries(
 async fn upload_once(
     batch: &Batch,
     store: &dyn ObjectStore,
+    listings: &Listings,
     file: &UploadFile,
     progress: &mut FileProgress<'_>,
 ) -> Result<UploadedFile, TransferError> {
-    let existing = tokio::select! {
-        head = store.head(&file.key) => head,
-        _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
-    };
-    match existing {
-        Ok(_) => {
-            let digest = hashing::hash_file_with(&file.path, &batch.buffers).await?;
-            check_size(file, digest.size)?;
-            progress.complete(file.size);
-            return Ok(done(file, digest, UploadOutcome::AlreadyPresent));
-        }
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(error) => return Err(TransferError::store(&file.key, "HEAD", error)),
+    if listings.contains(batch, store, &file.key).await? {
+        let digest = hashing::hash_file_with(&file.path, &batch.buffers).await?;
+        check_size(file, digest.size)?;
+        progress.complete(file.size);
+        return Ok(done(file, digest, UploadOutcome::AlreadyPresent));
     }
 
     let opened = hashing::open(file.path.clone()).await?;
