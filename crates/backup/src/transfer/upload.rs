@@ -126,11 +126,14 @@ impl Listings {
     }
 }
 
-/// The directory part of a key (`a/b` of `a/b/c`), `None` for a key at the root.
+/// The directory part of a key (`a/b` of `a/b/c`), `None` for a key at the root. Built from
+/// the key's parts, which are already encoded, so nothing is encoded twice.
 fn directory_of(key: &ObjectKey) -> Option<ObjectKey> {
-    key.as_ref()
-        .rsplit_once(object_store::path::DELIMITER)
-        .map(|(directory, _)| ObjectKey::from(directory))
+    let parts: Vec<_> = key.parts().collect();
+    match parts.split_last() {
+        Some((_, directory)) if !directory.is_empty() => Some(directory.iter().cloned().collect()),
+        _ => None,
+    }
 }
 
 async fn upload_with_retries(
@@ -367,5 +370,22 @@ fn done(file: &UploadFile, digest: FileDigest, outcome: UploadOutcome) -> Upload
         size: digest.size,
         sha256: digest.sha256,
         outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_directory_is_its_parts_but_the_last() {
+        let key = ObjectKey::from_iter(["Test Cluster", "dc1", "a%b", "nb-1-big-Data.db"]);
+        let directory = directory_of(&key).unwrap();
+        assert_eq!(
+            directory,
+            ObjectKey::from_iter(["Test Cluster", "dc1", "a%b"])
+        );
+        assert!(key.prefix_matches(&directory));
+        assert_eq!(directory_of(&ObjectKey::from("top")), None);
     }
 }
