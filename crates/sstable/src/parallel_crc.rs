@@ -38,7 +38,8 @@ pub(crate) enum CrcError<E> {
 /// CRC is that of the first `length` bytes and meaningless to the caller).
 ///
 /// `progress` runs on the calling thread with the bytes checksummed so far by all threads,
-/// after each of that thread's reads; a `Break` stops every thread.
+/// after each of that thread's reads and once when it has no segment left; a `Break` stops
+/// every thread.
 pub(crate) fn crc32_of_file<E>(
     file: &File,
     length: u64,
@@ -96,15 +97,19 @@ fn crc32_in_segments<E>(
         let helpers: Vec<_> = (1..threads)
             .map(|_| scope.spawn(|| work.run(&mut || !work.stop.load(Ordering::Relaxed))))
             .collect();
-        let own = work.run(
-            &mut || match progress(work.hashed.load(Ordering::Relaxed)) {
-                ControlFlow::Continue(()) => true,
-                ControlFlow::Break(e) => {
-                    stopped = Some(e);
-                    false
-                }
-            },
-        );
+        let mut report = || match progress(work.hashed.load(Ordering::Relaxed)) {
+            ControlFlow::Continue(()) => true,
+            ControlFlow::Break(e) => {
+                stopped = Some(e);
+                false
+            }
+        };
+        let own = work.run(&mut report);
+        // Once more after its last read: the helper may have claimed every segment, and the
+        // caller must still see progress and be able to stop.
+        if own.is_ok() && !work.stop.load(Ordering::Relaxed) {
+            report();
+        }
         if own.is_err() || stopped.is_some() {
             work.stop.store(true, Ordering::Relaxed);
         }
@@ -177,6 +182,7 @@ impl Work<'_> {
                 at += n as u64;
                 self.hashed.fetch_add(n as u64, Ordering::Relaxed);
                 if !keep_going() {
+                    self.stop.store(true, Ordering::Relaxed);
                     return Ok(());
                 }
             }
@@ -286,17 +292,14 @@ mod tests {
         .unwrap();
         assert!(last > 0 && last <= 50_000, "{last}");
 
+        // Progress runs at least once, whichever thread claimed the segments.
         let mut calls = 0;
         let outcome = crc32_in_segments(&file, 50_000, 1000, 2, &mut |_| {
             calls += 1;
-            if calls == 3 {
-                ControlFlow::Break("enough")
-            } else {
-                ControlFlow::Continue(())
-            }
+            ControlFlow::Break("enough")
         });
         assert!(matches!(outcome, Err(CrcError::Stopped("enough"))));
-        assert_eq!(calls, 3);
+        assert_eq!(calls, 1);
     }
 
     #[test]
