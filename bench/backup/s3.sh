@@ -79,6 +79,9 @@ for variant in signed unsigned; do
   if [[ $variant == signed ]]; then m="$(med "$ours")"; else m="$(med "$unsigned")"; fi
   echo "| upload to S3 (moto, payload $variant) vs aws s3 cp --recursive | $m s ($(echo "scale=0; $bytes / 1048576 / $m" | bc -l) MiB/s) | $m_theirs s | **$(echo "scale=2; $m_theirs / $m" | bc -l)×** |"
 done
+# Every round's ratio too, not only the medians': the target holds in every run or it does not.
+per_round() { paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $2}'; }
+echo "| upload to S3 per round, aws / ours: signed $(per_round "$theirs" "$ours"); unsigned $(per_round "$theirs" "$unsigned") | | | |"
 echo "| client CPU (user + system), upload to S3 (payload signed) | $(med "$ours_cpu") s | $(med "$theirs_cpu") s | **$(echo "scale=2; $(med "$theirs_cpu") / $(med "$ours_cpu")" | bc -l)×** |"
 m_dl="$(med "$dl_ours")"
 echo "| download + SHA-256 verify from S3 (moto) vs aws s3 cp --recursive + sha256sum | $m_dl s | $(med "$dl_aws_hash") s | **$(echo "scale=2; $(med "$dl_aws_hash") / $m_dl" | bc -l)×** |"

@@ -8,15 +8,17 @@
 //! transfer_bench hash     <source dir>
 //! ```
 //! `<store>` is a directory (a `file://` store) or `s3://bucket[/prefix]` (credentials, region
-//! and endpoint from the `AWS_*` environment variables). The list holds `key sha256 size` lines.
+//! and endpoint from the `AWS_*` environment variables, the store built as the backup operation
+//! builds it). The list holds `key sha256 size` lines.
 //! `TRANSFER_PART_MIB` and `TRANSFER_BUDGET_MIB` override the part size and memory budget.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use backup::location::StorageLocation;
+use backup::store::{Storage, StoreOptions};
 use backup::transfer::{download, hash_file, upload, DownloadFile, TransferOptions, UploadFile};
-use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectKey;
 use object_store::prefix::PrefixStore;
@@ -45,7 +47,7 @@ async fn main() -> Result<(), Failure> {
     let bytes: u64 = match arg(0)? {
         "upload" => {
             let source = PathBuf::from(arg(1)?);
-            let store = open_store(arg(2)?)?;
+            let store = open_store(arg(2)?).await?;
             let mut files = Vec::new();
             walk(&source, &mut files)?;
             let list = files
@@ -69,7 +71,7 @@ async fn main() -> Result<(), Failure> {
             uploaded.iter().map(|u| u.size).sum()
         }
         "download" => {
-            let store = open_store(arg(1)?)?;
+            let store = open_store(arg(1)?).await?;
             let destination = PathBuf::from(arg(3)?);
             let list = std::fs::read_to_string(arg(2)?)?
                 .lines()
@@ -130,15 +132,22 @@ fn options(concurrency: usize) -> Result<TransferOptions, Failure> {
     })
 }
 
-fn open_store(location: &str) -> Result<Arc<dyn ObjectStore>, Failure> {
+async fn open_store(location: &str) -> Result<Arc<dyn ObjectStore>, Failure> {
     if let Some(rest) = location.strip_prefix("s3://") {
+        // The store the backup operation builds, so the figures are the operation's.
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let s3 = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_allow_http(true)
-            .build()?;
+        let options = StoreOptions {
+            skip_bucket_verification: true,
+            ..StoreOptions::default()
+        };
+        let storage = Storage::open(
+            &StorageLocation::parse(&format!("s3://{bucket}"))?,
+            &options,
+        )
+        .await?;
+        let s3 = storage.store().clone();
         return Ok(if prefix.is_empty() {
-            Arc::new(s3)
+            s3
         } else {
             Arc::new(PrefixStore::new(s3, prefix))
         });

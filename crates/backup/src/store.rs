@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, Checksum};
 use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::gcp::{
     GcpCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, GoogleConfigKey,
@@ -493,6 +493,19 @@ fn open_s3(
             None => endpoint.is_some(),
         };
         builder = builder.with_virtual_hosted_style_request(!path_style);
+    }
+    // Every put and part carries `x-amz-checksum-sha256`, so the server checks each body
+    // against it, and multipart uploads declare SHA256: the object's checksum is then built
+    // from the parts' (S3's COMPOSITE type) instead of a CRC64NVME the server computes over
+    // the whole object again when the upload completes, which is what S3 (and moto) do for
+    // an upload that names no algorithm. It costs the client nothing while payloads are
+    // signed: object_store reuses the SHA-256 it computed for the signature.
+    // `AWS_CHECKSUM_ALGORITHM` (object_store's setting) chooses another.
+    if builder
+        .get_config_value(&AmazonS3ConfigKey::Checksum)
+        .is_none()
+    {
+        builder = builder.with_checksum_algorithm(Checksum::SHA256);
     }
     let region = builder
         .get_config_value(&AmazonS3ConfigKey::Region)

@@ -7,6 +7,7 @@
 
 pub mod descriptor;
 pub mod discover;
+mod parallel_crc;
 pub mod preflight;
 
 pub use descriptor::{parse_file_name, Descriptor, Format, Generation, ParsedName};

@@ -2,8 +2,9 @@
 //!
 //! Owns the checks run before an import reaches Cassandra: required components present, every
 //! component named by `TOC.txt` present, and (unless disabled) the CRC32 of the whole `Data.db`
-//! equal to the decimal number in `Digest.crc32`. Files are streamed through one fixed buffer
-//! ([`BUFFER_SIZE`]) and never read whole. It must not modify, move or delete anything, and knows
+//! equal to the decimal number in `Digest.crc32`. `Data.db` is checksummed in segments by up
+//! to two threads (`parallel_crc`), each reading through one fixed buffer ([`BUFFER_SIZE`]), and
+//! never read whole. It must not modify, move or delete anything, and knows
 //! nothing about how the result is used (JMX, operations, HTTP).
 //!
 //! The digest is taken over `Data.db` exactly as on disk, compressed or not: Cassandra computes
@@ -16,9 +17,8 @@ use std::path::{Path, PathBuf};
 
 use crate::descriptor::Descriptor;
 use crate::discover::{discover, SSTableSet};
-
-/// Read buffer size used for hashing.
-pub const BUFFER_SIZE: usize = 256 * 1024;
+pub use crate::parallel_crc::BUFFER_SIZE;
+use crate::parallel_crc::{crc32_of_file, CrcError};
 
 /// Components every set must have, whatever its TOC says.
 pub const REQUIRED_COMPONENTS: [&str; 3] = ["Data.db", "Statistics.db", "TOC.txt"];
@@ -219,11 +219,10 @@ pub fn preflight(
 
     let mut summaries = Vec::with_capacity(sets.len());
     let mut checked = 0u64;
-    let mut buffer = vec![0u8; BUFFER_SIZE];
     for (set, expected) in sets.iter().zip(expected_digests) {
         let digest = match expected {
             Some(expected) => {
-                let actual = crc32_of_data(set, &mut buffer, checked, &mut report_progress)?;
+                let actual = crc32_of_data(set, checked, &mut report_progress)?;
                 if actual != expected {
                     return Err(PreflightError::DigestMismatch {
                         set: set.name(),
@@ -322,10 +321,9 @@ fn read_small(set: &SSTableSet, component: &str, max: u64) -> Result<Vec<u8>, Pr
     Ok(content)
 }
 
-/// CRC32 of the whole `Data.db`, streamed through `buffer`, reporting progress after each read.
+/// CRC32 of the whole `Data.db`, reporting progress as its segments are checksummed.
 fn crc32_of_data(
     set: &SSTableSet,
-    buffer: &mut [u8],
     checked_before: u64,
     report: &mut dyn FnMut(u64) -> Result<(), PreflightError>,
 ) -> Result<u32, PreflightError> {
@@ -335,23 +333,20 @@ fn crc32_of_data(
         source,
     };
     let listed = set.size_of(DATA).unwrap_or(0);
-    let mut file = File::open(set.path_of(DATA)).map_err(unreadable)?;
-    let mut hasher = crc32fast::Hasher::new();
-    let mut read = 0u64;
-    loop {
-        let n = match file.read(buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(unreadable(e)),
-        };
-        hasher.update(&buffer[..n]);
-        read += n as u64;
-        if read > listed {
-            break;
-        }
-        report(checked_before + read)?;
-    }
+    let file = File::open(set.path_of(DATA)).map_err(unreadable)?;
+    let outcome = crc32_of_file(
+        &file,
+        listed,
+        &mut |hashed| match report(checked_before + hashed) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        },
+    );
+    let (crc, read) = match outcome {
+        Ok(done) => done,
+        Err(CrcError::Read(e)) => return Err(unreadable(e)),
+        Err(CrcError::Stopped(e)) => return Err(e),
+    };
     if read != listed {
         return Err(PreflightError::Changed {
             set: set.name(),
@@ -360,5 +355,5 @@ fn crc32_of_data(
             read,
         });
     }
-    Ok(hasher.finalize())
+    Ok(crc)
 }

@@ -1,17 +1,20 @@
 //! Uploading local files to an object store, each read once and hashed as it streams. An
 //! object whose key already exists is not sent again (keys name content, as in Esop's layout)
 //! but refreshed in place when the options carry a refresher;
-//! files up to one part go in a single put, larger ones in a multipart upload that is completed
+//! what exists is learnt from one listing per directory of keys (in Esop's layout, one SSTable
+//! generation), made when its first file starts, so a directory costs one request, not one per
+//! file; files up to one part go in a single put, larger ones in a multipart upload that is completed
 //! only after the whole file was read at its listed size, and aborted on any failure or
 //! cancellation so that no partial object becomes visible. Choosing keys is the layout's job.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::path::Path as ObjectKey;
-use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
-use tokio::sync::mpsc;
+use object_store::{MultipartUpload, ObjectStore, PutOptions, PutPayload};
+use tokio::sync::{mpsc, OnceCell};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -65,16 +68,81 @@ pub async fn upload(
     cancel: &CancellationToken,
 ) -> Result<Vec<UploadedFile>, TransferError> {
     let total = files.iter().map(|f| f.size).sum();
+    let listings = Arc::new(Listings::of(&files));
     batch::run(options, cancel, total, files, |batch, file| {
         let store = store.clone();
-        async move { upload_with_retries(&batch, store.as_ref(), &file).await }
+        let listings = listings.clone();
+        async move { upload_with_retries(&batch, store.as_ref(), &listings, &file).await }
     })
     .await
+}
+
+/// The keys present in each directory (the part of a key before its last `/`) that files of
+/// the batch go to, each directory listed once, by the first file that needs it; the others
+/// wait for that listing. A failed listing is not kept: the next file (or the retry of this
+/// one) lists again.
+struct Listings {
+    directories: HashMap<Option<ObjectKey>, OnceCell<HashSet<ObjectKey>>>,
+}
+
+impl Listings {
+    fn of(files: &[UploadFile]) -> Self {
+        Listings {
+            directories: files
+                .iter()
+                .map(|file| (directory_of(&file.key), OnceCell::new()))
+                .collect(),
+        }
+    }
+
+    /// Whether `key` exists in the store, as its directory's listing says.
+    async fn contains(
+        &self,
+        batch: &Batch,
+        store: &dyn ObjectStore,
+        key: &ObjectKey,
+    ) -> Result<bool, TransferError> {
+        let directory = directory_of(key);
+        let Some(cell) = self.directories.get(&directory) else {
+            return Err(TransferError::Worker(format!(
+                "no listing planned for the directory of {key}"
+            )));
+        };
+        let list = async {
+            let listed = store.list_with_delimiter(directory.as_ref()).await;
+            match listed {
+                Ok(listed) => Ok(listed.objects.into_iter().map(|o| o.location).collect()),
+                // A directory that does not exist yet holds nothing.
+                Err(object_store::Error::NotFound { .. }) => Ok(HashSet::new()),
+                Err(error) => Err(TransferError::store(
+                    directory.as_ref().unwrap_or(key),
+                    "LIST",
+                    error,
+                )),
+            }
+        };
+        let present = tokio::select! {
+            present = cell.get_or_try_init(|| list) => present?,
+            _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
+        };
+        Ok(present.contains(key))
+    }
+}
+
+/// The directory part of a key (`a/b` of `a/b/c`), `None` for a key at the root. Built from
+/// the key's parts, which are already encoded, so nothing is encoded twice.
+fn directory_of(key: &ObjectKey) -> Option<ObjectKey> {
+    let parts: Vec<_> = key.parts().collect();
+    match parts.split_last() {
+        Some((_, directory)) if !directory.is_empty() => Some(directory.iter().cloned().collect()),
+        _ => None,
+    }
 }
 
 async fn upload_with_retries(
     batch: &Batch,
     store: &dyn ObjectStore,
+    listings: &Listings,
     file: &UploadFile,
 ) -> Result<UploadedFile, TransferError> {
     let mut progress = FileProgress::new(&batch.progress);
@@ -82,7 +150,7 @@ async fn upload_with_retries(
     loop {
         batch.check_cancelled()?;
         progress.restart();
-        match upload_once(batch, store, file, &mut progress).await {
+        match upload_once(batch, store, listings, file, &mut progress).await {
             Ok(done) => return Ok(done),
             Err(error) => batch.before_retry(attempt, error).await?,
         }
@@ -93,34 +161,27 @@ async fn upload_with_retries(
 async fn upload_once(
     batch: &Batch,
     store: &dyn ObjectStore,
+    listings: &Listings,
     file: &UploadFile,
     progress: &mut FileProgress<'_>,
 ) -> Result<UploadedFile, TransferError> {
-    let existing = tokio::select! {
-        head = store.head(&file.key) => head,
-        _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
-    };
-    match existing {
-        Ok(_) => {
-            let digest = hashing::hash_file_with(&file.path, &batch.buffers).await?;
-            check_size(file, digest.size)?;
-            let outcome = match &batch.options.refresh {
-                Some(refresher) => {
-                    tokio::select! {
-                        refreshed = refresher.refresh(&file.key, file.size) => {
-                            refreshed.map_err(|e| TransferError::store(&file.key, "refresh", e))?;
-                        }
-                        _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
+    if listings.contains(batch, store, &file.key).await? {
+        let digest = hashing::hash_file_with(&file.path, &batch.buffers).await?;
+        check_size(file, digest.size)?;
+        let outcome = match &batch.options.refresh {
+            Some(refresher) => {
+                tokio::select! {
+                    refreshed = refresher.refresh(&file.key, file.size) => {
+                        refreshed.map_err(|e| TransferError::store(&file.key, "refresh", e))?;
                     }
-                    UploadOutcome::Refreshed
+                    _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
                 }
-                None => UploadOutcome::AlreadyPresent,
-            };
-            progress.complete(file.size);
-            return Ok(done(file, digest, outcome));
-        }
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(error) => return Err(TransferError::store(&file.key, "HEAD", error)),
+                UploadOutcome::Refreshed
+            }
+            None => UploadOutcome::AlreadyPresent,
+        };
+        progress.complete(file.size);
+        return Ok(done(file, digest, outcome));
     }
 
     let opened = hashing::open(file.path.clone()).await?;
@@ -324,5 +385,22 @@ fn done(file: &UploadFile, digest: FileDigest, outcome: UploadOutcome) -> Upload
         size: digest.size,
         sha256: digest.sha256,
         outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_directory_is_its_parts_but_the_last() {
+        let key = ObjectKey::from_iter(["Test Cluster", "dc1", "a%b", "nb-1-big-Data.db"]);
+        let directory = directory_of(&key).unwrap();
+        assert_eq!(
+            directory,
+            ObjectKey::from_iter(["Test Cluster", "dc1", "a%b"])
+        );
+        assert!(key.prefix_matches(&directory));
+        assert_eq!(directory_of(&ObjectKey::from("top")), None);
     }
 }

@@ -81,6 +81,7 @@ async fn s3_server() {
     let server = Server::s3();
     scenarios::all(&Backend::server("s3", &server), 1_005).await;
     scenarios::s3_region_and_credentials_dir(&server).await;
+    scenarios::s3_multipart_uploads_carry_sha256(&server).await;
     scenarios::unreachable_store_is_named(server, "s3").await;
 }
 

@@ -767,6 +767,79 @@ pub async fn s3_region_and_credentials_dir(server: &Server) {
     assert_eq!(&get(storage.store(), &path).await[..], b"{}");
 }
 
+/// A multipart upload declares SHA256 (and sends each part's SHA-256), so the server keeps a
+/// checksum built from the parts' and need not checksum the whole object again when the upload
+/// completes.
+pub async fn s3_multipart_uploads_carry_sha256(server: &Server) {
+    use backup::transfer::{upload, TransferOptions, UploadFile, MIN_PART_SIZE};
+    use object_store::signer::Signer;
+
+    let backend = Backend::server("s3", server);
+    let storage = backend.open("checksums").await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("nb-1-big-Data.db");
+    std::fs::write(&local, vec![7u8; MIN_PART_SIZE + 1000]).unwrap();
+    let key = storage.node_object(&Backend::node(), "data/ks/t-1/1-2/nb-1-big-Data.db");
+    let options = TransferOptions {
+        part_size: MIN_PART_SIZE,
+        ..TransferOptions::default()
+    };
+    let file = UploadFile {
+        path: local,
+        key: key.clone(),
+        size: (MIN_PART_SIZE + 1000) as u64,
+    };
+    upload(
+        storage.store().clone(),
+        vec![file],
+        &options,
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+
+    // The server reports an object's checksum on a HEAD that asks for it.
+    let mut signer = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name("checksums")
+        .with_allow_http(true)
+        .with_virtual_hosted_style_request(false);
+    for (name, value) in &server.settings {
+        if let Ok(config) = name.to_ascii_lowercase().parse() {
+            signer = signer.with_config(config, value);
+        }
+    }
+    let url = signer
+        .build()
+        .unwrap()
+        .signed_url(reqwest::Method::HEAD, &key, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let head = reqwest::Client::new()
+        .head(url)
+        .header("x-amz-checksum-mode", "ENABLED")
+        .send()
+        .await
+        .unwrap();
+    assert!(head.status().is_success(), "{}", head.status());
+    let header = |name: &str| {
+        head.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("x-amz-checksum-algorithm").as_deref(),
+        Some("SHA256"),
+        "{:?}",
+        head.headers()
+    );
+    assert!(
+        header("x-amz-checksum-sha256").is_some_and(|c| !c.is_empty()),
+        "{:?}",
+        head.headers()
+    );
+}
+
 /// Azurite checks Shared Key signatures: a wrong key is refused, and the error says how to
 /// go on without the bucket check.
 pub async fn azure_wrong_key_is_refused(server: &Server) {

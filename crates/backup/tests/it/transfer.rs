@@ -206,6 +206,46 @@ async fn hashing_a_file_matches_sha256() {
 }
 
 #[tokio::test]
+async fn files_of_one_directory_share_one_listing() {
+    let fixture = Fixture::new();
+    let store = Faulty::new(Arc::new(InMemory::new()));
+    let mut list: Vec<UploadFile> = fixture
+        .files(&[10, 20, 30, 40])
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    for file in &mut list {
+        let name = file.key.filename().unwrap().to_string();
+        file.key = ObjectKey::from(format!("data/ks/t-0123/1-42/{name}"));
+    }
+    // One of them is there already: only it is skipped.
+    store
+        .put(&list[2].key, PutPayload::from_static(b"old"))
+        .await
+        .unwrap();
+    let options = TransferOptions {
+        concurrency: 4,
+        ..small_parts()
+    };
+    let uploaded = upload(store.clone(), list, &options, &CancellationToken::new())
+        .await
+        .unwrap();
+    let outcomes: Vec<UploadOutcome> = uploaded.iter().map(|u| u.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            UploadOutcome::Uploaded,
+            UploadOutcome::Uploaded,
+            UploadOutcome::AlreadyPresent,
+            UploadOutcome::Uploaded
+        ]
+    );
+    assert_eq!(store.count("list"), 1);
+    assert_eq!(store.count("head"), 0);
+    assert_eq!(store.count("put"), 1 + 3);
+}
+
+#[tokio::test]
 async fn an_existing_key_is_not_uploaded_again() {
     let fixture = Fixture::new();
     let store = Faulty::new(Arc::new(InMemory::new()));
@@ -228,6 +268,10 @@ async fn an_existing_key_is_not_uploaded_again() {
         .iter()
         .all(|u| u.outcome == UploadOutcome::AlreadyPresent));
     assert_eq!(store.count("put") + store.count("put_part"), sent);
+    // What exists is learnt by listing each key's directory (two here, per upload), never by
+    // a request per file.
+    assert_eq!(store.count("list"), 4);
+    assert_eq!(store.count("head"), 0);
     assert_eq!(again[0].sha256, sha256_hex(b"0123456789"));
     assert_eq!(again[1].sha256, sha256_hex(&files[1].1));
     let stored = store
@@ -599,7 +643,7 @@ async fn cancelling_a_download_stops_within_a_second_and_leaves_no_file() {
 
 #[tokio::test]
 async fn store_failures_are_retried_when_retry_is_enabled() {
-    for operation in ["put", "put_part", "create_multipart", "head", "complete"] {
+    for operation in ["put", "put_part", "create_multipart", "list", "complete"] {
         let fixture = Fixture::new();
         let store = Faulty::new(fixture.local_store());
         store.fail(operation, 2, server_error);
@@ -1069,6 +1113,8 @@ impl ObjectStore for Faulty {
         &self,
         prefix: Option<&ObjectKey>,
     ) -> object_store::Result<ListResult> {
+        self.shared
+            .call("list", prefix.map(|p| p.as_ref()).unwrap_or_default())?;
         self.inner.list_with_delimiter(prefix).await
     }
 
