@@ -170,18 +170,23 @@ async fn upload_once(
         check_size(file, digest.size)?;
         let outcome = match &batch.options.refresh {
             Some(refresher) => {
-                tokio::select! {
-                    refreshed = refresher.refresh(&file.key, file.size) => {
-                        refreshed.map_err(|e| TransferError::store(&file.key, "refresh", e))?;
-                    }
+                let refreshed = tokio::select! {
+                    refreshed = refresher.refresh(&file.key, file.size) => refreshed,
                     _ = batch.cancel.cancelled() => return Err(TransferError::Cancelled),
+                };
+                match refreshed {
+                    Ok(()) => Some(UploadOutcome::Refreshed),
+                    // Removed since the listing (a removal of another backup): send it again.
+                    Err(object_store::Error::NotFound { .. }) => None,
+                    Err(e) => return Err(TransferError::store(&file.key, "refresh", e)),
                 }
-                UploadOutcome::Refreshed
             }
-            None => UploadOutcome::AlreadyPresent,
+            None => Some(UploadOutcome::AlreadyPresent),
         };
-        progress.complete(file.size);
-        return Ok(done(file, digest, outcome));
+        if let Some(outcome) = outcome {
+            progress.complete(file.size);
+            return Ok(done(file, digest, outcome));
+        }
     }
 
     let opened = hashing::open(file.path.clone()).await?;

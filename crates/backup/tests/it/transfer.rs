@@ -337,6 +337,55 @@ async fn a_refresh_that_fails_fails_the_upload_naming_the_object() {
     );
 }
 
+/// Deletes the object it is asked to refresh, then finds it gone: what a refresh meets when
+/// a removal of another backup deleted the object after the upload listed it.
+struct VanishingRefresh(Arc<dyn ObjectStore>);
+
+impl RefreshObject for VanishingRefresh {
+    fn refresh<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        _size: u64,
+    ) -> futures::future::BoxFuture<'a, Result<(), object_store::Error>> {
+        Box::pin(async move {
+            self.0.delete(key).await?;
+            Err(object_store::Error::NotFound {
+                path: key.to_string(),
+                source: "deleted since the listing".into(),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_object_gone_before_its_refresh_is_uploaded_again() {
+    let fixture = Fixture::new();
+    let store = fixture.local_store();
+    let files = fixture.files(&[10, 20]);
+    let list: Vec<UploadFile> = files.iter().map(|(f, _)| f.clone()).collect();
+    let cancel = CancellationToken::new();
+    upload(store.clone(), list[..1].to_vec(), &small_parts(), &cancel)
+        .await
+        .unwrap();
+    let vanishing = TransferOptions {
+        refresh: Some(Arc::new(VanishingRefresh(store.clone()))),
+        ..small_parts()
+    };
+    let uploaded = upload(store.clone(), list.clone(), &vanishing, &cancel)
+        .await
+        .unwrap();
+    let first = uploaded.iter().find(|u| u.key == list[0].key).unwrap();
+    assert_eq!(first.outcome, UploadOutcome::Uploaded);
+    let stored = store
+        .get(&list[0].key)
+        .await
+        .expect("the object is stored again")
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(stored.as_ref(), files[0].1.as_slice());
+}
+
 #[tokio::test]
 async fn a_zero_size_file_uploads_and_downloads() {
     let fixture = Fixture::new();
