@@ -65,6 +65,7 @@ impl Entry {
 
 /// A finished operation the journal has in its final state: what the API shows, made once, and
 /// what ordering, filters and expiry need. It never changes again.
+///
 /// Kept compact (one is kept per retained record): the type as its place in the table's list
 /// of type names, the completion time without an `Option` tag.
 pub(crate) struct Frozen {
@@ -520,6 +521,14 @@ mod tests {
         assert_eq!(walked, expected);
         assert_eq!(walked, vec![4, 1, 3, 2, 0]);
         assert_eq!(table.len(), 5);
+    }
+
+    /// One slot per retained record: what it costs beside the record's JSON.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_frozen_record_slot_is_at_most_88_bytes() {
+        let size = std::mem::size_of::<(Uuid, Slot)>();
+        assert!(size <= 88, "{size} bytes");
     }
 
     #[test]
