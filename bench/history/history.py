@@ -25,7 +25,12 @@ TEMPLATES = [
 ]
 RARE = {"type": "drain"}
 RARE_EVERY = 1000
+# Submits per sidecar, sent in ROUNDS rounds that alternate between the sidecars (see
+# `submit_rounds`).
 SUBMITS = 1000
+ROUNDS = 20
+# Submits per sidecar before the rounds, not counted (first connections, threads, statements).
+WARMUP = 20
 
 
 def free_port():
@@ -140,12 +145,13 @@ def timed(sidecar, path, times):
 
 
 def measure(binary, root, retained):
+    """Everything but the submit rate; returns the figures and the sidecar, still running."""
     data_dir = os.path.join(root, f"data-{retained}")
     os.makedirs(data_dir)
     seed(binary, data_dir, retained)
     sidecar = Sidecar(binary, data_dir)
     try:
-        figures = {"retained": retained, "restart_s": sidecar.ready_s}
+        figures = {"retained": retained, "restart_s": sidecar.ready_s, "data_dir": data_dir}
         # Restart until every record's JSON is there: the first full list right after the start.
         t = time.perf_counter()
         sidecar.call("GET", "/operations")
@@ -157,20 +163,50 @@ def measure(binary, root, retained):
         figures["drain_ms"], figures["drain_p95"], _ = timed(sidecar, "/operations?type=drain", 100)
         figures["running_ms"], figures["running_p95"], _ = timed(
             sidecar, "/operations?state=RUNNING", 100)
-        t = time.perf_counter()
-        for i in range(SUBMITS):
-            status, data = sidecar.call("POST", "/operations", {"type": "flush", "keyspace": f"k{i}"})
-            assert status == 201, (status, data)
-        figures["submit_per_s"] = SUBMITS / (time.perf_counter() - t)
-        figures["rss_end_kb"] = rss_kb(sidecar.proc.pid)
-    finally:
+    except BaseException:
         sidecar.stop()
+        raise
+    return figures, sidecar
+
+
+def submit_rounds(sidecars, figures):
+    """The submit rate of every sidecar, measured in the same rounds: each round sends
+    SUBMITS / ROUNDS sequential submits to each sidecar in turn (the order alternating between
+    rounds), so that a change of load on the machine during the run falls on every sidecar
+    alike rather than on whichever was measured at that moment."""
+    per_round = SUBMITS // ROUNDS
+    seconds = [[] for _ in sidecars]
+    sent = [0 for _ in sidecars]
+    for i, sidecar in enumerate(sidecars):
+        for _ in range(WARMUP):
+            status, data = sidecar.call("POST", "/operations", {"type": "flush", "keyspace": f"w{sent[i]}"})
+            assert status == 201, (status, data)
+            sent[i] += 1
+    for r in range(ROUNDS):
+        order = list(range(len(sidecars)))
+        if r % 2:
+            order.reverse()
+        for i in order:
+            t = time.perf_counter()
+            for _ in range(per_round):
+                body = {"type": "flush", "keyspace": f"k{sent[i]}"}
+                status, data = sidecars[i].call("POST", "/operations", body)
+                assert status == 201, (status, data)
+                sent[i] += 1
+            seconds[i].append(time.perf_counter() - t)
+    for f, s, sidecar in zip(figures, seconds, sidecars):
+        f["submit_per_s"] = per_round * ROUNDS / sum(s)
+        f["submit_round_s"] = s
+        f["rss_end_kb"] = rss_kb(sidecar.proc.pid)
+
+
+def finish(binary, sidecar, figures):
+    sidecar.stop()
     t = time.perf_counter()
-    again = Sidecar(binary, data_dir)
+    again = Sidecar(binary, figures["data_dir"])
     figures["restart2_s"] = time.perf_counter() - t
     again.stop()
-    shutil.rmtree(data_dir)
-    return figures
+    shutil.rmtree(figures["data_dir"])
 
 
 def baseline_rss(binary, root):
@@ -190,10 +226,21 @@ def main():
     args = parser.parse_args()
     assert all(0 < n <= 200_000 for n in args.retained), "bounded: 1..200000 retained"
     root = tempfile.mkdtemp(prefix="daedalus-history-", dir="/dev/shm")
+    sidecars = []
     try:
         empty_kb = baseline_rss(args.bin, root)
-        results = [measure(args.bin, root, n) for n in args.retained]
+        results = []
+        for n in args.retained:
+            figures, sidecar = measure(args.bin, root, n)
+            results.append(figures)
+            sidecars.append(sidecar)
+        submit_rounds(sidecars, results)
+        for sidecar, figures in zip(sidecars, results):
+            finish(args.bin, sidecar, figures)
     finally:
+        # Those not finished (stopping one that was is a no-op).
+        for sidecar in sidecars:
+            sidecar.stop()
         shutil.rmtree(root, ignore_errors=True)
     print(f"empty journal RSS after a list: {empty_kb / 1024:.1f} MiB")
     print()
@@ -213,8 +260,11 @@ def main():
     if len(results) >= 2:
         lo, hi = results[0], results[-1]
         print()
+        per_round = sorted(l / h for h, l in zip(hi["submit_round_s"], lo["submit_round_s"]))
         print(f"submit rate at {hi['retained']} retained / at {lo['retained']}: "
-              f"{hi['submit_per_s'] / lo['submit_per_s']:.2f}x")
+              f"{hi['submit_per_s'] / lo['submit_per_s']:.2f}x "
+              f"(same {ROUNDS} alternating rounds of {SUBMITS // ROUNDS}; per round: median "
+              f"{statistics.median(per_round):.2f}x, {per_round[0]:.2f}x to {per_round[-1]:.2f}x)")
         marginal = (hi["rss_listed_kb"] - lo["rss_listed_kb"]) * 1024 / (hi["retained"] - lo["retained"])
         print(f"RSS per record between {lo['retained']} and {hi['retained']} retained "
               f"(after a full list): {marginal:.0f} B")

@@ -251,6 +251,19 @@ impl Journal {
         Ok(())
     }
 
+    /// How many rows there are.
+    pub fn row_count(&self) -> Result<usize, JournalError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("SELECT count(*) FROM operations", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| usize::try_from(n).unwrap_or(0))
+        .map_err(|source| JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// Up to `limit` finished rows with `seq` above `after`, in submission order, as
     /// `(id, seq, record JSON)`. The journal is free for writes between two calls.
     pub fn finished_after(

@@ -148,11 +148,23 @@ impl OperationRecord {
     /// `to_api_json` as the bytes the API sends, in an allocation of exactly their size (a
     /// finished record is kept as these bytes for as long as it is retained).
     pub fn to_api_bytes(&self) -> Vec<u8> {
-        // Serializing a `Value` cannot fail (its keys are strings); `null` is never expected.
-        let mut bytes =
-            serde_json::to_vec(&self.to_api_json()).unwrap_or_else(|_| b"null".to_vec());
-        bytes.shrink_to_fit();
-        bytes
+        let mut scratch = Vec::new();
+        self.write_api_json(&mut scratch);
+        // Copied rather than shrunk in place: shrinking would leave the tail of the grown
+        // buffer as a hole right behind bytes that live as long as the record.
+        scratch.as_slice().to_vec()
+    }
+
+    /// Appends `to_api_json` as the bytes the API sends to `out`, so that many records can be
+    /// written side by side into one buffer.
+    pub fn write_api_json(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        // Serializing a `Value` into memory cannot fail (its keys are strings); `null` is never
+        // expected.
+        if serde_json::to_writer(&mut *out, &self.to_api_json()).is_err() {
+            out.truncate(start);
+            out.extend_from_slice(b"null");
+        }
     }
 }
 

@@ -52,6 +52,12 @@ impl Filter {
     }
 }
 
+/// Most records in one piece of a list ([`Engine::list_shown`]). A list of every record is
+/// never one large block: with glibc's malloc, freeing a large block raises the size below
+/// which memory comes from (and stays in) the heap, so each full list would leave megabytes
+/// behind in the process. A piece (40 KiB) stays well under that size.
+pub const LIST_PIECE: usize = 1024;
+
 /// What the API shows of one record.
 #[derive(Debug, Clone)]
 pub enum Shown {
@@ -302,43 +308,66 @@ impl Engine {
         self.shared.render(id).map(Shown::Finished)
     }
 
-    /// The records `filter` selects, newest first, as [`Listed`]; walks only the selected
-    /// types and states.
-    pub fn list_shown(&self, filter: &Filter) -> Vec<Listed> {
-        let mut unrendered = Vec::new();
-        let mut listed: Vec<Listed> = self
-            .shared
-            .lock()
-            .newest_first(|t, s| filter.wants(t, s))
-            .enumerate()
-            .map(|(at, found)| match found {
-                Found::Frozen(id, f) => Listed::Finished(match f.json() {
-                    Some(json) => json.clone(),
-                    None => {
-                        unrendered.push((at, id));
-                        Bytes::new()
-                    }
-                }),
-                Found::Live(e) => Listed::Live(Revised {
-                    revision: e.revision(),
-                    value: e.record().id,
-                }),
-            })
-            .collect();
-        if unrendered.is_empty() {
-            return listed;
+    /// The records `filter` selects, newest first, as [`Listed`], in pieces of at most
+    /// [`LIST_PIECE`]; walks only the selected types and states.
+    pub fn list_shown(&self, filter: &Filter) -> Vec<Vec<Listed>> {
+        if let Some(pieces) = self.collect_listed(filter, None) {
+            return pieces;
         }
         // Loaded at start and not made yet: all made now (or waited for, when the pass started
         // at start is under way), in batches, outside the table's lock. This blocks the caller
         // for as long as that pass takes, once, right after a start.
         self.shared.render_finished();
-        for (at, id) in unrendered {
+        let mut unrendered = Vec::new();
+        let Some(mut pieces) = self.collect_listed(filter, Some(&mut unrendered)) else {
+            return Vec::new();
+        };
+        if unrendered.is_empty() {
+            return pieces;
+        }
+        // The pass could not read them (the journal failed): each one read on its own.
+        for (piece, at, id) in unrendered {
             if let Some(json) = self.shared.json_of(id) {
-                listed[at] = Listed::Finished(json);
+                pieces[piece][at] = Listed::Finished(json);
             }
         }
-        listed.retain(|item| !matches!(item, Listed::Finished(json) if json.is_empty()));
-        listed
+        for piece in &mut pieces {
+            piece.retain(|item| !matches!(item, Listed::Finished(json) if json.is_empty()));
+        }
+        pieces
+    }
+
+    /// The selected records in pieces, under the table's lock. A record whose JSON is not made
+    /// yet is noted in `unrendered` (piece, place, id) with an empty placeholder; without
+    /// `unrendered`, meeting one ends the walk with `None`.
+    fn collect_listed(
+        &self,
+        filter: &Filter,
+        mut unrendered: Option<&mut Vec<(usize, usize, Uuid)>>,
+    ) -> Option<Vec<Vec<Listed>>> {
+        let table = self.shared.lock();
+        let mut pieces: Vec<Vec<Listed>> = Vec::new();
+        for found in table.newest_first(|t, s| filter.wants(t, s)) {
+            if pieces.last().is_none_or(|piece| piece.len() == LIST_PIECE) {
+                pieces.push(Vec::new());
+            }
+            let at = (pieces.len() - 1, pieces[pieces.len() - 1].len());
+            let item = match found {
+                Found::Frozen(id, f) => match f.json() {
+                    Some(json) => Listed::Finished(json.clone()),
+                    None => {
+                        unrendered.as_mut()?.push((at.0, at.1, id));
+                        Listed::Finished(Bytes::new())
+                    }
+                },
+                Found::Live(e) => Listed::Live(Revised {
+                    revision: e.revision(),
+                    value: e.record().id,
+                }),
+            };
+            pieces[at.0].push(item);
+        }
+        Some(pieces)
     }
 
     /// How many records there are by type and state, and how many wait or run.
@@ -548,27 +577,9 @@ mod tests {
     #[tokio::test]
     async fn a_large_journal_reopens_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(dir.path()).unwrap();
-        let states = [State::Completed, State::Failed, State::Cancelled];
-        let mut records = Vec::new();
-        for seq in 0..1500u64 {
-            let body = if seq % 100 == 7 {
-                json!({"type": "drain"})
-            } else {
-                json!({"type": "flush", "keyspace": format!("k{seq}")})
-            };
-            let request = Request::from_json(&body, &Default::default()).unwrap();
-            let mut record = OperationRecord::new(Uuid::new_v4(), seq, request, seq as i64 / 4);
-            record.state = states[seq as usize % 3];
-            record.completion_ms = Some(now_ms());
-            journal.put(&record).await.unwrap();
-            records.push(record);
-        }
-        journal.put_raw_for_tests("not-an-id", 750, "{oops");
-        // Placed at start like any finished row, dropped once its JSON cannot be made.
-        let corrupt = Uuid::new_v4();
-        journal.put_raw_for_tests(&corrupt.to_string(), 751, "{oops");
+        let (journal, records, corrupt) = journal_of_finished(dir.path()).await;
         let fake = Arc::new(cassandra::fake::FakeServer::cassandra("4.1.0"));
+
         let node = NodeHandle::with_server(fake, Duration::from_secs(5));
         let engine = Engine::start(journal, node, EngineConfig::default())
             .await
@@ -584,8 +595,12 @@ mod tests {
             types: vec!["drain".into()],
             states: vec![],
         });
-        assert_eq!(drains.len(), 15);
-        assert_eq!(engine.list_shown(&Filter::default()).len(), 1500);
+        assert_eq!(drains.concat().len(), 15);
+        let pieces = engine.list_shown(&Filter::default());
+        assert_eq!(
+            pieces.iter().map(Vec::len).collect::<Vec<_>>(),
+            [LIST_PIECE, 1500 - LIST_PIECE]
+        );
         let all = engine.list_revisions(&Filter::default());
         assert_eq!(all.len(), 1500);
         let newest: Vec<Uuid> = all.iter().take(3).map(|r| r.value).collect();
@@ -605,6 +620,68 @@ mod tests {
         )
         .unwrap();
         assert_eq!(engine.submit(request).await.unwrap().seq, 1500);
+        engine.halt();
+    }
+
+    /// A journal of 1 500 finished records (a drain in every 100, the rest flushes; three final
+    /// states in turn) in several batches of the start's pass, and two unreadable rows: one
+    /// whose id is not one, one placed at start and dropped once its JSON cannot be made (its
+    /// id is returned).
+    async fn journal_of_finished(dir: &std::path::Path) -> (Journal, Vec<OperationRecord>, Uuid) {
+        let journal = Journal::open(dir).unwrap();
+        let states = [State::Completed, State::Failed, State::Cancelled];
+        let mut records = Vec::new();
+        for seq in 0..1500u64 {
+            let body = if seq % 100 == 7 {
+                json!({"type": "drain"})
+            } else {
+                json!({"type": "flush", "keyspace": format!("k{seq}")})
+            };
+            let request = Request::from_json(&body, &Default::default()).unwrap();
+            let mut record = OperationRecord::new(Uuid::new_v4(), seq, request, seq as i64 / 4);
+            record.state = states[seq as usize % 3];
+            record.completion_ms = Some(now_ms());
+            journal.put(&record).await.unwrap();
+            records.push(record);
+        }
+        journal.put_raw_for_tests("not-an-id", 750, "{oops");
+        // Placed at start like any finished row, dropped once its JSON cannot be made.
+        let corrupt = Uuid::new_v4();
+        journal.put_raw_for_tests(&corrupt.to_string(), 751, "{oops");
+        (journal, records, corrupt)
+    }
+
+    /// A full list sent right after a start (it waits for the JSON of the loaded records to be
+    /// made, several records to a buffer) shows every readable record exactly as its journaled
+    /// record would be, newest first, in pieces of at most `LIST_PIECE`.
+    #[tokio::test]
+    async fn a_list_right_after_a_start_shows_every_record_as_journaled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, records, _) = journal_of_finished(dir.path()).await;
+        let fake = Arc::new(cassandra::fake::FakeServer::cassandra("4.1.0"));
+        let node = NodeHandle::with_server(fake, Duration::from_secs(5));
+        let engine = Engine::start(journal, node, EngineConfig::default())
+            .await
+            .unwrap();
+        let pieces = engine.list_shown(&Filter::default());
+        assert!(pieces.iter().all(|p| p.len() <= LIST_PIECE));
+        let listed: Vec<Vec<u8>> = pieces
+            .into_iter()
+            .flatten()
+            .map(|item| match item {
+                Listed::Finished(json) => json.to_vec(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let expected: Vec<Vec<u8>> = records.iter().rev().map(|r| r.to_api_bytes()).collect();
+        assert_eq!(listed.len(), expected.len());
+        for (at, (got, want)) in listed.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                String::from_utf8_lossy(got),
+                String::from_utf8_lossy(want),
+                "record {at} from the newest"
+            );
+        }
         engine.halt();
     }
 }

@@ -5,6 +5,7 @@
 //! Owns `Shared`, transitions and restart recovery. It must not decide which transition
 //! happens when (the handle and the worker do) nor know what an operation does.
 
+use std::ops::Range;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
@@ -143,7 +144,11 @@ impl Shared {
         let mut requeue: Vec<(u64, Uuid)> = Vec::new();
         let mut interrupted = Vec::new();
         {
+            let rows = self.journal.row_count()?;
             let mut ops = self.lock();
+            // Sized once: growing one record at a time would free every smaller table on the
+            // way, and such large freed blocks stay in the process (see `Table::reserve`).
+            ops.reserve(rows);
             self.journal.load_index_each(|row| {
                 let skip = |reason: &str| {
                     tracing::error!(id = %row.id, %reason, "journal row cannot be decoded; it is skipped");
@@ -236,9 +241,19 @@ impl Shared {
         *done = self.render_pass(BATCH);
     }
 
-    /// One pass over the finished rows; `true` when it reached the end.
+    /// One pass over the finished rows; `true` when it reached the end. The JSON of records
+    /// read one after the other is written side by side, about [`BLOCK`] bytes at a time, and
+    /// kept as one buffer of exactly its size, each record holding a slice of it: kept records
+    /// are not interleaved with the temporaries of reading and rendering them, and carry no
+    /// allocation of their own. A buffer is freed once every record in it is gone.
     fn render_pass(&self, batch: usize) -> bool {
+        /// Bytes of JSON per kept buffer. The buffer they are written into is made once with
+        /// room for a little more and not grown (unless one record is larger): with glibc's
+        /// malloc, freeing a large grown buffer would make the process keep more memory.
+        const BLOCK: usize = 64 * 1024;
         let mut after = None;
+        let mut written: Vec<u8> = Vec::with_capacity(BLOCK + BLOCK / 2);
+        let mut spans: Vec<(Uuid, Range<usize>)> = Vec::with_capacity(batch);
         while !self.stop.is_cancelled() {
             let rows = match self.journal.finished_after(after, batch) {
                 Ok(rows) => rows,
@@ -258,10 +273,36 @@ impl Shared {
                 if !self.unrendered(&id) {
                     continue;
                 }
-                self.keep_rendered(id, Journal::decode(&json));
+                match Journal::decode(&json) {
+                    Ok(record) => {
+                        let start = written.len();
+                        record.write_api_json(&mut written);
+                        spans.push((id, start..written.len()));
+                        if written.len() >= BLOCK {
+                            self.keep_block(&mut written, &mut spans);
+                        }
+                    }
+                    Err(reason) => self.drop_undecodable(id, &reason),
+                }
             }
+            // What is left of the batch gets its JSON now, not after the next read.
+            self.keep_block(&mut written, &mut spans);
         }
         false
+    }
+
+    /// Gives each record of `spans` its slice of `written`, copied into one buffer of exactly
+    /// its size; empties both.
+    fn keep_block(&self, written: &mut Vec<u8>, spans: &mut Vec<(Uuid, Range<usize>)>) {
+        if spans.is_empty() {
+            return;
+        }
+        let block = Bytes::copy_from_slice(written);
+        written.clear();
+        let mut table = self.lock();
+        for (id, span) in spans.drain(..) {
+            table.set_json(&id, block.slice(span));
+        }
     }
 
     /// The JSON of frozen record `id`: as kept, or made now.
@@ -300,10 +341,14 @@ impl Shared {
                 Some(json)
             }
             Err(reason) => {
-                tracing::error!(%id, %reason, "journal row cannot be decoded; it is dropped");
-                self.lock().remove(&id);
+                self.drop_undecodable(id, &reason);
                 None
             }
         }
+    }
+
+    fn drop_undecodable(&self, id: Uuid, reason: &str) {
+        tracing::error!(%id, %reason, "journal row cannot be decoded; it is dropped");
+        self.lock().remove(&id);
     }
 }

@@ -9,7 +9,7 @@
 //! is kept frozen: its API JSON and the few fields the indexes and expiry need, not the record.
 //! It must not decide state transitions, parse request parameters or do I/O (the engine's).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -65,16 +65,23 @@ impl Entry {
 
 /// A finished operation the journal has in its final state: what the API shows, made once, and
 /// what ordering, filters and expiry need. It never changes again.
+///
+/// Kept compact (one is kept per retained record): the type as its place in the table's list
+/// of type names, the completion time without an `Option` tag.
 pub(crate) struct Frozen {
     json: Bytes,
     /// With the id (the table's key), the record's `OrderKey`.
     creation_ms: i64,
     seq: u64,
-    completion_ms: Option<i64>,
+    /// [`NOT_COMPLETED`] when the record has no completion time.
+    completion_ms: i64,
     revision: u64,
-    type_name: &'static str,
+    type_index: u16,
     state: State,
 }
+
+/// `Frozen::completion_ms` of a record without a completion time.
+const NOT_COMPLETED: i64 = i64::MIN;
 
 impl Frozen {
     /// The record's API JSON (`OperationRecord::to_api_bytes`); `None` while it has not been
@@ -111,6 +118,8 @@ pub(crate) enum Access<T> {
 #[derive(Default)]
 pub(crate) struct Table {
     slots: HashMap<Uuid, Slot>,
+    /// The type names frozen records refer to by their place in this list.
+    type_names: Vec<&'static str>,
     by_type_state: HashMap<(&'static str, State), BTreeSet<OrderKey>>,
     /// Unfinished records with a duplicate key (`Request::duplicate_key`).
     duplicates: HashMap<String, BTreeSet<OrderKey>>,
@@ -119,6 +128,14 @@ pub(crate) struct Table {
 }
 
 impl Table {
+    /// Makes room for `additional` more records at once. A table grown one record at a time
+    /// frees each smaller table on the way; with glibc's malloc, freeing such a large block
+    /// raises the size below which memory is taken from (and kept in) the heap, so the process
+    /// would keep megabytes it no longer uses.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+    }
+
     /// Adds an unfinished record (replacing one with the same id) with fresh cancel flags.
     pub(super) fn insert(&mut self, record: OperationRecord) {
         self.remove(&record.id);
@@ -141,18 +158,16 @@ impl Table {
     pub(super) fn insert_frozen(&mut self, record: &OperationRecord, json: Bytes) {
         self.remove(&record.id);
         self.index_state(order_key(record), record.type_name(), record.state);
-        self.slots.insert(
-            record.id,
-            Slot::Frozen(Frozen {
-                json,
-                creation_ms: record.creation_ms,
-                seq: record.seq,
-                type_name: record.type_name(),
-                state: record.state,
-                completion_ms: record.completion_ms,
-                revision: next_revision(),
-            }),
-        );
+        let frozen = Frozen {
+            json,
+            creation_ms: record.creation_ms,
+            seq: record.seq,
+            type_index: self.type_index(record.type_name()),
+            state: record.state,
+            completion_ms: record.completion_ms.unwrap_or(NOT_COMPLETED),
+            revision: next_revision(),
+        };
+        self.slots.insert(record.id, Slot::Frozen(frozen));
     }
 
     /// Adds a finished record the journal has, before its JSON is made (`set_json`): what the
@@ -169,19 +184,17 @@ impl Table {
     ) {
         self.remove(&id);
         self.index_state((creation_ms, seq, id), type_name, state);
-        self.slots.insert(
-            id,
-            Slot::Frozen(Frozen {
-                // Empty: not made yet (a record's JSON is never empty).
-                json: Bytes::new(),
-                creation_ms,
-                seq,
-                completion_ms,
-                revision: next_revision(),
-                type_name,
-                state,
-            }),
-        );
+        let frozen = Frozen {
+            // Empty: not made yet (a record's JSON is never empty).
+            json: Bytes::new(),
+            creation_ms,
+            seq,
+            completion_ms: completion_ms.unwrap_or(NOT_COMPLETED),
+            revision: next_revision(),
+            type_index: self.type_index(type_name),
+            state,
+        };
+        self.slots.insert(id, Slot::Frozen(frozen));
     }
 
     /// Gives a frozen record whose JSON was not made yet its JSON.
@@ -203,13 +216,20 @@ impl Table {
         if entry.revision != revision || !entry.record.state.is_finished() {
             return;
         }
+        let (creation_ms, seq, state) = (
+            entry.record.creation_ms,
+            entry.record.seq,
+            entry.record.state,
+        );
+        let completion_ms = entry.record.completion_ms.unwrap_or(NOT_COMPLETED);
+        let type_index = self.type_index(entry.record.type_name());
         let frozen = Frozen {
             json,
-            creation_ms: entry.record.creation_ms,
-            seq: entry.record.seq,
-            type_name: entry.record.type_name(),
-            state: entry.record.state,
-            completion_ms: entry.record.completion_ms,
+            creation_ms,
+            seq,
+            type_index,
+            state,
+            completion_ms,
             revision,
         };
         self.slots.insert(*id, Slot::Frozen(frozen));
@@ -230,7 +250,7 @@ impl Table {
             }
             Slot::Frozen(frozen) => (
                 (frozen.creation_ms, frozen.seq, *id),
-                frozen.type_name,
+                self.type_names[usize::from(frozen.type_index)],
                 frozen.state,
             ),
         };
@@ -316,31 +336,20 @@ impl Table {
 
     /// The records `wanted(type, state)` selects, newest first: creation time, then submission
     /// order, both descending. Only the index sets that are selected are walked; several are
-    /// merged (each is one sorted run, which a stable sort merges in O(n log runs)).
+    /// merged as they are walked (each is one sorted run), so nothing the size of the selection
+    /// is allocated.
     pub(super) fn newest_first(
         &self,
         wanted: impl Fn(&str, State) -> bool,
     ) -> impl Iterator<Item = Found<'_>> {
-        let mut sets: Vec<&BTreeSet<OrderKey>> = self
+        let runs: Vec<_> = self
             .by_type_state
             .iter()
             .filter(|((t, s), _)| wanted(t, *s))
-            .map(|(_, keys)| keys)
+            .map(|(_, keys)| keys.iter().rev())
             .collect();
-        let keys: Box<dyn Iterator<Item = &OrderKey>> = match sets.len() {
-            0 => Box::new(std::iter::empty()),
-            1 => Box::new(sets.swap_remove(0).iter().rev()),
-            _ => {
-                let mut keys: Vec<&OrderKey> =
-                    Vec::with_capacity(sets.iter().map(|s| s.len()).sum());
-                for set in sets {
-                    keys.extend(set.iter().rev());
-                }
-                keys.sort_by(|x, y| y.cmp(x));
-                Box::new(keys.into_iter())
-            }
-        };
-        keys.filter_map(|key| self.slots.get(&key.2).map(|slot| slot.found(key.2)))
+        NewestFirst::new(runs)
+            .filter_map(|key| self.slots.get(&key.2).map(|slot| slot.found(key.2)))
     }
 
     /// Finished records that completed at or before `cutoff_ms`.
@@ -348,7 +357,7 @@ impl Table {
         self.slots
             .iter()
             .filter(|(_, slot)| match slot {
-                Slot::Frozen(f) => f.completion_ms.is_some_and(|c| c <= cutoff_ms),
+                Slot::Frozen(f) => f.completion_ms != NOT_COMPLETED && f.completion_ms <= cutoff_ms,
                 Slot::Live(e) => {
                     e.record.state.is_finished()
                         && e.record.completion_ms.is_some_and(|c| c <= cutoff_ms)
@@ -361,6 +370,19 @@ impl Table {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.slots.len()
+    }
+
+    /// `type_name`'s place in `type_names`, added when new. Type names are the operation
+    /// registry's (a few dozen), so the place always fits.
+    fn type_index(&mut self, type_name: &'static str) -> u16 {
+        let at = match self.type_names.iter().position(|t| *t == type_name) {
+            Some(at) => at,
+            None => {
+                self.type_names.push(type_name);
+                self.type_names.len() - 1
+            }
+        };
+        u16::try_from(at).unwrap_or(u16::MAX)
     }
 
     fn index_state(&mut self, key: OrderKey, type_name: &'static str, state: State) {
@@ -401,6 +423,37 @@ impl Table {
             }
         }
         self.exclusive.remove(&key);
+    }
+}
+
+/// Sorted runs of keys, each newest first, walked as one sequence newest first: the next key is
+/// the greatest of the runs' heads, kept in a heap of one head per run.
+struct NewestFirst<'a> {
+    runs: Vec<std::iter::Rev<std::collections::btree_set::Iter<'a, OrderKey>>>,
+    heads: BinaryHeap<(&'a OrderKey, usize)>,
+}
+
+impl<'a> NewestFirst<'a> {
+    fn new(mut runs: Vec<std::iter::Rev<std::collections::btree_set::Iter<'a, OrderKey>>>) -> Self {
+        let heads = runs
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(run, keys)| keys.next().map(|key| (key, run)))
+            .collect();
+        NewestFirst { runs, heads }
+    }
+}
+
+impl<'a> Iterator for NewestFirst<'a> {
+    type Item = &'a OrderKey;
+
+    fn next(&mut self) -> Option<&'a OrderKey> {
+        // A key is in one run only (it ends with the record's id), so heads never tie.
+        let (key, run) = self.heads.pop()?;
+        if let Some(next) = self.runs[run].next() {
+            self.heads.push((next, run));
+        }
+        Some(key)
     }
 }
 
@@ -470,6 +523,14 @@ mod tests {
         assert_eq!(table.len(), 5);
     }
 
+    /// One slot per retained record: what it costs beside the record's JSON.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_frozen_record_slot_is_at_most_88_bytes() {
+        let size = std::mem::size_of::<(Uuid, Slot)>();
+        assert!(size <= 88, "{size} bytes");
+    }
+
     #[test]
     fn every_change_moves_the_revision() {
         let mut table = Table::default();
@@ -526,7 +587,9 @@ mod tests {
             .iter()
             .filter_map(|id| match table.get(id)? {
                 Found::Live(e) => Some((*id, (e.record().type_name(), e.record().state))),
-                Found::Frozen(_, f) => Some((*id, (f.type_name, f.state))),
+                Found::Frozen(_, f) => {
+                    Some((*id, (table.type_names[usize::from(f.type_index)], f.state)))
+                }
             })
             .collect();
         assert_eq!(states.len(), table.len());

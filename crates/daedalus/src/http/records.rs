@@ -86,20 +86,26 @@ impl RecordJson {
     /// The JSON array of the records `filter` selects, newest first, as a body that is
     /// written out in chunks from the records' JSON (never copied into one buffer).
     pub fn list(&self, engine: &Engine, filter: &Filter) -> JsonArray {
-        let listed = engine.list_shown(filter);
         let mut live = 0;
-        // Collected in place: the list's own allocation is reused for the parts.
-        let parts: Vec<Bytes> = listed
+        // Collected in place, piece by piece: each piece's allocation is reused for its parts,
+        // and no allocation the size of the whole list is made (see `engine::LIST_PIECE`).
+        let parts: Vec<Vec<Bytes>> = engine
+            .list_shown(filter)
             .into_iter()
-            .filter_map(|item| match item {
-                Listed::Finished(json) => Some(json),
-                Listed::Live(item) => {
-                    live += 1;
-                    // Changed, finished or expired since the list was taken: made now, or left
-                    // out.
-                    self.cached(&item.value, item.revision)
-                        .or_else(|| self.one(engine, item.value))
-                }
+            .map(|piece| {
+                piece
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        Listed::Finished(json) => Some(json),
+                        Listed::Live(item) => {
+                            live += 1;
+                            // Changed, finished or expired since the list was taken: made now,
+                            // or left out.
+                            self.cached(&item.value, item.revision)
+                                .or_else(|| self.one(engine, item.value))
+                        }
+                    })
+                    .collect()
             })
             .collect();
         if live > 0 {
@@ -116,7 +122,7 @@ const CHUNK: usize = 64 * 1024;
 /// it is sent with `Content-Length`, as one buffer would be), written in frames of about
 /// [`CHUNK`] bytes.
 pub struct JsonArray {
-    parts: std::vec::IntoIter<Bytes>,
+    parts: std::iter::Flatten<std::vec::IntoIter<Vec<Bytes>>>,
     /// Bytes not yet written.
     remaining: u64,
     opened: bool,
@@ -124,11 +130,14 @@ pub struct JsonArray {
 }
 
 impl JsonArray {
-    pub fn new(parts: Vec<Bytes>) -> JsonArray {
-        let commas = parts.len().saturating_sub(1);
-        let remaining = parts.iter().map(|p| p.len() as u64).sum::<u64>() + commas as u64 + 2;
+    /// The array of the parts of every piece, in order.
+    pub fn new(pieces: Vec<Vec<Bytes>>) -> JsonArray {
+        let count: usize = pieces.iter().map(Vec::len).sum();
+        let commas = count.saturating_sub(1);
+        let remaining =
+            pieces.iter().flatten().map(|p| p.len() as u64).sum::<u64>() + commas as u64 + 2;
         JsonArray {
-            parts: parts.into_iter(),
+            parts: pieces.into_iter().flatten(),
             remaining,
             opened: false,
             first: true,
@@ -201,18 +210,19 @@ impl http_body::Body for JsonArray {
 #[cfg(test)]
 mod tests {
     /// The array is exactly what joining the parts gives, its announced length included, for
-    /// no part, one, and parts spanning several chunks.
+    /// no part, one, empty pieces, and parts spanning several chunks and pieces.
     #[test]
     fn a_json_array_is_its_parts_joined() {
         let big = Bytes::from(format!("\"{}\"", "x".repeat(super::CHUNK + 10)));
-        let cases: Vec<Vec<Bytes>> = vec![
+        let cases: Vec<Vec<Vec<Bytes>>> = vec![
             vec![],
-            vec![Bytes::from_static(b"{}")],
+            vec![vec![]],
+            vec![vec![Bytes::from_static(b"{}")]],
+            vec![vec![], vec![Bytes::from_static(b"{}")], vec![]],
             vec![
-                Bytes::from_static(b"1"),
-                big.clone(),
-                Bytes::from_static(b"2"),
-                big,
+                vec![Bytes::from_static(b"1"), big.clone()],
+                vec![Bytes::from_static(b"2")],
+                vec![big],
             ],
         ];
         for parts in cases {
@@ -220,6 +230,7 @@ mod tests {
                 "[{}]",
                 parts
                     .iter()
+                    .flatten()
                     .map(|p| std::str::from_utf8(p).unwrap())
                     .collect::<Vec<_>>()
                     .join(",")
