@@ -333,15 +333,14 @@ fn crc32_of_data(
         source,
     };
     let listed = set.size_of(DATA).unwrap_or(0);
-    let file = File::open(set.path_of(DATA)).map_err(unreadable)?;
-    let outcome = crc32_of_file(
-        &file,
-        listed,
-        &mut |hashed| match report(checked_before + hashed) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => ControlFlow::Break(e),
-        },
-    );
+    let path = set.path_of(DATA);
+    let file = File::open(&path).map_err(unreadable)?;
+    let outcome = crc32_of_file(&file, &path, listed, &mut |hashed| match report(
+        checked_before + hashed,
+    ) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => ControlFlow::Break(e),
+    });
     let (crc, read) = match outcome {
         Ok(done) => done,
         Err(CrcError::Read(e)) => return Err(unreadable(e)),
