@@ -31,6 +31,14 @@ pub enum OperationError {
     /// Failed for a reason of the sidecar's own (`kind` is what `failureCause.kind` shows).
     #[error("{message}")]
     Failed { kind: &'static str, message: String },
+    /// A cluster-wide request failed on some of its nodes: `message` sums it up, `nodes` says
+    /// why each one failed (endpoint, reason), one entry per node in the record's `errors`.
+    #[error("{message}")]
+    OnNodes {
+        kind: &'static str,
+        message: String,
+        nodes: Vec<(String, String)>,
+    },
 }
 
 impl OperationError {
@@ -50,6 +58,14 @@ impl OperationError {
     /// A defect of ours.
     pub fn internal(message: impl Into<String>) -> OperationError {
         OperationError::failed("Internal", message)
+    }
+
+    /// The failed nodes of a cluster-wide request (endpoint, reason); empty for any other error.
+    pub fn node_errors(&self) -> &[(String, String)] {
+        match self {
+            OperationError::OnNodes { nodes, .. } => nodes,
+            _ => &[],
+        }
     }
 
     pub fn is_cancelled(&self) -> bool {

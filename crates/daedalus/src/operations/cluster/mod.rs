@@ -6,9 +6,11 @@
 //!
 //! Owns the request form of a cluster-wide request ([`GlobalRequest`]) and its validation.
 //! Discovery and the roll live in `roll.rs`, the durable plan in `plan.rs`, peer calls in
-//! `peer.rs`. It must not know the engine or HTTP.
+//! `peer.rs`; a request run phase by phase over every node (a global restore) in `phased.rs`.
+//! It must not know the engine or HTTP.
 
 pub mod peer;
+pub mod phased;
 pub mod plan;
 mod roll;
 pub mod settings;

@@ -25,7 +25,7 @@ use super::settings::Coordination;
 use super::{Concurrency, GlobalRequest};
 
 /// How often a node's sub-operation is read while it runs.
-const POLL: Duration = Duration::from_millis(250);
+pub(super) const POLL: Duration = Duration::from_millis(250);
 
 /// One node as the record shows it.
 #[derive(Debug, Clone)]
@@ -221,7 +221,19 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
             not_run.join(", ")
         ));
     }
-    Err(OperationError::failed("ClusterFailure", message))
+    Err(OperationError::OnNodes {
+        kind: "ClusterFailure",
+        message,
+        nodes: failed
+            .iter()
+            .map(|v| {
+                (
+                    v.step.endpoint.clone(),
+                    v.step.error.clone().unwrap_or_else(|| "failed".into()),
+                )
+            })
+            .collect(),
+    })
 }
 
 /// The roll's batches, run one after the other, each with how many of its steps may run at
@@ -311,7 +323,15 @@ async fn drive(
         // Journaled before the request leaves: a restarted coordinator asks the peer first.
         roll.set_state(index, StepState::Sent, None).await?;
     }
-    let outcome = follow(roll, &peer, step.sub_id, index).await;
+    let outcome = follow(
+        &roll.ctx,
+        roll.deadline,
+        &peer,
+        step.sub_id,
+        &roll.sub_request,
+        |p| roll.set_progress(index, p),
+    )
+    .await;
     let (state, error) = match outcome {
         Ok(op) => match op.state {
             OperationState::Completed => match wait_until_up(roll, &step).await {
@@ -328,35 +348,38 @@ async fn drive(
     Ok(state == StepState::Completed)
 }
 
-/// Finds the sub-operation on the peer (sending it under its planned id if the peer never got
-/// it) and polls it until it finishes, the request's timeout passes, or a cancel comes.
-async fn follow(
-    roll: &Roll,
+/// Finds the sub-operation on the peer (sending `body` under its planned id if the peer never
+/// got it) and polls it until it finishes, `deadline` passes, or a cancel comes; each poll's
+/// progress goes to `progress`.
+pub(super) async fn follow(
+    ctx: &RunContext,
+    deadline: Instant,
     peer: &Peer,
     sub_id: Uuid,
-    index: usize,
+    body: &Value,
+    progress: impl Fn(f64),
 ) -> Result<PeerOperation, String> {
     tracing::info!(peer = peer.name(), %sub_id, "following the node's operation");
     let mut op = match peer.get(sub_id).await.map_err(|e| e.to_string())? {
         Some(op) => op,
         None => {
             tracing::info!(peer = peer.name(), %sub_id, "sending the node's operation");
-            peer.submit(sub_id, &roll.sub_request)
+            peer.submit(sub_id, body)
                 .await
                 .map_err(|e| e.to_string())?
         }
     };
     let mut cancel_sent = false;
     loop {
-        roll.set_progress(index, op.progress.clamp(0.0, 1.0));
+        progress(op.progress.clamp(0.0, 1.0));
         if op.state.is_finished() {
             return Ok(op);
         }
-        if roll.ctx.is_cancel_requested() && !cancel_sent {
+        if ctx.is_cancel_requested() && !cancel_sent {
             peer.cancel(sub_id).await;
             cancel_sent = true;
         }
-        if Instant::now() >= roll.deadline {
+        if Instant::now() >= deadline {
             peer.cancel(sub_id).await;
             return Err(format!(
                 "operation {sub_id} on {} still {} at the request's timeout; cancel requested",
@@ -379,7 +402,7 @@ async fn follow(
 }
 
 /// The reason a peer gave for a FAILED sub-operation.
-fn peer_failure(op: &PeerOperation) -> String {
+pub(super) fn peer_failure(op: &PeerOperation) -> String {
     let cause = op
         .failure_cause
         .as_ref()
@@ -423,7 +446,7 @@ async fn wait_until_up(roll: &Roll, step: &Step) -> Result<(), String> {
 }
 
 /// The nodes of the ring (of `dc` when given) in roll order: by datacenter, rack, address.
-async fn discover(ctx: &RunContext, dc: Option<&str>) -> Result<Vec<Step>, OperationError> {
+pub(super) async fn discover(ctx: &RunContext, dc: Option<&str>) -> Result<Vec<Step>, OperationError> {
     let ring = ctx
         .read(|node| async move { node.topology().await })
         .await?;
@@ -454,6 +477,7 @@ async fn discover(ctx: &RunContext, dc: Option<&str>) -> Result<Vec<Step>, Opera
             sub_id: Uuid::new_v4(),
             state: StepState::Pending,
             error: None,
+            phase: None,
         })
         .collect())
 }
@@ -473,6 +497,7 @@ mod tests {
             sub_id: Uuid::new_v4(),
             state: StepState::Pending,
             error: None,
+            phase: None,
         }
     }
 
