@@ -3,84 +3,15 @@
 //! the coordinator SIGKILLed mid-roll and started again, a peer killed mid-way, the `dc` filter,
 //! and a peer that refuses the coordinator's token.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use time::format_description::well_known::Iso8601;
-use time::OffsetDateTime;
-use tokio::sync::Mutex;
 
-use crate::common::cluster::{Cluster, SidecarOptions, RING};
+use crate::common::cluster::{
+    finished, get, millis, node, submit, wait_for, Cluster, SidecarOptions, ONE_CLUSTER, RING,
+    ROLL_PATIENCE,
+};
 use crate::common::{assert_operation, request};
-
-/// Three JVMs and three sidecars per cluster on a small machine: one cluster test at a time.
-static ONE_CLUSTER: Mutex<()> = Mutex::const_new(());
-
-/// How long a cluster-wide operation may take here (a bound against hangs).
-const ROLL_PATIENCE: Duration = Duration::from_secs(120);
-
-async fn submit(addr: SocketAddr, body: &Value) -> Value {
-    let r = request(addr, "POST", "/operations", Some(body.to_string())).await;
-    assert_eq!(r.status, 201, "{body} → {}", r.body);
-    r.body
-}
-
-async fn get(addr: SocketAddr, id: &str) -> Value {
-    request(addr, "GET", &format!("/operations/{id}"), None)
-        .await
-        .body
-}
-
-/// Polls until `pred` holds for the record (bounded).
-async fn wait_for(addr: SocketAddr, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + ROLL_PATIENCE;
-    loop {
-        if let Ok(r) =
-            crate::common::try_request(addr, "GET", &format!("/operations/{id}"), None).await
-        {
-            if r.status == 200 && pred(&r.body) {
-                return r.body;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{what} not seen within {ROLL_PATIENCE:?}; last: {}",
-                r.body
-            );
-        } else {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{what}: sidecar {addr} silent"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn finished(addr: SocketAddr, id: &str) -> Value {
-    wait_for(addr, id, "the end of the operation", |r| {
-        matches!(
-            r["state"].as_str(),
-            Some("COMPLETED" | "FAILED" | "CANCELLED")
-        )
-    })
-    .await
-}
-
-fn millis(iso: &Value) -> i64 {
-    let t = OffsetDateTime::parse(iso.as_str().expect("a timestamp"), &Iso8601::DEFAULT)
-        .unwrap_or_else(|e| panic!("{iso}: {e}"));
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn node<'a>(record: &'a Value, endpoint: &str) -> &'a Value {
-    record["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no nodes in {record}"))
-        .iter()
-        .find(|n| n["endpoint"] == endpoint)
-        .unwrap_or_else(|| panic!("no node {endpoint} in {record}"))
-}
 
 /// The record shows every node with its host id, dc, rack and sub-operation, and the nodes'
 /// sidecars have those sub-operations, COMPLETED.

@@ -78,7 +78,8 @@ impl Run {
 
     /// Shows `nodes` (one entry per node, with its phases) and the mean of the nodes' progress.
     fn publish(&self) {
-        let views = self.views().clone();
+        // Shown under the lock: a task's view of the steps never replaces a newer one.
+        let views = self.views();
         let (nodes, progress) = nodes_json(&views);
         self.ctx.set_extra("nodes", Value::Array(nodes));
         self.ctx.set_progress(progress);
@@ -136,12 +137,10 @@ fn nodes_json(views: &[StepView]) -> (Vec<Value>, f64) {
         let progress = own.iter().map(|v| v.progress).sum::<f64>() / own.len() as f64;
         sum += progress;
         let error = own.iter().find_map(|v| {
-            v.step.error.as_ref().map(|e| {
-                format!(
-                    "phase {}: {e}",
-                    v.step.phase.as_deref().unwrap_or_default()
-                )
-            })
+            v.step
+                .error
+                .as_ref()
+                .map(|e| format!("phase {}: {e}", v.step.phase.as_deref().unwrap_or_default()))
         });
         let phases: Vec<Value> = own
             .iter()
@@ -403,14 +402,9 @@ async fn drive(
     }
     let phase = step.phase.as_deref().unwrap_or_default();
     tracing::info!(peer = peer.name(), phase, sub_id = %step.sub_id, "node phase starts");
-    let outcome = follow(
-        &run.ctx,
-        run.deadline,
-        &peer,
-        step.sub_id,
-        body,
-        |p| run.set_progress(index, p),
-    )
+    let outcome = follow(&run.ctx, run.deadline, &peer, step.sub_id, body, |p| {
+        run.set_progress(index, p)
+    })
     .await;
     let (state, error) = match outcome {
         Ok(op) => match op.state {

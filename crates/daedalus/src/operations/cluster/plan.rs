@@ -182,8 +182,7 @@ impl PlanStore {
             })?;
             let mut steps = Vec::new();
             for row in rows {
-                let (position, endpoint, ip, host_id, dc, rack, sub_id, state, error, phase) =
-                    row?;
+                let (position, endpoint, ip, host_id, dc, rack, sub_id, state, error, phase) = row?;
                 let bad = || PlanError::BadRow {
                     path: path.clone(),
                     operation,

@@ -71,9 +71,10 @@ impl Roll {
         } else {
             views.iter().map(|v| v.progress).sum::<f64>() / views.len() as f64
         };
-        drop(views);
+        // Shown under the lock: a step's view never replaces a newer one from another step.
         self.ctx.set_extra("nodes", Value::Array(nodes));
         self.ctx.set_progress(mean);
+        drop(views);
     }
 
     fn step(&self, index: usize) -> Step {
@@ -364,9 +365,7 @@ pub(super) async fn follow(
         Some(op) => op,
         None => {
             tracing::info!(peer = peer.name(), %sub_id, "sending the node's operation");
-            peer.submit(sub_id, body)
-                .await
-                .map_err(|e| e.to_string())?
+            peer.submit(sub_id, body).await.map_err(|e| e.to_string())?
         }
     };
     let mut cancel_sent = false;
@@ -446,7 +445,10 @@ async fn wait_until_up(roll: &Roll, step: &Step) -> Result<(), String> {
 }
 
 /// The nodes of the ring (of `dc` when given) in roll order: by datacenter, rack, address.
-pub(super) async fn discover(ctx: &RunContext, dc: Option<&str>) -> Result<Vec<Step>, OperationError> {
+pub(super) async fn discover(
+    ctx: &RunContext,
+    dc: Option<&str>,
+) -> Result<Vec<Step>, OperationError> {
     let ring = ctx
         .read(|node| async move { node.topology().await })
         .await?;

@@ -139,10 +139,7 @@ mod tests {
         let mut single = global();
         single["singlePhase"] = json!(true);
         single["restorationPhase"] = json!("IMPORT");
-        assert_eq!(
-            phases(&request(single)),
-            vec![RestorationPhase::Import]
-        );
+        assert_eq!(phases(&request(single)), vec![RestorationPhase::Import]);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! and 127.0.0.3 in dc1, racks r1 and r2; 127.0.0.4 in dc2, rack r1), all on one JMX port, and
 //! one `daedalus` binary beside each, listening on its node's address with one API port. Each
 //! sidecar can restart its node (`--restart-command`): the script kills the node by its pid file
-//! and starts it again on the same port, data directory and call log.
+//! and starts it again on the same port, data directory and call log. Each node and its sidecar
+//! run in the node's own directory. Also the helpers the cluster tests share: submit, follow and
+//! read cluster-wide records.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,10 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use time::format_description::well_known::Iso8601;
+use time::OffsetDateTime;
 use tokio::process::{Child, Command};
 
 use super::spawn::{listen_address, sidecar_command, spawn_ready, ReadyOn, SIDECAR_READY};
-use super::testnode::{jmx_handle, run_script};
+use super::testnode::{jmx_handle, live_hashes, run_script, table_dir_under};
 
 /// The ring: address, host id, dc, rack, tokens.
 pub const RING: [(&str, &str, &str, &str, &str); 3] = [
@@ -68,6 +72,22 @@ impl ClusterNode {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|v| v["operation"] == operation)
             .collect()
+    }
+
+    /// The SHA-256 of the SSTables this node serves for `keyspace.table`, sorted.
+    pub async fn live_hashes(&self, jmx_port: u16, keyspace: &str, table: &str) -> Vec<String> {
+        let dir = table_dir_under(&self.data_dir, keyspace, table);
+        live_hashes(self.ip, jmx_port, &dir, keyspace, table).await
+    }
+
+    /// The node's own directory, where its sidecar and itself run: a path under
+    /// `/proc/self/cwd/` names a place of this node's own, as a path under `/tmp` would on a
+    /// machine of its own.
+    pub fn home(&self) -> PathBuf {
+        self.data_dir
+            .parent()
+            .expect("the node's directory")
+            .to_path_buf()
     }
 
     fn pid(&self) -> Option<String> {
@@ -190,6 +210,7 @@ impl Cluster {
             .join("restart.sh");
         let mut command = sidecar_command();
         command
+            .current_dir(node.home())
             .arg("--listen")
             .arg(format!("{}:{}", node.ip, self.api_port))
             .arg("--jmx-service")
@@ -318,6 +339,7 @@ async fn start_nodes(
             .unwrap();
         let mut command = Command::new(run_script());
         command
+            .current_dir(&node_dir)
             .args(&args)
             .arg("--watch-stdin")
             .stdin(Stdio::piped())
@@ -388,4 +410,77 @@ nohup '{run}' {args} --lease-millis 60000 </dev/null >/dev/null 2>&1 &
 fn free_port(ip: &str) -> u16 {
     let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// Three JVMs and three sidecars per cluster on a small machine: one cluster test at a time.
+pub static ONE_CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How long a cluster-wide operation may take here (a bound against hangs).
+pub const ROLL_PATIENCE: Duration = Duration::from_secs(120);
+
+pub async fn submit(addr: SocketAddr, body: &Value) -> Value {
+    let r = super::request(addr, "POST", "/operations", Some(body.to_string())).await;
+    assert_eq!(r.status, 201, "{body} → {}", r.body);
+    r.body
+}
+
+pub async fn get(addr: SocketAddr, id: &str) -> Value {
+    super::request(addr, "GET", &format!("/operations/{id}"), None)
+        .await
+        .body
+}
+
+/// Polls until `pred` holds for the record (bounded).
+pub async fn wait_for(
+    addr: SocketAddr,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + ROLL_PATIENCE;
+    loop {
+        if let Ok(r) =
+            super::try_request(addr, "GET", &format!("/operations/{id}"), None).await
+        {
+            if r.status == 200 && pred(&r.body) {
+                return r.body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what} not seen within {ROLL_PATIENCE:?}; last: {}",
+                r.body
+            );
+        } else {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: sidecar {addr} silent"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn finished(addr: SocketAddr, id: &str) -> Value {
+    wait_for(addr, id, "the end of the operation", |r| {
+        matches!(
+            r["state"].as_str(),
+            Some("COMPLETED" | "FAILED" | "CANCELLED")
+        )
+    })
+    .await
+}
+
+pub fn millis(iso: &Value) -> i64 {
+    let t = OffsetDateTime::parse(iso.as_str().expect("a timestamp"), &Iso8601::DEFAULT)
+        .unwrap_or_else(|e| panic!("{iso}: {e}"));
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn node<'a>(record: &'a Value, endpoint: &str) -> &'a Value {
+    record["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes in {record}"))
+        .iter()
+        .find(|n| n["endpoint"] == endpoint)
+        .unwrap_or_else(|| panic!("no node {endpoint} in {record}"))
 }
