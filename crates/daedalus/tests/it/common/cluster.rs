@@ -439,9 +439,7 @@ pub async fn wait_for(
 ) -> Value {
     let deadline = tokio::time::Instant::now() + ROLL_PATIENCE;
     loop {
-        if let Ok(r) =
-            super::try_request(addr, "GET", &format!("/operations/{id}"), None).await
-        {
+        if let Ok(r) = super::try_request(addr, "GET", &format!("/operations/{id}"), None).await {
             if r.status == 200 && pred(&r.body) {
                 return r.body;
             }
