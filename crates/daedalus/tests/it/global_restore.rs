@@ -231,6 +231,46 @@ async fn assert_restored(
         expected,
         "every node serves its backed-up bytes"
     );
+    report_timing(cluster, record).await;
+}
+
+/// Prints how long the restore took against its critical path: for each phase, the longest
+/// of its nodes' own operations (start to completion on their sidecars); the rest is the
+/// coordination's (polling, HTTP, journal writes).
+async fn report_timing(cluster: &Cluster, record: &Value) {
+    let total = millis(&record["completionTime"]) - millis(&record["startTime"]);
+    let mut critical = 0;
+    let mut per_phase = Vec::new();
+    for phase in ["INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"] {
+        let mut longest = 0;
+        for (i, n) in cluster.nodes.iter().enumerate() {
+            let shown = node(record, &n.endpoint());
+            let Some(step) = shown["phases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["phase"] == phase)
+            else {
+                continue;
+            };
+            let sub = get(
+                cluster.sidecar(i).addr,
+                step["operationId"].as_str().unwrap(),
+            )
+            .await;
+            longest = longest.max(millis(&sub["completionTime"]) - millis(&sub["startTime"]));
+        }
+        critical += longest;
+        per_phase.push(format!("{phase} {longest} ms"));
+    }
+    println!(
+        "global restore of {} nodes: {total} ms in the coordinator's record; the nodes' own \
+         operations on the critical path: {critical} ms ({}); coordination: {} ms ({:.0}%)",
+        cluster.nodes.len(),
+        per_phase.join(", "),
+        total - critical,
+        100.0 * (total - critical) as f64 / total.max(1) as f64
+    );
 }
 
 /// Per-node backups with one tag, taken by each node's sidecar, restored by one global request

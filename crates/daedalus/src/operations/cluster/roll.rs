@@ -25,7 +25,9 @@ use super::settings::Coordination;
 use super::{Concurrency, GlobalRequest};
 
 /// How often a node's sub-operation is read while it runs.
-pub(super) const POLL: Duration = Duration::from_millis(250);
+const POLL: Duration = Duration::from_millis(250);
+/// The first wait before reading a node's sub-operation again; doubled up to [`POLL`].
+const FIRST_POLL: Duration = Duration::from_millis(20);
 
 /// One node as the record shows it.
 #[derive(Debug, Clone)]
@@ -369,6 +371,9 @@ pub(super) async fn follow(
         }
     };
     let mut cancel_sent = false;
+    // Short operations end within a few tens of milliseconds: the first reads come soon, then
+    // the pace slows to POLL.
+    let mut pause = FIRST_POLL;
     loop {
         progress(op.progress.clamp(0.0, 1.0));
         if op.state.is_finished() {
@@ -386,7 +391,8 @@ pub(super) async fn follow(
                 op.state.as_str()
             ));
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(POLL);
         op = match peer.get(sub_id).await {
             Ok(Some(op)) => op,
             Ok(None) => {
