@@ -343,6 +343,18 @@ pub fn full_tag(snapshot_tag: &str, schema_version: &str, epoch_millis: u64) -> 
     format!("{snapshot_tag}-{schema_version}-{epoch_millis}")
 }
 
+/// A snapshot tag that already is a full tag, `<tag>-<schemaVersion UUID>-<epochMillis>`, as a
+/// cluster-wide backup's coordinator (Icarus' or ours) sends every node so that all of them
+/// name their backup alike: split into its parts. `None` for any other tag, which the node then
+/// completes itself. Stricter than Esop's "ends in `-<digits>`" (which took `daily-2024` for a
+/// full tag): a full tag sent by a coordinator always carries the schema version.
+pub fn parse_full_tag(tag: &str) -> Option<ManifestName> {
+    if tag.ends_with(".json") {
+        return None;
+    }
+    parse_manifest_name(tag).filter(|name| name.schema_version.is_some() && !name.tag.is_empty())
+}
+
 /// The manifest key below the node prefix: `manifests/<fullTag>.json`.
 pub fn manifest_key(full_tag: &str) -> String {
     format!("manifests/{full_tag}.json")
@@ -401,6 +413,34 @@ fn is_uuid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_tag_with_schema_version_and_millis_is_taken_as_full() {
+        let sv = "f1159959-593d-33d1-9ade-712ea55b31ef";
+        let full = full_tag("snap1", sv, 1_700_000_000_000);
+        let parsed = parse_full_tag(&full).unwrap();
+        assert_eq!(parsed.name, full);
+        assert_eq!(parsed.tag, "snap1");
+        assert_eq!(parsed.schema_version.as_deref(), Some(sv));
+        assert_eq!(parsed.timestamp_millis, 1_700_000_000_000);
+        assert_eq!(
+            parse_full_tag(&full_tag("autosnap-1700000000", sv, 5))
+                .unwrap()
+                .tag,
+            "autosnap-1700000000"
+        );
+        for plain in [
+            "daily-2024",
+            "autosnap-1700000000",
+            "snap1",
+            &format!("{sv}-12"),
+            &format!("snap1-{sv}"),
+            &format!("{full}.json"),
+            &format!("snap1-{sv}-12x"),
+        ] {
+            assert!(parse_full_tag(plain).is_none(), "{plain}");
+        }
+    }
 
     #[test]
     fn sstable_names_as_esop_splits_them() {

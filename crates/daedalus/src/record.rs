@@ -178,8 +178,8 @@ impl FailureCause {
     pub fn of(error: &OperationError) -> (String, Value) {
         let cause = match error {
             OperationError::Node { source } => FailureCause::of_node(source),
-            OperationError::Failed { kind, message }
-            | OperationError::OnNodes { kind, message, .. } => FailureCause::own(kind, message),
+            OperationError::Failed { kind, message } => FailureCause::own(kind, message),
+            OperationError::FailedAt { kind, message, .. } => FailureCause::own(kind, message),
             other => FailureCause::own("Internal", &other.to_string()),
         };
         (error.to_string(), cause)

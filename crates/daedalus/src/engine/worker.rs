@@ -176,20 +176,6 @@ async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), OperationErr
         Err(OperationError::Cancelled) => (State::Cancelled, None),
         Err(e) => (State::Failed, Some(FailureCause::of(e))),
     };
-    // A cluster-wide request says which nodes failed: one `errors` entry per node, named by it.
-    let node_errors: Vec<ErrorObject> = outcome
-        .as_ref()
-        .err()
-        .map(|e| {
-            e.node_errors()
-                .iter()
-                .map(|(source, message)| ErrorObject {
-                    source: source.clone(),
-                    message: message.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let mut wait = RETRY_FIRST;
     let snapshot = loop {
         let transition = shared
@@ -203,13 +189,18 @@ async fn finish(shared: &Arc<Shared>, id: Uuid, outcome: Result<(), OperationErr
                 record.completion_ms = Some(now_ms());
                 if let Some((message, cause)) = &failure {
                     record.failure_cause = Some(cause.clone());
-                    if node_errors.is_empty() {
-                        record.errors.push(ErrorObject {
+                    match outcome.as_ref().err().and_then(OperationError::sourced) {
+                        // A failure in several places shows each where it happened.
+                        Some(sourced) => {
+                            record.errors.extend(sourced.iter().map(|e| ErrorObject {
+                                source: e.source.clone(),
+                                message: e.message.clone(),
+                            }))
+                        }
+                        None => record.errors.push(ErrorObject {
                             source: shared.host.clone(),
                             message: message.clone(),
-                        });
-                    } else {
-                        record.errors.extend(node_errors.iter().cloned());
+                        }),
                     }
                 }
                 Ok(())

@@ -74,17 +74,19 @@ impl Operation for BackupOperation {
     }
 
     fn restart_advice(&self) -> Option<String> {
+        let snapshot = match layout::parse_full_tag(self.tag()) {
+            Some(given) => given.name,
+            None => format!("{}-<schema version>-<millis>", self.tag()),
+        };
         Some(format!(
             "the backup to {} was interrupted before its manifest was written, so it is not a \
              backup; submit it again: objects already uploaded are skipped. Clear the snapshot \
-             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {}-<schema \
-             version>-<millis>)",
+             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {snapshot})",
             self.request
                 .common
                 .storage_location
                 .as_deref()
                 .unwrap_or(""),
-            self.tag()
         ))
     }
 
@@ -92,10 +94,17 @@ impl Operation for BackupOperation {
         ctx.checkpoint()?;
         let request = &self.request;
         let node = ctx.node().await?;
-        let schema_version = ctx
-            .read(|n| async move { n.schema_version().await })
-            .await?;
-        let full_tag = layout::full_tag(self.tag(), &schema_version, now_millis());
+        let (full_tag, schema_version) = match layout::parse_full_tag(self.tag()) {
+            // A coordinator's tag: every node of the cluster-wide backup names it alike.
+            Some(given) => (given.name, given.schema_version.unwrap_or_default()),
+            None => {
+                let schema_version = ctx
+                    .read(|n| async move { n.schema_version().await })
+                    .await?;
+                let full_tag = layout::full_tag(self.tag(), &schema_version, now_millis());
+                (full_tag, schema_version)
+            }
+        };
         ctx.set_extra("snapshotName", Value::from(full_tag.clone()));
 
         let facts = node_facts(ctx).await?;
@@ -481,18 +490,32 @@ async fn upload_topology(
             })
             .collect(),
     };
+    put_topology(storage, full_tag, &topology)
+        .await
+        .map_err(|e| match e {
+            OperationError::Failed { kind, message } => {
+                OperationError::failed(kind, format!("{message}; the backup's manifest is written"))
+            }
+            other => other,
+        })?;
+    Ok(())
+}
+
+/// Writes `topology/<fullTag>.json` at the bucket root; returns its key.
+pub(super) async fn put_topology(
+    storage: &Storage,
+    full_tag: &str,
+    topology: &ClusterTopology,
+) -> Result<String, OperationError> {
     let path = storage.bucket_object(&layout::topology_key(full_tag));
     storage
         .store()
         .put(&path, PutPayload::from(topology.to_json()))
         .await
         .map_err(|e| {
-            OperationError::failed(
-                "Storage",
-                format!("writing topology {path} failed: {e}; the backup's manifest is written"),
-            )
+            OperationError::failed("Storage", format!("writing topology {path} failed: {e}"))
         })?;
-    Ok(())
+    Ok(path.to_string())
 }
 
 /// `takeSnapshot`'s entities: keyspaces or `ks.table` items; none = every keyspace.

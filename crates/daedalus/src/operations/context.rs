@@ -31,14 +31,21 @@ pub enum OperationError {
     /// Failed for a reason of the sidecar's own (`kind` is what `failureCause.kind` shows).
     #[error("{message}")]
     Failed { kind: &'static str, message: String },
-    /// A cluster-wide request failed on some of its nodes: `message` sums it up, `nodes` says
-    /// why each one failed (endpoint, reason), one entry per node in the record's `errors`.
+    /// Failed in several places at once (the nodes of a cluster-wide request): `failureCause`
+    /// is `{kind, message}` and the record's `errors` has one entry per place.
     #[error("{message}")]
-    OnNodes {
+    FailedAt {
         kind: &'static str,
         message: String,
-        nodes: Vec<(String, String)>,
+        errors: Vec<SourcedError>,
     },
+}
+
+/// One place's failure: where (`source`, e.g. a node's endpoint) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedError {
+    pub source: String,
+    pub message: String,
 }
 
 impl OperationError {
@@ -50,6 +57,14 @@ impl OperationError {
         }
     }
 
+    /// The errors of each place that failed, when the failure happened in several.
+    pub fn sourced(&self) -> Option<&[SourcedError]> {
+        match self {
+            OperationError::FailedAt { errors, .. } => Some(errors),
+            _ => None,
+        }
+    }
+
     /// The SSTables in the source directory are not fit to import.
     pub fn preflight(message: impl Into<String>) -> OperationError {
         OperationError::failed("Preflight", message)
@@ -58,14 +73,6 @@ impl OperationError {
     /// A defect of ours.
     pub fn internal(message: impl Into<String>) -> OperationError {
         OperationError::failed("Internal", message)
-    }
-
-    /// The failed nodes of a cluster-wide request (endpoint, reason); empty for any other error.
-    pub fn node_errors(&self) -> &[(String, String)] {
-        match self {
-            OperationError::OnNodes { nodes, .. } => nodes,
-            _ => &[],
-        }
     }
 
     pub fn is_cancelled(&self) -> bool {

@@ -35,7 +35,7 @@ use serde_json::{Map, Value};
 
 pub use backup::BackupOperation;
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
-pub use context::{Cancellation, OperationError, Reporter, RunContext};
+pub use context::{Cancellation, OperationError, Reporter, RunContext, SourcedError};
 pub use import::ImportRequest;
 pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
@@ -345,6 +345,42 @@ mod tests {
             Some("keyspace"),
             "the node part is validated too"
         );
+    }
+
+    /// A cluster-wide backup comes back from the journal with the snapshot tag fixed at
+    /// submission, cluster-wide and resumable; `"globalRequest": "true"` (Esop's string form)
+    /// is one too.
+    #[test]
+    fn a_cluster_wide_backup_round_trips_through_the_journal_form() {
+        let policy = ValidationPolicy::default();
+        for flag in [json!(true), json!("true")] {
+            let body = json!({"type": "backup", "storageLocation": "s3://bucket",
+                              "globalRequest": flag, "dc": "dc1", "entities": "ks1"});
+            let request = Request::from_json(&body, &policy).unwrap();
+            assert!(request.operation().resumable(), "{body}");
+            let stored = serde_json::to_value(&request).unwrap();
+            assert_eq!(stored["globalRequest"], true);
+            assert_eq!(stored["concurrency"], "all");
+            assert_eq!(stored["dc"], "dc1");
+            let tag = stored["snapshotTag"].as_str().unwrap().to_string();
+            assert!(tag.starts_with("autosnap-"), "{stored}");
+            let back: Request = serde_json::from_value(stored).unwrap();
+            assert_eq!(back, request);
+            assert!(back.operation().resumable());
+        }
+        let local = Request::from_json(
+            &json!({"type": "backup", "storageLocation": "s3://b/c/d/n"}),
+            &policy,
+        )
+        .unwrap();
+        assert!(!local.operation().resumable());
+        let e = Request::from_json(
+            &json!({"type": "backup", "storageLocation": "s3://b/c/d",
+                    "globalRequest": true}),
+            &policy,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("storageLocation"), "{}", e.message);
     }
 
     #[test]

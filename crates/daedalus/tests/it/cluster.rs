@@ -8,35 +8,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common::cluster::{
-    finished, get, millis, node, submit, wait_for, Cluster, SidecarOptions, ONE_CLUSTER, RING,
-    ROLL_PATIENCE,
+    assert_all_completed, finished, get, millis, node, submit, wait_for, Cluster, SidecarOptions,
+    ONE_CLUSTER, RING, ROLL_PATIENCE,
 };
 use crate::common::{assert_operation, request};
-
-/// The record shows every node with its host id, dc, rack and sub-operation, and the nodes'
-/// sidecars have those sub-operations, COMPLETED.
-async fn assert_all_completed(cluster: &Cluster, record: &Value) {
-    assert_eq!(record["state"], "COMPLETED", "{record}");
-    assert_eq!(record["progress"], 1.0);
-    let nodes = record["nodes"].as_array().unwrap();
-    assert_eq!(nodes.len(), RING.len(), "{record}");
-    for (i, n) in cluster.nodes.iter().enumerate() {
-        let shown = node(record, &n.endpoint());
-        assert_eq!(shown["hostId"], n.host_id);
-        assert_eq!(shown["dc"], n.dc);
-        assert_eq!(shown["rack"], n.rack);
-        assert_eq!(shown["state"], "COMPLETED", "{shown}");
-        assert_eq!(shown["progress"], 1.0);
-        let sub = get(
-            cluster.sidecar(i).addr,
-            shown["operationId"].as_str().unwrap(),
-        )
-        .await;
-        assert_eq!(sub["state"], "COMPLETED", "{sub}");
-        assert_eq!(sub["type"], record["type"]);
-        assert!(sub.get("globalRequest").is_none(), "sent non-global: {sub}");
-    }
-}
 
 /// Restart goes one node at a time: each node's drain (the first step of its restart, in its own
 /// call log) comes after the previous node's restart completed, i.e. after it answered NORMAL

@@ -10,6 +10,7 @@ mod backup_file;
 mod backup_servers;
 mod cli_bin;
 mod cluster;
+mod cluster_backup;
 mod durability;
 mod e2e;
 mod full_disk;

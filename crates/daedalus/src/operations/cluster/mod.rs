@@ -1,14 +1,16 @@
-//! Cluster-wide requests: `globalRequest: true` on a rolling type makes this sidecar the
-//! coordinator. It learns the ring from its own node, writes a plan (nodes in order, each with
-//! the sub-operation id its sidecar will get) to its journal, then sends the request, made
-//! non-global, to each node's sidecar in turn and follows it there, showing every node's state
-//! in the record's `nodes`.
+//! Cluster-wide requests: `globalRequest: true` on a rolling type or on `backup` makes this
+//! sidecar the coordinator. It learns the ring from its own node, writes a plan (nodes in order,
+//! each with the sub-operation id its sidecar will get) to its journal, then sends the request,
+//! made non-global, to each node's sidecar and follows it there, showing every node's state in
+//! the record's `nodes`.
 //!
 //! Owns the request form of a cluster-wide request ([`GlobalRequest`]) and its validation.
 //! Discovery and the roll live in `roll.rs`, the durable plan in `plan.rs`, peer calls in
-//! `peer.rs`; a request run phase by phase over every node (a global restore) in `phased.rs`.
-//! It must not know the engine or HTTP.
+//! `peer.rs`, what a cluster-wide backup adds (one full tag, each node's location, the
+//! topology) in `backup.rs`, a request run phase by phase over every node (a global restore) in
+//! `phased.rs`. It must not know the engine or HTTP.
 
+mod backup;
 pub mod peer;
 pub mod phased;
 pub mod plan;
@@ -46,11 +48,16 @@ const COORDINATOR_FIELDS: &[&str] = &["globalRequest", "concurrency", "dc", "tim
 /// Default `timeout` of a cluster-wide request (Icarus's: 5 hours).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 3600);
 
+/// Types coordinated with their own rules (one tag, per-node requests), not rolled.
+const COORDINATED_TYPES: &[&str] = &["backup"];
+
 /// How many nodes run at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concurrency {
     /// Up to N nodes at once; the next starts when one finishes.
     Nodes(u32),
+    /// Every node at once (a cluster-wide backup's default, as Icarus runs one).
+    All,
     /// Every node of one rack at once, rack after rack.
     Rack,
 }
@@ -67,13 +74,21 @@ pub struct GlobalRequest {
     timeout: Duration,
 }
 
-/// Types whose own request carries Esop's `globalRequest` (backup, list, remove-backup,
-/// restore): they read the field themselves, so this coordinator does not roll them.
-const OWN_GLOBAL_FIELD: &[&str] = &["backup", "list", "remove-backup", "restore"];
+/// Types whose own request carries Esop's `globalRequest` (list, remove-backup, restore): they
+/// read the field themselves, so this coordinator does not roll them.
+const OWN_GLOBAL_FIELD: &[&str] = &["list", "remove-backup", "restore"];
 
-/// Whether a body of `type_name` is a roll for this coordinator: `globalRequest: true` on any
-/// type but those that read the field themselves.
+/// Whether a body of `type_name` is for this coordinator: `globalRequest: true` on any type but
+/// those that read the field themselves. A backup's flag is read as Esop reads it (`"true"`
+/// too); a value Esop would refuse is left to the backup's own validation to name.
 pub fn is_rolled(type_name: &str, body: &Value) -> Result<bool, ValidationError> {
+    if COORDINATED_TYPES.contains(&type_name) {
+        return Ok(match body.get("globalRequest") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+            _ => false,
+        });
+    }
     if OWN_GLOBAL_FIELD.contains(&type_name) {
         return Ok(false);
     }
@@ -100,6 +115,20 @@ pub fn parse(
     body: &Value,
     parse_inner: impl FnOnce(&Value) -> Result<(Arc<dyn Operation>, Value), ValidationError>,
 ) -> Result<(Arc<dyn Operation>, Value), ValidationError> {
+    let (request, shown) = parse_global(type_name, body, parse_inner)?;
+    let operation: Arc<dyn Operation> = if COORDINATED_TYPES.contains(&type_name) {
+        Arc::new(backup::GlobalBackup::new(request)?)
+    } else {
+        Arc::new(request)
+    };
+    Ok((operation, shown))
+}
+
+fn parse_global(
+    type_name: &'static str,
+    body: &Value,
+    parse_inner: impl FnOnce(&Value) -> Result<(Arc<dyn Operation>, Value), ValidationError>,
+) -> Result<(GlobalRequest, Value), ValidationError> {
     if type_name == "decommission" {
         return Err(ValidationError::invalid(
             "globalRequest",
@@ -107,11 +136,12 @@ pub fn parse(
              that node's sidecar without globalRequest",
         ));
     }
-    if !ROLLING_TYPES.contains(&type_name) {
+    if !ROLLING_TYPES.contains(&type_name) && !COORDINATED_TYPES.contains(&type_name) {
         return Err(ValidationError::invalid(
             "globalRequest",
             format!(
-                "{type_name} cannot be cluster-wide; cluster-wide types: {}",
+                "{type_name} cannot be cluster-wide; cluster-wide types: {}, {}",
+                COORDINATED_TYPES.join(", "),
                 ROLLING_TYPES.join(", ")
             ),
         ));
@@ -121,8 +151,10 @@ pub fn parse(
         .ok_or_else(|| ValidationError::malformed("the request body must be a JSON object"))?;
     let one_at_a_time = ONE_AT_A_TIME.contains(&type_name);
     let concurrency = match object.get("concurrency") {
+        None | Some(Value::Null) if COORDINATED_TYPES.contains(&type_name) => Concurrency::All,
         None | Some(Value::Null) => Concurrency::Nodes(1),
         Some(Value::String(s)) if s == "rack" => Concurrency::Rack,
+        Some(Value::String(s)) if s == "all" && !one_at_a_time => Concurrency::All,
         Some(Value::Number(n)) => match n.as_u64() {
             Some(1) => Concurrency::Nodes(1),
             Some(n) if n > 1 && n <= 1024 && !one_at_a_time => Concurrency::Nodes(n as u32),
@@ -139,7 +171,7 @@ pub fn parse(
                 return Err(ValidationError::invalid(
                     "concurrency",
                     format!(
-                        "'concurrency' must be a whole number from 1 to 1024 or \"rack\", got {n}"
+                        "'concurrency' must be a whole number from 1 to 1024, \"rack\" or \"all\", got {n}"
                     ),
                 ))
             }
@@ -147,7 +179,9 @@ pub fn parse(
         Some(other) => {
             return Err(ValidationError::invalid(
                 "concurrency",
-                format!("'concurrency' must be a number of nodes or \"rack\", got {other}"),
+                format!(
+                    "'concurrency' must be a number of nodes, \"rack\" or \"all\", got {other}"
+                ),
             ))
         }
     };
@@ -210,6 +244,7 @@ pub fn parse(
         match concurrency {
             Concurrency::Nodes(n) => Value::from(n),
             Concurrency::Rack => Value::from("rack"),
+            Concurrency::All => Value::from("all"),
         },
     );
     if let Some(dc) = &dc {
@@ -226,7 +261,7 @@ pub fn parse(
         dc,
         timeout,
     };
-    Ok((Arc::new(request), Value::Object(shown)))
+    Ok((request, Value::Object(shown)))
 }
 
 #[async_trait]
@@ -292,7 +327,7 @@ mod tests {
         assert_eq!(field("restart", json!({"concurrency": 2})), "concurrency");
         assert_eq!(field("cleanup", json!({"concurrency": 0})), "concurrency");
         assert_eq!(
-            field("cleanup", json!({"concurrency": "all"})),
+            field("cleanup", json!({"concurrency": "every"})),
             "concurrency"
         );
         assert_eq!(field("cleanup", json!({"dc": 3})), "dc");
@@ -303,11 +338,19 @@ mod tests {
         assert!(is_global(&json!({"globalRequest": true})).unwrap());
         let global = json!({"globalRequest": true});
         assert!(is_rolled("cleanup", &global).unwrap());
-        for own in ["backup", "list", "remove-backup", "restore"] {
+        for own in ["list", "remove-backup", "restore"] {
             assert!(!is_rolled(own, &global).unwrap(), "{own}");
         }
-        // Esop's requests accept the string form; the coordinator does not judge it for them.
-        assert!(!is_rolled("backup", &json!({"globalRequest": "true"})).unwrap());
+        // A backup's flag is read as Esop reads it; what it refuses is the backup's to name.
+        assert!(is_rolled("backup", &global).unwrap());
+        assert!(is_rolled("backup", &json!({"globalRequest": "TRUE"})).unwrap());
+        assert!(!is_rolled("backup", &json!({"globalRequest": "false"})).unwrap());
+        assert!(!is_rolled("backup", &json!({"globalRequest": "yes"})).unwrap());
+        assert!(!is_rolled("backup", &json!({})).unwrap());
+        assert_eq!(
+            field("restart", json!({"concurrency": "all"})),
+            "concurrency"
+        );
     }
 
     #[test]
@@ -324,5 +367,7 @@ mod tests {
         assert!(text.contains("Nodes(2)") && text.contains("90s"), "{text}");
         let (_, shown) = parse("restart", &json!({"concurrency": "rack"}), inner).unwrap();
         assert_eq!(shown["concurrency"], "rack");
+        let (_, shown) = parse("flush", &json!({"concurrency": "all"}), inner).unwrap();
+        assert_eq!(shown["concurrency"], "all");
     }
 }

@@ -20,11 +20,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::super::context::{OperationError, RunContext};
+use super::super::context::{OperationError, RunContext, SourcedError};
 use super::peer::Peer;
-use super::plan::{PlanError, PlanStore, Step, StepState};
-use super::roll::{discover, follow, peer_failure};
-use super::settings::{Coordination, PeerSettings};
+use super::plan::{PlanStore, Step, StepState};
+use super::roll::{coordination, discover, follow, journal_error, peer_failure};
+use super::settings::PeerSettings;
 
 /// One phase of a phased request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +61,6 @@ struct Run {
     plans: Arc<PlanStore>,
     views: Mutex<Vec<StepView>>,
     deadline: Instant,
-}
-
-fn journal_error(e: PlanError) -> OperationError {
-    OperationError::failed("Journal", e.to_string())
 }
 
 impl Run {
@@ -197,12 +193,7 @@ fn plan(nodes: &[Step], phases: &[Phase]) -> Vec<Step> {
 
 /// Runs `request` over the cluster, phase after phase, from its journaled plan when there is one.
 pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), OperationError> {
-    let coordination: Coordination = ctx.settings().cluster.clone().ok_or_else(|| {
-        OperationError::failed(
-            "Disabled",
-            "this sidecar cannot coordinate cluster-wide requests",
-        )
-    })?;
+    let coordination = coordination(ctx)?;
     let id = ctx.id();
     let plans = coordination.plans.clone();
     let mut steps = plans.load(id).await.map_err(journal_error)?;
@@ -361,20 +352,18 @@ pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), Ope
     if !not_run.is_empty() {
         message.push_str(&format!("; phases not run: {}", not_run.join(", ")));
     }
-    Err(OperationError::OnNodes {
+    Err(OperationError::FailedAt {
         kind: "ClusterFailure",
         message,
-        nodes: failed
+        errors: failed
             .iter()
-            .map(|s| {
-                (
-                    s.endpoint.clone(),
-                    format!(
-                        "phase {}: {}",
-                        s.phase.as_deref().unwrap_or_default(),
-                        s.error.as_deref().unwrap_or("failed")
-                    ),
-                )
+            .map(|s| SourcedError {
+                source: s.endpoint.clone(),
+                message: format!(
+                    "phase {}: {}",
+                    s.phase.as_deref().unwrap_or_default(),
+                    s.error.as_deref().unwrap_or("failed")
+                ),
             })
             .collect(),
     })

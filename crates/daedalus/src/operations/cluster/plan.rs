@@ -1,16 +1,17 @@
 //! The coordinator's durable plan: for one cluster-wide operation, the nodes in the order they
 //! run (for a phased request, every phase's nodes, phase after phase), the sub-operation id each
-//! node's sidecar gets (chosen before anything is sent), and each step's state. Kept in its own table of the journal's SQLite file, written through
-//! (`synchronous=FULL`) before the step is sent, so a restarted coordinator finds every
-//! sub-operation it may have started.
+//! node's sidecar gets (chosen before anything is sent), each step's state, and the facts all
+//! steps share (a header: a cluster-wide backup's full tag). Kept in its own tables of the
+//! journal's SQLite file, written through (`synchronous=FULL`) before the step is sent, so a
+//! restarted coordinator finds every sub-operation it may have started.
 //!
-//! Owns the `cluster_steps` table and its reads and writes. It must not talk to peers or decide
-//! what runs next.
+//! Owns the `cluster_steps` and `cluster_plans` tables and their reads and writes. It must not
+//! talk to peers or decide what runs next.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -28,6 +29,8 @@ pub enum PlanError {
         operation: Uuid,
         state: String,
     },
+    #[error("cluster plan store {}: the header of {operation} is not JSON", path.display())]
+    BadHeader { path: PathBuf, operation: Uuid },
     #[error("cluster plan store task failed: {0}")]
     Task(String),
 }
@@ -139,6 +142,10 @@ impl PlanStore {
                  state        TEXT NOT NULL,
                  error        TEXT,
                  PRIMARY KEY (operation_id, position)
+             );
+             CREATE TABLE IF NOT EXISTS cluster_plans (
+                 operation_id TEXT PRIMARY KEY,
+                 header       TEXT NOT NULL
              );",
         )
         .map_err(sql)?;
@@ -208,8 +215,26 @@ impl PlanStore {
 
     /// Writes the whole plan in one transaction (all or nothing).
     pub async fn create(&self, operation: Uuid, steps: Vec<Step>) -> Result<(), PlanError> {
+        self.create_with_header(operation, None, steps).await
+    }
+
+    /// Writes the whole plan and, when given, the facts every step shares (`header`: the
+    /// full tag of a cluster-wide backup...) in one transaction, so a restarted coordinator
+    /// sends the steps not yet sent exactly what it sent the others.
+    pub async fn create_with_header(
+        &self,
+        operation: Uuid,
+        header: Option<serde_json::Value>,
+        steps: Vec<Step>,
+    ) -> Result<(), PlanError> {
         self.blocking(move |conn| {
             let tx = conn.transaction()?;
+            if let Some(header) = &header {
+                tx.execute(
+                    "INSERT INTO cluster_plans (operation_id, header) VALUES (?1, ?2)",
+                    params![operation.to_string(), header.to_string()],
+                )?;
+            }
             for s in &steps {
                 tx.execute(
                     "INSERT INTO cluster_steps
@@ -233,6 +258,30 @@ impl PlanStore {
             }
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    /// The header written with the plan of `operation`; `None` when it has none.
+    pub async fn header(&self, operation: Uuid) -> Result<Option<serde_json::Value>, PlanError> {
+        let path = self.path.clone();
+        self.blocking(move |conn| {
+            let text: Option<String> = conn
+                .query_row(
+                    "SELECT header FROM cluster_plans WHERE operation_id = ?1",
+                    params![operation.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match text {
+                None => Ok(None),
+                Some(text) => serde_json::from_str(&text).map(Some).map_err(|_| {
+                    PlanErrorOrSql::Plan(PlanError::BadHeader {
+                        path: path.clone(),
+                        operation,
+                    })
+                }),
+            }
         })
         .await
     }
@@ -263,6 +312,10 @@ impl PlanStore {
             for id in &operations {
                 tx.execute(
                     "DELETE FROM cluster_steps WHERE operation_id = ?1",
+                    params![id.to_string()],
+                )?;
+                tx.execute(
+                    "DELETE FROM cluster_plans WHERE operation_id = ?1",
                     params![id.to_string()],
                 )?;
             }
@@ -352,8 +405,17 @@ mod tests {
         assert!(reopened.load(Uuid::new_v4()).await.unwrap().is_empty());
         // The journal still opens and works beside the new table.
         assert!(journal.load().unwrap().records.is_empty());
-        reopened.forget(vec![op]).await.unwrap();
+        assert_eq!(reopened.header(op).await.unwrap(), None);
+        let with_header = Uuid::new_v4();
+        let header = serde_json::json!({"fullTag": "s-1"});
+        reopened
+            .create_with_header(with_header, Some(header.clone()), vec![step(0)])
+            .await
+            .unwrap();
+        assert_eq!(reopened.header(with_header).await.unwrap(), Some(header));
+        reopened.forget(vec![op, with_header]).await.unwrap();
         assert!(reopened.load(op).await.unwrap().is_empty());
+        assert_eq!(reopened.header(with_header).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::super::context::{OperationError, RunContext};
+use super::super::context::{OperationError, RunContext, SourcedError};
 use super::peer::Peer;
 use super::plan::{PlanStore, Step, StepState};
 use super::settings::Coordination;
@@ -51,6 +51,20 @@ impl NodeView {
     }
 }
 
+/// The request one node's sidecar is sent, made from its step.
+pub(super) type SubRequest = Arc<dyn Fn(&Step) -> Value + Send + Sync>;
+
+/// How the steps of a plan run: what each node is sent, how many at once, for how long.
+pub(super) struct RollSpec {
+    pub type_name: &'static str,
+    pub concurrency: Concurrency,
+    /// The request's `timeout`: a node's operation still running then is cancelled and FAILED.
+    pub timeout: Duration,
+    /// Wait until the node shows UP in the ring again before its step counts as done.
+    pub wait_for_up: bool,
+    pub sub_request: SubRequest,
+}
+
 /// What every step task shares: the views, the plan store, the record.
 struct Roll {
     id: Uuid,
@@ -58,7 +72,7 @@ struct Roll {
     plans: Arc<PlanStore>,
     views: Mutex<Vec<NodeView>>,
     type_name: &'static str,
-    sub_request: Value,
+    sub_request: SubRequest,
     deadline: Instant,
     wait_for_up: bool,
 }
@@ -116,17 +130,24 @@ impl Roll {
     }
 }
 
-pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(), OperationError> {
-    let coordination: Coordination = ctx.settings().cluster.clone().ok_or_else(|| {
+/// The coordinator's settings, or why this sidecar cannot coordinate.
+pub(super) fn coordination(ctx: &RunContext) -> Result<Coordination, OperationError> {
+    ctx.settings().cluster.clone().ok_or_else(|| {
         OperationError::failed(
             "Disabled",
             "this sidecar cannot coordinate cluster-wide requests",
         )
-    })?;
+    })
+}
+
+pub(super) fn journal_error(e: super::plan::PlanError) -> OperationError {
+    OperationError::failed("Journal", e.to_string())
+}
+
+pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(), OperationError> {
+    let coordination = coordination(ctx)?;
     let id = ctx.id();
     let plans = coordination.plans.clone();
-    let journal_error =
-        |e: super::plan::PlanError| OperationError::failed("Journal", e.to_string());
     let mut steps = plans.load(id).await.map_err(journal_error)?;
     if steps.is_empty() {
         steps = discover(ctx, request.dc.as_deref()).await?;
@@ -137,6 +158,27 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
     } else {
         tracing::info!(%id, nodes = steps.len(), "resuming the cluster-wide roll from its plan");
     }
+    let sub_request = request.sub_request.clone();
+    let spec = RollSpec {
+        type_name: request.type_name,
+        concurrency: request.concurrency,
+        timeout: request.timeout,
+        wait_for_up: request.type_name == "restart",
+        sub_request: Arc::new(move |_| sub_request.clone()),
+    };
+    follow_plan(ctx, &coordination, steps, spec).await
+}
+
+/// Runs the steps of a journaled plan (those not finished yet) as `spec` says, showing every
+/// node in the record; `Ok` when every node completed, else which failed, each by name.
+pub(super) async fn follow_plan(
+    ctx: &RunContext,
+    coordination: &Coordination,
+    steps: Vec<Step>,
+    spec: RollSpec,
+) -> Result<(), OperationError> {
+    let id = ctx.id();
+    let plans = coordination.plans.clone();
     let roll = Arc::new(Roll {
         id,
         ctx: ctx.clone(),
@@ -154,14 +196,14 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
                 })
                 .collect(),
         ),
-        type_name: request.type_name,
-        sub_request: request.sub_request.clone(),
-        deadline: Instant::now() + request.timeout,
-        wait_for_up: request.type_name == "restart",
+        type_name: spec.type_name,
+        sub_request: spec.sub_request,
+        deadline: Instant::now() + spec.timeout,
+        wait_for_up: spec.wait_for_up,
     });
     roll.publish();
 
-    let batches = batches(&steps, request.concurrency);
+    let batches = batches(&steps, spec.concurrency);
     let mut stopped = steps
         .iter()
         .any(|s| matches!(s.state, StepState::Failed | StepState::Cancelled));
@@ -169,7 +211,7 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
         if stopped || ctx.stopping().is_cancelled() {
             break;
         }
-        stopped = run_batch(&roll, &coordination, &batch, window.max(1)).await;
+        stopped = run_batch(&roll, coordination, &batch, window.max(1)).await;
     }
 
     // Stopping: nothing new started; the steps sent are followed until the engine stops this
@@ -224,18 +266,17 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
             not_run.join(", ")
         ));
     }
-    Err(OperationError::OnNodes {
+    let errors = failed
+        .iter()
+        .map(|v| SourcedError {
+            source: v.step.endpoint.clone(),
+            message: v.step.error.clone().unwrap_or_else(|| "failed".into()),
+        })
+        .collect();
+    Err(OperationError::FailedAt {
         kind: "ClusterFailure",
         message,
-        nodes: failed
-            .iter()
-            .map(|v| {
-                (
-                    v.step.endpoint.clone(),
-                    v.step.error.clone().unwrap_or_else(|| "failed".into()),
-                )
-            })
-            .collect(),
+        errors,
     })
 }
 
@@ -245,6 +286,7 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
 fn batches(steps: &[Step], concurrency: Concurrency) -> Vec<(Vec<usize>, usize)> {
     match concurrency {
         Concurrency::Nodes(n) => vec![((0..steps.len()).collect(), n as usize)],
+        Concurrency::All => vec![((0..steps.len()).collect(), steps.len())],
         Concurrency::Rack => {
             let mut racks: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
             for (i, s) in steps.iter().enumerate() {
@@ -326,14 +368,10 @@ async fn drive(
         // Journaled before the request leaves: a restarted coordinator asks the peer first.
         roll.set_state(index, StepState::Sent, None).await?;
     }
-    let outcome = follow(
-        &roll.ctx,
-        roll.deadline,
-        &peer,
-        step.sub_id,
-        &roll.sub_request,
-        |p| roll.set_progress(index, p),
-    )
+    let body = (roll.sub_request)(&step);
+    let outcome = follow(&roll.ctx, roll.deadline, &peer, step.sub_id, &body, |p| {
+        roll.set_progress(index, p)
+    })
     .await;
     let (state, error) = match outcome {
         Ok(op) => match op.state {
@@ -525,6 +563,10 @@ mod tests {
         assert_eq!(
             batches(&steps, Concurrency::Nodes(2)),
             vec![(vec![0, 1, 2, 3, 4], 2)]
+        );
+        assert_eq!(
+            batches(&steps, Concurrency::All),
+            vec![(vec![0, 1, 2, 3, 4], 5)]
         );
     }
 

@@ -16,9 +16,11 @@ use serde_json::Value;
 use time::format_description::well_known::Iso8601;
 use time::OffsetDateTime;
 use tokio::process::{Child, Command};
+use tokio::sync::Mutex as AsyncMutex;
 
 use super::spawn::{listen_address, sidecar_command, spawn_ready, ReadyOn, SIDECAR_READY};
 use super::testnode::{jmx_handle, live_hashes, run_script, table_dir_under};
+use super::{request, try_request};
 
 /// The ring: address, host id, dc, rack, tokens.
 pub const RING: [(&str, &str, &str, &str, &str); 3] = [
@@ -412,20 +414,23 @@ fn free_port(ip: &str) -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+// ---------------------------------------------------------------------------------------------
+// Driving cluster-wide requests
+
 /// Three JVMs and three sidecars per cluster on a small machine: one cluster test at a time.
-pub static ONE_CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static ONE_CLUSTER: AsyncMutex<()> = AsyncMutex::const_new(());
 
 /// How long a cluster-wide operation may take here (a bound against hangs).
 pub const ROLL_PATIENCE: Duration = Duration::from_secs(120);
 
 pub async fn submit(addr: SocketAddr, body: &Value) -> Value {
-    let r = super::request(addr, "POST", "/operations", Some(body.to_string())).await;
+    let r = request(addr, "POST", "/operations", Some(body.to_string())).await;
     assert_eq!(r.status, 201, "{body} → {}", r.body);
     r.body
 }
 
 pub async fn get(addr: SocketAddr, id: &str) -> Value {
-    super::request(addr, "GET", &format!("/operations/{id}"), None)
+    request(addr, "GET", &format!("/operations/{id}"), None)
         .await
         .body
 }
@@ -439,7 +444,7 @@ pub async fn wait_for(
 ) -> Value {
     let deadline = tokio::time::Instant::now() + ROLL_PATIENCE;
     loop {
-        if let Ok(r) = super::try_request(addr, "GET", &format!("/operations/{id}"), None).await {
+        if let Ok(r) = try_request(addr, "GET", &format!("/operations/{id}"), None).await {
             if r.status == 200 && pred(&r.body) {
                 return r.body;
             }
@@ -481,4 +486,29 @@ pub fn node<'a>(record: &'a Value, endpoint: &str) -> &'a Value {
         .iter()
         .find(|n| n["endpoint"] == endpoint)
         .unwrap_or_else(|| panic!("no node {endpoint} in {record}"))
+}
+
+/// The record shows every node with its host id, dc, rack and sub-operation, and the nodes'
+/// sidecars have those sub-operations, COMPLETED.
+pub async fn assert_all_completed(cluster: &Cluster, record: &Value) {
+    assert_eq!(record["state"], "COMPLETED", "{record}");
+    assert_eq!(record["progress"], 1.0);
+    let nodes = record["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), RING.len(), "{record}");
+    for (i, n) in cluster.nodes.iter().enumerate() {
+        let shown = node(record, &n.endpoint());
+        assert_eq!(shown["hostId"], n.host_id);
+        assert_eq!(shown["dc"], n.dc);
+        assert_eq!(shown["rack"], n.rack);
+        assert_eq!(shown["state"], "COMPLETED", "{shown}");
+        assert_eq!(shown["progress"], 1.0);
+        let sub = get(
+            cluster.sidecar(i).addr,
+            shown["operationId"].as_str().unwrap(),
+        )
+        .await;
+        assert_eq!(sub["state"], "COMPLETED", "{sub}");
+        assert_eq!(sub["type"], record["type"]);
+        assert!(sub.get("globalRequest").is_none(), "sent non-global: {sub}");
+    }
 }

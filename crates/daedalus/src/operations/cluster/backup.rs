@@ -1,0 +1,365 @@
+//! A cluster-wide backup (`backup` with `globalRequest: true`), as Icarus coordinates one: the
+//! coordinator checks the bucket once, fixes ONE full tag `<snapshotTag>-<schemaVersion>-<millis>`
+//! for every node, sends each node's sidecar (itself included, through its own address like the
+//! others) a plain backup under that tag, to that node's own location (`cluster/dc/hostId`), with
+//! `skipBucketVerification`, and uploads the cluster topology once every node completed.
+//!
+//! Owns the making of each node's request and the topology of the backup. The plan, the peers
+//! and the record's `nodes` are the roll's (`roll.rs`); the backup itself is each node's
+//! `backup` operation. It must not upload data nor know the engine or HTTP.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use backup::layout;
+use backup::location::{NodeFacts, StorageLocation};
+use backup::manifest::{ClusterTopology, NodeTopology};
+use backup::request::BackupRequest;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::super::backup::put_topology;
+use super::super::backup_storage::{now_millis, open_storage};
+use super::super::context::{OperationError, RunContext};
+use super::super::operation::Operation;
+use super::super::settings::OperationSettings;
+use super::super::validation::ValidationError;
+use super::plan::Step;
+use super::roll::{self, journal_error, RollSpec};
+use super::GlobalRequest;
+
+/// What every node's backup shares, journaled with the plan before anything is sent: a
+/// restarted coordinator sends the nodes not yet sent the same tag as the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    full_tag: String,
+    schema_version: String,
+    cluster_name: String,
+}
+
+/// A validated cluster-wide backup.
+#[derive(Debug, Clone)]
+pub struct GlobalBackup {
+    global: GlobalRequest,
+    request: BackupRequest,
+}
+
+impl GlobalBackup {
+    /// `global.sub_request` is the node part of the request, validated as a `backup`.
+    pub(super) fn new(global: GlobalRequest) -> Result<GlobalBackup, ValidationError> {
+        let request: BackupRequest =
+            serde_json::from_value(global.sub_request.clone()).map_err(|e| {
+                ValidationError::malformed(format!("the backup request cannot be read: {e}"))
+            })?;
+        Ok(GlobalBackup { global, request })
+    }
+
+    fn location(&self) -> Result<StorageLocation, OperationError> {
+        self.request
+            .common
+            .location()
+            .map_err(|e| OperationError::failed("Configuration", e.to_string()))
+    }
+
+    /// Before the plan: the bucket checked (or created) once, here; the full tag fixed.
+    async fn prepare(&self, ctx: &RunContext) -> Result<Header, OperationError> {
+        let cluster_name = ctx.read(|n| async move { n.cluster_name().await }).await?;
+        let location = self.location()?;
+        open_storage(
+            ctx,
+            &self.request.common,
+            &location,
+            &cluster_name,
+            self.request.create_missing_bucket,
+        )
+        .await?;
+        let tag = self.request.snapshot_tag.as_deref().unwrap_or("autosnap");
+        let (full_tag, schema_version) = match layout::parse_full_tag(tag) {
+            Some(given) => (given.name, given.schema_version.unwrap_or_default()),
+            None => {
+                let schema_version = ctx
+                    .read(|n| async move { n.schema_version().await })
+                    .await?;
+                (
+                    layout::full_tag(tag, &schema_version, now_millis()),
+                    schema_version,
+                )
+            }
+        };
+        Ok(Header {
+            full_tag,
+            schema_version,
+            cluster_name,
+        })
+    }
+
+    /// Each node's location: the request's bucket with the node's `cluster/dc/hostId`
+    /// (Esop's `StorageLocation.update`), by plan position. A node whose facts cannot name
+    /// a location fails the whole backup before anything is sent.
+    fn node_locations(
+        &self,
+        header: &Header,
+        steps: &[Step],
+    ) -> Result<BTreeMap<u32, String>, OperationError> {
+        let location = self.location()?;
+        steps
+            .iter()
+            .map(|step| {
+                let facts = NodeFacts {
+                    cluster: header.cluster_name.clone(),
+                    dc: step.dc.clone(),
+                    node: step.host_id.clone(),
+                };
+                let node = location.for_node(&facts).map_err(|e| {
+                    OperationError::failed(
+                        "Topology",
+                        format!("node {} cannot be backed up: {e}", step.endpoint),
+                    )
+                })?;
+                Ok((step.position, node.raw))
+            })
+            .collect()
+    }
+
+    /// The request a node's sidecar gets: a plain backup (as an Icarus coordinator sends it)
+    /// under the full tag, to the node's location, its bucket already checked.
+    fn node_request(&self, header: &Header, location: &str) -> Value {
+        let mut body = self.global.sub_request.clone();
+        body["type"] = Value::from("backup");
+        body["storageLocation"] = Value::from(location);
+        body["snapshotTag"] = Value::from(header.full_tag.clone());
+        body["schemaVersion"] = Value::from(header.schema_version.clone());
+        body["globalRequest"] = Value::Bool(false);
+        body["skipBucketVerification"] = Value::Bool(true);
+        body["createMissingBucket"] = Value::Bool(false);
+        // The topology is the coordinator's, once, at the end.
+        body["uploadClusterTopology"] = Value::Bool(false);
+        // A node's own bound is the request's, in the whole hours a backup's timeout counts.
+        let hours = self.global.timeout.as_secs().div_ceil(3600).max(1);
+        body["timeout"] = Value::from(hours);
+        body
+    }
+
+    /// The nodes backed up, as Esop's topology file lists them.
+    fn topology(header: &Header, steps: &[Step]) -> ClusterTopology {
+        ClusterTopology {
+            timestamp: now_millis(),
+            cluster_name: Some(header.cluster_name.clone()),
+            schema_version: Some(header.schema_version.clone()),
+            topology: steps
+                .iter()
+                .map(|s| NodeTopology {
+                    hostname: Some(s.ip.clone()),
+                    cluster: Some(header.cluster_name.clone()),
+                    dc: Some(s.dc.clone()),
+                    rack: Some(s.rack.clone()),
+                    node_id: Some(s.host_id.clone()),
+                    ip_address: Some(s.ip.clone()),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[async_trait]
+impl Operation for GlobalBackup {
+    fn conflict_key(&self) -> Option<String> {
+        self.global.conflict_key()
+    }
+
+    /// The coordinator opens the store itself, so it needs the credentials too.
+    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        self.global.allowed(settings)?;
+        self.global.inner.allowed(settings)
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        let coordination = roll::coordination(ctx)?;
+        let id = ctx.id();
+        let plans = coordination.plans.clone();
+        let mut steps = plans.load(id).await.map_err(journal_error)?;
+        let (header, locations) = if steps.is_empty() {
+            let header = self.prepare(ctx).await?;
+            steps = roll::discover(ctx, self.global.dc.as_deref()).await?;
+            let locations = self.node_locations(&header, &steps)?;
+            let stored = serde_json::to_value(&header)
+                .map_err(|e| OperationError::internal(format!("the backup's plan header: {e}")))?;
+            plans
+                .create_with_header(id, Some(stored), steps.clone())
+                .await
+                .map_err(journal_error)?;
+            (header, locations)
+        } else {
+            tracing::info!(%id, nodes = steps.len(), "resuming the cluster-wide backup from its plan");
+            let stored = plans.header(id).await.map_err(journal_error)?;
+            let header: Header = stored
+                .and_then(|v| serde_json::from_value(v).ok())
+                .ok_or_else(|| {
+                    OperationError::internal(
+                        "the cluster-wide backup's plan has no full tag; submit it again",
+                    )
+                })?;
+            let locations = self.node_locations(&header, &steps)?;
+            (header, locations)
+        };
+        ctx.set_extra("snapshotName", Value::from(header.full_tag.clone()));
+
+        let this = Arc::new(self.clone());
+        let (shared, by_position) = (header.clone(), Arc::new(locations));
+        let spec = RollSpec {
+            type_name: "backup",
+            concurrency: self.global.concurrency,
+            timeout: self.global.timeout,
+            wait_for_up: false,
+            sub_request: Arc::new(move |step: &Step| {
+                let location = by_position
+                    .get(&step.position)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                this.node_request(&shared, location)
+            }),
+        };
+        roll::follow_plan(ctx, &coordination, steps.clone(), spec).await?;
+
+        // Every node's manifest is written: the topology says which nodes make the backup.
+        let location = self.location()?;
+        let mut common = self.request.common.clone();
+        common.skip_bucket_verification = true;
+        let storage = open_storage(ctx, &common, &location, &header.cluster_name, false).await?;
+        let key = put_topology(&storage, &header.full_tag, &Self::topology(&header, &steps))
+            .await
+            .map_err(|e| {
+                OperationError::failed(
+                    "Storage",
+                    format!(
+                        "{e}; every node's backup {} is written, submit the backup again to \
+                         write the topology",
+                        header.full_tag
+                    ),
+                )
+            })?;
+        ctx.set_extra("topology", Value::from(key));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operations::cluster::plan::StepState;
+    use crate::operations::OperationType;
+    use crate::operations::{BackupOperation, ValidationPolicy};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    fn global(body: Value) -> GlobalBackup {
+        let (global, _) = super::super::parse_global("backup", &body, |inner| {
+            let op = BackupOperation::parse(inner, &ValidationPolicy::default())?;
+            let fields = serde_json::to_value(&op).unwrap();
+            Ok((Arc::new(op), fields))
+        })
+        .unwrap();
+        GlobalBackup::new(global).unwrap()
+    }
+
+    fn step(position: u32, dc: &str, host_id: &str) -> Step {
+        Step {
+            position,
+            endpoint: format!("10.0.0.{position}:7000"),
+            ip: format!("10.0.0.{position}"),
+            host_id: host_id.into(),
+            dc: dc.into(),
+            rack: "r1".into(),
+            sub_id: Uuid::new_v4(),
+            state: StepState::Pending,
+            error: None,
+            phase: None,
+        }
+    }
+
+    fn header() -> Header {
+        Header {
+            full_tag: "snap1-f1159959-593d-33d1-9ade-712ea55b31ef-1700000000000".into(),
+            schema_version: "f1159959-593d-33d1-9ade-712ea55b31ef".into(),
+            cluster_name: "Test Cluster".into(),
+        }
+    }
+
+    #[test]
+    fn each_node_gets_a_plain_backup_under_the_full_tag_at_its_own_location() {
+        let backup = global(json!({"type": "backup", "storageLocation": "s3://bucket",
+            "snapshotTag": "snap1", "globalRequest": true, "uploadClusterTopology": true,
+            "createMissingBucket": true, "entities": "ks1", "timeout": 2}));
+        let steps = [step(0, "dc1", "h-0"), step(1, "dc2", "h-1")];
+        let locations = backup.node_locations(&header(), &steps).unwrap();
+        assert_eq!(locations[&0], "s3://bucket/Test Cluster/dc1/h-0");
+        assert_eq!(locations[&1], "s3://bucket/Test Cluster/dc2/h-1");
+        let body = backup.node_request(&header(), &locations[&1]);
+        assert_eq!(body["type"], "backup");
+        assert_eq!(body["storageLocation"], "s3://bucket/Test Cluster/dc2/h-1");
+        assert_eq!(body["snapshotTag"], header().full_tag);
+        assert_eq!(body["schemaVersion"], header().schema_version);
+        assert_eq!(body["globalRequest"], false);
+        assert_eq!(body["skipBucketVerification"], true);
+        assert_eq!(body["uploadClusterTopology"], false);
+        assert_eq!(body["entities"], "ks1");
+        assert_eq!(body["timeout"], 2);
+        assert!(body.get("dc").is_none() && body.get("concurrency").is_none());
+        // What the node makes of it: the same full tag, not a new one.
+        let node = BackupOperation::parse(&body, &ValidationPolicy::default()).unwrap();
+        assert_eq!(
+            layout::parse_full_tag(node.request.snapshot_tag.as_deref().unwrap())
+                .unwrap()
+                .name,
+            header().full_tag
+        );
+    }
+
+    #[test]
+    fn a_node_is_given_whole_hours_never_less_than_the_request() {
+        for (timeout, hours) in [(json!("90m"), 2), (json!("10s"), 1), (json!(3), 3)] {
+            let backup = global(json!({"type": "backup", "storageLocation": "s3://bucket",
+                "globalRequest": true, "timeout": timeout}));
+            let body = backup.node_request(&header(), "s3://bucket/c/d/n");
+            assert_eq!(body["timeout"], hours, "{timeout}");
+        }
+    }
+
+    #[test]
+    fn a_file_location_is_rewritten_per_node_and_a_node_without_host_id_is_refused() {
+        let backup = global(json!({"type": "backup", "globalRequest": true,
+            "storageLocation": "file:///var/backups/bucket/c/d/n"}));
+        let locations = backup
+            .node_locations(&header(), &[step(0, "dc1", "h-0")])
+            .unwrap();
+        assert_eq!(
+            locations[&0],
+            "file:///var/backups/bucket/Test Cluster/dc1/h-0"
+        );
+        let e = backup
+            .node_locations(&header(), &[step(0, "dc1", "h-0"), step(7, "dc1", "")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("10.0.0.7:7000"), "{e}");
+    }
+
+    #[test]
+    fn the_topology_lists_the_nodes_backed_up() {
+        let steps = [step(0, "dc1", "h-0"), step(1, "dc2", "h-1")];
+        let topology = GlobalBackup::topology(&header(), &steps);
+        let json: Value = serde_json::from_slice(&topology.to_json()).unwrap();
+        assert_eq!(json["clusterName"], "Test Cluster");
+        assert_eq!(json["schemaVersion"], header().schema_version);
+        let nodes = json["topology"].as_array().unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[1]["nodeId"], "h-1");
+        assert_eq!(nodes[1]["dc"], "dc2");
+        assert_eq!(nodes[1]["ipAddress"], "10.0.0.1");
+    }
+}
