@@ -2,7 +2,8 @@
 //! sidecar: per-node backups of one tag restored with one global request (file:// and the local
 //! S3 server), checked by the SHA-256 of every node's live SSTables and by the nodes' call logs
 //! (TRUNCATE on exactly one node, no IMPORT before every DOWNLOAD ended); a peer's sidecar
-//! killed during DOWNLOAD; the coordinator SIGKILLed mid-restore and started again.
+//! killed during DOWNLOAD; the coordinator SIGKILLed mid-restore and started again; a
+//! cluster-wide backup restored globally and on one node alone.
 //!
 //! The test nodes truncate on their own node only (a real truncate reaches the whole cluster):
 //! each test makes the nodes lose their data first, so that IMPORT alone must bring it back.
@@ -96,17 +97,21 @@ fn with_secret(body: &mut Value) {
 /// Every node loses its data of the table (its own truncate; see the module's comment).
 async fn lose_data(cluster: &Cluster) {
     for n in &cluster.nodes {
-        let handle = jmx_handle(
-            &format!("{}:{}", n.ip, cluster.jmx_port),
-            Duration::from_secs(10),
-            None,
-        );
-        handle
-            .read(|node| async move { node.truncate(KS, TABLE).await })
-            .await
-            .expect("truncate");
-        assert!(n.live_hashes(cluster.jmx_port, KS, TABLE).await.is_empty());
+        lose_node_data(cluster, n).await;
     }
+}
+
+async fn lose_node_data(cluster: &Cluster, n: &ClusterNode) {
+    let handle = jmx_handle(
+        &format!("{}:{}", n.ip, cluster.jmx_port),
+        Duration::from_secs(10),
+        None,
+    );
+    handle
+        .read(|node| async move { node.truncate(KS, TABLE).await })
+        .await
+        .expect("truncate");
+    assert!(n.live_hashes(cluster.jmx_port, KS, TABLE).await.is_empty());
 }
 
 fn global_restore(location: &str, strategy: &str) -> Value {
@@ -296,8 +301,8 @@ async fn a_global_restore_brings_back_every_nodes_own_backup() {
     assert!(before.iter().all(|h| h.len() == 16), "seeded: {before:?}");
     back_up_each_node(&cluster, |n| file_location(tmp.path(), n), false).await;
     back_up_each_node(&cluster, |_| "s3://grestore".to_string(), true).await;
-    // The coordinator's own location: each node gets it with its own dc and host id.
-    let file_location = file_location(tmp.path(), &cluster.nodes[0]);
+    // Each node gets the location with its own cluster, dc and host id in place of these.
+    let file_location = format!("file://{}/backups/any/any/any", tmp.path().display());
     let coordinator = cluster.sidecar(0).addr;
 
     lose_data(&cluster).await;
@@ -517,4 +522,68 @@ async fn a_killed_coordinator_resumes_the_restore_without_running_a_phase_twice(
         ],
         "no node ran a phase twice"
     );
+}
+
+/// icarus#3 both ways round a cluster-wide backup: restored by a global restore, then on one
+/// node alone by ordinary non-global requests, phase by phase, with that node's own location.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_backup_restores_globally_and_on_one_node_alone() {
+    let _one = ONE_CLUSTER.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = seeded_cluster(tmp.path(), vec!["--peer-timeout".into(), "3s".into()]).await;
+    let before = live(&cluster).await;
+    let coordinator = cluster.sidecar(0).addr;
+    let location = format!("file://{}/backups/any/any/any", tmp.path().display());
+    let backup = run(
+        coordinator,
+        &json!({"type": "backup", "globalRequest": true, "snapshotTag": "gsnap",
+                "entities": format!("{KS}.{TABLE}"), "storageLocation": location,
+                "createMissingBucket": true}),
+    )
+    .await;
+    assert_eq!(backup["state"], "COMPLETED", "{backup}");
+
+    lose_data(&cluster).await;
+    let (truncates, imports) = (
+        counts(&cluster, "truncate"),
+        counts(&cluster, "importNewSSTables"),
+    );
+    let mut body = global_restore(&location, "IMPORT");
+    body["snapshotTag"] = json!("gsnap");
+    let record = run(coordinator, &body).await;
+    assert_restored(
+        &cluster,
+        &record,
+        &before,
+        &truncates,
+        "importNewSSTables",
+        &imports,
+    )
+    .await;
+
+    // 127.0.0.4 alone: its own part of the cluster-wide backup, phase after phase.
+    let alone = &cluster.nodes[2];
+    lose_node_data(&cluster, alone).await;
+    let imports = counts(&cluster, "importNewSSTables");
+    for phase in ["INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"] {
+        let mut body = global_restore(&file_location(tmp.path(), alone), "IMPORT");
+        body["globalRequest"] = json!(false);
+        body["snapshotTag"] = json!("gsnap");
+        body["restorationPhase"] = json!(phase);
+        let record = run(cluster.sidecar(2).addr, &body).await;
+        assert_eq!(record["state"], "COMPLETED", "{phase}: {record}");
+        assert_eq!(record["phase"], phase, "{record}");
+        assert!(record.get("nodes").is_none(), "not coordinated: {record}");
+    }
+    let after = counts(&cluster, "importNewSSTables");
+    assert_eq!(
+        (
+            after[0] - imports[0],
+            after[1] - imports[1],
+            after[2] - imports[2]
+        ),
+        (0, 0, 1),
+        "only 127.0.0.4 imported"
+    );
+    assert_eq!(live(&cluster).await, before);
 }

@@ -39,14 +39,11 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
         .common
         .location()
         .map_err(|e| failed(format!("storageLocation: {}", e.reason)))?;
-    // Each node's location names its own backup: the location's cluster (the live cluster's
-    // when the location names none), the node's datacenter and host id. With
-    // resolveHostIdFromTopology or newCluster each node finds its entry in the backup's
-    // topology file, so it gets the bucket alone.
-    let cluster = match &location.node {
-        Some(node) => node.cluster.clone(),
-        None => ctx.read(|n| async move { n.cluster_name().await }).await?,
-    };
+    // Each node's location names its own backup, as Icarus rewrites it: the live cluster's
+    // name, the node's datacenter and host id in place of whatever the location named (a
+    // cluster-wide backup writes exactly there). With resolveHostIdFromTopology or newCluster
+    // each node finds its entry in the backup's topology file, so it gets the bucket alone.
+    let cluster = ctx.read(|n| async move { n.cluster_name().await }).await?;
     let by_topology = request.resolve_host_id_from_topology || request.new_cluster;
     let base = serde_json::to_value(request)
         .map_err(|e| OperationError::internal(format!("the restore request as JSON: {e}")))?;
