@@ -447,7 +447,7 @@ async fn a_peer_killed_during_download_fails_the_restore_by_name_before_any_impo
 
 /// The coordinator SIGKILLed while two nodes still download (its own node's DOWNLOAD done),
 /// then started again on the same journal: it follows the same sub-operations, carries on with
-/// TRUNCATE, IMPORT and CLEANUP, and no node ran a phase twice.
+/// TRUNCATE, IMPORT and CLEANUP, and no node ran a phase twice. Then a cancel mid-DOWNLOAD.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_coordinator_resumes_the_restore_without_running_a_phase_twice() {
     let _one = ONE_CLUSTER.lock().await;
@@ -522,6 +522,26 @@ async fn a_killed_coordinator_resumes_the_restore_without_running_a_phase_twice(
         ],
         "no node ran a phase twice"
     );
+
+    // A cancel while two nodes still download (their token reads still take 4 s): the phase
+    // under way is cancelled on the nodes, no later phase runs anywhere.
+    let imports = counts(&cluster, "importNewSSTables");
+    let accepted = submit(coordinator, &global_restore(&location, "IMPORT")).await;
+    let id = accepted["id"].as_str().unwrap().to_string();
+    wait_for(coordinator, &id, "the others still downloading", |r| {
+        r["phase"] == "DOWNLOAD" && r["nodes"][1]["state"] == "RUNNING"
+    })
+    .await;
+    let cancel =
+        crate::common::request(coordinator, "DELETE", &format!("/operations/{id}"), None).await;
+    assert_eq!(cancel.status, 202, "{}", cancel.body);
+    let record = finished(coordinator, &id).await;
+    assert_eq!(record["state"], "CANCELLED", "{record}");
+    for n in &cluster.nodes {
+        let shown = node(&record, &n.endpoint());
+        assert_eq!(phase_of(shown, "IMPORT")["state"], "NOT_RUN", "{shown}");
+    }
+    assert_eq!(counts(&cluster, "importNewSSTables"), imports, "no import");
 }
 
 /// icarus#3 both ways round a cluster-wide backup: restored by a global restore, then on one
