@@ -57,10 +57,11 @@ impl OperationError {
         }
     }
 
-    /// The errors of each place that failed, when the failure happened in several.
+    /// The errors of each place that failed, when the failure names any (else the failure is
+    /// this sidecar's own).
     pub fn sourced(&self) -> Option<&[SourcedError]> {
         match self {
-            OperationError::FailedAt { errors, .. } => Some(errors),
+            OperationError::FailedAt { errors, .. } if !errors.is_empty() => Some(errors),
             _ => None,
         }
     }
@@ -269,6 +270,24 @@ mod tests {
             e.to_string(),
             "Java: Cassandra threw java.io.IOException: disk"
         );
+    }
+
+    #[test]
+    fn a_failure_in_several_places_names_each_and_none_is_our_own() {
+        let at = |errors: Vec<SourcedError>| OperationError::FailedAt {
+            kind: "ClusterFailure",
+            message: "failed on 1 of 3 nodes".into(),
+            errors,
+        };
+        let one = SourcedError {
+            source: "10.0.0.2:7000".into(),
+            message: "boom".into(),
+        };
+        let e = at(vec![one.clone()]);
+        assert_eq!(e.sourced(), Some(&[one][..]));
+        assert_eq!(e.to_string(), "failed on 1 of 3 nodes");
+        assert_eq!(at(Vec::new()).sourced(), None);
+        assert_eq!(OperationError::failed("X", "y").sourced(), None);
     }
 
     #[test]

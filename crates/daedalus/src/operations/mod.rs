@@ -361,6 +361,7 @@ mod tests {
             let stored = serde_json::to_value(&request).unwrap();
             assert_eq!(stored["globalRequest"], true);
             assert_eq!(stored["concurrency"], "all");
+            assert_eq!(stored["uploadClusterTopology"], true);
             assert_eq!(stored["dc"], "dc1");
             let tag = stored["snapshotTag"].as_str().unwrap().to_string();
             assert!(tag.starts_with("autosnap-"), "{stored}");

@@ -385,6 +385,52 @@ async fn backup_writes_esop_layout_then_a_second_uploads_only_new_sstables_and_r
     );
 }
 
+/// What an Icarus coordinator sends each node of a global backup: the full tag it chose
+/// (`<tag>-<schemaVersion>-<millis>`, the schema version also in `schemaVersion`), non-global,
+/// the bucket not to be checked. The node takes the tag as it is, for its snapshot and its
+/// manifest, and records that schema version.
+#[tokio::test]
+async fn a_full_tag_from_a_coordinator_is_used_as_it_is() {
+    let setup = setup(OperationSettings::default()).await;
+    std::fs::create_dir_all(setup.store().join("bucket")).unwrap();
+    let schema_version = "0b2c3d4e-1111-2222-3333-444455556666";
+    let tag = format!("nightly-{schema_version}-1764540000000");
+    let record = setup
+        .server
+        .run(
+            &json!({"type": "backup", "storageLocation": setup.location(),
+                     "snapshotTag": tag, "schemaVersion": schema_version,
+                     "globalRequest": false, "skipBucketVerification": true,
+                     "uploadClusterTopology": false, "entities": "spark_test"}),
+        )
+        .await;
+    assert_eq!(record["state"], "COMPLETED", "{record}");
+    assert_eq!(record["snapshotName"], tag);
+    assert_eq!(setup.manifests(), vec![format!("{tag}.json")]);
+    let path = setup
+        .node_dir()
+        .join("manifests")
+        .join(format!("{tag}.json"));
+    let manifest = Manifest::from_json("m", &std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(manifest.schema_version.as_deref(), Some(schema_version));
+    assert_eq!(manifest.snapshot.name.as_deref(), Some(tag.as_str()));
+    assert!(setup.snapshots().is_empty());
+    // A tag that only ends in digits is a name, completed as usual.
+    let record = setup
+        .server
+        .run(
+            &json!({"type": "backup", "storageLocation": setup.location(),
+                     "snapshotTag": "daily-2024", "entities": "spark_test"}),
+        )
+        .await;
+    assert_eq!(record["state"], "COMPLETED", "{record}");
+    let name = record["snapshotName"].as_str().unwrap();
+    assert!(
+        name.starts_with("daily-2024-") && name.len() > "daily-2024-".len() + 36,
+        "{name}"
+    );
+}
+
 #[tokio::test]
 async fn cancel_stops_the_upload_writes_no_manifest_and_clears_the_snapshot() {
     let setup = setup(OperationSettings::default()).await;

@@ -2,8 +2,8 @@
 //! cluster (two datacenters), a sidecar beside each node: to `file://` and to the local S3
 //! server, every node's manifest under its own `cluster/dc/hostId` with the one full tag, the
 //! topology written once; the `dc` filter; `list` on each node finding its part; the
-//! coordinator SIGKILLed and started again (same tag, nothing sent twice); a peer killed
-//! mid-way (FAILED naming it, the others' states shown, no topology).
+//! coordinator SIGKILLed and started again (same tag, nothing sent twice); a cancel; a peer
+//! killed mid-way (FAILED naming it, the others' states shown, no topology).
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use crate::backup_servers::mount_secret;
 use crate::common::cluster::{
-    finished, get, node, submit, wait_for, Cluster, ClusterNode, SidecarOptions, ONE_CLUSTER, RING,
+    finished, get, millis, node, submit, wait_for, Cluster, ClusterNode, SidecarOptions,
+    ONE_CLUSTER, RING,
 };
 use crate::common::{request, shared_dir, NB_SETS};
 
@@ -146,12 +147,14 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
     assert_eq!(record["progress"], 1.0);
     assert_eq!(record["errors"], json!([]), "{record}");
     let tag = full_tag(&record, "gsnap");
+    assert_eq!(record["uploadClusterTopology"], true, "{record}");
     let nodes = record["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), RING.len(), "{record}");
     let schema_version = backup::layout::parse_full_tag(&tag)
         .unwrap()
         .schema_version
         .unwrap();
+    let mut slowest_node_ms = 0;
     for (i, n) in cluster.nodes.iter().enumerate() {
         let shown = node(&record, &n.endpoint());
         assert_eq!(shown["state"], "COMPLETED", "{shown}");
@@ -159,6 +162,8 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
         assert_eq!(shown["dc"], n.dc);
         let sub = sub_backup(&cluster, i, &record, &tag).await;
         assert_eq!(sub["uploadClusterTopology"], false, "{sub}");
+        slowest_node_ms =
+            slowest_node_ms.max(millis(&sub["completionTime"]) - millis(&sub["startTime"]));
         let dir = node_dir(&store, "bucket", n);
         assert_eq!(
             file_names(&dir.join("manifests")),
@@ -189,6 +194,14 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
             vec![tag.clone()]
         );
     }
+    let global_ms = millis(&record["completionTime"]) - millis(&record["startTime"]);
+    println!(
+        "cluster-wide backup of {} nodes to file://: {global_ms} ms in the coordinator's record; \
+         the slowest node's own backup took {slowest_node_ms} ms, so coordination (bucket check, \
+         plan, peer calls, polls, topology) costs {} ms",
+        RING.len(),
+        global_ms - slowest_node_ms
+    );
     let topology_dir = store.join("bucket/topology");
     assert_eq!(file_names(&topology_dir), vec![format!("{tag}.json")]);
     assert_eq!(
@@ -295,8 +308,9 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
 }
 
 /// The coordinator SIGKILLed while a peer's backup runs, then started again: the same full tag,
-/// the peer's backup followed (not sent again), the topology written. Then a peer's sidecar
-/// killed mid-way: FAILED naming it in `errors` and `nodes`, the others COMPLETED, no topology.
+/// the peer's backup followed (not sent again), the topology written. A cancel stops every
+/// node's backup. Then a peer's sidecar killed mid-way: FAILED naming it in `errors` and
+/// `nodes`, the others COMPLETED, no topology.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_coordinator_resumes_and_a_killed_peer_fails_the_backup_by_name() {
     let _one = ONE_CLUSTER.lock().await;
@@ -359,6 +373,44 @@ async fn a_restarted_coordinator_resumes_and_a_killed_peer_fails_the_backup_by_n
         file_names(&store.join("bucket/topology")),
         vec![format!("{tag}.json")]
     );
+
+    // A cancel reaches every node (a bucket where nothing is uploaded yet, at 10 B/s: minutes of
+    // upload left): each backup stops without a manifest, no topology.
+    let accepted = submit(
+        coordinator,
+        &json!({"type": "backup", "globalRequest": true, "snapshotTag": "cancelled",
+                "storageLocation": format!("file://{}/fresh/any/any/any", store.display()),
+                "createMissingBucket": true, "entities": "spark_test.test3",
+                "concurrentConnections": 1, "bandwidth": {"value": 10, "unit": "BPS"}}),
+    )
+    .await;
+    let id = accepted["id"].as_str().unwrap().to_string();
+    let moving = wait_for(coordinator, &id, "every node uploading", |r| {
+        r["nodes"].as_array().is_some_and(|nodes| {
+            nodes.len() == RING.len() && nodes.iter().all(|n| n["progress"].as_f64() > Some(0.0))
+        })
+    })
+    .await;
+    let tag = full_tag(&moving, "cancelled");
+    let cancel = request(coordinator, "DELETE", &format!("/operations/{id}"), None).await;
+    assert_eq!(cancel.status, 202, "{}", cancel.body);
+    let record = finished(coordinator, &id).await;
+    assert_eq!(record["state"], "CANCELLED", "{record}");
+    for (i, n) in cluster.nodes.iter().enumerate() {
+        assert_eq!(
+            node(&record, &n.endpoint())["state"],
+            "CANCELLED",
+            "{record}"
+        );
+        let sub = sub_backup(&cluster, i, &record, &tag).await;
+        assert_eq!(sub["state"], "CANCELLED", "{sub}");
+        assert!(
+            file_names(&node_dir(&store, "fresh", n).join("manifests")).is_empty(),
+            "{}",
+            n.ip
+        );
+    }
+    assert!(file_names(&store.join("fresh/topology")).is_empty());
 
     // A peer's sidecar killed while its node uploads.
     let accepted = submit(

@@ -6,7 +6,7 @@
 //!
 //! Owns the making of each node's request and the topology of the backup. The plan, the peers
 //! and the record's `nodes` are the roll's (`roll.rs`); the backup itself is each node's
-//! `backup` operation. It must not upload data nor know the engine or HTTP.
+//! `backup` operation. It must not upload SSTables nor know the engine or HTTP.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

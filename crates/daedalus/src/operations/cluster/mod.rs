@@ -239,6 +239,10 @@ fn parse_global(
     shown.remove("type");
     sub_request.extend(shown.clone());
     shown.insert("globalRequest".into(), Value::Bool(true));
+    if type_name == "backup" {
+        // The coordinator always writes it (Esop forces it on for a global backup).
+        shown.insert("uploadClusterTopology".into(), Value::Bool(true));
+    }
     shown.insert(
         "concurrency".into(),
         match concurrency {
