@@ -242,6 +242,27 @@ pub(super) fn redact_secrets(fields: &mut Map<String, Value>) {
     }
 }
 
+/// Puts the request's real secrets back into a body sent to a node's sidecar (the record form
+/// it was made from shows `"***"`): the node needs the password itself, and keeps it out of its
+/// own record. Nothing is put back where the request holds none (read back from the journal).
+pub(crate) fn restore_secrets(body: &mut Value, common: &CommonStorageFields) {
+    let password = common
+        .proxy_settings
+        .as_ref()
+        .and_then(|p| p.proxy_password.as_deref());
+    if let Some(Value::Object(proxy)) = body.get_mut("proxySettings") {
+        match password {
+            Some(password) => {
+                proxy.insert("proxyPassword".into(), Value::from(password));
+            }
+            // Never send the placeholder as if it were the password.
+            None => {
+                proxy.remove("proxyPassword");
+            }
+        }
+    }
+}
+
 /// Fails a request read back from the journal whose secret was withheld there: without the
 /// proxy password it cannot reach its storage as it was submitted.
 pub(super) fn check_secrets_kept(secret_withheld: bool) -> Result<(), OperationError> {

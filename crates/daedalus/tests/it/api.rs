@@ -761,6 +761,14 @@ async fn a_chosen_operation_id_makes_a_second_submission_a_no_op() {
         .await;
     assert_eq!(global.status, 400, "{}", global.body);
     assert_eq!(global.body["field"], "globalRequest");
+    let global_restore = server
+        .post(&json!({"type": "restore", "storageLocation": "s3://bucket",
+                      "snapshotTag": "snap1", "restorationStrategyType": "IMPORT",
+                      "restorationPhase": "INIT", "globalRequest": true,
+                      "import": {"type": "import", "sourceDir": "/tmp/src"}}))
+        .await;
+    assert_eq!(global_restore.status, 400, "{}", global_restore.body);
+    assert_eq!(global_restore.body["field"], "globalRequest");
     let refused = server
         .post(&json!({"type": "decommission", "globalRequest": true}))
         .await;

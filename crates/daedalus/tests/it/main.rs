@@ -1,6 +1,6 @@
 //! The daedalus integration tests, one binary: the API over the production router with a fake
-//! MBean server, end-to-end runs against the Java test node, the binary's CLI, TLS, durability
-//! and shutdown. `common` holds the shared helpers.
+//! MBean server, end-to-end runs against the Java test node and a three-node test cluster, the
+//! binary's CLI, TLS, durability and shutdown. `common` holds the shared helpers.
 
 mod common;
 
@@ -15,6 +15,7 @@ mod cluster_backup;
 mod durability;
 mod e2e;
 mod full_disk;
+mod global_restore;
 mod import;
 mod jmx_tls;
 mod operations;

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use daedalus::engine::EngineConfig;
 
 use crate::backup_servers::mount_secret;
-use crate::common::testnode::{TestNode, FAULTS};
+use crate::common::testnode::TestNode;
 use crate::common::*;
 
 use backup::test_servers as servers;
@@ -45,33 +45,16 @@ async fn seeded_node(version: &str, dir: &Path) -> TestNode {
     .await
 }
 
-/// The SHA-256 of every component of the SSTables the node serves for `spark_test.test3`,
-/// sorted (file names change on import, contents must not).
+/// The SHA-256 of every component of the SSTables the node serves for `spark_test.test3`.
 async fn live_hashes(node: &TestNode) -> Vec<String> {
-    let client = jmx::JmxClient::connect(jmx::JmxConfig::new("127.0.0.1", node.port))
-        .await
-        .expect("JMX to the test node");
-    let value = client
-        .invoke(
-            FAULTS,
-            "liveSSTables",
-            &[
-                jmx::Value::String(KS.to_string()),
-                jmx::Value::String(TABLE.to_string()),
-            ],
-            &["java.lang.String", "java.lang.String"],
-        )
-        .await
-        .expect("liveSSTables");
-    let _ = client.close().await;
-    let dir = node.table_dir(KS, TABLE);
-    let mut hashes = Vec::new();
-    for item in value.as_items().expect("a String[]") {
-        let file = dir.join(item.as_str().expect("a file name"));
-        hashes.push(transfer::hash_file(&file).await.expect("hash").sha256);
-    }
-    hashes.sort();
-    hashes
+    crate::common::testnode::live_hashes(
+        "127.0.0.1",
+        node.port,
+        &node.table_dir(KS, TABLE),
+        KS,
+        TABLE,
+    )
+    .await
 }
 
 /// Where a backup lives and what it holds.
@@ -799,28 +782,6 @@ async fn a_restore_cut_short_by_a_crash_names_the_phase_to_rerun() {
     assert_eq!(kind, "SidecarRestart");
     assert!(message.contains("rerun phase IMPORT"), "{message}");
     node.fault("clear", &[]).await;
-}
-
-/// A global request without `singlePhase` runs every phase in order on the node it reaches.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_global_request_runs_every_phase_in_one_operation() {
-    let tmp = tempfile::tempdir().unwrap();
-    let node = seeded_node("4.1", tmp.path()).await;
-    let before = live_hashes(&node).await;
-    let location = file_location(tmp.path());
-    back_up(&node, &location, &StoreOptions::default(), "snap1").await;
-    let server = TestServer::start(node.connector(), config(1), &tmp.path().join("journal")).await;
-    let src = tmp.path().join("src");
-    let mut body = restore_body(&location, "IMPORT", "INIT", &src);
-    body["globalRequest"] = json!(true);
-    let record = server.run(&body).await;
-    assert_eq!(record["state"], "COMPLETED", "{record}");
-    assert_eq!(record["phase"], "CLEANUP", "{record}");
-    assert_eq!(record["filesDownloaded"], 16, "{record}");
-    assert_eq!(node.calls("truncate").len(), 1);
-    assert_eq!(node.calls("importNewSSTables").len(), 1);
-    assert!(!src.exists(), "CLEANUP ran");
-    assert_eq!(live_hashes(&node).await, before);
 }
 
 /// Writes `topology/<full tag>.json` at the bucket's root, as a backup with

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::backup::put_topology;
-use super::super::backup_storage::{now_millis, open_storage};
+use super::super::backup_storage::{now_millis, open_storage, restore_secrets};
 use super::super::context::{OperationError, RunContext};
 use super::super::operation::Operation;
 use super::super::settings::OperationSettings;
@@ -49,10 +49,12 @@ pub struct GlobalBackup {
 impl GlobalBackup {
     /// `global.sub_request` is the node part of the request, validated as a `backup`.
     pub(super) fn new(global: GlobalRequest) -> Result<GlobalBackup, ValidationError> {
-        let request: BackupRequest =
-            serde_json::from_value(global.sub_request.clone()).map_err(|e| {
+        let mut request: BackupRequest = serde_json::from_value(global.sub_request.clone())
+            .map_err(|e| {
                 ValidationError::malformed(format!("the backup request cannot be read: {e}"))
             })?;
+        // Read back from the journal, the password is the placeholder: it is gone.
+        request.common.take_redacted_secrets();
         Ok(GlobalBackup { global, request })
     }
 
@@ -127,6 +129,7 @@ impl GlobalBackup {
     /// under the full tag, to the node's location, its bucket already checked.
     fn node_request(&self, header: &Header, location: &str) -> Value {
         let mut body = self.global.sub_request.clone();
+        restore_secrets(&mut body, &self.request.common);
         body["type"] = Value::from("backup");
         body["storageLocation"] = Value::from(location);
         body["snapshotTag"] = Value::from(header.full_tag.clone());
@@ -279,6 +282,7 @@ mod tests {
             sub_id: Uuid::new_v4(),
             state: StepState::Pending,
             error: None,
+            phase: None,
         }
     }
 
@@ -317,6 +321,32 @@ mod tests {
                 .unwrap()
                 .name,
             header().full_tag
+        );
+    }
+
+    /// The record shows `"***"`, but each node is sent the password it needs; read back from
+    /// the journal (no password there), a node is never sent the placeholder as a password.
+    #[test]
+    fn each_node_gets_the_real_proxy_password_never_the_placeholder() {
+        let body = json!({"type": "backup", "storageLocation": "s3://bucket",
+            "snapshotTag": "snap1", "globalRequest": true, "entities": "ks1",
+            "proxySettings": {"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
+                              "proxyUsername": "u", "proxyPassword": "s3cr@t"}});
+        let (_, shown) = super::super::parse_global("backup", &body, |inner| {
+            let op = BackupOperation::parse(inner, &ValidationPolicy::default())?;
+            let fields = serde_json::to_value(&op).unwrap();
+            Ok((Arc::new(op), fields))
+        })
+        .unwrap();
+        assert_eq!(shown["proxySettings"]["proxyPassword"], "***");
+        let sent = global(body).node_request(&header(), "s3://bucket/c/dc1/h-0");
+        assert_eq!(sent["proxySettings"]["proxyPassword"], "s3cr@t");
+        assert_eq!(sent["proxySettings"]["proxyUsername"], "u");
+
+        let read_back = global(shown).node_request(&header(), "s3://bucket/c/dc1/h-0");
+        assert!(
+            read_back["proxySettings"].get("proxyPassword").is_none(),
+            "{read_back}"
         );
     }
 

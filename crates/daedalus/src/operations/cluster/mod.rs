@@ -7,10 +7,12 @@
 //! Owns the request form of a cluster-wide request ([`GlobalRequest`]) and its validation.
 //! Discovery and the roll live in `roll.rs`, the durable plan in `plan.rs`, peer calls in
 //! `peer.rs`, what a cluster-wide backup adds (one full tag, each node's location, the
-//! topology) in `backup.rs`. It must not know the engine or HTTP.
+//! topology) in `backup.rs`, a request run phase by phase over every node (a global restore) in
+//! `phased.rs`. It must not know the engine or HTTP.
 
 mod backup;
 pub mod peer;
+pub mod phased;
 pub mod plan;
 mod roll;
 pub mod settings;
@@ -236,6 +238,15 @@ fn parse_global(
     };
     shown.remove("type");
     sub_request.extend(shown.clone());
+    // The shown fields hide the proxy password; the node's part keeps the one received.
+    if let Some(password) = object
+        .get("proxySettings")
+        .and_then(|p| p.get("proxyPassword"))
+    {
+        if let Some(Value::Object(proxy)) = sub_request.get_mut("proxySettings") {
+            proxy.insert("proxyPassword".into(), password.clone());
+        }
+    }
     shown.insert("globalRequest".into(), Value::Bool(true));
     if type_name == "backup" {
         // The coordinator always writes it (Esop forces it on for a global backup).

@@ -1,9 +1,9 @@
 //! The coordinator's durable plan: for one cluster-wide operation, the nodes in the order they
-//! run, the sub-operation id each node's sidecar gets (chosen before anything is sent), and each
-//! step's state, and the facts all steps share (a header: a cluster-wide backup's full tag).
-//! Kept in its own tables of the journal's SQLite file, written through
-//! (`synchronous=FULL`) before the step is sent, so a restarted coordinator finds every
-//! sub-operation it may have started.
+//! run (for a phased request, every phase's nodes, phase after phase), the sub-operation id each
+//! node's sidecar gets (chosen before anything is sent), each step's state, and the facts all
+//! steps share (a header: a cluster-wide backup's full tag). Kept in its own tables of the
+//! journal's SQLite file, written through (`synchronous=FULL`) before the step is sent, so a
+//! restarted coordinator finds every sub-operation it may have started.
 //!
 //! Owns the `cluster_steps` and `cluster_plans` tables and their reads and writes. It must not
 //! talk to peers or decide what runs next.
@@ -95,6 +95,9 @@ pub struct Step {
     pub sub_id: Uuid,
     pub state: StepState,
     pub error: Option<String>,
+    /// The phase this step belongs to, for a request run phase by phase (a global restore);
+    /// `None` for a roll, which has one step per node.
+    pub phase: Option<String>,
 }
 
 /// A handle on the plan table. Cheap to clone; writes run on the blocking pool.
@@ -146,6 +149,16 @@ impl PlanStore {
              );",
         )
         .map_err(sql)?;
+        // Plans written before phased requests existed have no phase column: their rows read
+        // back as roll steps.
+        let has_phase: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('cluster_steps') WHERE name = 'phase'")
+            .and_then(|mut stmt| stmt.exists([]))
+            .map_err(sql)?;
+        if !has_phase {
+            conn.execute_batch("ALTER TABLE cluster_steps ADD COLUMN phase TEXT;")
+                .map_err(sql)?;
+        }
         Ok(PlanStore {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
@@ -157,7 +170,7 @@ impl PlanStore {
         let path = self.path.clone();
         self.blocking(move |conn| {
             let mut stmt = conn.prepare(
-                "SELECT position, endpoint, ip, host_id, dc, rack, sub_id, state, error
+                "SELECT position, endpoint, ip, host_id, dc, rack, sub_id, state, error, phase
                  FROM cluster_steps WHERE operation_id = ?1 ORDER BY position",
             )?;
             let rows = stmt.query_map(params![operation.to_string()], |r| {
@@ -171,11 +184,12 @@ impl PlanStore {
                     r.get::<_, String>(6)?,
                     r.get::<_, String>(7)?,
                     r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
                 ))
             })?;
             let mut steps = Vec::new();
             for row in rows {
-                let (position, endpoint, ip, host_id, dc, rack, sub_id, state, error) = row?;
+                let (position, endpoint, ip, host_id, dc, rack, sub_id, state, error, phase) = row?;
                 let bad = || PlanError::BadRow {
                     path: path.clone(),
                     operation,
@@ -191,6 +205,7 @@ impl PlanStore {
                     sub_id: Uuid::parse_str(&sub_id).map_err(|_| bad())?,
                     state: StepState::parse(&state).ok_or_else(bad)?,
                     error,
+                    phase,
                 });
             }
             Ok(steps)
@@ -223,8 +238,9 @@ impl PlanStore {
             for s in &steps {
                 tx.execute(
                     "INSERT INTO cluster_steps
-                     (operation_id, position, endpoint, ip, host_id, dc, rack, sub_id, state, error)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     (operation_id, position, endpoint, ip, host_id, dc, rack, sub_id, state, error,
+                      phase)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         operation.to_string(),
                         s.position,
@@ -235,7 +251,8 @@ impl PlanStore {
                         s.rack,
                         s.sub_id.to_string(),
                         s.state.as_str(),
-                        s.error
+                        s.error,
+                        s.phase
                     ],
                 )?;
             }
@@ -360,6 +377,7 @@ mod tests {
             sub_id: Uuid::new_v4(),
             state: StepState::Pending,
             error: None,
+            phase: None,
         }
     }
 
@@ -398,5 +416,47 @@ mod tests {
         reopened.forget(vec![op, with_header]).await.unwrap();
         assert!(reopened.load(op).await.unwrap().is_empty());
         assert_eq!(reopened.header(with_header).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_plan_written_before_phases_existed_reads_back_as_a_roll() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let op = Uuid::new_v4();
+        let sub = Uuid::new_v4();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE cluster_steps (
+                     operation_id TEXT NOT NULL, position INTEGER NOT NULL,
+                     endpoint TEXT NOT NULL, ip TEXT NOT NULL, host_id TEXT NOT NULL,
+                     dc TEXT NOT NULL, rack TEXT NOT NULL, sub_id TEXT NOT NULL,
+                     state TEXT NOT NULL, error TEXT,
+                     PRIMARY KEY (operation_id, position));",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO cluster_steps VALUES (?1, 0, '127.0.0.2:7000', '127.0.0.2', 'h',
+                 'dc1', 'r1', ?2, 'RUNNING', NULL)",
+                params![op.to_string(), sub.to_string()],
+            )
+            .unwrap();
+        }
+        let store = PlanStore::open(&path).unwrap();
+        let loaded = store.load(op).await.unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].sub_id, sub);
+        assert_eq!(loaded[0].state, StepState::Sent);
+        assert_eq!(loaded[0].phase, None);
+        let phased = Uuid::new_v4();
+        let mut s = step(0);
+        s.phase = Some("DOWNLOAD".into());
+        store.create(phased, vec![s]).await.unwrap();
+        drop(store);
+        let reopened = PlanStore::open(&path).unwrap();
+        assert_eq!(
+            reopened.load(phased).await.unwrap()[0].phase.as_deref(),
+            Some("DOWNLOAD")
+        );
     }
 }

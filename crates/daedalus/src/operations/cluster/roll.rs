@@ -26,6 +26,8 @@ use super::{Concurrency, GlobalRequest};
 
 /// How often a node's sub-operation is read while it runs.
 const POLL: Duration = Duration::from_millis(250);
+/// The first wait before reading a node's sub-operation again; doubled up to [`POLL`].
+const FIRST_POLL: Duration = Duration::from_millis(20);
 
 /// One node as the record shows it.
 #[derive(Debug, Clone)]
@@ -85,9 +87,10 @@ impl Roll {
         } else {
             views.iter().map(|v| v.progress).sum::<f64>() / views.len() as f64
         };
-        drop(views);
+        // Shown under the lock: a step's view never replaces a newer one from another step.
         self.ctx.set_extra("nodes", Value::Array(nodes));
         self.ctx.set_progress(mean);
+        drop(views);
     }
 
     fn step(&self, index: usize) -> Step {
@@ -365,7 +368,11 @@ async fn drive(
         // Journaled before the request leaves: a restarted coordinator asks the peer first.
         roll.set_state(index, StepState::Sent, None).await?;
     }
-    let outcome = follow(roll, &peer, step.sub_id, index).await;
+    let body = (roll.sub_request)(&step);
+    let outcome = follow(&roll.ctx, roll.deadline, &peer, step.sub_id, &body, |p| {
+        roll.set_progress(index, p)
+    })
+    .await;
     let (state, error) = match outcome {
         Ok(op) => match op.state {
             OperationState::Completed => match wait_until_up(roll, &step).await {
@@ -382,36 +389,39 @@ async fn drive(
     Ok(state == StepState::Completed)
 }
 
-/// Finds the sub-operation on the peer (sending it under its planned id if the peer never got
-/// it) and polls it until it finishes, the request's timeout passes, or a cancel comes.
-async fn follow(
-    roll: &Roll,
+/// Finds the sub-operation on the peer (sending `body` under its planned id if the peer never
+/// got it) and polls it until it finishes, `deadline` passes, or a cancel comes; each poll's
+/// progress goes to `progress`.
+pub(super) async fn follow(
+    ctx: &RunContext,
+    deadline: Instant,
     peer: &Peer,
     sub_id: Uuid,
-    index: usize,
+    body: &Value,
+    progress: impl Fn(f64),
 ) -> Result<PeerOperation, String> {
     tracing::info!(peer = peer.name(), %sub_id, "following the node's operation");
     let mut op = match peer.get(sub_id).await.map_err(|e| e.to_string())? {
         Some(op) => op,
         None => {
             tracing::info!(peer = peer.name(), %sub_id, "sending the node's operation");
-            let body = (roll.sub_request)(&roll.step(index));
-            peer.submit(sub_id, &body)
-                .await
-                .map_err(|e| e.to_string())?
+            peer.submit(sub_id, body).await.map_err(|e| e.to_string())?
         }
     };
     let mut cancel_sent = false;
+    // Short operations end within a few tens of milliseconds: the first reads come soon, then
+    // the pace slows to POLL.
+    let mut pause = FIRST_POLL;
     loop {
-        roll.set_progress(index, op.progress.clamp(0.0, 1.0));
+        progress(op.progress.clamp(0.0, 1.0));
         if op.state.is_finished() {
             return Ok(op);
         }
-        if roll.ctx.is_cancel_requested() && !cancel_sent {
+        if ctx.is_cancel_requested() && !cancel_sent {
             peer.cancel(sub_id).await;
             cancel_sent = true;
         }
-        if Instant::now() >= roll.deadline {
+        if Instant::now() >= deadline {
             peer.cancel(sub_id).await;
             return Err(format!(
                 "operation {sub_id} on {} still {} at the request's timeout; cancel requested",
@@ -419,7 +429,8 @@ async fn follow(
                 op.state.as_str()
             ));
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(POLL);
         op = match peer.get(sub_id).await {
             Ok(Some(op)) => op,
             Ok(None) => {
@@ -434,7 +445,7 @@ async fn follow(
 }
 
 /// The reason a peer gave for a FAILED sub-operation.
-fn peer_failure(op: &PeerOperation) -> String {
+pub(super) fn peer_failure(op: &PeerOperation) -> String {
     let cause = op
         .failure_cause
         .as_ref()
@@ -512,6 +523,7 @@ pub(super) async fn discover(
             sub_id: Uuid::new_v4(),
             state: StepState::Pending,
             error: None,
+            phase: None,
         })
         .collect())
 }
@@ -531,6 +543,7 @@ mod tests {
             sub_id: Uuid::new_v4(),
             state: StepState::Pending,
             error: None,
+            phase: None,
         }
     }
 

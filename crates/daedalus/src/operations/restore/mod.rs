@@ -5,8 +5,10 @@
 //! Owns the request (Esop's `RestoreOperationRequest`, parsed and validated by
 //! `backup::request`), which phases a request runs, and the restart advice. The phases live in
 //! `phases`, the choice of tables in `targets`, the backup's location in `source`, the stopped
-//! node's sync in `in_place`. It must not touch another operation's files.
+//! node's sync in `in_place`, the coordination of a global restore over the cluster in
+//! `global`. It must not touch another operation's files.
 
+mod global;
 mod in_place;
 mod phases;
 mod source;
@@ -22,16 +24,6 @@ use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
-
-/// Every phase of a HARDLINKS or IMPORT restore, in the order they must run.
-const ALL_PHASES: [RestorationPhase; 6] = [
-    RestorationPhase::Init,
-    RestorationPhase::ClusterHealthcheck,
-    RestorationPhase::Download,
-    RestorationPhase::Truncate,
-    RestorationPhase::Import,
-    RestorationPhase::Cleanup,
-];
 
 /// An accepted `restore` request, as the record shows it and the journal stores it (unset
 /// fields left out: they read back as Esop's defaults). `proxySettings.proxyPassword` shows as
@@ -79,23 +71,34 @@ impl RestoreOperation {
             .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
         let request: RestoreRequest = backup::request::from_json(&bytes).map_err(to_validation)?;
         request.validate().map_err(to_validation)?;
+        if request.global_request && request.strategy() == RestorationStrategy::InPlace {
+            // Icarus lets the request through and fails it at once (a global restore must
+            // start at INIT, and IN_PLACE has no phases): refused here, with the reason.
+            return Err(ValidationError::invalid(
+                "globalRequest",
+                "an IN_PLACE restore cannot be cluster-wide: it needs its node stopped and \
+                 syncs that node's data directories in one go; send it to each stopped node's \
+                 sidecar without globalRequest, or use HARDLINKS or IMPORT",
+            ));
+        }
         Ok(RestoreOperation {
             request,
             secret_withheld: false,
         })
     }
 
-    /// The phases this request runs on this node: one (`restorationPhase`), or all of them in
-    /// order for a global request without `singlePhase`; none for IN_PLACE, which runs in one go.
+    /// A global HARDLINKS or IMPORT restore: this sidecar coordinates it over the cluster.
+    fn is_coordinated(&self) -> bool {
+        self.request.global_request && self.request.strategy() != RestorationStrategy::InPlace
+    }
+
+    /// The phases this request runs on this node: its one `restorationPhase`; none for
+    /// IN_PLACE, which runs in one go (a global request runs its phases over the cluster).
     fn phases(&self) -> Vec<RestorationPhase> {
-        let Some(phase) = self.request.restoration_phase else {
-            return Vec::new();
-        };
-        if self.request.global_request && !self.request.single_phase {
-            ALL_PHASES.to_vec()
-        } else {
-            vec![phase]
+        if self.is_coordinated() {
+            return global::phases(&self.request);
         }
+        self.request.restoration_phase.into_iter().collect()
     }
 }
 
@@ -122,17 +125,33 @@ impl OperationType for RestoreOperation {
 #[async_trait]
 impl Operation for RestoreOperation {
     fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
+        if self.is_coordinated() && settings.cluster.is_none() {
+            return Err(ValidationError::invalid(
+                "globalRequest",
+                "this sidecar cannot coordinate cluster-wide requests (it was started without \
+                 a plan store)",
+            ));
+        }
         check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
     }
 
     /// One restore at a time on a node: two would download into, truncate and load the same
-    /// tables at once.
+    /// tables at once. One global restore at a time on a coordinator; it does not hold its own
+    /// node, whose phases come to it as node restores.
     fn conflict_key(&self) -> Option<String> {
+        if self.is_coordinated() {
+            return Some("global".to_string());
+        }
         Some("node".to_string())
     }
 
     fn restart_advice(&self) -> Option<String> {
         Some(restart_advice(&self.request, &self.phases()))
+    }
+
+    /// A coordinated restore keeps its plan in the journal and carries on after a restart.
+    fn resumable(&self) -> bool {
+        self.is_coordinated()
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
@@ -160,6 +179,9 @@ impl RestoreOperation {
     async fn run_until_done(&self, ctx: &RunContext) -> Result<(), OperationError> {
         if self.request.strategy() == RestorationStrategy::InPlace {
             return in_place::run(&self.request, ctx).await;
+        }
+        if self.is_coordinated() {
+            return global::run(&self.request, ctx).await;
         }
         let phases = self.phases();
         // Opening the storage may wait on an unreachable store (its client retries): a cancel
@@ -337,17 +359,41 @@ mod tests {
     }
 
     #[test]
-    fn a_global_request_runs_every_phase_unless_single_phase() {
+    fn a_global_request_is_coordinated_over_its_phases_unless_in_place() {
         let mut body = body();
         body["storageLocation"] = json!("s3://bucket");
         body["globalRequest"] = json!(true);
         body["restorationPhase"] = json!("INIT");
         let op = RestoreOperation::from_json(&body).unwrap();
-        assert_eq!(op.phases(), ALL_PHASES.to_vec());
+        assert_eq!(
+            op.phases(),
+            vec![
+                RestorationPhase::Init,
+                RestorationPhase::Download,
+                RestorationPhase::Truncate,
+                RestorationPhase::Import,
+                RestorationPhase::Cleanup
+            ]
+        );
+        assert!(op.resumable());
+        assert_eq!(op.conflict_key().as_deref(), Some("global"));
         body["singlePhase"] = json!(true);
         body["restorationPhase"] = json!("TRUNCATE");
         let op = RestoreOperation::from_json(&body).unwrap();
         assert_eq!(op.phases(), vec![RestorationPhase::Truncate]);
+        body["globalRequest"] = json!(false);
+        let op = RestoreOperation::from_json(&body).unwrap();
+        assert!(!op.resumable());
+        assert_eq!(op.conflict_key().as_deref(), Some("node"));
+        // IN_PLACE needs its node stopped: never cluster-wide.
+        let mut in_place = body.clone();
+        in_place["globalRequest"] = json!(true);
+        in_place["singlePhase"] = Value::Null;
+        in_place["restorationPhase"] = Value::Null;
+        in_place["restorationStrategyType"] = json!("IN_PLACE");
+        let e = RestoreOperation::from_json(&in_place).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("globalRequest"), "{e:?}");
+        assert!(e.message.contains("IN_PLACE"), "{e:?}");
     }
 
     #[test]

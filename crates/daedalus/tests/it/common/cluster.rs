@@ -2,7 +2,9 @@
 //! and 127.0.0.3 in dc1, racks r1 and r2; 127.0.0.4 in dc2, rack r1), all on one JMX port, and
 //! one `daedalus` binary beside each, listening on its node's address with one API port. Each
 //! sidecar can restart its node (`--restart-command`): the script kills the node by its pid file
-//! and starts it again on the same port, data directory and call log.
+//! and starts it again on the same port, data directory and call log. Each node and its sidecar
+//! run in the node's own directory. Also the helpers the cluster tests share: submit, follow and
+//! read cluster-wide records.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::spawn::{listen_address, sidecar_command, spawn_ready, ReadyOn, SIDECAR_READY};
-use super::testnode::{jmx_handle, run_script};
+use super::testnode::{jmx_handle, live_hashes, run_script, table_dir_under};
 use super::{request, try_request};
 
 /// The ring: address, host id, dc, rack, tokens.
@@ -72,6 +74,22 @@ impl ClusterNode {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|v| v["operation"] == operation)
             .collect()
+    }
+
+    /// The SHA-256 of the SSTables this node serves for `keyspace.table`, sorted.
+    pub async fn live_hashes(&self, jmx_port: u16, keyspace: &str, table: &str) -> Vec<String> {
+        let dir = table_dir_under(&self.data_dir, keyspace, table);
+        live_hashes(self.ip, jmx_port, &dir, keyspace, table).await
+    }
+
+    /// The node's own directory, where its sidecar and itself run: a path under
+    /// `/proc/self/cwd/` names a place of this node's own, as a path under `/tmp` would on a
+    /// machine of its own.
+    pub fn home(&self) -> PathBuf {
+        self.data_dir
+            .parent()
+            .expect("the node's directory")
+            .to_path_buf()
     }
 
     fn pid(&self) -> Option<String> {
@@ -194,6 +212,7 @@ impl Cluster {
             .join("restart.sh");
         let mut command = sidecar_command();
         command
+            .current_dir(node.home())
             .arg("--listen")
             .arg(format!("{}:{}", node.ip, self.api_port))
             .arg("--jmx-service")
@@ -322,6 +341,7 @@ async fn start_nodes(
             .unwrap();
         let mut command = Command::new(run_script());
         command
+            .current_dir(&node_dir)
             .args(&args)
             .arg("--watch-stdin")
             .stdin(Stdio::piped())

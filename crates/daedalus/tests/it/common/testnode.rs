@@ -109,17 +109,7 @@ impl TestNode {
 
     /// The node's own directory of `keyspace.table` (`<data>/<ks>/<table>-<id>`).
     pub fn table_dir(&self, keyspace: &str, table: &str) -> PathBuf {
-        let ks = self.data_dir.join(keyspace);
-        std::fs::read_dir(&ks)
-            .unwrap_or_else(|e| panic!("{}: {e}", ks.display()))
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&format!("{table}-")))
-            })
-            .unwrap_or_else(|| panic!("no directory for {keyspace}.{table}"))
+        table_dir_under(&self.data_dir, keyspace, table)
     }
 
     /// Every logged call of `operation`, as JSON.
@@ -165,4 +155,59 @@ impl TestNode {
             .unwrap_or_else(|e| panic!("Faults.{operation}: {e}"));
         let _ = client.close().await;
     }
+}
+
+/// The SHA-256 of every component of the SSTables the node at `ip:port` serves for
+/// `keyspace.table` (its `liveSSTables`, read in `table_dir`), sorted: file names change on
+/// import, contents must not.
+pub async fn live_hashes(
+    ip: &str,
+    port: u16,
+    table_dir: &Path,
+    keyspace: &str,
+    table: &str,
+) -> Vec<String> {
+    let client = jmx::JmxClient::connect(jmx::JmxConfig::new(ip, port))
+        .await
+        .expect("JMX to the test node");
+    let value = client
+        .invoke(
+            FAULTS,
+            "liveSSTables",
+            &[
+                jmx::Value::String(keyspace.to_string()),
+                jmx::Value::String(table.to_string()),
+            ],
+            &["java.lang.String", "java.lang.String"],
+        )
+        .await
+        .expect("liveSSTables");
+    let _ = client.close().await;
+    let mut hashes = Vec::new();
+    for item in value.as_items().expect("a String[]") {
+        let file = table_dir.join(item.as_str().expect("a file name"));
+        hashes.push(
+            backup::transfer::hash_file(&file)
+                .await
+                .expect("hash")
+                .sha256,
+        );
+    }
+    hashes.sort();
+    hashes
+}
+
+/// The directory of `keyspace.table` under a node's data directory (`<data>/<ks>/<table>-<id>`).
+pub fn table_dir_under(data_dir: &Path, keyspace: &str, table: &str) -> PathBuf {
+    let ks = data_dir.join(keyspace);
+    std::fs::read_dir(&ks)
+        .unwrap_or_else(|e| panic!("{}: {e}", ks.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{table}-")))
+        })
+        .unwrap_or_else(|| panic!("no directory for {keyspace}.{table}"))
 }

@@ -1,0 +1,513 @@
+//! A cluster-wide request run phase by phase (a global restore): every phase runs on every node
+//! (or on one node, for a phase whose effect is cluster-wide already), all of a phase's nodes at
+//! once, and a phase starts only when every node finished the one before. The first phase with
+//! a failed node stops the run; the steps never sent are NOT_RUN.
+//!
+//! The plan (each phase's nodes, with the sub-operation id each gets) is written to the journal
+//! before anything is sent; after a restart of the coordinator it is read back, the sent steps
+//! are followed under their ids (never sent twice) and the run carries on with the next phase.
+//!
+//! Owns the order of the phases, the stop rule and the record's `nodes` for a phased run. What
+//! each node is sent belongs to the caller; discovery and peer calls are shared with the roll.
+//! It must not know HTTP, the engine or any operation type's fields.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use daedalus_client::OperationState;
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::super::context::{OperationError, RunContext, SourcedError};
+use super::peer::Peer;
+use super::plan::{PlanStore, Step, StepState};
+use super::roll::{coordination, discover, follow, journal_error, peer_failure};
+use super::settings::PeerSettings;
+
+/// One phase of a phased request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// As the sub-requests and the record name it (`DOWNLOAD`).
+    pub name: String,
+    /// Runs on the first node of the plan only: its effect reaches the whole cluster.
+    pub one_node: bool,
+}
+
+/// What a phased run needs from its request.
+pub struct PhasedRequest<'a> {
+    /// The operation type, for messages.
+    pub type_name: &'static str,
+    pub phases: Vec<Phase>,
+    /// Only the nodes of this datacenter.
+    pub dc: Option<&'a str>,
+    /// The whole run fails once this has passed (each node's operation is asked to cancel).
+    pub timeout: Duration,
+    /// The body sent to `step`'s sidecar for the step's phase.
+    pub sub_request: &'a (dyn Fn(&Step) -> Result<Value, String> + Send + Sync),
+}
+
+/// One step as the run sees it.
+#[derive(Debug, Clone)]
+struct StepView {
+    step: Step,
+    progress: f64,
+}
+
+struct Run {
+    id: Uuid,
+    ctx: RunContext,
+    plans: Arc<PlanStore>,
+    views: Mutex<Vec<StepView>>,
+    deadline: Instant,
+}
+
+impl Run {
+    fn views(&self) -> std::sync::MutexGuard<'_, Vec<StepView>> {
+        self.views.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn step(&self, index: usize) -> Step {
+        self.views()[index].step.clone()
+    }
+
+    /// Shows `nodes` (one entry per node, with its phases) and the mean of the nodes' progress.
+    fn publish(&self) {
+        // Shown under the lock: a task's view of the steps never replaces a newer one.
+        let views = self.views();
+        let (nodes, progress) = nodes_json(&views);
+        self.ctx.set_extra("nodes", Value::Array(nodes));
+        self.ctx.set_progress(progress);
+    }
+
+    fn set_progress(&self, index: usize, progress: f64) {
+        self.views()[index].progress = progress;
+        self.publish();
+    }
+
+    /// Journals a step's state, then shows it.
+    async fn set_state(
+        &self,
+        index: usize,
+        state: StepState,
+        error: Option<String>,
+    ) -> Result<(), OperationError> {
+        let position = self.step(index).position;
+        self.plans
+            .set(self.id, position, state, error.clone())
+            .await
+            .map_err(journal_error)?;
+        {
+            let mut views = self.views();
+            let view = &mut views[index];
+            view.step.state = state;
+            view.step.error = error;
+            if state == StepState::Completed {
+                view.progress = 1.0;
+            }
+        }
+        self.publish();
+        Ok(())
+    }
+}
+
+/// The record's `nodes` for these steps, and the mean of the nodes' progress (each node's the
+/// mean of its phases'). A node shows the last phase it ran (or its first, before any ran).
+fn nodes_json(views: &[StepView]) -> (Vec<Value>, f64) {
+    let mut order: Vec<&str> = Vec::new();
+    for v in views {
+        if !order.contains(&v.step.endpoint.as_str()) {
+            order.push(&v.step.endpoint);
+        }
+    }
+    let mut nodes = Vec::new();
+    let mut sum = 0.0;
+    for endpoint in &order {
+        let own: Vec<&StepView> = views
+            .iter()
+            .filter(|v| v.step.endpoint == *endpoint)
+            .collect();
+        let ran = |v: &&&StepView| !matches!(v.step.state, StepState::Pending | StepState::NotRun);
+        let current = own.iter().rev().find(ran).unwrap_or(&own[0]);
+        let progress = own.iter().map(|v| v.progress).sum::<f64>() / own.len() as f64;
+        sum += progress;
+        let error = own.iter().find_map(|v| {
+            v.step
+                .error
+                .as_ref()
+                .map(|e| format!("phase {}: {e}", v.step.phase.as_deref().unwrap_or_default()))
+        });
+        let phases: Vec<Value> = own
+            .iter()
+            .map(|v| {
+                json!({
+                    "phase": v.step.phase,
+                    "operationId": v.step.sub_id.to_string(),
+                    "state": v.step.state.as_str(),
+                    "progress": v.progress,
+                    "error": v.step.error,
+                })
+            })
+            .collect();
+        nodes.push(json!({
+            "endpoint": current.step.endpoint,
+            "hostId": current.step.host_id,
+            "dc": current.step.dc,
+            "rack": current.step.rack,
+            "phase": current.step.phase,
+            "operationId": current.step.sub_id.to_string(),
+            "state": current.step.state.as_str(),
+            "progress": progress,
+            "error": error,
+            "phases": phases,
+        }));
+    }
+    let mean = if order.is_empty() {
+        0.0
+    } else {
+        sum / order.len() as f64
+    };
+    (nodes, mean)
+}
+
+/// The plan of a phased request over `nodes` (in roll order): each phase's steps, phase after
+/// phase, with fresh sub-operation ids.
+fn plan(nodes: &[Step], phases: &[Phase]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for phase in phases {
+        let count = if phase.one_node { 1 } else { nodes.len() };
+        for node in nodes.iter().take(count) {
+            steps.push(Step {
+                position: steps.len() as u32,
+                sub_id: Uuid::new_v4(),
+                state: StepState::Pending,
+                error: None,
+                phase: Some(phase.name.clone()),
+                ..node.clone()
+            });
+        }
+    }
+    steps
+}
+
+/// Runs `request` over the cluster, phase after phase, from its journaled plan when there is one.
+pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), OperationError> {
+    let coordination = coordination(ctx)?;
+    let id = ctx.id();
+    let plans = coordination.plans.clone();
+    let mut steps = plans.load(id).await.map_err(journal_error)?;
+    if steps.is_empty() {
+        let nodes = discover(ctx, request.dc).await?;
+        steps = plan(&nodes, &request.phases);
+        plans
+            .create(id, steps.clone())
+            .await
+            .map_err(journal_error)?;
+    } else {
+        tracing::info!(%id, steps = steps.len(), "resuming the cluster-wide run from its plan");
+    }
+    // Every body is made before anything is sent: a request that cannot be made for one node
+    // fails the run before any node starts.
+    let mut bodies = Vec::with_capacity(steps.len());
+    for step in &steps {
+        let body = (request.sub_request)(step).map_err(|e| {
+            OperationError::failed(
+                "ClusterFailure",
+                format!("cannot make the request for {}: {e}", step.endpoint),
+            )
+        })?;
+        bodies.push(body);
+    }
+    let run = Arc::new(Run {
+        id,
+        ctx: ctx.clone(),
+        plans,
+        views: Mutex::new(
+            steps
+                .iter()
+                .map(|s| StepView {
+                    step: s.clone(),
+                    progress: if s.state == StepState::Completed {
+                        1.0
+                    } else {
+                        0.0
+                    },
+                })
+                .collect(),
+        ),
+        deadline: Instant::now() + request.timeout,
+    });
+    run.publish();
+
+    let mut stopped_at: Option<&Phase> = None;
+    for phase in &request.phases {
+        let indices: Vec<usize> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.phase.as_deref() == Some(phase.name.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        if ctx.stopping().is_cancelled() {
+            break;
+        }
+        if ctx.is_cancel_requested() {
+            stopped_at = Some(phase);
+            break;
+        }
+        ctx.set_extra("phase", Value::from(phase.name.clone()));
+        let mut running: JoinSet<Result<bool, OperationError>> = JoinSet::new();
+        let mut ok = true;
+        for &index in &indices {
+            match run.step(index).state {
+                StepState::Completed => continue,
+                StepState::Failed | StepState::Cancelled | StepState::NotRun => {
+                    ok = false;
+                    continue;
+                }
+                StepState::Pending | StepState::Sent => {}
+            }
+            let run = run.clone();
+            let peers = coordination.peers.clone();
+            let body = bodies[index].clone();
+            running.spawn(async move { drive(&run, &peers, index, &body).await });
+        }
+        while let Some(joined) = running.join_next().await {
+            match joined {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => ok = false,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "cannot journal a step of the cluster-wide run");
+                    ok = false;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a step of the cluster-wide run ended abnormally");
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            stopped_at = Some(phase);
+            break;
+        }
+    }
+
+    // Stopping: the next start reads the plan and carries on; nothing new starts meanwhile.
+    if ctx.stopping().is_cancelled() {
+        tracing::info!(%id, "the sidecar is stopping; the run carries on at the next start");
+        std::future::pending::<()>().await;
+    }
+
+    for index in 0..steps.len() {
+        if run.step(index).state == StepState::Pending {
+            run.set_state(index, StepState::NotRun, None).await?;
+        }
+    }
+    let views = run.views().clone();
+    let failed: Vec<&Step> = views
+        .iter()
+        .map(|v| &v.step)
+        .filter(|s| s.state == StepState::Failed)
+        .collect();
+    if failed.is_empty() && views.iter().all(|v| v.step.state == StepState::Completed) {
+        return Ok(());
+    }
+    if failed.is_empty() && ctx.is_cancel_requested() {
+        return Err(OperationError::Cancelled);
+    }
+    let phase = stopped_at.map_or("?", |p| p.name.as_str());
+    let nodes_in_phase = views
+        .iter()
+        .filter(|v| v.step.phase.as_deref() == Some(phase))
+        .count();
+    let not_run: Vec<&str> = request
+        .phases
+        .iter()
+        .skip_while(|p| p.name != phase)
+        .skip(1)
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut message = format!(
+        "{} stopped in phase {phase}: failed on {} of {nodes_in_phase} nodes: {}",
+        request.type_name,
+        failed.len(),
+        failed
+            .iter()
+            .map(|s| format!(
+                "{} ({}/{}): {}",
+                s.endpoint,
+                s.dc,
+                s.rack,
+                s.error.as_deref().unwrap_or("failed")
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if failed.is_empty() {
+        message = format!(
+            "{} stopped in phase {phase}: a node's operation was cancelled",
+            request.type_name
+        );
+    }
+    if !not_run.is_empty() {
+        message.push_str(&format!("; phases not run: {}", not_run.join(", ")));
+    }
+    Err(OperationError::FailedAt {
+        kind: "ClusterFailure",
+        message,
+        errors: failed
+            .iter()
+            .map(|s| SourcedError {
+                source: s.endpoint.clone(),
+                message: format!(
+                    "phase {}: {}",
+                    s.phase.as_deref().unwrap_or_default(),
+                    s.error.as_deref().unwrap_or("failed")
+                ),
+            })
+            .collect(),
+    })
+}
+
+/// Runs one node's step to its end; `Ok(true)` when it completed.
+async fn drive(
+    run: &Run,
+    peers: &PeerSettings,
+    index: usize,
+    body: &Value,
+) -> Result<bool, OperationError> {
+    let step = run.step(index);
+    let peer = match Peer::new(&step.endpoint, &step.ip, peers) {
+        Ok(peer) => peer,
+        Err(e) => {
+            run.set_state(index, StepState::Failed, Some(e.to_string()))
+                .await?;
+            return Ok(false);
+        }
+    };
+    if step.state == StepState::Pending {
+        // Journaled before the request leaves: a restarted coordinator asks the peer first.
+        run.set_state(index, StepState::Sent, None).await?;
+    }
+    let phase = step.phase.as_deref().unwrap_or_default();
+    tracing::info!(peer = peer.name(), phase, sub_id = %step.sub_id, "node phase starts");
+    let outcome = follow(&run.ctx, run.deadline, &peer, step.sub_id, body, |p| {
+        run.set_progress(index, p)
+    })
+    .await;
+    let (state, error) = match outcome {
+        Ok(op) => match op.state {
+            OperationState::Completed => (StepState::Completed, None),
+            OperationState::Cancelled => (StepState::Cancelled, None),
+            _ => (StepState::Failed, Some(peer_failure(&op))),
+        },
+        Err(reason) => (StepState::Failed, Some(reason)),
+    };
+    tracing::info!(peer = peer.name(), phase, sub_id = %step.sub_id, state = state.as_str(),
+        error = error.as_deref().unwrap_or(""), "node phase finished");
+    run.set_state(index, state, error).await?;
+    Ok(state == StepState::Completed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(i: u32) -> Step {
+        Step {
+            position: i,
+            endpoint: format!("10.0.0.{i}:7000"),
+            ip: format!("10.0.0.{i}"),
+            host_id: format!("host-{i}"),
+            dc: "dc1".into(),
+            rack: format!("r{i}"),
+            sub_id: Uuid::new_v4(),
+            state: StepState::Pending,
+            error: None,
+            phase: None,
+        }
+    }
+
+    fn phases() -> Vec<Phase> {
+        ["INIT", "DOWNLOAD", "TRUNCATE", "IMPORT"]
+            .into_iter()
+            .map(|name| Phase {
+                name: name.into(),
+                one_node: name == "TRUNCATE",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_plan_runs_every_phase_on_every_node_but_a_one_node_phase() {
+        let nodes = [node(1), node(2), node(3)];
+        let steps = plan(&nodes, &phases());
+        let shape: Vec<(u32, &str, &str)> = steps
+            .iter()
+            .map(|s| (s.position, s.phase.as_deref().unwrap(), s.ip.as_str()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (0, "INIT", "10.0.0.1"),
+                (1, "INIT", "10.0.0.2"),
+                (2, "INIT", "10.0.0.3"),
+                (3, "DOWNLOAD", "10.0.0.1"),
+                (4, "DOWNLOAD", "10.0.0.2"),
+                (5, "DOWNLOAD", "10.0.0.3"),
+                (6, "TRUNCATE", "10.0.0.1"),
+                (7, "IMPORT", "10.0.0.1"),
+                (8, "IMPORT", "10.0.0.2"),
+                (9, "IMPORT", "10.0.0.3"),
+            ]
+        );
+        let mut ids: Vec<Uuid> = steps.iter().map(|s| s.sub_id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), steps.len(), "one sub-operation id per step");
+        assert!(steps.iter().all(|s| s.state == StepState::Pending));
+    }
+
+    #[test]
+    fn each_node_shows_its_last_phase_and_the_mean_of_its_phases() {
+        let nodes = [node(1), node(2)];
+        let mut views: Vec<StepView> = plan(&nodes, &phases())
+            .into_iter()
+            .map(|step| StepView {
+                step,
+                progress: 0.0,
+            })
+            .collect();
+        // INIT done on both; DOWNLOAD done on the first, failed on the second at half way.
+        for i in [0, 1, 2] {
+            views[i].step.state = StepState::Completed;
+            views[i].progress = 1.0;
+        }
+        views[3].step.state = StepState::Failed;
+        views[3].step.error = Some("the sidecar of 10.0.0.2:7000 did not answer".into());
+        views[3].progress = 0.5;
+        for v in views.iter_mut().skip(4) {
+            v.step.state = StepState::NotRun;
+        }
+        let (shown, mean) = nodes_json(&views);
+        assert_eq!(shown.len(), 2);
+        assert_eq!(shown[0]["endpoint"], "10.0.0.1:7000");
+        assert_eq!(shown[0]["phase"], "DOWNLOAD");
+        assert_eq!(shown[0]["state"], "COMPLETED");
+        assert!(shown[0]["error"].is_null());
+        // The first node has 4 steps (it truncates): 2 of them done.
+        assert_eq!(shown[0]["progress"], 0.5);
+        assert_eq!(shown[1]["phase"], "DOWNLOAD");
+        assert_eq!(shown[1]["state"], "FAILED");
+        assert_eq!(
+            shown[1]["error"],
+            "phase DOWNLOAD: the sidecar of 10.0.0.2:7000 did not answer"
+        );
+        assert_eq!(shown[1]["operationId"], views[3].step.sub_id.to_string());
+        // The second: INIT 1.0, DOWNLOAD 0.5, IMPORT 0 over 3 steps.
+        assert_eq!(shown[1]["progress"], 0.5);
+        assert_eq!(shown[1]["phases"].as_array().unwrap().len(), 3);
+        assert_eq!(shown[1]["phases"][2]["state"], "NOT_RUN");
+        assert_eq!(mean, 0.5);
+    }
+}
