@@ -545,12 +545,25 @@ async fn a_killed_coordinator_resumes_the_restore_without_running_a_phase_twice(
 }
 
 /// icarus#3 both ways round a cluster-wide backup: restored by a global restore, then on one
-/// node alone by ordinary non-global requests, phase by phase, with that node's own location.
+/// node alone by ordinary non-global requests, phase by phase, with that node's own location;
+/// then a cluster-wide backup to the local S3 server restored cluster-wide.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_global_backup_restores_globally_and_on_one_node_alone() {
     let _one = ONE_CLUSTER.lock().await;
     let tmp = tempfile::tempdir().unwrap();
-    let cluster = seeded_cluster(tmp.path(), vec!["--peer-timeout".into(), "3s".into()]).await;
+    let s3 = Server::s3();
+    let secrets = tmp.path().join("secrets");
+    mount_secret(&s3, &secrets);
+    let cluster = seeded_cluster(
+        tmp.path(),
+        vec![
+            "--peer-timeout".into(),
+            "3s".into(),
+            "--backup-secrets-dir".into(),
+            secrets.display().to_string(),
+        ],
+    )
+    .await;
     let before = live(&cluster).await;
     let coordinator = cluster.sidecar(0).addr;
     let location = format!("file://{}/backups/any/any/any", tmp.path().display());
@@ -606,4 +619,30 @@ async fn a_global_backup_restores_globally_and_on_one_node_alone() {
         "only 127.0.0.4 imported"
     );
     assert_eq!(live(&cluster).await, before);
+
+    // The same round trip through the local S3 server: backed up and restored cluster-wide.
+    let mut body = json!({"type": "backup", "globalRequest": true, "snapshotTag": "s3snap",
+        "entities": format!("{KS}.{TABLE}"), "storageLocation": "s3://ground-trip",
+        "createMissingBucket": true});
+    with_secret(&mut body);
+    let backup = run(coordinator, &body).await;
+    assert_eq!(backup["state"], "COMPLETED", "{backup}");
+    lose_data(&cluster).await;
+    let (truncates, links) = (
+        counts(&cluster, "truncate"),
+        counts(&cluster, "loadNewSSTables"),
+    );
+    let mut body = global_restore("s3://ground-trip", "HARDLINKS");
+    body["snapshotTag"] = json!("s3snap");
+    with_secret(&mut body);
+    let record = run(coordinator, &body).await;
+    assert_restored(
+        &cluster,
+        &record,
+        &before,
+        &truncates,
+        "loadNewSSTables",
+        &links,
+    )
+    .await;
 }
