@@ -11,6 +11,7 @@
 //! `phased.rs`. It must not know the engine or HTTP.
 
 mod backup;
+mod board;
 pub mod peer;
 pub mod phased;
 pub mod plan;

@@ -11,7 +11,7 @@
 //! each node is sent belongs to the caller; discovery and peer calls are shared with the roll.
 //! It must not know HTTP, the engine or any operation type's fields.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use daedalus_client::OperationState;
@@ -21,8 +21,9 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext, SourcedError};
+use super::board::{Board, StepView};
 use super::peer::Peer;
-use super::plan::{PlanStore, Step, StepState};
+use super::plan::{Step, StepState};
 use super::roll::{coordination, discover, follow, journal_error, peer_failure};
 use super::settings::PeerSettings;
 
@@ -48,68 +49,10 @@ pub struct PhasedRequest<'a> {
     pub sub_request: &'a (dyn Fn(&Step) -> Result<Value, String> + Send + Sync),
 }
 
-/// One step as the run sees it.
-#[derive(Debug, Clone)]
-struct StepView {
-    step: Step,
-    progress: f64,
-}
-
+/// What every step task shares: the board and the deadline.
 struct Run {
-    id: Uuid,
-    ctx: RunContext,
-    plans: Arc<PlanStore>,
-    views: Mutex<Vec<StepView>>,
+    board: Board,
     deadline: Instant,
-}
-
-impl Run {
-    fn views(&self) -> std::sync::MutexGuard<'_, Vec<StepView>> {
-        self.views.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn step(&self, index: usize) -> Step {
-        self.views()[index].step.clone()
-    }
-
-    /// Shows `nodes` (one entry per node, with its phases) and the mean of the nodes' progress.
-    fn publish(&self) {
-        // Shown under the lock: a task's view of the steps never replaces a newer one.
-        let views = self.views();
-        let (nodes, progress) = nodes_json(&views);
-        self.ctx.set_extra("nodes", Value::Array(nodes));
-        self.ctx.set_progress(progress);
-    }
-
-    fn set_progress(&self, index: usize, progress: f64) {
-        self.views()[index].progress = progress;
-        self.publish();
-    }
-
-    /// Journals a step's state, then shows it.
-    async fn set_state(
-        &self,
-        index: usize,
-        state: StepState,
-        error: Option<String>,
-    ) -> Result<(), OperationError> {
-        let position = self.step(index).position;
-        self.plans
-            .set(self.id, position, state, error.clone())
-            .await
-            .map_err(journal_error)?;
-        {
-            let mut views = self.views();
-            let view = &mut views[index];
-            view.step.state = state;
-            view.step.error = error;
-            if state == StepState::Completed {
-                view.progress = 1.0;
-            }
-        }
-        self.publish();
-        Ok(())
-    }
 }
 
 /// The record's `nodes` for these steps, and the mean of the nodes' progress (each node's the
@@ -220,25 +163,10 @@ pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), Ope
         bodies.push(body);
     }
     let run = Arc::new(Run {
-        id,
-        ctx: ctx.clone(),
-        plans,
-        views: Mutex::new(
-            steps
-                .iter()
-                .map(|s| StepView {
-                    step: s.clone(),
-                    progress: if s.state == StepState::Completed {
-                        1.0
-                    } else {
-                        0.0
-                    },
-                })
-                .collect(),
-        ),
+        board: Board::new(ctx, plans, &steps, nodes_json),
         deadline: Instant::now() + request.timeout,
     });
-    run.publish();
+    run.board.publish();
 
     let mut stopped_at: Option<&Phase> = None;
     for phase in &request.phases {
@@ -259,7 +187,7 @@ pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), Ope
         let mut running: JoinSet<Result<bool, OperationError>> = JoinSet::new();
         let mut ok = true;
         for &index in &indices {
-            match run.step(index).state {
+            match run.board.step(index).state {
                 StepState::Completed => continue,
                 StepState::Failed | StepState::Cancelled | StepState::NotRun => {
                     ok = false;
@@ -299,11 +227,11 @@ pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), Ope
     }
 
     for index in 0..steps.len() {
-        if run.step(index).state == StepState::Pending {
-            run.set_state(index, StepState::NotRun, None).await?;
+        if run.board.step(index).state == StepState::Pending {
+            run.board.set_state(index, StepState::NotRun, None).await?;
         }
     }
-    let views = run.views().clone();
+    let views = run.board.views().clone();
     let failed: Vec<&Step> = views
         .iter()
         .map(|v| &v.step)
@@ -376,24 +304,30 @@ async fn drive(
     index: usize,
     body: &Value,
 ) -> Result<bool, OperationError> {
-    let step = run.step(index);
+    let step = run.board.step(index);
     let peer = match Peer::new(&step.endpoint, &step.ip, peers) {
         Ok(peer) => peer,
         Err(e) => {
-            run.set_state(index, StepState::Failed, Some(e.to_string()))
+            run.board
+                .set_state(index, StepState::Failed, Some(e.to_string()))
                 .await?;
             return Ok(false);
         }
     };
     if step.state == StepState::Pending {
         // Journaled before the request leaves: a restarted coordinator asks the peer first.
-        run.set_state(index, StepState::Sent, None).await?;
+        run.board.set_state(index, StepState::Sent, None).await?;
     }
     let phase = step.phase.as_deref().unwrap_or_default();
     tracing::info!(peer = peer.name(), phase, sub_id = %step.sub_id, "node phase starts");
-    let outcome = follow(&run.ctx, run.deadline, &peer, step.sub_id, body, |p| {
-        run.set_progress(index, p)
-    })
+    let outcome = follow(
+        &run.board.ctx,
+        run.deadline,
+        &peer,
+        step.sub_id,
+        body,
+        |p| run.board.set_progress(index, p),
+    )
     .await;
     let (state, error) = match outcome {
         Ok(op) => match op.state {
@@ -405,7 +339,7 @@ async fn drive(
     };
     tracing::info!(peer = peer.name(), phase, sub_id = %step.sub_id, state = state.as_str(),
         error = error.as_deref().unwrap_or(""), "node phase finished");
-    run.set_state(index, state, error).await?;
+    run.board.set_state(index, state, error).await?;
     Ok(state == StepState::Completed)
 }
 

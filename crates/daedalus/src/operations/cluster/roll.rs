@@ -8,7 +8,7 @@
 //! the peer never got it), so no node runs its step twice. It must not know HTTP or the engine.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cassandra::EndpointStatus;
@@ -19,8 +19,9 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext, SourcedError};
+use super::board::{Board, StepView};
 use super::peer::Peer;
-use super::plan::{PlanStore, Step, StepState};
+use super::plan::{Step, StepState};
 use super::settings::Coordination;
 use super::{Concurrency, GlobalRequest};
 
@@ -30,25 +31,28 @@ const POLL: Duration = Duration::from_millis(250);
 const FIRST_POLL: Duration = Duration::from_millis(20);
 
 /// One node as the record shows it.
-#[derive(Debug, Clone)]
-struct NodeView {
-    step: Step,
-    progress: f64,
+fn node_json(view: &StepView) -> Value {
+    json!({
+        "endpoint": view.step.endpoint,
+        "hostId": view.step.host_id,
+        "dc": view.step.dc,
+        "rack": view.step.rack,
+        "operationId": view.step.sub_id.to_string(),
+        "state": view.step.state.as_str(),
+        "progress": view.progress,
+        "error": view.step.error,
+    })
 }
 
-impl NodeView {
-    fn to_json(&self) -> Value {
-        json!({
-            "endpoint": self.step.endpoint,
-            "hostId": self.step.host_id,
-            "dc": self.step.dc,
-            "rack": self.step.rack,
-            "operationId": self.step.sub_id.to_string(),
-            "state": self.step.state.as_str(),
-            "progress": self.progress,
-            "error": self.step.error,
-        })
-    }
+/// The roll's `nodes` (one entry per node) and the mean of their progress.
+fn render(views: &[StepView]) -> (Vec<Value>, f64) {
+    let nodes = views.iter().map(node_json).collect();
+    let mean = if views.is_empty() {
+        0.0
+    } else {
+        views.iter().map(|v| v.progress).sum::<f64>() / views.len() as f64
+    };
+    (nodes, mean)
 }
 
 /// The request one node's sidecar is sent, made from its step.
@@ -65,69 +69,13 @@ pub(super) struct RollSpec {
     pub sub_request: SubRequest,
 }
 
-/// What every step task shares: the views, the plan store, the record.
+/// What every step task shares: the board, what each node is sent, the deadline.
 struct Roll {
-    id: Uuid,
-    ctx: RunContext,
-    plans: Arc<PlanStore>,
-    views: Mutex<Vec<NodeView>>,
+    board: Board,
     type_name: &'static str,
     sub_request: SubRequest,
     deadline: Instant,
     wait_for_up: bool,
-}
-
-impl Roll {
-    /// Shows `nodes` and the mean progress on the record.
-    fn publish(&self) {
-        let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
-        let nodes: Vec<Value> = views.iter().map(NodeView::to_json).collect();
-        let mean = if views.is_empty() {
-            0.0
-        } else {
-            views.iter().map(|v| v.progress).sum::<f64>() / views.len() as f64
-        };
-        // Shown under the lock: a step's view never replaces a newer one from another step.
-        self.ctx.set_extra("nodes", Value::Array(nodes));
-        self.ctx.set_progress(mean);
-        drop(views);
-    }
-
-    fn step(&self, index: usize) -> Step {
-        self.views.lock().unwrap_or_else(|p| p.into_inner())[index]
-            .step
-            .clone()
-    }
-
-    fn set_progress(&self, index: usize, progress: f64) {
-        self.views.lock().unwrap_or_else(|p| p.into_inner())[index].progress = progress;
-        self.publish();
-    }
-
-    /// Journals a step's state, then shows it.
-    async fn set_state(
-        &self,
-        index: usize,
-        state: StepState,
-        error: Option<String>,
-    ) -> Result<(), OperationError> {
-        let position = self.step(index).position;
-        self.plans
-            .set(self.id, position, state, error.clone())
-            .await
-            .map_err(|e| OperationError::failed("Journal", e.to_string()))?;
-        {
-            let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
-            let view = &mut views[index];
-            view.step.state = state;
-            view.step.error = error;
-            if state == StepState::Completed {
-                view.progress = 1.0;
-            }
-        }
-        self.publish();
-        Ok(())
-    }
 }
 
 /// The coordinator's settings, or why this sidecar cannot coordinate.
@@ -180,28 +128,13 @@ pub(super) async fn follow_plan(
     let id = ctx.id();
     let plans = coordination.plans.clone();
     let roll = Arc::new(Roll {
-        id,
-        ctx: ctx.clone(),
-        plans,
-        views: Mutex::new(
-            steps
-                .iter()
-                .map(|s| NodeView {
-                    step: s.clone(),
-                    progress: if s.state == StepState::Completed {
-                        1.0
-                    } else {
-                        0.0
-                    },
-                })
-                .collect(),
-        ),
+        board: Board::new(ctx, plans, &steps, render),
         type_name: spec.type_name,
         sub_request: spec.sub_request,
         deadline: Instant::now() + spec.timeout,
         wait_for_up: spec.wait_for_up,
     });
-    roll.publish();
+    roll.board.publish();
 
     let batches = batches(&steps, spec.concurrency);
     let mut stopped = steps
@@ -223,12 +156,12 @@ pub(super) async fn follow_plan(
 
     // Whatever never started stays untouched, and says so.
     for index in 0..steps.len() {
-        if roll.step(index).state == StepState::Pending {
-            roll.set_state(index, StepState::NotRun, None).await?;
+        if roll.board.step(index).state == StepState::Pending {
+            roll.board.set_state(index, StepState::NotRun, None).await?;
         }
     }
-    let views = roll.views.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let failed: Vec<&NodeView> = views
+    let views = roll.board.views().clone();
+    let failed: Vec<&StepView> = views
         .iter()
         .filter(|v| matches!(v.step.state, StepState::Failed))
         .collect();
@@ -315,9 +248,9 @@ async fn run_batch(
     let mut running: JoinSet<bool> = JoinSet::new();
     let mut stop = false;
     loop {
-        while !stop && !roll.ctx.stopping().is_cancelled() && running.len() < window {
+        while !stop && !roll.board.ctx.stopping().is_cancelled() && running.len() < window {
             let Some(index) = next.next() else { break };
-            if roll.step(index).state.is_finished() {
+            if roll.board.step(index).state.is_finished() {
                 continue;
             }
             let roll = roll.clone();
@@ -337,7 +270,7 @@ async fn run_batch(
             Some(Ok(true)) => {}
             Some(Ok(false)) | Some(Err(_)) => stop = true,
         }
-        if roll.ctx.is_cancel_requested() {
+        if roll.board.ctx.is_cancel_requested() {
             stop = true;
         }
     }
@@ -350,11 +283,12 @@ async fn drive(
     coordination: &Coordination,
     index: usize,
 ) -> Result<bool, OperationError> {
-    let step = roll.step(index);
+    let step = roll.board.step(index);
     let peer = match Peer::new(&step.endpoint, &step.ip, &coordination.peers) {
         Ok(peer) => peer,
         Err(e) => {
-            roll.set_state(index, StepState::Failed, Some(e.to_string()))
+            roll.board
+                .set_state(index, StepState::Failed, Some(e.to_string()))
                 .await?;
             return Ok(false);
         }
@@ -366,12 +300,17 @@ async fn drive(
     );
     if step.state == StepState::Pending {
         // Journaled before the request leaves: a restarted coordinator asks the peer first.
-        roll.set_state(index, StepState::Sent, None).await?;
+        roll.board.set_state(index, StepState::Sent, None).await?;
     }
     let body = (roll.sub_request)(&step);
-    let outcome = follow(&roll.ctx, roll.deadline, &peer, step.sub_id, &body, |p| {
-        roll.set_progress(index, p)
-    })
+    let outcome = follow(
+        &roll.board.ctx,
+        roll.deadline,
+        &peer,
+        step.sub_id,
+        &body,
+        |p| roll.board.set_progress(index, p),
+    )
     .await;
     let (state, error) = match outcome {
         Ok(op) => match op.state {
@@ -385,7 +324,7 @@ async fn drive(
         Err(reason) => (StepState::Failed, Some(reason)),
     };
     tracing::info!(peer = peer.name(), sub_id = %step.sub_id, state = state.as_str(), error = error.as_deref().unwrap_or(""), "node step finished");
-    roll.set_state(index, state, error).await?;
+    roll.board.set_state(index, state, error).await?;
     Ok(state == StepState::Completed)
 }
 
@@ -469,6 +408,7 @@ async fn wait_until_up(roll: &Roll, step: &Step) -> Result<(), String> {
     while Instant::now() < roll.deadline {
         let endpoint = step.endpoint.clone();
         match roll
+            .board
             .ctx
             .read(|node| async move { node.topology().await })
             .await
@@ -572,11 +512,11 @@ mod tests {
 
     #[test]
     fn the_record_shows_each_node_with_its_ids() {
-        let view = NodeView {
+        let view = StepView {
             step: step(3, "dc2", "r1"),
             progress: 0.5,
         };
-        let shown = view.to_json();
+        let shown = node_json(&view);
         assert_eq!(shown["endpoint"], "10.0.0.3");
         assert_eq!(shown["dc"], "dc2");
         assert_eq!(shown["state"], "PENDING");
