@@ -284,27 +284,47 @@ async fn an_existing_key_is_not_uploaded_again() {
     assert_eq!(stored.as_ref(), files[0].1.as_slice());
 }
 
-/// Refuses every refresh, as a store that does not allow the copy would.
-struct RefusingRefresh;
+/// A refresh that fails: refused, as by a store that does not allow the copy, or finding the
+/// object gone, as when a removal of another backup deleted it after the upload listed it
+/// (`delete_first` deletes it there first).
+struct FailingRefresh {
+    delete_first: Option<Arc<dyn ObjectStore>>,
+}
 
-impl RefreshObject for RefusingRefresh {
+impl RefreshObject for FailingRefresh {
     fn refresh<'a>(
         &'a self,
         key: &'a ObjectKey,
         _size: u64,
     ) -> futures::future::BoxFuture<'a, Result<(), object_store::Error>> {
         Box::pin(async move {
-            Err(object_store::Error::PermissionDenied {
-                path: key.to_string(),
-                source: "copy refused".into(),
-            })
+            match &self.delete_first {
+                Some(store) => {
+                    store.delete(key).await?;
+                    Err(object_store::Error::NotFound {
+                        path: key.to_string(),
+                        source: "deleted since the listing".into(),
+                    })
+                }
+                None => Err(object_store::Error::PermissionDenied {
+                    path: key.to_string(),
+                    source: "copy refused".into(),
+                }),
+            }
         })
     }
 }
 
-#[tokio::test]
-async fn a_refresh_that_fails_fails_the_upload_naming_the_object() {
-    let fixture = Fixture::new();
+/// Two files of which the first is already stored, uploaded with `refresh`: the store, the
+/// files (with their bytes) and the outcome.
+async fn upload_with_one_stored(
+    fixture: &Fixture,
+    refresh: impl Fn(Arc<dyn ObjectStore>) -> FailingRefresh,
+) -> (
+    Arc<dyn ObjectStore>,
+    Vec<(UploadFile, Vec<u8>)>,
+    Result<Vec<UploadedFile>, TransferError>,
+) {
     let store = fixture.local_store();
     let files = fixture.files(&[10, 20]);
     let list: Vec<UploadFile> = files.iter().map(|(f, _)| f.clone()).collect();
@@ -312,23 +332,30 @@ async fn a_refresh_that_fails_fails_the_upload_naming_the_object() {
     upload(store.clone(), list[..1].to_vec(), &small_parts(), &cancel)
         .await
         .unwrap();
-    let refusing = TransferOptions {
-        refresh: Some(Arc::new(RefusingRefresh)),
+    let options = TransferOptions {
+        refresh: Some(Arc::new(refresh(store.clone()))),
         ..small_parts()
     };
-    let error = upload(store, list.clone(), &refusing, &cancel)
-        .await
-        .unwrap_err();
+    let outcome = upload(store.clone(), list, &options, &cancel).await;
+    (store, files, outcome)
+}
+
+#[tokio::test]
+async fn a_refresh_that_fails_fails_the_upload_naming_the_object() {
+    let fixture = Fixture::new();
+    let (_, files, outcome) =
+        upload_with_one_stored(&fixture, |_| FailingRefresh { delete_first: None }).await;
+    let error = outcome.unwrap_err();
     match &error {
         TransferError::Store { key, operation, .. } => {
-            assert_eq!(key, list[0].key.as_ref());
+            assert_eq!(key, files[0].0.key.as_ref());
             assert_eq!(*operation, "refresh");
         }
         other => panic!("expected a store error, got {other:?}"),
     }
     let text = error.to_string();
     assert!(
-        text.contains(list[0].key.as_ref()) && text.contains("copy refused"),
+        text.contains(files[0].0.key.as_ref()) && text.contains("copy refused"),
         "{text}"
     );
     assert!(
@@ -337,47 +364,18 @@ async fn a_refresh_that_fails_fails_the_upload_naming_the_object() {
     );
 }
 
-/// Deletes the object it is asked to refresh, then finds it gone: what a refresh meets when
-/// a removal of another backup deleted the object after the upload listed it.
-struct VanishingRefresh(Arc<dyn ObjectStore>);
-
-impl RefreshObject for VanishingRefresh {
-    fn refresh<'a>(
-        &'a self,
-        key: &'a ObjectKey,
-        _size: u64,
-    ) -> futures::future::BoxFuture<'a, Result<(), object_store::Error>> {
-        Box::pin(async move {
-            self.0.delete(key).await?;
-            Err(object_store::Error::NotFound {
-                path: key.to_string(),
-                source: "deleted since the listing".into(),
-            })
-        })
-    }
-}
-
 #[tokio::test]
 async fn an_object_gone_before_its_refresh_is_uploaded_again() {
     let fixture = Fixture::new();
-    let store = fixture.local_store();
-    let files = fixture.files(&[10, 20]);
-    let list: Vec<UploadFile> = files.iter().map(|(f, _)| f.clone()).collect();
-    let cancel = CancellationToken::new();
-    upload(store.clone(), list[..1].to_vec(), &small_parts(), &cancel)
-        .await
-        .unwrap();
-    let vanishing = TransferOptions {
-        refresh: Some(Arc::new(VanishingRefresh(store.clone()))),
-        ..small_parts()
-    };
-    let uploaded = upload(store.clone(), list.clone(), &vanishing, &cancel)
-        .await
-        .unwrap();
-    let first = uploaded.iter().find(|u| u.key == list[0].key).unwrap();
+    let (store, files, outcome) = upload_with_one_stored(&fixture, |store| FailingRefresh {
+        delete_first: Some(store),
+    })
+    .await;
+    let uploaded = outcome.unwrap();
+    let first = uploaded.iter().find(|u| u.key == files[0].0.key).unwrap();
     assert_eq!(first.outcome, UploadOutcome::Uploaded);
     let stored = store
-        .get(&list[0].key)
+        .get(&files[0].0.key)
         .await
         .expect("the object is stored again")
         .bytes()

@@ -94,6 +94,39 @@ fn with_secret(body: &mut Value) {
     body["k8sNamespace"] = json!("default");
 }
 
+/// The seeded cluster, its sidecars given the local S3 server's credentials as a mounted
+/// secret (the server is kept running by the returned handle).
+async fn cluster_with_s3(dir: &Path) -> (Server, Cluster) {
+    let s3 = Server::s3();
+    let secrets = dir.join("secrets");
+    mount_secret(&s3, &secrets);
+    let cluster = seeded_cluster(
+        dir,
+        vec![
+            "--peer-timeout".into(),
+            "3s".into(),
+            "--backup-secrets-dir".into(),
+            secrets.display().to_string(),
+        ],
+    )
+    .await;
+    (s3, cluster)
+}
+
+/// Every node ran each phase exactly once, the first node of the plan also TRUNCATE.
+async fn assert_each_phase_ran_once(cluster: &Cluster, why: &str) {
+    let all = ["CLEANUP", "DOWNLOAD", "IMPORT", "INIT"]
+        .map(String::from)
+        .to_vec();
+    let mut with_truncate = all.clone();
+    with_truncate.push("TRUNCATE".into());
+    assert_eq!(
+        phases_run(cluster).await,
+        vec![with_truncate, all.clone(), all],
+        "{why}"
+    );
+}
+
 /// Every node loses its data of the table (its own truncate; see the module's comment).
 async fn lose_data(cluster: &Cluster) {
     for n in &cluster.nodes {
@@ -284,19 +317,7 @@ async fn report_timing(cluster: &Cluster, record: &Value) {
 async fn a_global_restore_brings_back_every_nodes_own_backup() {
     let _one = ONE_CLUSTER.lock().await;
     let tmp = tempfile::tempdir().unwrap();
-    let s3 = Server::s3();
-    let secrets = tmp.path().join("secrets");
-    mount_secret(&s3, &secrets);
-    let cluster = seeded_cluster(
-        tmp.path(),
-        vec![
-            "--peer-timeout".into(),
-            "3s".into(),
-            "--backup-secrets-dir".into(),
-            secrets.display().to_string(),
-        ],
-    )
-    .await;
+    let (_s3, cluster) = cluster_with_s3(tmp.path()).await;
     let before = live(&cluster).await;
     assert!(before.iter().all(|h| h.len() == 16), "seeded: {before:?}");
     back_up_each_node(&cluster, |n| file_location(tmp.path(), n), false).await;
@@ -320,18 +341,7 @@ async fn a_global_restore_brings_back_every_nodes_own_backup() {
         &imports,
     )
     .await;
-    let all = ["CLEANUP", "DOWNLOAD", "IMPORT", "INIT"];
-    let mut with_truncate = all.map(String::from).to_vec();
-    with_truncate.push("TRUNCATE".into());
-    assert_eq!(
-        phases_run(&cluster).await,
-        vec![
-            with_truncate,
-            all.map(String::from).to_vec(),
-            all.map(String::from).to_vec()
-        ],
-        "each node ran each phase once"
-    );
+    assert_each_phase_ran_once(&cluster, "each node ran each phase once").await;
 
     lose_data(&cluster).await;
     let (truncates, links) = (
@@ -510,18 +520,7 @@ async fn a_killed_coordinator_resumes_the_restore_without_running_a_phase_twice(
             n.ip
         );
     }
-    let all = ["CLEANUP", "DOWNLOAD", "IMPORT", "INIT"];
-    let mut with_truncate = all.map(String::from).to_vec();
-    with_truncate.push("TRUNCATE".into());
-    assert_eq!(
-        phases_run(&cluster).await,
-        vec![
-            with_truncate,
-            all.map(String::from).to_vec(),
-            all.map(String::from).to_vec()
-        ],
-        "no node ran a phase twice"
-    );
+    assert_each_phase_ran_once(&cluster, "no node ran a phase twice").await;
 
     // A cancel while two nodes still download (their token reads still take 4 s): the phase
     // under way is cancelled on the nodes, no later phase runs anywhere.
@@ -551,19 +550,7 @@ async fn a_killed_coordinator_resumes_the_restore_without_running_a_phase_twice(
 async fn a_global_backup_restores_globally_and_on_one_node_alone() {
     let _one = ONE_CLUSTER.lock().await;
     let tmp = tempfile::tempdir().unwrap();
-    let s3 = Server::s3();
-    let secrets = tmp.path().join("secrets");
-    mount_secret(&s3, &secrets);
-    let cluster = seeded_cluster(
-        tmp.path(),
-        vec![
-            "--peer-timeout".into(),
-            "3s".into(),
-            "--backup-secrets-dir".into(),
-            secrets.display().to_string(),
-        ],
-    )
-    .await;
+    let (_s3, cluster) = cluster_with_s3(tmp.path()).await;
     let before = live(&cluster).await;
     let coordinator = cluster.sidecar(0).addr;
     let location = format!("file://{}/backups/any/any/any", tmp.path().display());
