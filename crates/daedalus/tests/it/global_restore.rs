@@ -200,6 +200,28 @@ async fn phases_run(cluster: &Cluster) -> Vec<Vec<String>> {
     all
 }
 
+/// Runs the global restore `body` through `coordinator` and checks it brought back `expected`,
+/// `import_call` being the node call that loads the files (IMPORT or HARDLINKS).
+async fn restore_and_check(
+    cluster: &Cluster,
+    coordinator: SocketAddr,
+    body: &Value,
+    expected: &[Vec<String>],
+    import_call: &str,
+) {
+    let (truncates, imports) = (counts(cluster, "truncate"), counts(cluster, import_call));
+    let record = run(coordinator, body).await;
+    assert_restored(
+        cluster,
+        &record,
+        expected,
+        &truncates,
+        import_call,
+        &imports,
+    )
+    .await;
+}
+
 /// A completed global restore: every node ran every phase (TRUNCATE on the first node only),
 /// each with its own backup, no IMPORT before the last DOWNLOAD ended, and every node serves
 /// its backed-up bytes again.
@@ -327,39 +349,14 @@ async fn a_global_restore_brings_back_every_nodes_own_backup() {
     let coordinator = cluster.sidecar(0).addr;
 
     lose_data(&cluster).await;
-    let (truncates, imports) = (
-        counts(&cluster, "truncate"),
-        counts(&cluster, "importNewSSTables"),
-    );
-    let record = run(coordinator, &global_restore(&file_location, "IMPORT")).await;
-    assert_restored(
-        &cluster,
-        &record,
-        &before,
-        &truncates,
-        "importNewSSTables",
-        &imports,
-    )
-    .await;
+    let body = global_restore(&file_location, "IMPORT");
+    restore_and_check(&cluster, coordinator, &body, &before, "importNewSSTables").await;
     assert_each_phase_ran_once(&cluster, "each node ran each phase once").await;
 
     lose_data(&cluster).await;
-    let (truncates, links) = (
-        counts(&cluster, "truncate"),
-        counts(&cluster, "loadNewSSTables"),
-    );
     let mut body = global_restore("s3://grestore", "HARDLINKS");
     with_secret(&mut body);
-    let record = run(coordinator, &body).await;
-    assert_restored(
-        &cluster,
-        &record,
-        &before,
-        &truncates,
-        "loadNewSSTables",
-        &links,
-    )
-    .await;
+    restore_and_check(&cluster, coordinator, &body, &before, "loadNewSSTables").await;
 
     // IN_PLACE needs its node stopped: refused cluster-wide, naming the field.
     let refused = crate::common::request(
@@ -564,22 +561,9 @@ async fn a_global_backup_restores_globally_and_on_one_node_alone() {
     assert_eq!(backup["state"], "COMPLETED", "{backup}");
 
     lose_data(&cluster).await;
-    let (truncates, imports) = (
-        counts(&cluster, "truncate"),
-        counts(&cluster, "importNewSSTables"),
-    );
     let mut body = global_restore(&location, "IMPORT");
     body["snapshotTag"] = json!("gsnap");
-    let record = run(coordinator, &body).await;
-    assert_restored(
-        &cluster,
-        &record,
-        &before,
-        &truncates,
-        "importNewSSTables",
-        &imports,
-    )
-    .await;
+    restore_and_check(&cluster, coordinator, &body, &before, "importNewSSTables").await;
 
     // 127.0.0.4 alone: its own part of the cluster-wide backup, phase after phase.
     let alone = &cluster.nodes[2];
@@ -615,21 +599,8 @@ async fn a_global_backup_restores_globally_and_on_one_node_alone() {
     let backup = run(coordinator, &body).await;
     assert_eq!(backup["state"], "COMPLETED", "{backup}");
     lose_data(&cluster).await;
-    let (truncates, links) = (
-        counts(&cluster, "truncate"),
-        counts(&cluster, "loadNewSSTables"),
-    );
     let mut body = global_restore("s3://ground-trip", "HARDLINKS");
     body["snapshotTag"] = json!("s3snap");
     with_secret(&mut body);
-    let record = run(coordinator, &body).await;
-    assert_restored(
-        &cluster,
-        &record,
-        &before,
-        &truncates,
-        "loadNewSSTables",
-        &links,
-    )
-    .await;
+    restore_and_check(&cluster, coordinator, &body, &before, "loadNewSSTables").await;
 }
