@@ -1,5 +1,6 @@
 //! Cluster-wide requests against a real three-node test cluster (two datacenters) with a real
-//! sidecar beside each node: rolling restart one node at a time, rolling cleanup two at a time,
+//! sidecar beside each node: rolling restart one node at a time and one rack at a time, rolling
+//! cleanup two at a time,
 //! the coordinator SIGKILLed mid-roll and started again, a peer killed mid-way, the `dc` filter,
 //! and a peer that refuses the coordinator's token.
 
@@ -104,6 +105,57 @@ async fn rolling_restart_goes_one_node_at_a_time() {
         roll_ms - floor_ms,
         100.0 * (roll_ms - floor_ms) as f64 / roll_ms as f64,
         (roll_ms - floor_ms) as f64 / n as f64,
+    );
+}
+
+/// Restart one rack at a time: the two nodes of dc1's rack r1 restart together (each went down
+/// before the other was back), and dc2's node only once both were back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_restart_by_rack_restarts_a_rack_together_and_racks_in_turn() {
+    let _one = ONE_CLUSTER.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start(
+        tmp.path(),
+        &["--transition-millis", "300"],
+        SidecarOptions::default(),
+    )
+    .await;
+    let coordinator = cluster.sidecar(0).addr;
+    let accepted = submit(
+        coordinator,
+        &json!({"type": "restart", "globalRequest": true, "concurrency": "rack"}),
+    )
+    .await;
+    assert_operation(&accepted);
+    let record = finished(coordinator, accepted["id"].as_str().unwrap()).await;
+    assert_all_completed(&cluster, &record).await;
+    assert_eq!(record["concurrency"], "rack", "{record}");
+
+    // (went down, back) of each node: its drain call, its restart operation's completion.
+    let mut windows = Vec::new();
+    for (i, n) in cluster.nodes.iter().enumerate() {
+        let drains = n.calls("drain");
+        assert_eq!(drains.len(), 1, "{} drained once: {drains:?}", n.ip);
+        let shown = node(&record, &n.endpoint());
+        let sub = get(
+            cluster.sidecar(i).addr,
+            shown["operationId"].as_str().unwrap(),
+        )
+        .await;
+        windows.push((
+            drains[0]["at"].as_i64().expect("call time"),
+            millis(&sub["completionTime"]),
+        ));
+    }
+    let (a, b, c) = (windows[0], windows[1], windows[2]);
+    assert_eq!((cluster.nodes[0].rack, cluster.nodes[1].rack), ("r1", "r1"));
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "one rack restarts together: {a:?} {b:?}"
+    );
+    assert!(
+        c.0 > a.1 && c.0 > b.1,
+        "the next rack waits for the first: {c:?} after {a:?} {b:?}"
     );
 }
 

@@ -1,5 +1,5 @@
 //! A real test cluster on this machine: three Java test nodes sharing one ring file (127.0.0.2
-//! and 127.0.0.3 in dc1, racks r1 and r2; 127.0.0.4 in dc2, rack r1), all on one JMX port, and
+//! and 127.0.0.3 in dc1, rack r1; 127.0.0.4 in dc2, rack r1), all on one JMX port, and
 //! one `daedalus` binary beside each, listening on its node's address with one API port. Each
 //! sidecar can restart its node (`--restart-command`): the script kills the node by its pid file
 //! and starts it again on the same port, data directory and call log. Each node and its sidecar
@@ -35,7 +35,7 @@ pub const RING: [(&str, &str, &str, &str, &str); 3] = [
         "127.0.0.3",
         "22222222-2222-2222-2222-222222222222",
         "dc1",
-        "r2",
+        "r1",
         "-6000000000000000000,0",
     ),
     (
