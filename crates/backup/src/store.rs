@@ -385,13 +385,41 @@ impl Storage {
     }
 
     fn bucket_error(&self, action: &'static str, detail: String) -> StoreError {
-        StoreError::Bucket {
-            action,
-            bucket: self.location.bucket.clone(),
-            location: self.location.raw.clone(),
-            detail,
+        bucket_error(&self.location, action, detail)
+    }
+}
+
+/// A failed bucket check, creation or request preparation of `location`.
+fn bucket_error(location: &StorageLocation, action: &'static str, detail: String) -> StoreError {
+    StoreError::Bucket {
+        action,
+        bucket: location.bucket.clone(),
+        location: location.raw.clone(),
+        detail,
+    }
+}
+
+/// A provider's builder from the process environment (when the options read it) or empty, with
+/// every setting whose name is one of the provider's configuration keys applied over it.
+/// `from_env` also reads what is not a prefixed setting (SERVICE_ACCOUNT, IDENTITY_ENDPOINT).
+fn configured<B, K: std::str::FromStr>(
+    options: &StoreOptions,
+    settings: &BTreeMap<String, String>,
+    from_env: fn() -> B,
+    new: fn() -> B,
+    with_config: fn(B, K, &str) -> B,
+) -> B {
+    let mut builder = if options.read_environment {
+        from_env()
+    } else {
+        new()
+    };
+    for (key, value) in settings {
+        if let Ok(config_key) = key.to_ascii_lowercase().parse::<K>() {
+            builder = with_config(builder, config_key, value);
         }
     }
+    builder
 }
 
 fn client_options(options: &StoreOptions, endpoint: Option<&str>) -> ClientOptions {
@@ -424,12 +452,7 @@ fn bucket_http(
     location: &StorageLocation,
     options: &StoreOptions,
 ) -> Result<reqwest::Client, StoreError> {
-    http_client(options).map_err(|detail| StoreError::Bucket {
-        action: "preparing requests for",
-        bucket: location.bucket.clone(),
-        location: location.raw.clone(),
-        detail,
-    })
+    http_client(options).map_err(|detail| bucket_error(location, "preparing requests for", detail))
 }
 
 fn open_file(location: &StorageLocation, options: &StoreOptions) -> Result<Storage, StoreError> {
@@ -470,17 +493,13 @@ fn open_s3(
     options: &StoreOptions,
     settings: &BTreeMap<String, String>,
 ) -> Result<Storage, StoreError> {
-    // from_env also reads what is not a prefixed setting (SERVICE_ACCOUNT, IDENTITY_ENDPOINT).
-    let mut builder = if options.read_environment {
-        AmazonS3Builder::from_env()
-    } else {
-        AmazonS3Builder::new()
-    };
-    for (key, value) in settings {
-        if let Ok(config_key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-            builder = builder.with_config(config_key, value);
-        }
-    }
+    let mut builder = configured(
+        options,
+        settings,
+        AmazonS3Builder::from_env,
+        AmazonS3Builder::new,
+        |b, k: AmazonS3ConfigKey, v| b.with_config(k, v),
+    );
     let endpoint = builder
         .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
         .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
@@ -569,12 +588,7 @@ async fn s3_bucket_url(
     // A pre-signed URL for the empty key is the bucket's own URL, signed for `method`.
     s3.signed_url(method, &Path::from(""), Duration::from_secs(300))
         .await
-        .map_err(|source| StoreError::Bucket {
-            action: "signing a request for",
-            bucket: location.bucket.clone(),
-            location: location.raw.clone(),
-            detail: source.to_string(),
-        })
+        .map_err(|source| bucket_error(location, "signing a request for", source.to_string()))
 }
 
 fn open_gcs(
@@ -582,17 +596,13 @@ fn open_gcs(
     options: &StoreOptions,
     settings: &BTreeMap<String, String>,
 ) -> Result<Storage, StoreError> {
-    // from_env also reads what is not a prefixed setting (SERVICE_ACCOUNT, IDENTITY_ENDPOINT).
-    let mut builder = if options.read_environment {
-        GoogleCloudStorageBuilder::from_env()
-    } else {
-        GoogleCloudStorageBuilder::new()
-    };
-    for (key, value) in settings {
-        if let Ok(config_key) = key.to_ascii_lowercase().parse::<GoogleConfigKey>() {
-            builder = builder.with_config(config_key, value);
-        }
-    }
+    let builder = configured(
+        options,
+        settings,
+        GoogleCloudStorageBuilder::from_env,
+        GoogleCloudStorageBuilder::new,
+        |b, k: GoogleConfigKey, v| b.with_config(k, v),
+    );
     let base_url = builder
         .get_config_value(&GoogleConfigKey::BaseUrl)
         .unwrap_or_else(|| GCS_DEFAULT_BASE_URL.to_string())
@@ -642,12 +652,7 @@ async fn gcs_token(
     gcs.credentials()
         .get_credential()
         .await
-        .map_err(|source| StoreError::Bucket {
-            action: "getting credentials for",
-            bucket: location.bucket.clone(),
-            location: location.raw.clone(),
-            detail: source.to_string(),
-        })
+        .map_err(|source| bucket_error(location, "getting credentials for", source.to_string()))
 }
 
 fn open_azure(
@@ -655,17 +660,13 @@ fn open_azure(
     options: &StoreOptions,
     settings: &BTreeMap<String, String>,
 ) -> Result<Storage, StoreError> {
-    // from_env also reads what is not a prefixed setting (SERVICE_ACCOUNT, IDENTITY_ENDPOINT).
-    let mut builder = if options.read_environment {
-        MicrosoftAzureBuilder::from_env()
-    } else {
-        MicrosoftAzureBuilder::new()
-    };
-    for (key, value) in settings {
-        if let Ok(config_key) = key.to_ascii_lowercase().parse::<AzureConfigKey>() {
-            builder = builder.with_config(config_key, value);
-        }
-    }
+    let mut builder = configured(
+        options,
+        settings,
+        MicrosoftAzureBuilder::from_env,
+        MicrosoftAzureBuilder::new,
+        |b, k: AzureConfigKey, v| b.with_config(k, v),
+    );
     let use_emulator = builder
         .get_config_value(&AzureConfigKey::UseEmulator)
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
