@@ -10,11 +10,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use backup::request::RestoreRequest;
-use backup::transfer::{self, DownloadFile, DownloadOutcome};
 use serde_json::Value;
 
 use super::super::context::{OperationError, RunContext};
-use super::phases::{data_dirs, transfer_options};
+use super::phases::{data_dirs, download, download_file, transfer_options};
 use super::source::{failed, NodeLookup, Source};
 use super::targets::{self, Target};
 
@@ -43,18 +42,11 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
     for target in &targets {
         let table_dir = table_dir(&dirs, target)?;
         for file in &target.files {
-            let sha256 = file.sha256.clone().ok_or_else(|| {
-                failed(format!(
-                    "object {} has no hash in the manifest, so it cannot be verified",
-                    file.key
-                ))
-            })?;
-            files.push(DownloadFile {
-                key: source.storage.node_object(&source.node, &file.key),
-                destination: table_dir.join(&file.relative),
-                sha256,
-                size: file.size,
-            });
+            files.push(download_file(
+                &source,
+                file,
+                table_dir.join(&file.relative),
+            )?);
         }
         table_dirs.push(table_dir);
     }
@@ -67,23 +59,7 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
         }
         progress_ctx.set_extra("downloadedBytes", Value::from(done));
     });
-    let results = transfer::download(
-        source.storage.store().clone(),
-        files,
-        &options,
-        ctx.cancelled(),
-    )
-    .await
-    .map_err(|e| match e {
-        transfer::TransferError::Cancelled => OperationError::Cancelled,
-        other => OperationError::failed("Download", other.to_string()),
-    })?;
-    let fetched = results
-        .iter()
-        .filter(|r| r.outcome == DownloadOutcome::Downloaded)
-        .count();
-    ctx.set_extra("filesDownloaded", Value::from(fetched));
-    ctx.set_extra("filesAlreadyPresent", Value::from(results.len() - fetched));
+    download(ctx, &source, files, &options).await?;
     ctx.checkpoint()?;
 
     let mut removed = 0usize;

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::super::context::{OperationError, RunContext};
 use super::source::{failed, node_facts, NodeLookup, Source};
-use super::targets::{self, Target};
+use super::targets::{self, Target, TargetFile};
 
 /// A restore under way on a running node: its backup and tables, resolved once.
 pub struct Restore<'a> {
@@ -237,21 +237,7 @@ impl<'a> Restore<'a> {
         let mut files = Vec::new();
         for (target, dir) in self.targets.iter().zip(&dirs) {
             for file in &target.files {
-                let sha256 = file.sha256.clone().ok_or_else(|| {
-                    failed(format!(
-                        "object {} has no hash in the manifest, so it cannot be verified",
-                        file.key
-                    ))
-                })?;
-                files.push(DownloadFile {
-                    key: self
-                        .source
-                        .storage
-                        .node_object(&self.source.node, &file.key),
-                    destination: dir.join(&file.relative),
-                    sha256,
-                    size: file.size,
-                });
+                files.push(download_file(&self.source, file, dir.join(&file.relative))?);
             }
         }
         if self.request.no_download_data {
@@ -264,25 +250,7 @@ impl<'a> Restore<'a> {
             }
             progress.ctx.set_extra("downloadedBytes", Value::from(done));
         });
-        let results = transfer::download(
-            self.source.storage.store().clone(),
-            files,
-            &options,
-            self.ctx.cancelled(),
-        )
-        .await
-        .map_err(|e| match e {
-            transfer::TransferError::Cancelled => OperationError::Cancelled,
-            other => OperationError::failed("Download", other.to_string()),
-        })?;
-        let fetched = results
-            .iter()
-            .filter(|r| r.outcome == DownloadOutcome::Downloaded)
-            .count();
-        self.ctx.set_extra("filesDownloaded", Value::from(fetched));
-        self.ctx
-            .set_extra("filesAlreadyPresent", Value::from(results.len() - fetched));
-        Ok(())
+        download(self.ctx, &self.source, files, &options).await
     }
 
     /// `noDownloadData`: the files must already be in place with the manifest's hash.
@@ -510,6 +478,55 @@ pub fn data_dirs(request: &RestoreRequest) -> Vec<PathBuf> {
 }
 
 /// Transfer settings from the request: `concurrentConnections` and `retry`.
+/// What to fetch for one manifest file into `destination`: the object under the backup's node
+/// prefix, verified against the manifest's hash (a file without one cannot be verified).
+pub fn download_file(
+    source: &Source,
+    file: &TargetFile,
+    destination: PathBuf,
+) -> Result<DownloadFile, OperationError> {
+    let sha256 = file.sha256.clone().ok_or_else(|| {
+        failed(format!(
+            "object {} has no hash in the manifest, so it cannot be verified",
+            file.key
+        ))
+    })?;
+    Ok(DownloadFile {
+        key: source.storage.node_object(&source.node, &file.key),
+        destination,
+        sha256,
+        size: file.size,
+    })
+}
+
+/// Downloads and verifies `files` from the backup's store, and shows on the record how many
+/// were fetched and how many were already in place.
+pub async fn download(
+    ctx: &RunContext,
+    source: &Source,
+    files: Vec<DownloadFile>,
+    options: &transfer::TransferOptions,
+) -> Result<(), OperationError> {
+    let results = transfer::download(
+        source.storage.store().clone(),
+        files,
+        options,
+        ctx.cancelled(),
+    )
+    .await
+    .map_err(|e| match e {
+        transfer::TransferError::Cancelled => OperationError::Cancelled,
+        other => OperationError::failed("Download", other.to_string()),
+    })?;
+    let fetched = results
+        .iter()
+        .filter(|r| r.outcome == DownloadOutcome::Downloaded)
+        .count();
+    ctx.set_extra("filesDownloaded", Value::from(fetched));
+    ctx.set_extra("filesAlreadyPresent", Value::from(results.len() - fetched));
+    Ok(())
+}
+
 pub fn transfer_options(request: &RestoreRequest) -> transfer::TransferOptions {
     let retry = request.common.retry();
     transfer::TransferOptions {
