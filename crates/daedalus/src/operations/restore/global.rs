@@ -11,7 +11,6 @@ use backup::location::NodeFacts;
 use backup::request::{RestorationPhase, RestoreRequest};
 use serde_json::Value;
 
-use super::super::backup_storage::restore_secrets;
 use super::super::cluster::phased::{self, Phase, PhasedRequest};
 use super::super::cluster::plan::Step;
 use super::super::context::{OperationError, RunContext};
@@ -88,13 +87,11 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
 
 /// The request one node gets for one phase: the global request's fields (unset ones left out)
 /// without the coordinator's, non-global, with the phase and the node's location.
-/// What every node's part starts from: the request as the record shows it, with the real
-/// secrets the record hides.
+/// What every node's part starts from: the request itself (its serialized form keeps the
+/// proxy password; only the operation's record form hides it).
 fn node_base(request: &RestoreRequest) -> Result<Value, OperationError> {
-    let mut base = serde_json::to_value(request)
-        .map_err(|e| OperationError::internal(format!("the restore request as JSON: {e}")))?;
-    restore_secrets(&mut base, &request.common);
-    Ok(base)
+    serde_json::to_value(request)
+        .map_err(|e| OperationError::internal(format!("the restore request as JSON: {e}")))
 }
 
 fn node_request(base: &Value, phase: &str, storage_location: &str) -> Value {
