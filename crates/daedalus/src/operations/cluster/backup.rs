@@ -47,13 +47,24 @@ pub struct GlobalBackup {
 }
 
 impl GlobalBackup {
-    /// `global.sub_request` is the node part of the request, validated as a `backup`.
-    pub(super) fn new(global: GlobalRequest) -> Result<GlobalBackup, ValidationError> {
+    /// `global.sub_request` is the node part of the request, validated as a `backup`; `body`
+    /// is the request as received (or as journaled).
+    pub(super) fn new(
+        global: GlobalRequest,
+        body: &Value,
+    ) -> Result<GlobalBackup, ValidationError> {
         let mut request: BackupRequest = serde_json::from_value(global.sub_request.clone())
             .map_err(|e| {
                 ValidationError::malformed(format!("the backup request cannot be read: {e}"))
             })?;
-        // Read back from the journal, the password is the placeholder: it is gone.
+        // The node part was made from the shown fields, which hide the proxy password: the one
+        // received is kept; the placeholder read back from the journal means it is gone.
+        if let Some(proxy) = request.common.proxy_settings.as_mut() {
+            proxy.proxy_password = body
+                .pointer("/proxySettings/proxyPassword")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
         request.common.take_redacted_secrets();
         Ok(GlobalBackup { global, request })
     }
@@ -268,7 +279,7 @@ mod tests {
             Ok((Arc::new(op), fields))
         })
         .unwrap();
-        GlobalBackup::new(global).unwrap()
+        GlobalBackup::new(global, &body).unwrap()
     }
 
     fn step(position: u32, dc: &str, host_id: &str) -> Step {

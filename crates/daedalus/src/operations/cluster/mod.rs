@@ -118,7 +118,7 @@ pub fn parse(
 ) -> Result<(Arc<dyn Operation>, Value), ValidationError> {
     let (request, shown) = parse_global(type_name, body, parse_inner)?;
     let operation: Arc<dyn Operation> = if COORDINATED_TYPES.contains(&type_name) {
-        Arc::new(backup::GlobalBackup::new(request)?)
+        Arc::new(backup::GlobalBackup::new(request, body)?)
     } else {
         Arc::new(request)
     };
@@ -239,15 +239,6 @@ fn parse_global(
     };
     shown.remove("type");
     sub_request.extend(shown.clone());
-    // The shown fields hide the proxy password; the node's part keeps the one received.
-    if let Some(password) = object
-        .get("proxySettings")
-        .and_then(|p| p.get("proxyPassword"))
-    {
-        if let Some(Value::Object(proxy)) = sub_request.get_mut("proxySettings") {
-            proxy.insert("proxyPassword".into(), password.clone());
-        }
-    }
     shown.insert("globalRequest".into(), Value::Bool(true));
     if type_name == "backup" {
         // The coordinator always writes it (Esop forces it on for a global backup).
