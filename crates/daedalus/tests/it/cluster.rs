@@ -27,7 +27,6 @@ async fn rolling_restart_goes_one_node_at_a_time() {
         SidecarOptions::default(),
     )
     .await;
-    let coordinator = cluster.sidecar(0).addr;
     let pids_before: Vec<String> = cluster
         .nodes
         .iter()
@@ -35,37 +34,21 @@ async fn rolling_restart_goes_one_node_at_a_time() {
         .collect();
 
     let started = std::time::Instant::now();
-    let accepted = submit(
-        coordinator,
-        &json!({"type": "restart", "globalRequest": true}),
-    )
-    .await;
-    assert_operation(&accepted);
-    let id = accepted["id"].as_str().unwrap();
-    let record = finished(coordinator, id).await;
+    let record = roll_restart(&cluster, json!({"type": "restart", "globalRequest": true})).await;
     let wall = started.elapsed();
-    assert_all_completed(&cluster, &record).await;
 
     // Each node was drained once and runs in a new process.
     let mut windows = Vec::new();
     let mut node_time_ms = 0;
     let mut floor_ms = 0;
-    for (i, n) in cluster.nodes.iter().enumerate() {
-        let drains = n.calls("drain");
-        assert_eq!(drains.len(), 1, "{} drained once: {drains:?}", n.ip);
+    let restarts = restarts(&cluster, &record).await;
+    for (i, (n, (drained_at, sub))) in cluster.nodes.iter().zip(restarts).enumerate() {
         assert_ne!(
             std::fs::read_to_string(&n.pid_file).unwrap_or_default(),
             pids_before[i],
             "{} restarted",
             n.ip
         );
-        let shown = node(&record, &n.endpoint());
-        let sub = get(
-            cluster.sidecar(i).addr,
-            shown["operationId"].as_str().unwrap(),
-        )
-        .await;
-        let drained_at = drains[0]["at"].as_i64().expect("call time");
         let back_at = millis(&sub["completionTime"]);
         node_time_ms += back_at - millis(&sub["startTime"]);
         // The new process writes its pid file once it serves: drain to ready is the node's own
@@ -120,33 +103,19 @@ async fn rolling_restart_by_rack_restarts_a_rack_together_and_racks_in_turn() {
         SidecarOptions::default(),
     )
     .await;
-    let coordinator = cluster.sidecar(0).addr;
-    let accepted = submit(
-        coordinator,
-        &json!({"type": "restart", "globalRequest": true, "concurrency": "rack"}),
+    let record = roll_restart(
+        &cluster,
+        json!({"type": "restart", "globalRequest": true, "concurrency": "rack"}),
     )
     .await;
-    assert_operation(&accepted);
-    let record = finished(coordinator, accepted["id"].as_str().unwrap()).await;
-    assert_all_completed(&cluster, &record).await;
     assert_eq!(record["concurrency"], "rack", "{record}");
 
     // (went down, back) of each node: its drain call, its restart operation's completion.
-    let mut windows = Vec::new();
-    for (i, n) in cluster.nodes.iter().enumerate() {
-        let drains = n.calls("drain");
-        assert_eq!(drains.len(), 1, "{} drained once: {drains:?}", n.ip);
-        let shown = node(&record, &n.endpoint());
-        let sub = get(
-            cluster.sidecar(i).addr,
-            shown["operationId"].as_str().unwrap(),
-        )
-        .await;
-        windows.push((
-            drains[0]["at"].as_i64().expect("call time"),
-            millis(&sub["completionTime"]),
-        ));
-    }
+    let windows: Vec<(i64, i64)> = restarts(&cluster, &record)
+        .await
+        .into_iter()
+        .map(|(drained_at, sub)| (drained_at, millis(&sub["completionTime"])))
+        .collect();
     let (a, b, c) = (windows[0], windows[1], windows[2]);
     assert_eq!((cluster.nodes[0].rack, cluster.nodes[1].rack), ("r1", "r1"));
     assert!(
@@ -157,6 +126,35 @@ async fn rolling_restart_by_rack_restarts_a_rack_together_and_racks_in_turn() {
         c.0 > a.1 && c.0 > b.1,
         "the next rack waits for the first: {c:?} after {a:?} {b:?}"
     );
+}
+
+/// Sends a cluster-wide restart to the first node's sidecar and waits until every node
+/// completed it.
+async fn roll_restart(cluster: &Cluster, body: Value) -> Value {
+    let coordinator = cluster.sidecar(0).addr;
+    let accepted = submit(coordinator, &body).await;
+    assert_operation(&accepted);
+    let record = finished(coordinator, accepted["id"].as_str().unwrap()).await;
+    assert_all_completed(cluster, &record).await;
+    record
+}
+
+/// Each node's drain time (the first step of its restart, from its own call log, where it
+/// stands once) and its restart operation as its own sidecar holds it.
+async fn restarts(cluster: &Cluster, record: &Value) -> Vec<(i64, Value)> {
+    let mut found = Vec::new();
+    for (i, n) in cluster.nodes.iter().enumerate() {
+        let drains = n.calls("drain");
+        assert_eq!(drains.len(), 1, "{} drained once: {drains:?}", n.ip);
+        let shown = node(record, &n.endpoint());
+        let sub = get(
+            cluster.sidecar(i).addr,
+            shown["operationId"].as_str().unwrap(),
+        )
+        .await;
+        found.push((drains[0]["at"].as_i64().expect("call time"), sub));
+    }
+    found
 }
 
 /// Cleanup with `concurrency: 2` (two nodes at once, the third when one is done); the `dc`
