@@ -9,17 +9,23 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
-    // Rebuild when HEAD moves (HEAD itself for a branch switch, the branch ref for a commit).
-    for args in [
-        &["rev-parse", "--git-path", "HEAD"][..],
-        &["rev-parse", "--git-path", "packed-refs"][..],
-    ] {
-        if let Some(path) = git(args) {
-            println!("cargo:rerun-if-changed={path}");
-        }
-    }
+    // Rebuild when HEAD moves: HEAD itself for a branch switch; for a commit, the branch's loose ref
+    // file, the directory that holds it (a ref packed away and written loose again appears there)
+    // and packed-refs. Only paths that exist are registered: Cargo takes a missing path as changed
+    // and would rerun this script, and so rebuild the crate, on every build.
+    let mut watched = Vec::new();
+    watched.extend(git(&["rev-parse", "--git-path", "HEAD"]));
+    watched.extend(git(&["rev-parse", "--git-path", "packed-refs"]));
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
         if let Some(path) = git(&["rev-parse", "--git-path", &branch]) {
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                watched.push(dir.display().to_string());
+            }
+            watched.push(path);
+        }
+    }
+    for path in watched {
+        if std::path::Path::new(&path).exists() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
