@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
+use super::import_staging::Staging;
 use super::operation::{Operation, OperationType};
 use super::settings::ValidationPolicy;
 use super::validation::{decode, ValidationError};
@@ -191,13 +192,47 @@ impl Operation for ImportRequest {
         ctx.set_extra("bytes", Value::from(report.total_bytes));
         ctx.checkpoint()?;
 
-        let call = self.call(&dir);
-        let failed = ctx
+        // Cassandra imports nothing from a directory not named for the table: stage one that is.
+        let staging = Staging::prepare(&dir, &self.keyspace, &self.table, &ctx.id().to_string())
+            .map_err(|e| {
+                OperationError::preflight(format!(
+                    "staging {} as {}/{} for Cassandra's importer: {e}",
+                    dir.display(),
+                    self.keyspace,
+                    self.table
+                ))
+            })?;
+        let import_from = staging
+            .as_ref()
+            .map_or(dir.clone(), |s| s.dir().to_path_buf());
+        let call = self.call(&import_from);
+        let outcome = ctx
             .uninterruptible(
                 "importNewSSTables",
                 node.import_new_sstables(&self.keyspace, &self.table, &call),
             )
-            .await??;
+            .await;
+        if let Some(staging) = staging {
+            staging.finish(!self.copy_data).map_err(|e| {
+                OperationError::failed(
+                    "Staging",
+                    format!(
+                        "removing the staging directory under {} after the import: {e}",
+                        dir.display()
+                    ),
+                )
+            })?;
+        }
+        let failed: Vec<String> = outcome??
+            .into_iter()
+            .map(|failed| {
+                if Path::new(&failed) == import_from.as_path() {
+                    dir.display().to_string()
+                } else {
+                    failed
+                }
+            })
+            .collect();
         if !failed.is_empty() {
             ctx.set_extra("failedDirectories", Value::from(failed.clone()));
             return Err(OperationError::failed(

@@ -16,6 +16,7 @@ pub mod compaction;
 mod context;
 pub(crate) mod fields;
 pub mod import;
+mod import_staging;
 pub mod list_backups;
 mod operation;
 pub(crate) mod progress;

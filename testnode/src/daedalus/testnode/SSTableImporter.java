@@ -54,6 +54,12 @@ final class SSTableImporter {
                 List<Path[]> done = new ArrayList<>();
                 try {
                     if (forcedFailures.contains(path)) throw new IOException("failure injected for " + path);
+                    if (!namedFor(table, Path.of(path))) {
+                        // Cassandra's SSTableLister drops SSTables whose directory names another table: nothing is
+                        // imported and nothing is reported failed.
+                        note("no new SSTables were found for " + table.qualified() + " in " + path);
+                        continue;
+                    }
                     List<SSTableSet> sets = SSTableSet.list(Path.of(path));
                     if (Path.of(path).toRealPath().equals(table.dir)) {
                         sets.removeIf(s -> table.live.contains(s.key())); // already live: skipped, as Cassandra does
@@ -104,6 +110,20 @@ final class SSTableImporter {
                 throw new RuntimeException("Failed importing sstables: " + e.getMessage());
             }
         }
+    }
+
+    /**
+     * Whether Cassandra's importer (4.0+) lists SSTables of {@code table} in {@code dir}: the directory must be named
+     * {@code <keyspace>/<table>} or {@code <keyspace>/<table>-<id>}, as Descriptor parses them from the path.
+     */
+    static boolean namedFor(Table table, Path dir) {
+        Path name = dir.getFileName();
+        Path parent = dir.getParent() == null ? null : dir.getParent().getFileName();
+        if (name == null || parent == null) return false;
+        String tableName = name.toString();
+        int dash = tableName.indexOf('-');
+        if (dash >= 0) tableName = tableName.substring(0, dash);
+        return tableName.equals(table.name) && parent.toString().equals(table.keyspace);
     }
 
     /** Why this node could not load {@code s}, or null if it can. */

@@ -238,7 +238,7 @@ public final class SelfTest {
             });
             m.invoke(faults, "clearCallLog", new Object[0], new String[0]);
 
-            Path src = copy(four, work.resolve("src-ok"));
+            Path src = copy(four, work.resolve("src-ok/spark_test/test3"));
             check("import of a Murmur3 fixture moves both sets into the table dir", () -> {
                 Object r = importDirs(m, table, Set.of(src.toString()), true, false);
                 eq(List.of(), r);
@@ -249,7 +249,7 @@ public final class SelfTest {
                 eq(Files.size(four.resolve("nb-1-big-Data.db")), Files.size(tableDir.resolve("nb-1-big-Data.db")));
             });
             check("second import gets fresh generations and copyData keeps the source", () -> {
-                Path again = copy(four, work.resolve("src-copy"));
+                Path again = copy(four, work.resolve("src-copy/spark_test/test3"));
                 eq(List.of(), importDirs(m, table, Set.of(again.toString()), true, true));
                 truth(list(tableDir).contains("nb-3-big-Data.db") && list(tableDir).contains("nb-4-big-Data.db"));
                 truth(list(again).contains("nb-1-big-Data.db"));
@@ -267,7 +267,7 @@ public final class SelfTest {
                 truth(file.stream().anyMatch(l -> l.startsWith(unstamped) && l.endsWith("}")));
             });
             check("digest mismatch fails the directory (as passed) and leaves it in place", () -> {
-                Path bad = copy(four, work.resolve("src-bad"));
+                Path bad = copy(four, work.resolve("src-bad/spark_test/test3"));
                 Files.writeString(bad.resolve("nb-1-big-Digest.crc32"), "12345");
                 String passedAs = bad + "/";
                 eq(List.of(passedAs), importDirs(m, table, Set.of(passedAs), true, false));
@@ -275,17 +275,24 @@ public final class SelfTest {
                 eq(List.of(), importDirs(m, table, Set.of(passedAs), false, false));
             });
             check("missing TOC component fails when verifying", () -> {
-                Path bad = copy(four, work.resolve("src-toc"));
+                Path bad = copy(four, work.resolve("src-toc/spark_test/test3"));
                 Files.delete(bad.resolve("nb-2-big-Summary.db"));
                 eq(List.of(bad.toString()), importDirs(m, table, Set.of(bad.toString()), true, false));
             });
             check("ByteOrdered legacy set is refused; good dir in the same call succeeds", () -> {
-                Path bop = copy(legacy, work.resolve("src-bop"));
-                Path ok = copy(four, work.resolve("src-ok2"));
+                Path bop = copy(legacy, work.resolve("src-bop/spark_test/test3"));
+                Path ok = copy(four, work.resolve("src-ok2/spark_test/test3"));
                 List<?> r = (List<?>) importDirs(m, table, new HashSet<>(List.of(bop.toString(), ok.toString())), false, false);
                 eq(List.of(bop.toString()), r);
                 String[] why = (String[]) m.getAttribute(faults, "ImportFailures");
                 truth(String.join("\n", why).contains("ByteOrderedPartitioner"));
+            });
+            check("a directory not named <keyspace>/<table> imports nothing and reports no failure", () -> {
+                Path elsewhere = copy(four, work.resolve("src-anywhere"));
+                Set<String> before = list(tableDir);
+                eq(List.of(), importDirs(m, table, Set.of(elsewhere.toString()), true, false));
+                eq(before, list(tableDir));
+                truth(list(elsewhere).contains("nb-1-big-Data.db"));
             });
             check("importing the table dir itself skips live SSTables", () -> {
                 Set<String> before = list(tableDir);
@@ -296,7 +303,7 @@ public final class SelfTest {
                     () -> importDirs(m, table, Set.of("/nonexistent/x"), true, false),
                     "RuntimeMBeanException/java.lang.RuntimeException", "Directory /nonexistent/x does not exist"));
             check("setFailedImportDirs forces a failure", () -> {
-                Path forced = copy(four, work.resolve("src-forced"));
+                Path forced = copy(four, work.resolve("src-forced/spark_test/test3"));
                 String[] sig = {"[Ljava.lang.String;"};
                 m.invoke(faults, "setFailedImportDirs", new Object[] {new String[] {forced.toString()}}, sig);
                 eq(List.of(forced.toString()), importDirs(m, table, Set.of(forced.toString()), false, false));
