@@ -120,6 +120,16 @@ impl Connection {
                     "server refused the JRMP stream protocol".into(),
                 ))
             }
+            // A TLS record (alert 0x15, handshake 0x16): the port wants TLS and we spoke plain
+            // JRMP, as against a node run with `com.sun.management.jmxremote.ssl=true`.
+            0x15 | 0x16 => {
+                return Err(JmxError::Tls(
+                    "the JMX port answered with TLS: the node runs JMX over TLS \
+                     (com.sun.management.jmxremote.ssl=true); give the client the node's CA \
+                     or certificate (the sidecar's --jmx-ssl-ca)"
+                        .into(),
+                ))
+            }
             other => {
                 return Err(JmxError::Protocol(format!(
                     "unexpected handshake byte {other:#04x}"

@@ -1,0 +1,65 @@
+//! Test support for the real-Cassandra suite: the nodes (`node`), CQL (`cql`), the sidecar binary
+//! beside them (`sidecar`) and the lock that keeps tests off a node another test is stopping.
+//! Nothing here asserts behaviour; the test modules do.
+
+#![allow(dead_code)]
+
+pub mod cql;
+pub mod node;
+pub mod sidecar;
+#[path = "../../it/common/spawn.rs"]
+pub mod spawn;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use cql::Cql;
+pub use node::{NodeOptions, RealNode};
+pub use sidecar::Sidecar;
+
+/// Longest the sidecar may take to serve (a bound against hangs, not a timing assertion).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Held for reading by every test that uses the shared node, for writing by one that stops,
+/// drains or restarts it, so no test sees a node another test took down.
+pub static SHARED_NODE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// The repository's root (the tests run in `crates/daedalus`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// Where this binary's nodes live: `target/real/`, kept after the run for post-mortems and
+/// cleared by the next run.
+pub fn work_root() -> PathBuf {
+    let dir = repo_root().join("target/real");
+    std::fs::create_dir_all(&dir).expect("target/real");
+    dir
+}
+
+/// The single node every test of this binary shares: 127.0.0.10, its own JMX port, started once,
+/// killed when the test process exits.
+pub fn shared() -> &'static RealNode {
+    static NODE: OnceLock<RealNode> = OnceLock::new();
+    NODE.get_or_init(|| {
+        RealNode::start_fresh(
+            "single",
+            &NodeOptions {
+                address: "127.0.0.10".into(),
+                jmx_port: 7599,
+                ..NodeOptions::default()
+            },
+        )
+    })
+}
+
+/// A fresh name for a keyspace of one test: `<prefix>_<n>`, unique within the run.
+pub fn keyspace(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}_{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
