@@ -105,11 +105,13 @@ async fn download_once(
     file: &DownloadFile,
     progress: &mut FileProgress<'_>,
 ) -> Result<DownloadedFile, TransferError> {
+    let within = &batch.options.write_within;
+    check_within(&file.destination, within)?;
     if already_present(file, &batch.buffers).await? {
         progress.complete(file.size);
         return Ok(done(file, DownloadOutcome::AlreadyPresent));
     }
-    let temp = temporary_beside(&file.destination).await?;
+    let temp = temporary_beside(&file.destination, within).await?;
     let temp_path = temp.path().to_path_buf();
     let writer_file = temp
         .as_file()
@@ -202,10 +204,31 @@ async fn already_present(
     }
 }
 
+/// Fails when `path` resolves outside every directory of `within` (none: anywhere).
+fn check_within(path: &Path, within: &[PathBuf]) -> Result<(), TransferError> {
+    if within.is_empty() || crate::confine::is_inside(path, within) {
+        return Ok(());
+    }
+    Err(TransferError::Outside {
+        path: path.to_path_buf(),
+        resolved: crate::confine::resolve(path).unwrap_or_else(|_| path.to_path_buf()),
+        allowed: within
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// A temporary file in the destination's directory (created if missing), so the final rename
-/// stays on one file system. It is removed when dropped unless persisted.
-async fn temporary_beside(destination: &Path) -> Result<tempfile::NamedTempFile, TransferError> {
+/// stays on one file system. It is removed when dropped unless persisted. The directory, once
+/// it exists, must resolve inside `within`.
+async fn temporary_beside(
+    destination: &Path,
+    within: &[PathBuf],
+) -> Result<tempfile::NamedTempFile, TransferError> {
     let destination = destination.to_path_buf();
+    let within = within.to_vec();
     tokio::task::spawn_blocking(move || {
         let directory = match destination.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -219,6 +242,7 @@ async fn temporary_beside(destination: &Path) -> Result<tempfile::NamedTempFile,
             path: directory.clone(),
             source,
         })?;
+        check_within(&directory, &within)?;
         tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
