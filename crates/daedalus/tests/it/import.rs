@@ -126,7 +126,8 @@ async fn confinement_is_checked_again_when_the_operation_runs() {
     let config = EngineConfig {
         workers: 1,
         policy: ValidationPolicy {
-            import_roots: vec![root.clone()],
+            allowed_roots: vec![root.clone()],
+            ..Default::default()
         },
         ..EngineConfig::default()
     };
@@ -149,7 +150,7 @@ async fn confinement_is_checked_again_when_the_operation_runs() {
         .add_permits(1);
     let record = server.wait_finished(&id).await;
     let (_, message) = failure(&record);
-    assert!(message.contains("outside every import root"), "{message}");
+    assert!(message.contains("outside every allowed root"), "{message}");
     assert!(node_version_gate.calls().is_empty());
 }
 

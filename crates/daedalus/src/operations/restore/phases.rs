@@ -1,10 +1,12 @@
 //! The phases of a HARDLINKS or IMPORT restore on a running node, as Esop runs them: INIT
 //! (storage and manifest), CLUSTER_HEALTHCHECK, DOWNLOAD (tokens checked first, objects
 //! verified by SHA-256 into `<sourceDir>/<ks>/<table>-<id>/`, resumable), TRUNCATE, IMPORT
-//! (`importNewSSTables` with Esop's flags, or hard links + `loadNewSSTables`), CLEANUP.
+//! (`importNewSSTables` with Esop's flags, or hard links + `loadNewSSTables`), CLEANUP (only
+//! what DOWNLOAD wrote, as its `ledger` says).
 //!
 //! Owns the phases' work on the node and on local files, with their progress and errors. It must
-//! not choose the backup (`source`) or the tables (`targets`).
+//! not choose the backup (`source`) or the tables (`targets`), nor write into the download
+//! directory anything the ledger has not recorded first.
 
 use std::path::PathBuf;
 
@@ -14,6 +16,9 @@ use cassandra::{ImportOptions, Node};
 use serde_json::Value;
 
 use super::super::context::{OperationError, RunContext};
+use super::super::paths;
+use super::dirs::{self, data_dirs};
+use super::ledger::Ledger;
 use super::source::{failed, node_facts, NodeLookup, Source};
 use super::targets::{self, Target, TargetFile};
 
@@ -76,7 +81,7 @@ impl<'a> Restore<'a> {
                 facts,
                 address: &address,
             },
-            ctx.settings().backup_secrets_dir.as_deref(),
+            ctx,
         )
         .await?;
         let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;
@@ -180,7 +185,21 @@ impl<'a> Restore<'a> {
                 .map(PathBuf::from)
                 .ok_or_else(|| failed(format!("table {} has no data directory", target.name())));
         }
-        // 3.x has no DataPaths: the newest `<table>-<id>` directory of the data directories.
+        // 3.x has no DataPaths: the newest `<table>-<id>` directory of the data directories,
+        // which the links go into, so they must be the node's own.
+        let reported: Vec<PathBuf> = self
+            .node
+            .data_file_locations()
+            .await
+            .map(|d| d.into_iter().map(PathBuf::from).collect())
+            .unwrap_or_default();
+        paths::check_used(
+            dirs::PATH_FIELDS,
+            &dirs::data_dir_paths(self.request),
+            self.ctx.policy(),
+            &reported,
+        )
+        .map_err(|e| failed(e.message))?;
         let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
         for data_dir in data_dirs(self.request) {
             let ks = data_dir.join(&target.keyspace);
@@ -231,6 +250,15 @@ impl<'a> Restore<'a> {
             .collect())
     }
 
+    /// The download directory (`import.sourceDir`).
+    fn source_dir(&self) -> PathBuf {
+        self.request
+            .import
+            .as_ref()
+            .map(|i| i.source_dir())
+            .unwrap_or_default()
+    }
+
     async fn download(&self, progress: &PhaseProgress) -> Result<(), OperationError> {
         self.check_tokens().await?;
         let dirs = self.download_dirs().await?;
@@ -243,14 +271,57 @@ impl<'a> Restore<'a> {
         if self.request.no_download_data {
             return self.check_downloaded(&files, progress).await;
         }
+        let within = self.ctx.policy().allowed_roots.clone();
+        let mut ledger = Ledger::read(&self.source_dir()).map_err(failed)?;
+        self.leave_foreign_files_alone(&ledger, &files).await?;
+        let destinations: Vec<PathBuf> = files.iter().map(|f| f.destination.clone()).collect();
+        ledger
+            .prepare(&destinations, &within)
+            .map_err(|e| failed(format!("preparing the download directory: {e}")))?;
         let progress = progress.clone();
-        let options = transfer_options(self.request).with_progress(move |done, total| {
+        let mut options = transfer_options(self.request).with_progress(move |done, total| {
             if total > 0 {
                 progress.set(done as f64 / total as f64);
             }
             progress.ctx.set_extra("downloadedBytes", Value::from(done));
         });
+        options.write_within = within;
         download(self.ctx, &self.source, files, &options).await
+    }
+
+    /// A destination that exists and that no restore wrote is left as it is: used when it
+    /// holds the backup's bytes already, else the download fails before writing anything
+    /// (downloading would replace it, and CLEANUP would not remove it).
+    async fn leave_foreign_files_alone(
+        &self,
+        ledger: &Ledger,
+        files: &[DownloadFile],
+    ) -> Result<(), OperationError> {
+        for file in files {
+            let path = &file.destination;
+            let Ok(meta) = std::fs::symlink_metadata(path) else {
+                continue;
+            };
+            if ledger.owns(path) {
+                continue;
+            }
+            self.ctx.checkpoint()?;
+            let same = meta.is_file()
+                && meta.len() == file.size
+                && transfer::hash_file(path)
+                    .await
+                    .is_ok_and(|d| d.sha256.eq_ignore_ascii_case(&file.sha256));
+            if !same {
+                return Err(failed(format!(
+                    "{} is already there, was not written by a restore and is not {}: it is \
+                     left alone and nothing was downloaded; move it away, or choose another \
+                     import.sourceDir",
+                    path.display(),
+                    file.key
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// `noDownloadData`: the files must already be in place with the manifest's hash.
@@ -450,30 +521,29 @@ impl<'a> Restore<'a> {
             }
         }
         if !self.request.no_delete_downloads {
-            for dir in self.download_dirs().await? {
-                match std::fs::remove_dir_all(&dir) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(failed(format!("removing {}: {e}", dir.display()))),
-                }
-                // The keyspace directory and sourceDir go once empty; a non-empty one stays.
-                if let Some(ks) = dir.parent() {
-                    let _ = std::fs::remove_dir(ks);
-                    if let Some(source) = ks.parent() {
-                        let _ = std::fs::remove_dir(source);
-                    }
-                }
+            // Only what DOWNLOAD wrote goes, and the directories it made once empty; a file
+            // of the same name that was there before stays.
+            let files: Vec<PathBuf> = self
+                .download_dirs()
+                .await?
+                .iter()
+                .zip(&self.targets)
+                .flat_map(|(dir, target)| target.files.iter().map(|f| dir.join(&f.relative)))
+                .collect();
+            let removed = Ledger::read(&self.source_dir())
+                .and_then(|mut ledger| ledger.remove(&files))
+                .map_err(failed)?;
+            tracing::info!(
+                removed = removed.files,
+                kept = removed.kept,
+                "downloads removed"
+            );
+            // Shown only when it happens, so the record of an ordinary CLEANUP is unchanged.
+            if removed.kept > 0 {
+                self.ctx.set_extra("filesKept", Value::from(removed.kept));
             }
         }
         Ok(())
-    }
-}
-
-/// `dataDirs`, or `<cassandraDirectory>/data`.
-pub fn data_dirs(request: &RestoreRequest) -> Vec<PathBuf> {
-    match &request.data_dirs {
-        Some(dirs) if !dirs.is_empty() => dirs.iter().map(PathBuf::from).collect(),
-        _ => vec![request.cassandra_directory().join("data")],
     }
 }
 
