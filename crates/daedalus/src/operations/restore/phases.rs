@@ -547,7 +547,6 @@ impl<'a> Restore<'a> {
     }
 }
 
-/// Transfer settings from the request: `concurrentConnections` and `retry`.
 /// What to fetch for one manifest file into `destination`: the object under the backup's node
 /// prefix, verified against the manifest's hash (a file without one cannot be verified).
 pub fn download_file(
@@ -597,6 +596,7 @@ pub async fn download(
     Ok(())
 }
 
+/// Transfer settings from the request: `concurrentConnections` and `retry`.
 pub fn transfer_options(request: &RestoreRequest) -> transfer::TransferOptions {
     let retry = request.common.retry();
     transfer::TransferOptions {
@@ -614,32 +614,51 @@ pub fn transfer_options(request: &RestoreRequest) -> transfer::TransferOptions {
     }
 }
 
+/// What `link_all` made in a table directory: its links and the index directories it created.
+/// A link never replaces a file (`hard_link` refuses an existing name), so removing these
+/// removes nothing that was there before.
+#[derive(Debug, Default)]
+pub struct Linked {
+    pub links: Vec<PathBuf>,
+    pub dirs: Vec<PathBuf>,
+}
+
 /// Hard-links every `(from, to)`, creating index directories; on the first failure removes
-/// every link made so far and names the file. Returns the links made.
-pub fn link_all(links: &[(PathBuf, PathBuf)]) -> Result<Vec<PathBuf>, String> {
-    let mut made = Vec::with_capacity(links.len());
+/// every link and directory made so far and names the file. Returns what it made.
+pub fn link_all(links: &[(PathBuf, PathBuf)]) -> Result<Linked, String> {
+    let mut made = Linked::default();
     for (from, to) in links {
-        let result = to
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::hard_link(from, to));
+        let mut result = Ok(());
+        if let Some(parent) = to.parent() {
+            if !parent.exists() {
+                result = std::fs::create_dir(parent);
+                if result.is_ok() {
+                    made.dirs.push(parent.to_path_buf());
+                }
+            }
+        }
+        let result = result.and_then(|()| std::fs::hard_link(from, to));
         if let Err(e) = result {
+            let count = made.links.len();
             unlink_all(&made);
             return Err(format!(
-                "cannot hard-link {} to {}: {e}; the {} links made before were removed",
+                "cannot hard-link {} to {}: {e}; the {count} links made before were removed",
                 from.display(),
                 to.display(),
-                made.len()
             ));
         }
-        made.push(to.clone());
+        made.links.push(to.clone());
     }
     Ok(made)
 }
 
-fn unlink_all(paths: &[PathBuf]) {
-    for path in paths {
+/// Removes the links `link_all` made, then the directories it created once empty.
+fn unlink_all(made: &Linked) {
+    for path in &made.links {
         let _ = std::fs::remove_file(path);
+    }
+    for dir in made.dirs.iter().rev() {
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
@@ -671,8 +690,14 @@ mod tests {
             "already there"
         );
 
+        assert!(
+            !dst.join(".idx").exists(),
+            "the index directory it made is gone too"
+        );
+
         let made = link_all(&links[..2]).unwrap();
-        assert_eq!(made.len(), 2);
+        assert_eq!(made.links.len(), 2);
+        assert_eq!(made.dirs, [dst.join(".idx")]);
         assert_eq!(
             std::fs::read_to_string(dst.join(".idx/c-Data.db")).unwrap(),
             ".idx/c-Data.db",
