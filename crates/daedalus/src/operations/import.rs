@@ -201,7 +201,11 @@ impl Operation for ImportRequest {
             "sourceDir"
         };
         let dir = resolve_dir(field, self.import_dir())
-            .and_then(|dir| paths::check_confined(field, &dir, ctx.policy()).map(|()| dir))
+            .and_then(|dir| {
+                paths::check_confined(field, &dir, ctx.policy())?;
+                paths::check_entries_confined(field, &dir, ctx.policy())?;
+                Ok(dir)
+            })
             .map_err(|e| OperationError::preflight(e.message))?;
 
         let report = self.preflight(ctx, dir.clone()).await?;

@@ -138,6 +138,39 @@ pub fn check_confined(
     confined(field, &path.to_string_lossy(), path, policy)
 }
 
+/// Whether every entry of directory `dir` (of `field`) stays inside the allowed roots: a
+/// symbolic link among the files read there must not lead out of them (no roots: yes).
+pub fn check_entries_confined(
+    field: &str,
+    dir: &Path,
+    policy: &ValidationPolicy,
+) -> Result<(), ValidationError> {
+    if policy.allowed_roots.is_empty() {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        ValidationError::invalid(field, format!("'{field}' {}: {e}", dir.display()))
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !confine::is_inside(&path, &policy.allowed_roots) {
+            let resolved = confine::resolve(&path).unwrap_or_else(|_| path.clone());
+            return Err(ValidationError::invalid(
+                field,
+                format!(
+                    "'{field}' holds {}, which resolves to {}, outside every allowed root ({}): \
+                     a symbolic link may not lead the files read out of them. Remove it, or \
+                     allow its target with {SETTING}",
+                    path.display(),
+                    resolved.display(),
+                    shown(&policy.allowed_roots)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The strings at `name` (dotted) in `body`: one for a string, each string of a list.
 fn values<'a>(body: &'a Value, name: &str) -> Vec<&'a str> {
     let mut value = body;
