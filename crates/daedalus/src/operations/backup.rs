@@ -31,7 +31,7 @@ use super::backup_storage::{
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
-use super::paths::{PathField, PathKind, UsedPath};
+use super::path_field::{PathField, PathKind, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::context::{OperationError, RunContext};
-use super::paths::{PathField, PathKind};
+use super::path_field::{PathField, PathKind};
 use super::validation::ValidationError;
 
 /// The `storageLocation` of every storage request: a `file://` bucket is a directory the

@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
-use super::paths::{self, PathField, PathKind, UsedPath};
+use super::path_field::{PathField, PathKind, UsedPath};
+use super::paths;
 use super::settings::ValidationPolicy;
 use super::validation::{decode, ValidationError};
 

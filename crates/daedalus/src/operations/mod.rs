@@ -18,6 +18,7 @@ pub(crate) mod fields;
 pub mod import;
 pub mod list_backups;
 mod operation;
+mod path_field;
 pub mod paths;
 pub(crate) mod progress;
 pub mod remove_backup;
@@ -40,7 +41,7 @@ pub use context::{Cancellation, OperationError, Reporter, RunContext, SourcedErr
 pub use import::ImportRequest;
 pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
-pub use paths::{PathField, PathKind, UsedPath};
+pub use path_field::{PathField, PathKind, UsedPath};
 pub use remove_backup::RemoveBackupOperation;
 pub use restart::RestartRequest;
 pub use restore::RestoreOperation;

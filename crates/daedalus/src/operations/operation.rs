@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
-use super::paths::{PathField, UsedPath};
+use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 

@@ -30,61 +30,13 @@ use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
+use super::path_field::{PathField, PathKind, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
 /// The setting every refusal names.
 pub const SETTING: &str =
     "--allowed-root (config key `allowed-root`, variable DAEDALUS_ALLOWED_ROOT)";
-
-/// How the sidecar uses the path a field names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathKind {
-    /// Read from, downloaded into, staged in or written to: confined to the allowed roots.
-    Confined,
-    /// A `storageLocation`: a `file://` one names a bucket directory the sidecar writes,
-    /// reads and deletes in, confined like [`PathKind::Confined`]; other protocols name no
-    /// local path.
-    Location,
-    /// One of the node's data directories (`dataDirs`).
-    NodeData,
-    /// Cassandra's directory (`cassandraDirectory`), whose `data` is a data directory of the
-    /// node.
-    CassandraHome,
-    /// The directory of the node's `cassandra.yaml` (`cassandraConfigDirectory`).
-    NodeConfig,
-}
-
-/// A request field that names a path on this host. `name` is the field as a 400 names it,
-/// dotted for a nested object's (`import.sourceDir`); its value is a string or a list of
-/// strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PathField {
-    pub name: &'static str,
-    pub kind: PathKind,
-}
-
-impl PathField {
-    pub const fn new(name: &'static str, kind: PathKind) -> PathField {
-        PathField { name, kind }
-    }
-}
-
-/// A path an operation will use: the declared field it comes from, as given or defaulted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsedPath {
-    pub field: &'static str,
-    pub path: String,
-}
-
-impl UsedPath {
-    pub fn new(field: &'static str, path: impl Into<String>) -> UsedPath {
-        UsedPath {
-            field,
-            path: path.into(),
-        }
-    }
-}
 
 /// Applies the rule to the value of every declared field in a submitted body.
 pub fn check_body(

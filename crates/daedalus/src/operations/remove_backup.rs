@@ -18,7 +18,7 @@ use super::backup_storage::{
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
-use super::paths::{PathField, UsedPath};
+use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use backup::request::{RestorationStrategy, RestoreRequest};
 
 use super::super::backup_storage::STORAGE_LOCATION;
-use super::super::paths::{PathField, PathKind, UsedPath};
+use super::super::path_field::{PathField, PathKind, UsedPath};
 
 /// Every field of a restore that names a local path: the bucket read; the download directory
 /// (written, then emptied by CLEANUP); Esop's `import.tablePath`, accepted and unused; and the

@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::backup_storage::{check_secrets, check_secrets_kept, redact_secrets, scrub_secrets};
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
-use super::paths::{PathField, UsedPath};
+use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
