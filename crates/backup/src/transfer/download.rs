@@ -220,6 +220,21 @@ fn check_within(path: &Path, within: &[PathBuf]) -> Result<(), TransferError> {
     })
 }
 
+/// Whether `candidate` is a temporary file a download of `destination` writes before renaming
+/// it into place (one a crash may have left behind): `.<file name>.<random>.partial` beside it.
+pub fn is_temporary_of(destination: &Path, candidate: &Path) -> bool {
+    let (Some(name), Some(other)) = (destination.file_name(), candidate.file_name()) else {
+        return false;
+    };
+    let (name, other) = (name.to_string_lossy(), other.to_string_lossy());
+    destination.parent() == candidate.parent()
+        && other
+            .strip_prefix(&format!(".{name}."))
+            .and_then(|rest| rest.strip_suffix(".partial"))
+            // The random part has no dot: `X.db`'s temporaries are not `X`'s.
+            .is_some_and(|random| !random.is_empty() && !random.contains('.'))
+}
+
 /// A temporary file in the destination's directory (created if missing), so the final rename
 /// stays on one file system. It is removed when dropped unless persisted. The directory, once
 /// it exists, must resolve inside `within`.
@@ -305,5 +320,31 @@ fn done(file: &DownloadFile, outcome: DownloadOutcome) -> DownloadedFile {
         destination: file.destination.clone(),
         size: file.size,
         outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn temporary_files_are_told_by_their_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("nb-1-big-Data.db");
+        let temp = temporary_beside(&destination, &[]).await.unwrap();
+        assert!(
+            is_temporary_of(&destination, temp.path()),
+            "{:?}",
+            temp.path()
+        );
+        assert!(!is_temporary_of(&destination, &destination));
+        assert!(!is_temporary_of(
+            &destination,
+            &dir.path().join(".nb-1-big-Data.db.partial")
+        ));
+        assert!(!is_temporary_of(
+            &dir.path().join("nb-1-big-Data"),
+            temp.path()
+        ));
     }
 }

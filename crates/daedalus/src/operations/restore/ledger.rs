@@ -1,8 +1,9 @@
 //! What a restore's DOWNLOAD created in its download directory (`import.sourceDir`): the
 //! ledger file there names every directory it made and every file it was about to write, each
 //! recorded before it is made or written, so that CLEANUP (another request, maybe after a
-//! restart) removes those and nothing else. A file that was there before, under the same name
-//! as a backup's file, is never removed, nor overwritten.
+//! restart) removes those (and the temporary files an interrupted download of them left) and
+//! nothing else. A file that was there before, under the same name as a backup's file, is
+//! never removed, nor overwritten.
 //!
 //! Owns the ledger's format, the directories DOWNLOAD creates and the removals of CLEANUP. It
 //! must not download (`phases`) nor choose the files (`targets`).
@@ -12,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use backup::confine;
+use backup::transfer;
 
 /// The ledger's name inside the download directory.
 pub const FILE_NAME: &str = ".daedalus-restore-ledger";
@@ -166,6 +168,7 @@ impl Ledger {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(format!("removing {}: {e}", file.display())),
             }
+            remove_temporaries(file);
             self.files.remove(file);
         }
         // Deepest first; only directories holding the restore's destinations, the download
@@ -247,6 +250,20 @@ impl Ledger {
     }
 }
 
+/// Removes what an interrupted download of `file` left beside it (its temporary files).
+fn remove_temporaries(file: &Path) {
+    let Some(dir) = file.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if transfer::is_temporary_of(file, &path) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 fn create_dir(dir: &Path) -> Result<(), String> {
     match std::fs::create_dir(dir) {
         Ok(()) => Ok(()),
@@ -276,6 +293,9 @@ mod tests {
         for f in &files {
             std::fs::write(f, "downloaded").unwrap();
         }
+        // What a download cut short by a crash leaves beside a file.
+        let partial = table.join(".nb-1-big-Data.db.a1B2c3.partial");
+        std::fs::write(&partial, "half").unwrap();
         // Another file beside them, and one of the backup's names the restore did not write.
         std::fs::write(table.join("notes.txt"), "mine").unwrap();
         let foreign = table.join("nb-2-big-Data.db");
@@ -287,7 +307,7 @@ mod tests {
         all.push(foreign.clone());
         let removed = again.remove(&all).unwrap();
         assert_eq!(removed, Removed { files: 2, kept: 1 });
-        assert!(!files[0].exists() && !files[1].exists());
+        assert!(!files[0].exists() && !files[1].exists() && !partial.exists());
         assert!(foreign.exists() && table.join("notes.txt").exists());
         assert!(
             source.join(FILE_NAME).exists(),
