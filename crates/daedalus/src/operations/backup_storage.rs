@@ -149,6 +149,12 @@ pub(super) fn store_hint(error: &StoreError) -> &'static str {
              own environment, then, unless started with --no-instance-metadata, from the \
              cloud's instance metadata service"
         }
+        StoreError::Directory { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            "; a file:// bucket must resolve inside a root of --allowed-root (config key \
+             `allowed-root`)"
+        }
         StoreError::CredentialsDir { .. } | StoreError::Configure { .. } => {
             "; check the credentials (environment, --backup-secrets-dir) and the endpoint settings"
         }

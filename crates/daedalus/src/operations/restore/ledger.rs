@@ -91,8 +91,9 @@ impl Ledger {
                 return Ok(());
             }
             Err(format!(
-                "{} resolves outside every allowed root ({}): a symbolic link in the download \
-                 directory leads out of them; nothing was written there",
+                "{} resolves outside every allowed root ({}, set with --allowed-root): a \
+                 symbolic link in the download directory leads out of them; nothing was written \
+                 there",
                 path.display(),
                 within
                     .iter()

@@ -585,6 +585,13 @@ pub async fn download(
     .await
     .map_err(|e| match e {
         transfer::TransferError::Cancelled => OperationError::Cancelled,
+        outside @ transfer::TransferError::Outside { .. } => OperationError::failed(
+            "Download",
+            format!(
+                "{outside}; the directories are the roots of {}",
+                paths::SETTING
+            ),
+        ),
         other => OperationError::failed("Download", other.to_string()),
     })?;
     let fetched = results
