@@ -6,6 +6,7 @@
 //! must not talk to Cassandra (callers hand it the snapshot's files and the node's facts) nor
 //! know HTTP or operation records.
 //!
+//! - `confine`: whether a local path stays inside given directories, symlinks resolved.
 //! - `location`: parsing `storageLocation` (`proto://bucket/cluster/dc/node`).
 //! - `layout`: object keys of SSTable components, manifests and topology files.
 //! - `manifest`: the manifest JSON, both forms Esop reads and writes.
@@ -18,6 +19,7 @@
 //! - `test_servers` (feature `test-servers`, tests only): local S3, GCS and Azure servers.
 
 pub mod catalog;
+pub mod confine;
 pub mod layout;
 pub mod location;
 pub mod manifest;

@@ -5,7 +5,10 @@
 //!
 //! Credentials come from each cloud's standard environment variables, then from a mounted
 //! secret directory if the caller names one, then from settings the caller passes (same names
-//! as the environment variables); later sources win. Buckets are checked and created with one
+//! as the environment variables); later sources win. When none of them holds any, the cloud's
+//! instance metadata service is asked only if the caller allows it, and the error names every
+//! source tried (`credentials`). A `file://` store can be kept inside given directories
+//! (`confined`). Buckets are checked and created with one
 //! small request per provider (object_store has no bucket API): S3 `HEAD`/`PUT` on the bucket
 //! through a SigV4 pre-signed URL, GCS through its JSON API, Azure `restype=container` with
 //! Shared Key or bearer authorization. Refreshing an object already stored (so that lifecycle
@@ -32,11 +35,14 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use crate::location::{NodePath, Provider, StorageLocation};
 
 mod azure_auth;
+mod confined;
+mod credentials;
 mod refresh;
 mod s3_copy;
 mod settings;
 
 use azure_auth::{azure_request, AzureAuth};
+pub use credentials::{MetadataService, Missing};
 pub use s3_copy::S3_MAX_COPY;
 use settings::collect_settings;
 
@@ -74,6 +80,13 @@ pub struct StoreOptions {
     /// Settings by environment-variable name (`AWS_ENDPOINT_URL`, `GOOGLE_BASE_URL`,
     /// `AZURE_STORAGE_ENDPOINT`, …); they win over the environment and the directory.
     pub settings: BTreeMap<String, String>,
+    /// Ask the cloud's instance metadata service (169.254.169.254 and the like) for credentials
+    /// when no other source holds any, as the clouds' SDKs do. Off by default: off a cloud VM
+    /// the request only times out, and the error would not say what is missing.
+    pub instance_metadata: bool,
+    /// `file://` only: every object must resolve inside one of these directories, symbolic
+    /// links inside the bucket followed (none: anywhere).
+    pub file_within: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for StoreOptions {
@@ -89,6 +102,8 @@ impl std::fmt::Debug for StoreOptions {
             .field("credentials_dir", &self.credentials_dir)
             .field("proxy_url", &self.proxy_url.as_deref().map(shown_url))
             .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .field("instance_metadata", &self.instance_metadata)
+            .field("file_within", &self.file_within)
             .finish()
     }
 }
@@ -118,6 +133,8 @@ impl Default for StoreOptions {
             credentials_dir: None,
             proxy_url: None,
             settings: BTreeMap::new(),
+            instance_metadata: false,
+            file_within: Vec::new(),
         }
     }
 }
@@ -150,6 +167,10 @@ pub enum StoreError {
         location: String,
         detail: String,
     },
+    /// No source holds credentials for a cloud store: the message names each source tried
+    /// and the settings that would provide them.
+    #[error("{0}")]
+    NoCredentials(Box<credentials::Missing>),
     /// A `file://` location's directory could not be prepared.
     #[error("cannot use directory {path} of {location}: {source}")]
     Directory {
@@ -172,6 +193,8 @@ enum BucketApi {
     File {
         root: PathBuf,
         local: Arc<LocalFileSystem>,
+        /// Directories every object must resolve inside (none: anywhere).
+        within: Vec<PathBuf>,
     },
     S3 {
         s3: Arc<AmazonS3>,
@@ -204,12 +227,23 @@ impl Storage {
         options: &StoreOptions,
     ) -> Result<Storage, StoreError> {
         let settings = collect_settings(location.provider, options)?;
+        let found = credentials::found(location.provider, &settings);
+        if found.is_none() && location.provider != Provider::File && !options.instance_metadata {
+            return Err(credentials::missing(location, options, None));
+        }
         let storage = match location.provider {
             Provider::File => open_file(location, options)?,
             Provider::S3 => open_s3(location, options, &settings)?,
             Provider::Gcp => open_gcs(location, options, &settings)?,
             Provider::Azure => open_azure(location, options, &settings)?,
         };
+        if found.is_none() && location.provider != Provider::File {
+            // Only the metadata service is left: ask it now, so that its silence is reported
+            // as what it is (no credentials anywhere) rather than as a failed request.
+            if let Err(detail) = storage.fetch_credentials().await {
+                return Err(credentials::missing(location, options, Some(detail)));
+            }
+        }
         let check = location.provider != Provider::File && !options.skip_bucket_verification;
         if check && !storage.bucket_exists().await? {
             if !options.create_missing_bucket {
@@ -241,6 +275,31 @@ impl Storage {
     /// The store path of a key at the bucket root (`topology/<fullTag>.json`).
     pub fn bucket_object(&self, key: &str) -> Path {
         Path::from(key)
+    }
+
+    /// Fetches the store's credentials once (the cloud's provider caches them).
+    async fn fetch_credentials(&self) -> Result<(), String> {
+        match &self.bucket_api {
+            BucketApi::File { .. } => Ok(()),
+            BucketApi::S3 { s3, .. } => s3
+                .credentials()
+                .get_credential()
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            BucketApi::Gcs { gcs, .. } => gcs
+                .credentials()
+                .get_credential()
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            BucketApi::Azure { azure, .. } => azure
+                .credentials()
+                .get_credential()
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }
     }
 
     /// Whether the bucket (directory, container) exists.
@@ -463,6 +522,20 @@ fn open_file(location: &StorageLocation, options: &StoreOptions) -> Result<Stora
         location: location.raw.clone(),
         source,
     };
+    let within = &options.file_within;
+    if !within.is_empty() && !crate::confine::is_inside(&root, within) {
+        let shown: Vec<String> = within.iter().map(|d| d.display().to_string()).collect();
+        return Err(dir_err(
+            &root,
+            std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "it resolves outside the directories a file:// store may use ({})",
+                    shown.join(", ")
+                ),
+            ),
+        ));
+    }
     if !root.is_dir() {
         if options.create_missing_bucket || options.skip_bucket_verification {
             std::fs::create_dir_all(&root).map_err(|e| dir_err(&root, e))?;
@@ -481,10 +554,19 @@ fn open_file(location: &StorageLocation, options: &StoreOptions) -> Result<Stora
         })?
         .with_automatic_cleanup(true);
     let local = Arc::new(store);
+    let store: Arc<dyn ObjectStore> = if within.is_empty() {
+        local.clone()
+    } else {
+        Arc::new(confined::ConfinedFs::new(local.clone(), within.clone()))
+    };
     Ok(Storage {
-        store: local.clone(),
+        store,
         location: location.clone(),
-        bucket_api: BucketApi::File { root, local },
+        bucket_api: BucketApi::File {
+            root,
+            local,
+            within: within.clone(),
+        },
     })
 }
 

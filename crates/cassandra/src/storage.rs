@@ -2,7 +2,8 @@
 //! SSTables on disk and to tell whether a backup belongs to this node (fact sheet §3.5, §3.6).
 //!
 //! Owns the table listing (`type=ColumnFamilies,*`, registered on every version), each table's
-//! `DataPaths` (4.0+), the node's `Tokens` and the snapshot tags of `SnapshotDetails`. It must
+//! `DataPaths` (4.0+), the node's data directories (`AllDataFileLocations`), its `Tokens` and
+//! the snapshot tags of `SnapshotDetails`. It must
 //! not touch files: callers walk the directories these calls name.
 
 use crate::error::NodeError;
@@ -61,6 +62,16 @@ impl Node {
         let name = table_mbean_name(keyspace, table)?;
         let value = self.server().get_attribute(&name, "DataPaths").await?;
         expect_strings(value, &format!("{keyspace}.{table} DataPaths"))
+    }
+
+    /// `StorageService.AllDataFileLocations`: the node's data directories (its
+    /// `data_file_directories`), on every version.
+    pub async fn data_file_locations(&self) -> Result<Vec<String>, NodeError> {
+        let value = self
+            .server()
+            .get_attribute(STORAGE_SERVICE, "AllDataFileLocations")
+            .await?;
+        expect_strings(value, "StorageService.AllDataFileLocations")
     }
 
     /// `StorageService.Tokens`: the tokens this node owns, as decimal strings.

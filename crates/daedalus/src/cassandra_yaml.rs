@@ -1,6 +1,7 @@
 //! The node's `cassandra.yaml`, served as JSON by `GET /config`.
 //!
-//! Owns finding the file (`--cassandra-config FILE|DIR`) and converting it. It must not shape
+//! Owns finding the file (`--cassandra-config FILE|DIR`), converting it, and the node
+//! directories it names (which requests may name under `--allowed-root`). It must not shape
 //! HTTP responses (that is `http/read.rs`) nor talk to the node.
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,28 @@ pub fn read_cassandra_yaml(given: Option<&Path>) -> Result<Value, ConfigFileErro
     }
 }
 
+/// The node's data directories (`data_file_directories`) and the directory of the file, as
+/// the sidecar reads it now.
+pub fn node_dirs(given: &Path) -> Result<(Vec<PathBuf>, PathBuf), ConfigFileError> {
+    let yaml = read_cassandra_yaml(Some(given))?;
+    let data = yaml
+        .get("data_file_directories")
+        .and_then(Value::as_array)
+        .map(|dirs| {
+            dirs.iter()
+                .filter_map(Value::as_str)
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let file = resolve_config_path(given);
+    let dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok((data, dir))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +113,25 @@ mod tests {
                 "127.0.0.1"
             );
         }
+    }
+
+    #[test]
+    fn the_data_directories_and_the_files_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cassandra.yaml");
+        std::fs::write(
+            &file,
+            "data_file_directories:\n  - /d1\n  - /d2\ncommitlog_directory: /c\n",
+        )
+        .unwrap();
+        for given in [dir.path(), file.as_path()] {
+            let (data, config) = node_dirs(given).unwrap();
+            assert_eq!(data, [PathBuf::from("/d1"), PathBuf::from("/d2")]);
+            assert_eq!(config, dir.path());
+        }
+        std::fs::write(&file, "cluster_name: x\n").unwrap();
+        assert!(node_dirs(&file).unwrap().0.is_empty());
+        assert!(node_dirs(&dir.path().join("absent")).is_err());
     }
 
     #[test]

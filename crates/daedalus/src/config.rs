@@ -161,13 +161,26 @@ pub struct ServeArgs {
     /// Operations run at once; more wait PENDING.
     #[arg(long, env = "DAEDALUS_WORKERS", value_name = "N", default_value_t = DEFAULT_WORKERS_NONZERO)]
     pub workers: NonZeroUsize,
-    /// When given (repeatable), `sourceDir` and `tablePath` must resolve inside one of these.
-    /// In the environment, separate several with `:`.
+    /// When given (repeatable), every path a request names must resolve inside one of these
+    /// directories (`..` and symbolic links followed): those the sidecar reads, downloads into
+    /// or stages in, and `file://` backup locations; a field naming the node's own storage
+    /// (`dataDirs`, `cassandraDirectory`, `cassandraConfigDirectory`) may instead be one of the
+    /// node's own directories. In the environment, separate several with `:`.
+    #[arg(
+        long,
+        env = "DAEDALUS_ALLOWED_ROOT",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    pub allowed_root: Vec<PathBuf>,
+    /// The older name of `--allowed-root` (it confined imports first); its directories add to
+    /// those of `--allowed-root`.
     #[arg(
         long,
         env = "DAEDALUS_IMPORT_ROOT",
         value_name = "DIR",
-        value_delimiter = ':'
+        value_delimiter = ':',
+        hide = true
     )]
     pub import_root: Vec<PathBuf>,
     /// Longest wait for one JMX call: `30s`, `2m`; a bare number is seconds.
@@ -221,6 +234,12 @@ pub struct ServeArgs {
         value_delimiter = ':'
     )]
     pub backup_data_dir: Vec<PathBuf>,
+    /// Never ask the cloud's instance metadata service (169.254.169.254 and the like) for
+    /// storage credentials: without credentials from the request's secret or the environment,
+    /// `backup`, `list`, `remove-backup` and `restore` then fail at once, naming what is
+    /// missing. Without this flag the service is asked, as the clouds' SDKs do.
+    #[arg(long, env = "DAEDALUS_NO_INSTANCE_METADATA")]
+    pub no_instance_metadata: bool,
     // --- end of operation settings
     // --- Cluster-wide requests: how this sidecar, as coordinator, reaches its peers.
     /// How long a peer sidecar that refuses connections or never answers is retried before its
@@ -438,8 +457,11 @@ impl ServeArgs {
             drain_timeout: self.drain_timeout.get(),
             backup_secrets_dir: self.backup_secrets_dir,
             backup_data_dirs: self.backup_data_dir,
+            instance_metadata: !self.no_instance_metadata,
             ..OperationSettings::default()
         };
+        let mut allowed_roots = self.allowed_root;
+        allowed_roots.extend(self.import_root);
         let peer_scheme = match self.peer_scheme.as_deref() {
             None => None,
             Some(s @ ("http" | "https")) => Some(s.to_string()),
@@ -477,7 +499,7 @@ impl ServeArgs {
             operations_expiration: self.operations_expiration.get(),
             data_dir: self.data_dir,
             workers: self.workers.get(),
-            import_roots: self.import_root,
+            allowed_roots,
             jmx_timeout: self.jmx_timeout.get(),
             jmx_ssl_ca: self.jmx_ssl_ca,
             operations,
@@ -587,7 +609,8 @@ pub struct Settings {
     pub operations_expiration: Duration,
     pub data_dir: PathBuf,
     pub workers: usize,
-    pub import_roots: Vec<PathBuf>,
+    /// `--allowed-root` and its older name `--import-root`: the directories requests may name.
+    pub allowed_roots: Vec<PathBuf>,
     pub jmx_timeout: Duration,
     /// `--jmx-ssl-ca`: JMX over TLS, trusting the certificates in this PEM file.
     pub jmx_ssl_ca: Option<PathBuf>,
@@ -835,7 +858,7 @@ mod tests {
         assert_eq!(s.operations_expiration, DEFAULT_EXPIRATION);
         assert_eq!(s.jmx_timeout, DEFAULT_JMX_TIMEOUT);
         assert_eq!(s.data_dir, default_data_dir());
-        assert!(s.credentials.is_none() && s.import_roots.is_empty());
+        assert!(s.credentials.is_none() && s.allowed_roots.is_empty());
         let ops = s.operations;
         assert_eq!(
             ops.restart_timeout,
@@ -857,7 +880,7 @@ mod tests {
         let s = resolve(&["--config", &file, "--listen", "127.0.0.1:1"]).unwrap();
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.workers, 3);
-        assert_eq!(s.import_roots, vec![PathBuf::from("/a")]);
+        assert_eq!(s.allowed_roots, vec![PathBuf::from("/a")]);
         assert_eq!(s.jmx_service, DEFAULT_JMX_SERVICE);
         assert_eq!(s.operations_expiration, DEFAULT_EXPIRATION);
         // A flag equal to its default is still a flag: it beats the file.
@@ -865,7 +888,50 @@ mod tests {
         assert_eq!(s.workers, 10);
         // A list flag replaces the file's list.
         let s = resolve(&["--config", &file, "--import-root", "/b"]).unwrap();
-        assert_eq!(s.import_roots, vec![PathBuf::from("/b")]);
+        assert_eq!(s.allowed_roots, vec![PathBuf::from("/b")]);
+    }
+
+    /// `--allowed-root` (key `allowed-root`) and its older name `--import-root` (key
+    /// `import-root`) are one setting: repeatable, and adding up when both are given.
+    #[test]
+    fn allowed_roots_under_both_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = resolve(&["--allowed-root", "/a", "--allowed-root", "/b"]).unwrap();
+        assert_eq!(s.allowed_roots, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        let file = config_file(&dir, "allowed-root = [\"/f\"]\n");
+        let s = resolve(&["--config", &file]).unwrap();
+        assert_eq!(s.allowed_roots, [PathBuf::from("/f")]);
+        let s = resolve(&["--config", &file, "--allowed-root", "/g"]).unwrap();
+        assert_eq!(
+            s.allowed_roots,
+            [PathBuf::from("/g")],
+            "the flag replaces the file's"
+        );
+        let s = resolve(&["--config", &file, "--import-root", "/old"]).unwrap();
+        assert_eq!(
+            s.allowed_roots,
+            [PathBuf::from("/f"), PathBuf::from("/old")]
+        );
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("--allowed-root") && !help.contains("--import-root"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn the_instance_metadata_service_is_asked_unless_turned_off() {
+        assert!(resolve(&[]).unwrap().operations.instance_metadata);
+        let s = resolve(&["--no-instance-metadata"]).unwrap();
+        assert!(!s.operations.instance_metadata);
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(&dir, "no-instance-metadata = true\n");
+        assert!(
+            !resolve(&["--config", &file])
+                .unwrap()
+                .operations
+                .instance_metadata
+        );
     }
 
     /// Run in a child process (the environment is shared by the tests of this process): the
@@ -886,6 +952,8 @@ mod tests {
                 .env("DAEDALUS_WORKERS", "7")
                 .env("DAEDALUS_MAX_PENDING", "8")
                 .env("DAEDALUS_IMPORT_ROOT", "/x:/y")
+                .env("DAEDALUS_ALLOWED_ROOT", "/z")
+                .env("DAEDALUS_NO_INSTANCE_METADATA", "true")
                 .output()
                 .unwrap();
             assert!(
@@ -902,7 +970,16 @@ mod tests {
         assert_eq!(s.workers, 7);
         assert_eq!(s.max_pending, 9);
         assert_eq!(s.jmx_timeout, Duration::from_secs(5));
-        assert_eq!(s.import_roots, [PathBuf::from("/x"), PathBuf::from("/y")]);
+        // The older name's directories add to the new one's.
+        assert_eq!(
+            s.allowed_roots,
+            [
+                PathBuf::from("/z"),
+                PathBuf::from("/x"),
+                PathBuf::from("/y")
+            ]
+        );
+        assert!(!s.operations.instance_metadata);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use daedalus::journal::Journal;
 use daedalus::node::NodeHandle;
 use daedalus::operations::cluster::plan::PlanStore;
 use daedalus::operations::cluster::settings::Coordination;
-use daedalus::operations::ValidationPolicy;
+use daedalus::operations::{NodeDirs, ValidationPolicy};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -90,7 +90,8 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         workers: settings.workers,
         expiration: settings.operations_expiration,
         policy: ValidationPolicy {
-            import_roots: settings.import_roots.clone(),
+            allowed_roots: settings.allowed_roots.clone(),
+            node_dirs: node_dirs(&settings),
         },
         operations,
         max_pending: settings.max_pending,
@@ -130,6 +131,30 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     engine.shutdown(settings.shutdown_grace).await;
     tracing::info!("stopped");
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The node's own directories the sidecar knows without asking the node: `--backup-data-dir`
+/// and the data directories of the `cassandra.yaml` of `--cassandra-config`.
+fn node_dirs(settings: &daedalus::config::Settings) -> NodeDirs {
+    let mut dirs = NodeDirs {
+        data: settings.operations.backup_data_dirs.clone(),
+        config: None,
+    };
+    if let Some(given) = &settings.cassandra_config {
+        match daedalus::cassandra_yaml::node_dirs(given) {
+            Ok((data, config)) => {
+                dirs.data.extend(data);
+                dirs.config = Some(config);
+            }
+            Err(error) => tracing::warn!(
+                %error,
+                "the node's directories are not known from cassandra.yaml; with --allowed-root, \
+                 requests naming them (dataDirs, cassandraDirectory, cassandraConfigDirectory) \
+                 must name directories inside a root"
+            ),
+        }
+    }
+    dirs
 }
 
 /// `daedalus hash-token [TOKEN]`: the token from the argument or the first line of stdin.

@@ -43,7 +43,10 @@ impl Storage {
     /// the request that failed.
     pub async fn refresh(&self, key: &Path, size: u64) -> Result<(), object_store::Error> {
         match &self.bucket_api {
-            BucketApi::File { local, .. } => {
+            BucketApi::File { local, within, .. } => {
+                if !within.is_empty() {
+                    super::confined::check(local, within, key)?;
+                }
                 let path = local.path_to_filesystem(key)?;
                 let key = key.to_string();
                 tokio::task::spawn_blocking(move || touch(&path, &key))

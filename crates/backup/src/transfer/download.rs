@@ -105,11 +105,13 @@ async fn download_once(
     file: &DownloadFile,
     progress: &mut FileProgress<'_>,
 ) -> Result<DownloadedFile, TransferError> {
+    let within = &batch.options.write_within;
+    check_within(&file.destination, within)?;
     if already_present(file, &batch.buffers).await? {
         progress.complete(file.size);
         return Ok(done(file, DownloadOutcome::AlreadyPresent));
     }
-    let temp = temporary_beside(&file.destination).await?;
+    let temp = temporary_beside(&file.destination, within).await?;
     let temp_path = temp.path().to_path_buf();
     let writer_file = temp
         .as_file()
@@ -202,10 +204,46 @@ async fn already_present(
     }
 }
 
+/// Fails when `path` resolves outside every directory of `within` (none: anywhere).
+fn check_within(path: &Path, within: &[PathBuf]) -> Result<(), TransferError> {
+    if within.is_empty() || crate::confine::is_inside(path, within) {
+        return Ok(());
+    }
+    Err(TransferError::Outside {
+        path: path.to_path_buf(),
+        resolved: crate::confine::resolve(path).unwrap_or_else(|_| path.to_path_buf()),
+        allowed: within
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Whether `candidate` is a temporary file a download of `destination` writes before renaming
+/// it into place (one a crash may have left behind): `.<file name>.<random>.partial` beside it.
+pub fn is_temporary_of(destination: &Path, candidate: &Path) -> bool {
+    let (Some(name), Some(other)) = (destination.file_name(), candidate.file_name()) else {
+        return false;
+    };
+    let (name, other) = (name.to_string_lossy(), other.to_string_lossy());
+    destination.parent() == candidate.parent()
+        && other
+            .strip_prefix(&format!(".{name}."))
+            .and_then(|rest| rest.strip_suffix(".partial"))
+            // The random part has no dot: `X.db`'s temporaries are not `X`'s.
+            .is_some_and(|random| !random.is_empty() && !random.contains('.'))
+}
+
 /// A temporary file in the destination's directory (created if missing), so the final rename
-/// stays on one file system. It is removed when dropped unless persisted.
-async fn temporary_beside(destination: &Path) -> Result<tempfile::NamedTempFile, TransferError> {
+/// stays on one file system. It is removed when dropped unless persisted. The directory, once
+/// it exists, must resolve inside `within`.
+async fn temporary_beside(
+    destination: &Path,
+    within: &[PathBuf],
+) -> Result<tempfile::NamedTempFile, TransferError> {
     let destination = destination.to_path_buf();
+    let within = within.to_vec();
     tokio::task::spawn_blocking(move || {
         let directory = match destination.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -219,6 +257,7 @@ async fn temporary_beside(destination: &Path) -> Result<tempfile::NamedTempFile,
             path: directory.clone(),
             source,
         })?;
+        check_within(&directory, &within)?;
         tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
@@ -281,5 +320,31 @@ fn done(file: &DownloadFile, outcome: DownloadOutcome) -> DownloadedFile {
         destination: file.destination.clone(),
         size: file.size,
         outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn temporary_files_are_told_by_their_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("nb-1-big-Data.db");
+        let temp = temporary_beside(&destination, &[]).await.unwrap();
+        assert!(
+            is_temporary_of(&destination, temp.path()),
+            "{:?}",
+            temp.path()
+        );
+        assert!(!is_temporary_of(&destination, &destination));
+        assert!(!is_temporary_of(
+            &destination,
+            &dir.path().join(".nb-1-big-Data.db.partial")
+        ));
+        assert!(!is_temporary_of(
+            &dir.path().join("nb-1-big-Data"),
+            temp.path()
+        ));
     }
 }

@@ -53,6 +53,16 @@ pub enum TransferError {
         source: object_store::Error,
     },
 
+    /// A download's destination resolves outside the directories it may write to (a symbolic
+    /// link on the way leads out of them); nothing was written there.
+    #[error("{} resolves to {}, outside the directories this download may write to ({}): a symbolic link leads out of them; nothing was written there", path.display(), resolved.display(), allowed)]
+    Outside {
+        path: PathBuf,
+        resolved: PathBuf,
+        /// The allowed directories, as shown.
+        allowed: String,
+    },
+
     /// A downloaded object does not have the size the manifest gives it.
     #[error("object {key} has {actual} bytes, expected {expected}: the backup is damaged or the manifest is not the one it was written with")]
     ObjectSize {

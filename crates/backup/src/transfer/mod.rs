@@ -32,7 +32,7 @@ mod refresh;
 mod throttle;
 mod upload;
 
-pub use download::{download, DownloadFile, DownloadOutcome, DownloadedFile};
+pub use download::{download, is_temporary_of, DownloadFile, DownloadOutcome, DownloadedFile};
 pub use error::TransferError;
 pub use hashing::{hash_file, FileDigest};
 pub use options::{BackoffStrategy, RetryPolicy, TransferOptions, MIN_PART_SIZE};

@@ -2,6 +2,7 @@
 //! `duration`, `retry`), plus the memory bounds of the pipeline. Parsing the request's JSON
 //! into these is the request module's job; this one only holds and validates them.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,6 +85,10 @@ pub struct TransferOptions {
     /// Uploads only: refreshes each object whose key is already stored (Esop's default);
     /// `None` leaves such objects untouched (`skipRefreshing`).
     pub refresh: Option<Arc<dyn RefreshObject>>,
+    /// Downloads only: every destination must resolve inside one of these directories (none:
+    /// anywhere). Checked before a destination is read and once its directory exists, before
+    /// anything is written, so a symbolic link met inside them cannot lead a file out.
+    pub write_within: Vec<PathBuf>,
 }
 
 impl Default for TransferOptions {
@@ -98,6 +103,7 @@ impl Default for TransferOptions {
             read_chunk: 256 * 1024,
             on_progress: None,
             refresh: None,
+            write_within: Vec::new(),
         }
     }
 }
@@ -114,6 +120,7 @@ impl std::fmt::Debug for TransferOptions {
             .field("read_chunk", &self.read_chunk)
             .field("on_progress", &self.on_progress.is_some())
             .field("refresh", &self.refresh.is_some())
+            .field("write_within", &self.write_within)
             .finish()
     }
 }

@@ -2,6 +2,7 @@
 //! (moto), a GCS (fake-gcs-server) and an Azure (Azurite) server on loopback, installed by
 //! `scripts/emulators` on first use. A server that cannot start fails its test.
 
+mod confinement;
 mod gcs_uploads;
 mod scenarios;
 mod transfer;

@@ -303,6 +303,16 @@ async fn exercise(version: &str, expected_raw: &str) {
             "{paths:?}"
         );
     }
+    let locations = node.data_file_locations().await.unwrap();
+    assert_eq!(locations.len(), 1, "{locations:?}");
+    assert!(Path::new(&locations[0]).is_dir(), "{locations:?}");
+    if v.at_least(4, 0) {
+        let table_dir = node.table_data_paths("ks", "t").await.unwrap();
+        assert!(
+            table_dir[0].starts_with(&locations[0]),
+            "{table_dir:?} in {locations:?}"
+        );
+    }
     let tokens = node.tokens().await.unwrap();
     assert!(!tokens.is_empty());
     assert!(

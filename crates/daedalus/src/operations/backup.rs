@@ -26,11 +26,12 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    check_file_location, check_secrets, check_secrets_kept, invalid, node_facts, now_millis,
-    open_storage, parse_request, record_fields, scrub_secrets,
+    check_secrets, check_secrets_kept, invalid, node_facts, now_millis, open_storage,
+    parse_request, record_fields, scrub_secrets, STORAGE_LOCATION,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
+use super::path_field::{PathField, PathKind, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
@@ -64,10 +65,41 @@ impl Serialize for BackupOperation {
 impl OperationType for BackupOperation {
     const TYPE: &'static str = "backup";
 
-    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    /// The bucket written to; the data directories whose snapshots are read and uploaded;
+    /// `cassandraDirectory`, accepted as Esop's and unused, still named the node's.
+    const PATH_FIELDS: &'static [PathField] = &[
+        STORAGE_LOCATION,
+        PathField::new("dataDirs", PathKind::NodeData),
+        PathField::new("cassandraDirectory", PathKind::CassandraHome),
+    ];
+
+    fn paths(&self) -> Vec<UsedPath> {
+        let request = &self.request;
+        let mut used: Vec<UsedPath> = request
+            .common
+            .storage_location
+            .iter()
+            .map(|l| UsedPath::new("storageLocation", l.clone()))
+            .collect();
+        used.extend(
+            request
+                .data_dirs
+                .iter()
+                .flatten()
+                .map(|d| UsedPath::new("dataDirs", d.clone())),
+        );
+        used.extend(
+            request
+                .cassandra_directory
+                .iter()
+                .map(|d| UsedPath::new("cassandraDirectory", d.clone())),
+        );
+        used
+    }
+
+    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let mut request: BackupRequest = parse_request(body)?;
         request.validate().map_err(invalid)?;
-        check_file_location(&request.common, policy)?;
         let seconds = now_millis() / 1000;
         request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
         Ok(BackupOperation {

@@ -7,7 +7,7 @@
 //! Owns the bridge between the `backup` crate's request types and this crate's validation and
 //! operation errors. It must not upload, list or remove (the operations and the crate do).
 
-use std::path::{Component, Path};
+use std::path::Path;
 
 use backup::catalog::{CatalogError, Scope};
 use backup::location::{NodeFacts, StorageLocation};
@@ -17,8 +17,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::context::{OperationError, RunContext};
-use super::settings::ValidationPolicy;
+use super::path_field::{PathField, PathKind};
 use super::validation::ValidationError;
+
+/// The `storageLocation` of every storage request: a `file://` bucket is a directory the
+/// sidecar writes, reads and deletes in.
+pub(super) const STORAGE_LOCATION: PathField =
+    PathField::new("storageLocation", PathKind::Location);
 
 /// Parses a request body of the `backup` crate's shape, naming the field at fault.
 pub(super) fn parse_request<T: DeserializeOwned>(body: &Value) -> Result<T, ValidationError> {
@@ -33,45 +38,6 @@ pub(super) fn invalid(error: RequestError) -> ValidationError {
         return ValidationError::malformed(error.to_string());
     }
     ValidationError::invalid(&error.field, format!("'{}' {}", error.field, error.reason))
-}
-
-/// With `--import-root` set, a `file://` location must lie inside one of the roots: the
-/// sidecar writes (and `remove-backup` deletes) there.
-pub(super) fn check_file_location(
-    common: &CommonStorageFields,
-    policy: &ValidationPolicy,
-) -> Result<(), ValidationError> {
-    let location = common.location().map_err(invalid)?;
-    let Some(directory) = location.directory.as_ref() else {
-        return Ok(());
-    };
-    if policy.import_roots.is_empty() {
-        return Ok(());
-    }
-    let bucket = directory.join(&location.bucket);
-    let inside = policy.import_roots.iter().any(|root| {
-        let root = root.canonicalize().unwrap_or_else(|_| root.clone());
-        bucket.starts_with(&root)
-    });
-    let plain = bucket
-        .components()
-        .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
-    if inside && plain {
-        return Ok(());
-    }
-    let roots: Vec<String> = policy
-        .import_roots
-        .iter()
-        .map(|r| r.display().to_string())
-        .collect();
-    Err(ValidationError::invalid(
-        "storageLocation",
-        format!(
-            "'storageLocation' {}: a file:// bucket must be inside an import root ({}), without '.' or '..'",
-            location.raw,
-            roots.join(", ")
-        ),
-    ))
 }
 
 /// Refuses `k8sSecretName` when the sidecar has no secrets directory to read it from.
@@ -148,6 +114,8 @@ pub(super) async fn open_storage(
     let options = StoreOptions {
         create_missing_bucket,
         credentials_dir,
+        instance_metadata: ctx.settings().instance_metadata,
+        file_within: ctx.policy().allowed_roots.clone(),
         // A few quick retries of one request inside the client; longer outages are the
         // request's `retry` (whole files again), as in Esop.
         retry: object_store::RetryConfig {
@@ -167,14 +135,31 @@ pub(super) async fn open_storage(
 
 /// A store that cannot be used, as a failure cause naming what to do.
 pub(super) fn store_failure(error: StoreError) -> OperationError {
-    let hint = match &error {
+    OperationError::failed("Storage", format!("{error}{}", store_hint(&error)))
+}
+
+/// What to do about a store that cannot be used, in this sidecar's settings.
+pub(super) fn store_hint(error: &StoreError) -> &'static str {
+    match error {
         StoreError::BucketMissing { .. } => "",
+        StoreError::NoCredentials(_) => {
+            ". This sidecar reads them from the request (k8sSecretName: a secret mounted under \
+             --backup-secrets-dir; without it the cluster's default secret \
+             cassandra-backup-restore-secret-cluster-<cluster name> if mounted), then from its \
+             own environment, then, unless started with --no-instance-metadata, from the \
+             cloud's instance metadata service"
+        }
+        StoreError::Directory { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            "; a file:// bucket must resolve inside a root of --allowed-root (config key \
+             `allowed-root`)"
+        }
         StoreError::CredentialsDir { .. } | StoreError::Configure { .. } => {
             "; check the credentials (environment, --backup-secrets-dir) and the endpoint settings"
         }
         _ => "; check that the storage is reachable and the credentials may use the bucket",
-    };
-    OperationError::failed("Storage", format!("{error}{hint}"))
+    }
 }
 
 /// A listing or removal failure as a failure cause.

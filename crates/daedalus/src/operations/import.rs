@@ -16,6 +16,8 @@ use serde_json::Value;
 use super::context::{OperationError, RunContext};
 use super::import_staging::Staging;
 use super::operation::{Operation, OperationType};
+use super::path_field::{PathField, PathKind, UsedPath};
+use super::paths;
 use super::settings::ValidationPolicy;
 use super::validation::{decode, ValidationError};
 
@@ -66,16 +68,17 @@ struct ImportInput {
 }
 
 impl ImportRequest {
-    pub fn from_json(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    /// Parses a body; confinement to the allowed roots is the registry's (`paths.rs`).
+    pub fn from_json(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let input: ImportInput = decode(body)?;
         let keyspace = identifier("keyspace", input.keyspace)?;
         let table = identifier("table", input.table)?;
         let source_dir = input
             .source_dir
             .ok_or_else(|| ValidationError::missing("sourceDir"))?;
-        resolve_dir("sourceDir", &source_dir, &policy.import_roots)?;
+        resolve_dir("sourceDir", &source_dir)?;
         if let Some(table_path) = &input.table_path {
-            resolve_dir("tablePath", table_path, &policy.import_roots)?;
+            resolve_dir("tablePath", table_path)?;
         }
         let quick = input.quick.unwrap_or(false);
         Ok(ImportRequest {
@@ -126,6 +129,21 @@ impl ImportRequest {
 
 impl OperationType for ImportRequest {
     const TYPE: &'static str = "import";
+
+    /// Cassandra reads (and with `copyData: false` moves) the SSTables of the imported
+    /// directory.
+    const PATH_FIELDS: &'static [PathField] = &[
+        PathField::new("sourceDir", PathKind::Confined),
+        PathField::new("tablePath", PathKind::Confined),
+    ];
+
+    fn paths(&self) -> Vec<UsedPath> {
+        let mut used = vec![UsedPath::new("sourceDir", self.source_dir.clone())];
+        if let Some(table_path) = &self.table_path {
+            used.push(UsedPath::new("tablePath", table_path.clone()));
+        }
+        used
+    }
 
     fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         ImportRequest::from_json(body, policy)
@@ -184,7 +202,12 @@ impl Operation for ImportRequest {
         } else {
             "sourceDir"
         };
-        let dir = resolve_dir(field, self.import_dir(), &ctx.policy().import_roots)
+        let dir = resolve_dir(field, self.import_dir())
+            .and_then(|dir| {
+                paths::check_confined(field, &dir, ctx.policy())?;
+                paths::check_entries_confined(field, &dir, ctx.policy())?;
+                Ok(dir)
+            })
             .map_err(|e| OperationError::preflight(e.message))?;
 
         let report = self.preflight(ctx, dir.clone()).await?;
@@ -293,9 +316,9 @@ pub(super) fn identifier(field: &str, value: Option<String>) -> Result<String, V
     Ok(value)
 }
 
-/// Applies the path rules: absolute, an existing readable directory, and inside one of `roots`
-/// (when any) after resolving `..` and symlinks. Returns the resolved path.
-pub fn resolve_dir(field: &str, path: &str, roots: &[PathBuf]) -> Result<PathBuf, ValidationError> {
+/// The directory as it resolves (`..` and symlinks followed): absolute, existing, a readable
+/// directory. Confinement to the allowed roots is `paths.rs`'s.
+pub fn resolve_dir(field: &str, path: &str) -> Result<PathBuf, ValidationError> {
     let given = Path::new(path);
     if path.is_empty() {
         return Err(ValidationError::invalid(
@@ -323,24 +346,6 @@ pub fn resolve_dir(field: &str, path: &str, roots: &[PathBuf]) -> Result<PathBuf
             field,
             format!("'{field}' {path:?} is not readable: {e}"),
         ));
-    }
-    if !roots.is_empty() {
-        let inside = roots.iter().any(|root| {
-            root.canonicalize()
-                .map(|root| resolved.starts_with(root))
-                .unwrap_or(false)
-        });
-        if !inside {
-            let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
-            return Err(ValidationError::invalid(
-                field,
-                format!(
-                    "'{field}' {path:?} resolves to {} which is outside every import root ({})",
-                    resolved.display(),
-                    roots.join(", ")
-                ),
-            ));
-        }
     }
     Ok(resolved)
 }

@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_file_location, check_secrets, check_secrets_kept, invalid, open_catalog,
-    parse_request, record_fields, scrub_secrets,
+    catalog_failure, check_secrets, check_secrets_kept, invalid, open_catalog, parse_request,
+    record_fields, scrub_secrets, STORAGE_LOCATION,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
+use super::path_field::{PathField, PathKind, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
@@ -49,10 +50,33 @@ impl Serialize for ListBackupsOperation {
 impl OperationType for ListBackupsOperation {
     const TYPE: &'static str = "list";
 
-    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    /// The bucket read; Esop's `toFile`, accepted and unused (the listing is the record's), is
+    /// still confined, as a file the sidecar would write.
+    const PATH_FIELDS: &'static [PathField] = &[
+        STORAGE_LOCATION,
+        PathField::new("toFile", PathKind::Confined),
+    ];
+
+    fn paths(&self) -> Vec<UsedPath> {
+        let request = &self.request;
+        let mut used: Vec<UsedPath> = request
+            .common
+            .storage_location
+            .iter()
+            .map(|l| UsedPath::new("storageLocation", l.clone()))
+            .collect();
+        used.extend(
+            request
+                .to_file
+                .iter()
+                .map(|f| UsedPath::new("toFile", f.clone())),
+        );
+        used
+    }
+
+    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let mut request: ListRequest = parse_request(body)?;
         request.validate().map_err(invalid)?;
-        check_file_location(&request.common, policy)?;
         // The listing is the operation's answer, never a request field.
         request.response = None;
         Ok(ListBackupsOperation {

@@ -19,6 +19,8 @@ pub mod import;
 mod import_staging;
 pub mod list_backups;
 mod operation;
+mod path_field;
+pub mod paths;
 pub(crate) mod progress;
 pub mod remove_backup;
 pub mod restart;
@@ -40,10 +42,11 @@ pub use context::{Cancellation, OperationError, Reporter, RunContext, SourcedErr
 pub use import::ImportRequest;
 pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
+pub use path_field::{PathField, PathKind, UsedPath};
 pub use remove_backup::RemoveBackupOperation;
 pub use restart::RestartRequest;
 pub use restore::RestoreOperation;
-pub use settings::{OperationSettings, ValidationPolicy};
+pub use settings::{NodeDirs, OperationSettings, ValidationPolicy};
 pub use table::{FlushRequest, RefreshRequest, TruncateRequest};
 pub use topology::{DecommissionRequest, DrainRequest, RebuildRequest};
 pub use validation::ValidationError;
@@ -70,18 +73,29 @@ pub static REGISTRY: &[Registration] = &[
 /// An operation and its fields as the record shows them.
 type Made = (Arc<dyn Operation>, Value);
 
-/// One registered type: its name and the two ways to make one (from a request, from the journal).
+/// One registered type: its name, its path fields and the two ways to make one (from a
+/// request, from the journal).
 pub struct Registration {
     pub type_name: &'static str,
+    /// The request fields that name paths on this host ([`OperationType::PATH_FIELDS`]).
+    pub path_fields: &'static [PathField],
     parse: fn(&Value, &ValidationPolicy) -> Result<Made, ValidationError>,
     restore: fn(Value) -> Result<Made, serde_json::Error>,
 }
 
 impl Registration {
+    /// Parsing applies the path rule of `paths.rs` to every path field in the body, then the
+    /// type's own validation, then the rule again to the paths the operation will use.
     pub const fn of<T: OperationType>() -> Registration {
         Registration {
             type_name: T::TYPE,
-            parse: |body, policy| Ok(made(T::parse(body, policy)?)),
+            path_fields: T::PATH_FIELDS,
+            parse: |body, policy| {
+                paths::check_body(T::PATH_FIELDS, body, policy)?;
+                let operation = T::parse(body, policy)?;
+                paths::check_used(T::PATH_FIELDS, &operation.paths(), policy, &[])?;
+                Ok(made(operation))
+            },
             restore: |stored| Ok(made(serde_json::from_value::<T>(stored)?)),
         }
     }
@@ -91,10 +105,16 @@ impl Registration {
     }
 }
 
+/// The operation and its record fields; a type with path fields applies the path rule again
+/// when it starts.
 fn made<T: OperationType>(operation: T) -> Made {
     // Serializing a plain struct of strings, numbers and lists cannot fail.
     let fields = serde_json::to_value(&operation).unwrap_or(Value::Null);
-    (Arc::new(operation), fields)
+    if T::PATH_FIELDS.is_empty() {
+        (Arc::new(operation), fields)
+    } else {
+        (Arc::new(paths::Checked(operation)), fields)
+    }
 }
 
 /// The registered type names, sorted (for messages).

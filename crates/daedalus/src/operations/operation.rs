@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
+use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
@@ -58,6 +59,17 @@ pub trait Operation: Send + Sync + fmt::Debug + 'static {
 pub trait OperationType: Operation + Serialize + DeserializeOwned + Sized {
     /// `type` as the API spells it.
     const TYPE: &'static str;
+
+    /// Every request field that names a path on this host, and how the sidecar uses it. The
+    /// registry confines them (`paths.rs`); a field that names a path and is missing here
+    /// fails the test that walks the API document.
+    const PATH_FIELDS: &'static [PathField] = &[];
+
+    /// The paths this operation will use, each from a field of [`Self::PATH_FIELDS`]: those
+    /// given and the defaults it falls back to.
+    fn paths(&self) -> Vec<UsedPath> {
+        Vec::new()
+    }
 
     /// Parses and validates a submitted body, naming the field at fault.
     fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError>;

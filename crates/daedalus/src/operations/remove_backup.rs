@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_storage::{
-    catalog_failure, check_file_location, check_secrets, check_secrets_kept, invalid, now_millis,
-    open_catalog, parse_request, record_fields, scrub_secrets,
+    catalog_failure, check_secrets, check_secrets_kept, invalid, now_millis, open_catalog,
+    parse_request, record_fields, scrub_secrets, STORAGE_LOCATION,
 };
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
+use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
@@ -58,10 +59,21 @@ impl Serialize for RemoveBackupOperation {
 impl OperationType for RemoveBackupOperation {
     const TYPE: &'static str = "remove-backup";
 
-    fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
+    /// The bucket whose objects are deleted.
+    const PATH_FIELDS: &'static [PathField] = &[STORAGE_LOCATION];
+
+    fn paths(&self) -> Vec<UsedPath> {
+        self.request
+            .common
+            .storage_location
+            .iter()
+            .map(|l| UsedPath::new("storageLocation", l.clone()))
+            .collect()
+    }
+
+    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let request: RemoveBackupRequest = parse_request(body)?;
         request.validate().map_err(invalid)?;
-        check_file_location(&request.common, policy)?;
         Ok(RemoveBackupOperation {
             request,
             secret_withheld: false,

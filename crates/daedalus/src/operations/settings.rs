@@ -1,5 +1,5 @@
 //! What the deployment allows operations and how long their waits may be, and what validation
-//! needs to know (import roots).
+//! needs to know (the allowed roots, the node's own directories).
 //!
 //! Owns [`OperationSettings`] and [`ValidationPolicy`]. It must not validate or run anything.
 
@@ -32,6 +32,10 @@ pub struct OperationSettings {
     /// How cluster-wide requests reach the peers and where their plans are kept; without it
     /// `globalRequest: true` is refused (400).
     pub cluster: Option<Coordination>,
+    /// Whether a cloud store without credentials from any other source asks the cloud's
+    /// instance metadata service (`--no-instance-metadata` turns it off). Off in `Default`,
+    /// which the binary never uses: tests and embedders opt in.
+    pub instance_metadata: bool,
 }
 
 impl Default for OperationSettings {
@@ -45,6 +49,7 @@ impl Default for OperationSettings {
             backup_secrets_dir: None,
             backup_data_dirs: Vec::new(),
             cluster: None,
+            instance_metadata: false,
         }
     }
 }
@@ -52,6 +57,20 @@ impl Default for OperationSettings {
 /// What validation needs to know about the deployment.
 #[derive(Debug, Clone, Default)]
 pub struct ValidationPolicy {
-    /// When not empty, every directory an operation reads must resolve inside one of these.
-    pub import_roots: Vec<PathBuf>,
+    /// `--allowed-root`: when not empty, confinement is on, and every path a request names must
+    /// resolve inside one of these, or be one of the node's own directories where the field
+    /// names the node's storage (the rule is `paths.rs`'s).
+    pub allowed_roots: Vec<PathBuf>,
+    /// The node's own directories as far as the sidecar knows them without asking the node.
+    pub node_dirs: NodeDirs,
+}
+
+/// The node's own directories known from the settings: `--backup-data-dir` and the
+/// `cassandra.yaml` of `--cassandra-config`.
+#[derive(Debug, Clone, Default)]
+pub struct NodeDirs {
+    /// Its data directories (`data_file_directories`, `--backup-data-dir`).
+    pub data: Vec<PathBuf>,
+    /// The directory holding the `cassandra.yaml` the sidecar reads.
+    pub config: Option<PathBuf>,
 }

@@ -84,7 +84,8 @@ async fn invalid_requests_are_400_naming_the_field_and_create_nothing() {
     let root = tmp.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
     let policy = ValidationPolicy {
-        import_roots: vec![root.clone()],
+        allowed_roots: vec![root.clone()],
+        ..Default::default()
     };
     let server = TestServer::start(
         Arc::new(FakeNode::new()).connector(),

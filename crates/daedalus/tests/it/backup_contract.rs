@@ -78,17 +78,18 @@ async fn the_contract_backup_request_is_accepted_unchanged() {
     assert_operation(&shown);
 }
 
-/// With `--import-root`, a `file://` bucket outside the roots is refused for every backup type
+/// With `--allowed-root`, a `file://` bucket outside the roots is refused for every backup type
 /// (the sidecar writes and deletes there).
 #[tokio::test]
-async fn file_locations_stay_inside_the_import_roots() {
+async fn file_locations_stay_inside_the_allowed_roots() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
     let config = EngineConfig {
         workers: 1,
         policy: daedalus::operations::ValidationPolicy {
-            import_roots: vec![root.clone()],
+            allowed_roots: vec![root.clone()],
+            ..Default::default()
         },
         ..EngineConfig::default()
     };
@@ -107,7 +108,7 @@ async fn file_locations_stay_inside_the_import_roots() {
             assert!(resp.body["message"]
                 .as_str()
                 .unwrap()
-                .contains("import root"));
+                .contains("allowed root"));
         }
     }
     let resp = server

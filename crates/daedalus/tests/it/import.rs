@@ -126,7 +126,8 @@ async fn confinement_is_checked_again_when_the_operation_runs() {
     let config = EngineConfig {
         workers: 1,
         policy: ValidationPolicy {
-            import_roots: vec![root.clone()],
+            allowed_roots: vec![root.clone()],
+            ..Default::default()
         },
         ..EngineConfig::default()
     };
@@ -149,8 +150,40 @@ async fn confinement_is_checked_again_when_the_operation_runs() {
         .add_permits(1);
     let record = server.wait_finished(&id).await;
     let (_, message) = failure(&record);
-    assert!(message.contains("outside every import root"), "{message}");
+    assert!(message.contains("outside every allowed root"), "{message}");
     assert!(node_version_gate.calls().is_empty());
+}
+
+/// A component of the directory that is a symbolic link leading out of the allowed roots is
+/// refused before Cassandra reads anything through it.
+#[tokio::test]
+async fn a_file_linked_from_outside_the_roots_is_not_imported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let inside = copy_fixture(NB_SETS, &root);
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("secret"), "not an sstable").unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("secret"), inside.join("nb-9-big-Data.db")).unwrap();
+    let node = Arc::new(FakeNode::new());
+    let config = EngineConfig {
+        workers: 1,
+        policy: ValidationPolicy {
+            allowed_roots: vec![root.clone()],
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    };
+    let server = TestServer::start(node.connector(), config, &tmp.path().join("d")).await;
+    let record = server.run(&import_body(&inside)).await;
+    let (kind, message) = failure(&record);
+    assert_eq!(kind, "Preflight");
+    assert!(
+        message.contains("nb-9-big-Data.db") && message.contains("outside every allowed root"),
+        "{message}"
+    );
+    assert!(node.calls().is_empty());
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ mod global_restore;
 mod import;
 mod jmx_tls;
 mod operations;
+mod paths;
 mod prod;
 mod reads;
 mod restore;

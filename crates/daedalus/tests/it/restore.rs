@@ -27,12 +27,12 @@ use crate::common::*;
 
 use backup::test_servers as servers;
 
-const KS: &str = "spark_test";
-const TABLE: &str = "test3";
+pub(crate) const KS: &str = "spark_test";
+pub(crate) const TABLE: &str = "test3";
 const NODE_PREFIX: [&str; 3] = ["test-cluster", "dc1", "node1"];
 
 /// A test node seeded with two real `nb` SSTables in `spark_test.test3`.
-async fn seeded_node(version: &str, dir: &Path) -> TestNode {
+pub(crate) async fn seeded_node(version: &str, dir: &Path) -> TestNode {
     let seed = copy_fixture(NB_SETS, dir);
     TestNode::start_with(
         version,
@@ -46,7 +46,7 @@ async fn seeded_node(version: &str, dir: &Path) -> TestNode {
 }
 
 /// The SHA-256 of every component of the SSTables the node serves for `spark_test.test3`.
-async fn live_hashes(node: &TestNode) -> Vec<String> {
+pub(crate) async fn live_hashes(node: &TestNode) -> Vec<String> {
     crate::common::testnode::live_hashes(
         "127.0.0.1",
         node.port,
@@ -58,11 +58,11 @@ async fn live_hashes(node: &TestNode) -> Vec<String> {
 }
 
 /// Where a backup lives and what it holds.
-struct Backup {
-    storage: Storage,
-    node: NodePath,
-    manifest: Manifest,
-    full_tag: String,
+pub(crate) struct Backup {
+    pub(crate) storage: Storage,
+    pub(crate) node: NodePath,
+    pub(crate) manifest: Manifest,
+    pub(crate) full_tag: String,
 }
 
 impl Backup {
@@ -108,7 +108,7 @@ impl Backup {
     }
 }
 
-fn file_location(root: &Path) -> String {
+pub(crate) fn file_location(root: &Path) -> String {
     format!("file://{}/bucket/{}", root.display(), NODE_PREFIX.join("/"))
 }
 
@@ -125,7 +125,12 @@ async fn open(location: &str, options: &StoreOptions) -> (Storage, NodePath) {
 
 /// Snapshots `spark_test.test3` on the node and uploads it as Daedalus (and Esop) back up:
 /// components by key, then the manifest with the node's tokens.
-async fn back_up(node: &TestNode, location: &str, options: &StoreOptions, tag: &str) -> Backup {
+pub(crate) async fn back_up(
+    node: &TestNode,
+    location: &str,
+    options: &StoreOptions,
+    tag: &str,
+) -> Backup {
     let handle = node.connector();
     let (tokens, schema_version) = handle
         .read(|n| async move {
@@ -186,7 +191,7 @@ async fn back_up(node: &TestNode, location: &str, options: &StoreOptions, tag: &
 }
 
 /// Regular files under `dir`, its subdirectories included.
-fn files_under(dir: &Path) -> usize {
+pub(crate) fn files_under(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -200,7 +205,12 @@ fn files_under(dir: &Path) -> usize {
         .sum()
 }
 
-fn restore_body(location: &str, strategy: &str, phase: &str, source_dir: &Path) -> Value {
+pub(crate) fn restore_body(
+    location: &str,
+    strategy: &str,
+    phase: &str,
+    source_dir: &Path,
+) -> Value {
     json!({
         "type": "restore",
         "storageLocation": location,

@@ -13,7 +13,8 @@ use backup::request::RestoreRequest;
 use serde_json::Value;
 
 use super::super::context::{OperationError, RunContext};
-use super::phases::{data_dirs, download, download_file, transfer_options};
+use super::dirs::data_dirs;
+use super::phases::{download, download_file, transfer_options};
 use super::source::{failed, NodeLookup, Source};
 use super::targets::{self, Target};
 
@@ -23,11 +24,7 @@ const CLEARED_DIRS: [&str; 3] = ["hints", "saved_caches", "commitlog"];
 pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), OperationError> {
     refuse_running_node(ctx).await?;
     let source = tokio::select! {
-        opened = Source::open(
-            request,
-            NodeLookup::Stopped,
-            ctx.settings().backup_secrets_dir.as_deref(),
-        ) => opened?,
+        opened = Source::open(request, NodeLookup::Stopped, ctx) => opened?,
         () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
     };
     let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;

@@ -8,8 +8,10 @@
 //! node's sync in `in_place`, the coordination of a global restore over the cluster in
 //! `global`. It must not touch another operation's files.
 
+mod dirs;
 mod global;
 mod in_place;
+mod ledger;
 mod phases;
 mod source;
 mod targets;
@@ -22,6 +24,7 @@ use serde_json::Value;
 use super::backup_storage::{check_secrets, check_secrets_kept, redact_secrets, scrub_secrets};
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
+use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
 
@@ -116,6 +119,12 @@ fn to_validation(e: backup::request::RequestError) -> ValidationError {
 
 impl OperationType for RestoreOperation {
     const TYPE: &'static str = "restore";
+
+    const PATH_FIELDS: &'static [PathField] = dirs::PATH_FIELDS;
+
+    fn paths(&self) -> Vec<UsedPath> {
+        dirs::used_paths(&self.request)
+    }
 
     fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         RestoreOperation::from_json(body)

@@ -1,10 +1,12 @@
 //! The phases of a HARDLINKS or IMPORT restore on a running node, as Esop runs them: INIT
 //! (storage and manifest), CLUSTER_HEALTHCHECK, DOWNLOAD (tokens checked first, objects
 //! verified by SHA-256 into `<sourceDir>/<ks>/<table>-<id>/`, resumable), TRUNCATE, IMPORT
-//! (`importNewSSTables` with Esop's flags, or hard links + `loadNewSSTables`), CLEANUP.
+//! (`importNewSSTables` with Esop's flags, or hard links + `loadNewSSTables`), CLEANUP (only
+//! what DOWNLOAD wrote, as its `ledger` says).
 //!
 //! Owns the phases' work on the node and on local files, with their progress and errors. It must
-//! not choose the backup (`source`) or the tables (`targets`).
+//! not choose the backup (`source`) or the tables (`targets`), nor write into the download
+//! directory anything the ledger has not recorded first.
 
 use std::path::PathBuf;
 
@@ -14,6 +16,9 @@ use cassandra::{ImportOptions, Node};
 use serde_json::Value;
 
 use super::super::context::{OperationError, RunContext};
+use super::super::paths;
+use super::dirs::{self, data_dirs};
+use super::ledger::Ledger;
 use super::source::{failed, node_facts, NodeLookup, Source};
 use super::targets::{self, Target, TargetFile};
 
@@ -76,7 +81,7 @@ impl<'a> Restore<'a> {
                 facts,
                 address: &address,
             },
-            ctx.settings().backup_secrets_dir.as_deref(),
+            ctx,
         )
         .await?;
         let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;
@@ -180,7 +185,21 @@ impl<'a> Restore<'a> {
                 .map(PathBuf::from)
                 .ok_or_else(|| failed(format!("table {} has no data directory", target.name())));
         }
-        // 3.x has no DataPaths: the newest `<table>-<id>` directory of the data directories.
+        // 3.x has no DataPaths: the newest `<table>-<id>` directory of the data directories,
+        // which the links go into, so they must be the node's own.
+        let reported: Vec<PathBuf> = self
+            .node
+            .data_file_locations()
+            .await
+            .map(|d| d.into_iter().map(PathBuf::from).collect())
+            .unwrap_or_default();
+        paths::check_used(
+            dirs::PATH_FIELDS,
+            &dirs::data_dir_paths(self.request),
+            self.ctx.policy(),
+            &reported,
+        )
+        .map_err(|e| failed(e.message))?;
         let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
         for data_dir in data_dirs(self.request) {
             let ks = data_dir.join(&target.keyspace);
@@ -231,6 +250,15 @@ impl<'a> Restore<'a> {
             .collect())
     }
 
+    /// The download directory (`import.sourceDir`).
+    fn source_dir(&self) -> PathBuf {
+        self.request
+            .import
+            .as_ref()
+            .map(|i| i.source_dir())
+            .unwrap_or_default()
+    }
+
     async fn download(&self, progress: &PhaseProgress) -> Result<(), OperationError> {
         self.check_tokens().await?;
         let dirs = self.download_dirs().await?;
@@ -243,14 +271,57 @@ impl<'a> Restore<'a> {
         if self.request.no_download_data {
             return self.check_downloaded(&files, progress).await;
         }
+        let within = self.ctx.policy().allowed_roots.clone();
+        let mut ledger = Ledger::read(&self.source_dir()).map_err(failed)?;
+        self.leave_foreign_files_alone(&ledger, &files).await?;
+        let destinations: Vec<PathBuf> = files.iter().map(|f| f.destination.clone()).collect();
+        ledger
+            .prepare(&destinations, &within)
+            .map_err(|e| failed(format!("preparing the download directory: {e}")))?;
         let progress = progress.clone();
-        let options = transfer_options(self.request).with_progress(move |done, total| {
+        let mut options = transfer_options(self.request).with_progress(move |done, total| {
             if total > 0 {
                 progress.set(done as f64 / total as f64);
             }
             progress.ctx.set_extra("downloadedBytes", Value::from(done));
         });
+        options.write_within = within;
         download(self.ctx, &self.source, files, &options).await
+    }
+
+    /// A destination that exists and that no restore wrote is left as it is: used when it
+    /// holds the backup's bytes already, else the download fails before writing anything
+    /// (downloading would replace it, and CLEANUP would not remove it).
+    async fn leave_foreign_files_alone(
+        &self,
+        ledger: &Ledger,
+        files: &[DownloadFile],
+    ) -> Result<(), OperationError> {
+        for file in files {
+            let path = &file.destination;
+            let Ok(meta) = std::fs::symlink_metadata(path) else {
+                continue;
+            };
+            if ledger.owns(path) {
+                continue;
+            }
+            self.ctx.checkpoint()?;
+            let same = meta.is_file()
+                && meta.len() == file.size
+                && transfer::hash_file(path)
+                    .await
+                    .is_ok_and(|d| d.sha256.eq_ignore_ascii_case(&file.sha256));
+            if !same {
+                return Err(failed(format!(
+                    "{} is already there, was not written by a restore and is not {}: it is \
+                     left alone and nothing was downloaded; move it away, or choose another \
+                     import.sourceDir",
+                    path.display(),
+                    file.key
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// `noDownloadData`: the files must already be in place with the manifest's hash.
@@ -450,34 +521,32 @@ impl<'a> Restore<'a> {
             }
         }
         if !self.request.no_delete_downloads {
-            for dir in self.download_dirs().await? {
-                match std::fs::remove_dir_all(&dir) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(failed(format!("removing {}: {e}", dir.display()))),
-                }
-                // The keyspace directory and sourceDir go once empty; a non-empty one stays.
-                if let Some(ks) = dir.parent() {
-                    let _ = std::fs::remove_dir(ks);
-                    if let Some(source) = ks.parent() {
-                        let _ = std::fs::remove_dir(source);
-                    }
-                }
+            // Only what DOWNLOAD wrote goes, and the directories it made once empty; a file
+            // of the same name that was there before stays.
+            let files: Vec<PathBuf> = self
+                .download_dirs()
+                .await?
+                .iter()
+                .zip(&self.targets)
+                .flat_map(|(dir, target)| target.files.iter().map(|f| dir.join(&f.relative)))
+                .collect();
+            let removed = Ledger::read(&self.source_dir())
+                .and_then(|mut ledger| ledger.remove(&files))
+                .map_err(failed)?;
+            tracing::info!(
+                removed = removed.files,
+                kept = removed.kept,
+                "downloads removed"
+            );
+            // Shown only when it happens, so the record of an ordinary CLEANUP is unchanged.
+            if removed.kept > 0 {
+                self.ctx.set_extra("filesKept", Value::from(removed.kept));
             }
         }
         Ok(())
     }
 }
 
-/// `dataDirs`, or `<cassandraDirectory>/data`.
-pub fn data_dirs(request: &RestoreRequest) -> Vec<PathBuf> {
-    match &request.data_dirs {
-        Some(dirs) if !dirs.is_empty() => dirs.iter().map(PathBuf::from).collect(),
-        _ => vec![request.cassandra_directory().join("data")],
-    }
-}
-
-/// Transfer settings from the request: `concurrentConnections` and `retry`.
 /// What to fetch for one manifest file into `destination`: the object under the backup's node
 /// prefix, verified against the manifest's hash (a file without one cannot be verified).
 pub fn download_file(
@@ -516,6 +585,13 @@ pub async fn download(
     .await
     .map_err(|e| match e {
         transfer::TransferError::Cancelled => OperationError::Cancelled,
+        outside @ transfer::TransferError::Outside { .. } => OperationError::failed(
+            "Download",
+            format!(
+                "{outside}; the directories are the roots of {}",
+                paths::SETTING
+            ),
+        ),
         other => OperationError::failed("Download", other.to_string()),
     })?;
     let fetched = results
@@ -527,6 +603,7 @@ pub async fn download(
     Ok(())
 }
 
+/// Transfer settings from the request: `concurrentConnections` and `retry`.
 pub fn transfer_options(request: &RestoreRequest) -> transfer::TransferOptions {
     let retry = request.common.retry();
     transfer::TransferOptions {
@@ -544,32 +621,51 @@ pub fn transfer_options(request: &RestoreRequest) -> transfer::TransferOptions {
     }
 }
 
+/// What `link_all` made in a table directory: its links and the index directories it created.
+/// A link never replaces a file (`hard_link` refuses an existing name), so removing these
+/// removes nothing that was there before.
+#[derive(Debug, Default)]
+pub struct Linked {
+    pub links: Vec<PathBuf>,
+    pub dirs: Vec<PathBuf>,
+}
+
 /// Hard-links every `(from, to)`, creating index directories; on the first failure removes
-/// every link made so far and names the file. Returns the links made.
-pub fn link_all(links: &[(PathBuf, PathBuf)]) -> Result<Vec<PathBuf>, String> {
-    let mut made = Vec::with_capacity(links.len());
+/// every link and directory made so far and names the file. Returns what it made.
+pub fn link_all(links: &[(PathBuf, PathBuf)]) -> Result<Linked, String> {
+    let mut made = Linked::default();
     for (from, to) in links {
-        let result = to
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::hard_link(from, to));
+        let mut result = Ok(());
+        if let Some(parent) = to.parent() {
+            if !parent.exists() {
+                result = std::fs::create_dir(parent);
+                if result.is_ok() {
+                    made.dirs.push(parent.to_path_buf());
+                }
+            }
+        }
+        let result = result.and_then(|()| std::fs::hard_link(from, to));
         if let Err(e) = result {
+            let count = made.links.len();
             unlink_all(&made);
             return Err(format!(
-                "cannot hard-link {} to {}: {e}; the {} links made before were removed",
+                "cannot hard-link {} to {}: {e}; the {count} links made before were removed",
                 from.display(),
                 to.display(),
-                made.len()
             ));
         }
-        made.push(to.clone());
+        made.links.push(to.clone());
     }
     Ok(made)
 }
 
-fn unlink_all(paths: &[PathBuf]) {
-    for path in paths {
+/// Removes the links `link_all` made, then the directories it created once empty.
+fn unlink_all(made: &Linked) {
+    for path in &made.links {
         let _ = std::fs::remove_file(path);
+    }
+    for dir in made.dirs.iter().rev() {
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
@@ -601,8 +697,14 @@ mod tests {
             "already there"
         );
 
+        assert!(
+            !dst.join(".idx").exists(),
+            "the index directory it made is gone too"
+        );
+
         let made = link_all(&links[..2]).unwrap();
-        assert_eq!(made.len(), 2);
+        assert_eq!(made.links.len(), 2);
+        assert_eq!(made.dirs, [dst.join(".idx")]);
         assert_eq!(
             std::fs::read_to_string(dst.join(".idx/c-Data.db")).unwrap(),
             ".idx/c-Data.db",

@@ -4,15 +4,14 @@
 //!
 //! Owns that resolution and its error messages. It must not download or change anything.
 
-use std::path::Path;
-
 use backup::catalog::{self, NodeBackup};
 use backup::location::{NodeFacts, NodePath};
 use backup::request::RestoreRequest;
 use backup::store::Storage;
 use cassandra::Node;
 
-use super::super::context::OperationError;
+use super::super::backup_storage::store_hint;
+use super::super::context::{OperationError, RunContext};
 
 /// The backup a restore reads, with its open store.
 pub struct Source {
@@ -62,13 +61,15 @@ pub async fn node_facts(node: &Node) -> Result<(NodeFacts, String), OperationErr
 
 impl Source {
     /// Opens the store and chooses the backup (INIT's work). Credentials come from the mounted
-    /// secret the request names (or the cluster's default secret) under `secrets_root`, as for
-    /// `backup`, else from the environment.
+    /// secret the request names (or the cluster's default secret) under the sidecar's secrets
+    /// directory, as for `backup`, else from the environment, else (when allowed) from the
+    /// instance metadata service; a `file://` store stays inside the allowed roots.
     pub async fn open(
         request: &RestoreRequest,
         lookup: NodeLookup<'_>,
-        secrets_root: Option<&Path>,
+        ctx: &RunContext,
     ) -> Result<Source, OperationError> {
+        let secrets_root = ctx.settings().backup_secrets_dir.as_deref();
         let location = request
             .common
             .location()
@@ -78,6 +79,8 @@ impl Source {
             .store_options()
             .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
         options.create_missing_bucket = false;
+        options.instance_metadata = ctx.settings().instance_metadata;
+        options.file_within = ctx.policy().allowed_roots.clone();
         let cluster = match (&lookup, &location.node) {
             (NodeLookup::Live { facts, .. }, _) => facts.cluster.as_str(),
             (NodeLookup::Stopped, Some(node)) => node.cluster.as_str(),
@@ -89,7 +92,7 @@ impl Source {
             .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
         let storage = Storage::open(&location, &options)
             .await
-            .map_err(|e| failed(format!("storage {}: {e}", location.raw)))?;
+            .map_err(|e| failed(format!("storage {}: {e}{}", location.raw, store_hint(&e))))?;
         let node = match (&location.node, lookup) {
             (Some(node), _) => node.clone(),
             (None, NodeLookup::Stopped) => {

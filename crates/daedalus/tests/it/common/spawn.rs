@@ -28,9 +28,12 @@ pub struct Spawned<T> {
     pub seen: Vec<String>,
 }
 
-/// `daedalus` as cargo built it for these tests.
+/// `daedalus` as cargo built it for these tests. It never asks a cloud's instance metadata
+/// service for credentials: a test gives them or expects their absence to be named.
 pub fn sidecar_command() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_daedalus"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_daedalus"));
+    command.env("DAEDALUS_NO_INSTANCE_METADATA", "true");
+    command
 }
 
 /// How long the sidecar may take to serve.
