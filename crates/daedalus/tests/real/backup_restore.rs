@@ -14,17 +14,20 @@ use crate::harness::{keyspace, shared, work_root, Cql, RealNode, Sidecar, SHARED
 /// The tables of a backed-up keyspace: `t` (with an index on `v`) and `u`.
 const TABLES: [&str; 2] = ["t", "u"];
 
-/// A keyspace of two tables with rows 0..40 each and an index on `t.v`; flushed, so that the
-/// SSTables on disk are what the snapshot links.
+/// A keyspace of two tables with rows 0..40 each and an index on `t.v`.
 async fn seed(cql: &Cql, ks: &str) {
     for table in TABLES {
         cql.create_table(ks, table).await;
-        cql.insert(ks, table, 0..40).await;
     }
+    // Before the rows, so that the index is written with them rather than built in the
+    // background while a backup runs.
     cql.exec(&format!(
         "CREATE INDEX IF NOT EXISTS {ks}_t_v ON {ks}.t (v)"
     ))
     .await;
+    for table in TABLES {
+        cql.insert(ks, table, 0..40).await;
+    }
 }
 
 /// SHA-256 of every regular file under `dir`, recursively, skipping `snapshots` and `backups`.
@@ -120,7 +123,7 @@ async fn round_trip(strategy: &str, on_s3: bool) {
     };
     let root_flag = root.display().to_string();
     let sidecar =
-        Sidecar::start_with_env(node, "127.0.0.1:0", &["--import-root", &root_flag], &env).await;
+        Sidecar::start_with_env(node, "127.0.0.1:0", &["--allowed-root", &root_flag], &env).await;
 
     back_up(&sidecar, &location, &ks, "rt", &json!({})).await;
     if s3.is_none() {
@@ -242,10 +245,16 @@ async fn in_place_restores_a_stopped_node() {
     seed(&cql, &ks).await;
     let root = test_root(&ks);
     let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
+    // Confinement on: the node's own directories are known from its cassandra.yaml.
     let sidecar = Sidecar::start(
         node,
         "127.0.0.1:0",
-        &["--import-root", &root.display().to_string()],
+        &[
+            "--allowed-root",
+            &root.display().to_string(),
+            "--cassandra-config",
+            &node.conf_dir().display().to_string(),
+        ],
     )
     .await;
     back_up(&sidecar, &location, &ks, "ip", &json!({})).await;

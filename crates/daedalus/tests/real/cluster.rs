@@ -24,7 +24,7 @@ async fn sidecars(nodes: &[RealNode], root: &str) -> Vec<Sidecar> {
                 node,
                 &listen,
                 &[
-                    "--import-root",
+                    "--allowed-root",
                     root,
                     "--restart-command",
                     &restart,

@@ -85,7 +85,7 @@ async fn import_serves_sstables_the_server_wrote() {
     let sidecar = Sidecar::start(
         node,
         "127.0.0.1:0",
-        &["--import-root", &import_root.display().to_string()],
+        &["--allowed-root", &import_root.display().to_string()],
     )
     .await;
     sidecar

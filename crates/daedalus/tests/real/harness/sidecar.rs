@@ -53,6 +53,8 @@ impl Sidecar {
             .arg(journal.path())
             .args(flags)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            // The tests give storage credentials or none: never ask a cloud's metadata service.
+            .env("DAEDALUS_NO_INSTANCE_METADATA", "true")
             .env("RUST_LOG", "info");
         let Spawned {
             child,
