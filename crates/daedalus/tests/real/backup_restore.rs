@@ -237,16 +237,38 @@ async fn hardlinks_round_trip_on_s3() {
 /// IN_PLACE: the node is stopped, its tables synced with the backup, started again, and serves
 /// exactly the backed-up rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_place_restores_a_stopped_node() {
+async fn in_place_restores_a_stopped_node_from_file_storage() {
+    in_place(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_place_restores_a_stopped_node_from_s3() {
+    in_place(true).await;
+}
+
+async fn in_place(on_s3: bool) {
     let _node = SHARED_NODE.write().await;
     let node = shared();
     let cql = Cql::connect(&node.native_address()).await;
     let ks = keyspace("in_place");
     seed(&cql, &ks).await;
     let root = test_root(&ks);
-    let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
+    let s3 = on_s3.then(backup::test_servers::Server::s3);
+    let (location, env) = match &s3 {
+        Some(server) => (
+            format!(
+                "s3://bucket-{}/daedalus-test/dc1/node1",
+                ks.replace('_', "-")
+            ),
+            server.settings.clone().into_iter().collect::<Vec<_>>(),
+        ),
+        None => (
+            format!("file://{}/bucket/daedalus-test/dc1/node1", root.display()),
+            Vec::new(),
+        ),
+    };
     // Confinement on: the node's own directories are known from its cassandra.yaml.
-    let sidecar = Sidecar::start(
+    let sidecar = Sidecar::start_with_env(
         node,
         "127.0.0.1:0",
         &[
@@ -255,6 +277,7 @@ async fn in_place_restores_a_stopped_node() {
             "--cassandra-config",
             &node.conf_dir().display().to_string(),
         ],
+        &env,
     )
     .await;
     back_up(&sidecar, &location, &ks, "ip", &json!({})).await;
