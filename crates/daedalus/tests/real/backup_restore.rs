@@ -62,6 +62,31 @@ fn test_root(ks: &str) -> PathBuf {
     root
 }
 
+/// The storage a test backs up to: the local S3 server (kept running while the returned server
+/// lives) or a `file://` bucket under `root`; its location naming one node, and the environment
+/// that reaches it.
+fn storage(
+    on_s3: bool,
+    root: &Path,
+    ks: &str,
+) -> (
+    Option<backup::test_servers::Server>,
+    String,
+    Vec<(String, String)>,
+) {
+    if !on_s3 {
+        let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
+        return (None, location, Vec::new());
+    }
+    let server = backup::test_servers::Server::s3();
+    let location = format!(
+        "s3://bucket-{}/daedalus-test/dc1/node1",
+        ks.replace('_', "-")
+    );
+    let env = server.settings.clone().into_iter().collect();
+    (Some(server), location, env)
+}
+
 /// Backs up `ks` as `tag`; returns the record.
 async fn back_up(sidecar: &Sidecar, location: &str, ks: &str, tag: &str, extra: &Value) -> Value {
     let mut body = json!({"type": "backup", "storageLocation": location, "snapshotTag": tag,
@@ -103,24 +128,7 @@ async fn round_trip(strategy: &str, on_s3: bool) {
     let ks = keyspace(&format!("rt_{}", strategy.to_lowercase()));
     seed(&cql, &ks).await;
     let root = test_root(&ks);
-    let s3 = on_s3.then(backup::test_servers::Server::s3);
-    let (location, env) = match &s3 {
-        Some(server) => (
-            format!(
-                "s3://bucket-{}/daedalus-test/dc1/node1",
-                ks.replace('_', "-")
-            ),
-            server
-                .settings
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        None => (
-            format!("file://{}/bucket/daedalus-test/dc1/node1", root.display()),
-            Vec::new(),
-        ),
-    };
+    let (s3, location, env) = storage(on_s3, &root, &ks);
     let root_flag = root.display().to_string();
     let sidecar =
         Sidecar::start_with_env(node, "127.0.0.1:0", &["--allowed-root", &root_flag], &env).await;
@@ -253,20 +261,7 @@ async fn in_place(on_s3: bool) {
     let ks = keyspace("in_place");
     seed(&cql, &ks).await;
     let root = test_root(&ks);
-    let s3 = on_s3.then(backup::test_servers::Server::s3);
-    let (location, env) = match &s3 {
-        Some(server) => (
-            format!(
-                "s3://bucket-{}/daedalus-test/dc1/node1",
-                ks.replace('_', "-")
-            ),
-            server.settings.clone().into_iter().collect::<Vec<_>>(),
-        ),
-        None => (
-            format!("file://{}/bucket/daedalus-test/dc1/node1", root.display()),
-            Vec::new(),
-        ),
-    };
+    let (_s3, location, env) = storage(on_s3, &root, &ks);
     // Confinement on: the node's own directories are known from its cassandra.yaml.
     let sidecar = Sidecar::start_with_env(
         node,

@@ -46,19 +46,17 @@ async fn password_and_tls_protected_jmx() {
     );
     let ca_flag = ca.display().to_string();
 
-    let good = Sidecar::start(
-        &node,
-        "127.0.0.1:0",
-        &[
-            "--jmx-user",
-            "operator",
-            "--jmx-password",
-            "s3cret-Pa55",
-            "--jmx-ssl-ca",
-            &ca_flag,
-        ],
-    )
-    .await;
+    let sidecar = |password: &'static str, tls: bool| {
+        let mut flags = vec!["--jmx-user", "operator", "--jmx-password", password];
+        if tls {
+            flags.extend(["--jmx-ssl-ca", ca_flag.as_str()]);
+        } else {
+            flags.extend(["--jmx-timeout", "5s"]);
+        }
+        let node = &node;
+        async move { Sidecar::start(node, "127.0.0.1:0", &flags).await }
+    };
+    let good = sidecar("s3cret-Pa55", true).await;
     let status = good.get("/status").await;
     assert_eq!(status.status, 200, "{:?}", status.body);
     assert_eq!(status.body["nodeState"], "NORMAL");
@@ -68,36 +66,12 @@ async fn password_and_tls_protected_jmx() {
     cql.insert(&ks, "t", 0..5).await;
     good.run_ok(&json!({"type": "flush", "keyspace": ks})).await;
 
-    let wrong = Sidecar::start(
-        &node,
-        "127.0.0.1:0",
-        &[
-            "--jmx-user",
-            "operator",
-            "--jmx-password",
-            "wrong",
-            "--jmx-ssl-ca",
-            &ca_flag,
-        ],
-    )
-    .await;
+    let wrong = sidecar("wrong", true).await;
     let refused = wrong.get("/status").await;
     assert_eq!(refused.status, 503, "{:?}", refused.body);
     assert_eq!(refused.body["error"], "node_auth", "{:?}", refused.body);
 
-    let plain = Sidecar::start(
-        &node,
-        "127.0.0.1:0",
-        &[
-            "--jmx-user",
-            "operator",
-            "--jmx-password",
-            "s3cret-Pa55",
-            "--jmx-timeout",
-            "5s",
-        ],
-    )
-    .await;
+    let plain = sidecar("s3cret-Pa55", false).await;
     let refused = plain.get("/status").await;
     assert_eq!(
         refused.status, 503,
