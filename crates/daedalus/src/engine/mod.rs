@@ -153,6 +153,12 @@ impl Engine {
         &self.shared.config.policy
     }
 
+    /// What the deployment lets operations do, how peers are reached included (the console's
+    /// node view asks every peer the way cluster-wide requests do).
+    pub fn settings(&self) -> &crate::operations::OperationSettings {
+        &self.shared.settings
+    }
+
     /// The shared node handle, for requests that read from the node directly.
     pub fn node(&self) -> &NodeHandle {
         &self.shared.node

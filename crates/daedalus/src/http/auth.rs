@@ -2,7 +2,8 @@
 //!
 //! Owns the token file format, token hashing (SHA-256, hex) and the middleware that answers 401
 //! (no or unknown token, with `WWW-Authenticate: Bearer`) or 403 (role too weak). `GET`/`HEAD`
-//! need `read`; every other method needs `operate`; `/health` is open. It must not know about TLS
+//! need `read`; every other method needs `operate`; `/health` and the console's page files are
+//! open. The role of an accepted token rides on the request as an extension. It must not know about TLS
 //! (client certificates are checked during the handshake, see `tls`) nor about operations.
 //!
 //! Token file: one token a line, `NAME ROLE SHA256-HEX`, blank lines and `#` comments ignored,
@@ -184,7 +185,8 @@ pub fn unauthenticated_exposure(
     !local.ip().is_loopback() && !tokens && !client_certs
 }
 
-/// Paths served without a token.
+/// Paths served without a token besides the console's files (`console::ASSET_PATHS`: the page
+/// shell holds no data; what it shows it asks for with the operator's token).
 const OPEN_PATHS: &[&str] = &["/health"];
 
 fn unauthorized(error: &str, message: &str) -> Response {
@@ -207,7 +209,8 @@ pub async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
-    if OPEN_PATHS.contains(&request.uri().path()) {
+    let path = request.uri().path();
+    if OPEN_PATHS.contains(&path) || super::console::ASSET_PATHS.contains(&path) {
         return next.run(request).await;
     }
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
@@ -242,6 +245,9 @@ pub async fn require_token(
             .into_response();
     }
     tracing::debug!(token = name, "authenticated");
+    // Handlers that adapt to the caller (the console's session) read the role from here.
+    let mut request = request;
+    request.extensions_mut().insert(role);
     next.run(request).await
 }
 

@@ -1,17 +1,20 @@
 //! The HTTP edge: the Icarus-compatible routes over the engine and the node handle.
 //!
 //! Owns the `Router` (`app_with`, the one the binary and the tests serve), its layers (request
-//! counting, timeout, tokens, CORS), request parsing (body, query, path id), response shapes and
-//! the turning of errors into JSON. It must not run operations or touch the journal except
+//! counting, timeout, tokens, cross-site refusal, CORS), request parsing (body, query, path id),
+//! response shapes and the turning of errors into JSON; the console's page is one more route. It must not run operations or touch the journal except
 //! through `Engine`.
 
 pub mod auth;
+mod cluster_nodes;
+pub mod console;
 pub mod error;
 pub mod limits;
 mod operations;
 pub mod read;
 mod records;
 mod request_metrics;
+mod same_origin;
 mod state;
 pub mod tls;
 
@@ -81,6 +84,8 @@ pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String>
             get(operations::get_one).delete(operations::cancel),
         )
         .merge(read::routes())
+        .route("/cluster/nodes", get(cluster_nodes::nodes))
+        .merge(console::routes())
         .route("/metrics", get(metrics))
         .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -95,6 +100,10 @@ pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String>
             auth::require_token,
         ));
     }
+    router = router.layer(middleware::from_fn_with_state(
+        Arc::new(options.cors_origins.clone()),
+        same_origin::refuse_cross_site,
+    ));
     if !options.cors_origins.is_empty() {
         let origins = options
             .cors_origins
