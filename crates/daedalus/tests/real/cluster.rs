@@ -130,8 +130,9 @@ async fn three_real_nodes_back_up_restore_roll_and_shrink() {
             &json!({"type": "restore", "globalRequest": true, "storageLocation": location,
                         "snapshotTag": "g1", "restorationStrategyType": "IMPORT",
                         "restorationPhase": "INIT", "entities": ks,
-                        "import": {"type": "import",
-                                   "sourceDir": root.join("restore").display().to_string()}}),
+                        // Each node downloads into its own directory (its sidecar runs in
+                        // its node's directory), as each host of a real ring has its own disk.
+                        "import": {"type": "import", "sourceDir": "/proc/self/cwd/restore"}}),
         )
         .await;
     for rows in rows_everywhere(&nodes, ks).await {
@@ -150,6 +151,33 @@ async fn three_real_nodes_back_up_restore_roll_and_shrink() {
     let after: Vec<String> = nodes.iter().map(pid).collect();
     for (b, a) in before.iter().zip(&after) {
         assert_ne!(b, a, "every node restarted: {roll}");
+    }
+    // No two nodes were down at once: each node's own restart (in its sidecar's record, under
+    // the id the coordinator gave it) ended before the next one started.
+    let mut spans = Vec::new();
+    for entry in roll["nodes"].as_array().unwrap() {
+        let id = entry["operationId"].as_str().unwrap();
+        let owner = cars
+            .iter()
+            .zip(&nodes)
+            .find(|(_, n)| {
+                entry["endpoint"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&n.options.address)
+            })
+            .map(|(car, _)| car)
+            .unwrap();
+        let record = owner.get(&format!("/operations/{id}")).await.body;
+        let (start, end) = (
+            record["startTime"].as_str().unwrap().to_string(),
+            record["completionTime"].as_str().unwrap().to_string(),
+        );
+        spans.push((start, end));
+    }
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "two restarts overlapped: {spans:?}");
     }
     let status = nodes[0].nodetool(&["status"]);
     assert_eq!(

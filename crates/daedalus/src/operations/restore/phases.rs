@@ -443,7 +443,12 @@ impl<'a> Restore<'a> {
             .unwrap_or_else(|| backup::request::ImportSpec::default().import_flags());
         let work = self.downloaded().await?;
         for (i, (target, _, download_dir)) in work.iter().enumerate() {
-            let dir = download_dir.to_string_lossy().into_owned();
+            // Cassandra is another process: it is handed the directory itself, never a path that
+            // means something only to the sidecar (relative, under /proc/self, through a link).
+            let dir = std::fs::canonicalize(download_dir)
+                .unwrap_or_else(|_| download_dir.clone())
+                .to_string_lossy()
+                .into_owned();
             let call = ImportOptions {
                 reset_level: flags.reset_level,
                 clear_repaired: flags.clear_repaired,

@@ -52,6 +52,9 @@ impl Sidecar {
             .arg("--data-dir")
             .arg(journal.path())
             .args(flags)
+            // Beside its node, as on a real host: a path under `/proc/self/cwd/` is then this
+            // sidecar's own, though the nodes of the ring share one machine.
+            .current_dir(&node.dir)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // The tests give storage credentials or none: never ask a cloud's metadata service.
             .env("DAEDALUS_NO_INSTANCE_METADATA", "true")
