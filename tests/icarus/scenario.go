@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -196,6 +197,9 @@ func (r *runner) run() {
 	r.read("read.topology-dc1", "/topology/dc1")
 	r.read("read.topology-unknown-dc", "/topology/nodc")
 	r.read("read.config", "/config")
+	// What a browser application sees: Icarus allows any origin by default.
+	cors := r.w.doWith("GET", "/version", nil, nil, http.Header{"Origin": {"http://app.example"}})
+	r.obs.set("cors.allow-origin", cors.header.Get("Access-Control-Allow-Origin"))
 
 	// Schema and rows.
 	r.logf("schema and rows")
@@ -232,6 +236,7 @@ func (r *runner) run() {
 	// Operations on the table's keyspace.
 	flush := r.op("flush", flushRequest{Type: "flush", Keyspace: keyspace, Tables: []string{"t", "t2"}})
 	flushID, _ := flush["id"].(string)
+	r.failure("error.delete-finished", "DELETE", "/operations/"+flushID, nil, nil)
 	r.listed("list.all", nil, flushID, "", "")
 	r.listed("list.type-flush", url.Values{"type": {"flush"}}, flushID, "", "flush")
 	r.listed("list.type-flush-and-cleanup", url.Values{"type": {"flush", "cleanup"}}, flushID, "", "")

@@ -182,6 +182,7 @@ type answer struct {
 	status      int
 	contentType string
 	location    string
+	header      http.Header
 	raw         []byte
 	// decoded is the body as the client decodes it; decodeOK is false when the client would
 	// fail (a body that is not JSON, or a Content-Type without application/json: the generated
@@ -202,6 +203,11 @@ func newWire(base string) *wire {
 // do sends one request with the headers the generated client sets: Accept and (with a body)
 // Content-Type application/json, and its User-Agent.
 func (w *wire) do(method, path string, query url.Values, body any) answer {
+	return w.doWith(method, path, query, body, nil)
+}
+
+// doWith is do with more request headers (a browser's Origin); the answer keeps all headers.
+func (w *wire) doWith(method, path string, query url.Values, body any, extra http.Header) answer {
 	var reader io.Reader
 	if body != nil {
 		var buf []byte
@@ -229,6 +235,9 @@ func (w *wire) do(method, path string, query url.Values, body any) answer {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", "Swagger-Codegen/1.0.0/go")
+	for k, vs := range extra {
+		req.Header[k] = vs
+	}
 	resp, err := w.http.Do(req)
 	if err != nil {
 		fatalf("%s %s: %v", method, path, err)
@@ -240,6 +249,7 @@ func (w *wire) do(method, path string, query url.Values, body any) answer {
 		contentType: resp.Header.Get("Content-Type"),
 		location:    resp.Header.Get("Location"),
 		raw:         raw,
+		header:      resp.Header,
 	}
 	if strings.Contains(a.contentType, "application/json") && json.Unmarshal(raw, &a.decoded) == nil {
 		a.decodeOK = true
