@@ -1,0 +1,3 @@
+module daedalus/bench/peer/posts
+
+go 1.22
