@@ -13,14 +13,16 @@ mod common;
 mod lenient;
 mod measure;
 mod restore;
+mod secret;
 
 pub use backup::{BackupRequest, ListRequest, RemovalSelector, RemoveBackupRequest};
 pub use common::{CommonStorageFields, Entities};
 pub use measure::{
     userinfo_encoded, DataRate, ProxySettings, RateUnit, RetrySpec, RetryStrategy, TimeSpan,
-    TimeUnit, REDACTED,
+    TimeUnit,
 };
 pub use restore::{ImportFlags, ImportSpec, RestorationPhase, RestorationStrategy, RestoreRequest};
+pub use secret::{Secret, REDACTED};
 
 /// A request field that is wrong, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

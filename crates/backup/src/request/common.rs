@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{ProxySettings, RetrySpec, REDACTED};
+use super::measure::{ProxySettings, RetrySpec};
+use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 use crate::location::StorageLocation;
 use crate::store::StoreOptions;
@@ -131,24 +132,34 @@ impl CommonStorageFields {
     /// The request's secrets (today the proxy password), for callers that must keep them out
     /// of what they show, store or log.
     pub fn secrets(&self) -> Vec<&str> {
-        self.proxy_settings
-            .as_ref()
-            .and_then(|p| p.proxy_password.as_deref())
+        self.secret_fields()
+            .filter_map(Secret::expose)
             .filter(|p| !p.is_empty())
-            .into_iter()
             .collect()
     }
 
-    /// Drops every secret that reads [`REDACTED`] (a request read back from a record that
-    /// never held the real value) and says whether there was one.
-    pub fn take_redacted_secrets(&mut self) -> bool {
-        match self.proxy_settings.as_mut() {
-            Some(proxy) if proxy.proxy_password.as_deref() == Some(REDACTED) => {
-                proxy.proxy_password = None;
-                true
-            }
-            _ => false,
+    /// Whether a secret was withheld (read back from a form that never held its value).
+    pub fn has_withheld_secret(&self) -> bool {
+        self.secret_fields().any(Secret::is_withheld)
+    }
+
+    /// Takes every secret of a submitted request as given: `"***"` there is the value itself.
+    pub fn accept_given_secrets(&mut self) {
+        if let Some(password) = self
+            .proxy_settings
+            .as_mut()
+            .and_then(|p| p.proxy_password.as_mut())
+        {
+            *password = password.clone().as_given();
         }
+    }
+
+    /// The one list of secret fields: a new secret field is added here, nowhere else.
+    fn secret_fields(&self) -> impl Iterator<Item = &Secret> {
+        self.proxy_settings
+            .as_ref()
+            .and_then(|p| p.proxy_password.as_ref())
+            .into_iter()
     }
 
     pub(super) fn validate(&self) -> Result<(), RequestError> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backup::layout::{self, UploadItem};
 use backup::location::{NodeFacts, NodePath};
-use backup::manifest::{ClusterTopology, EntryType, Manifest, ManifestEntry, NodeTopology};
+use backup::manifest::{EntryType, Manifest, ManifestEntry};
 use backup::request::{BackupRequest, Entities, RetryStrategy};
 use backup::store::Storage;
 use backup::transfer::{
@@ -25,10 +25,13 @@ use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+use super::backup_set::{self, put_topology, TopologyNode};
 use super::backup_storage::{
     check_secrets, check_secrets_kept, invalid, node_facts, now_millis, open_storage,
     parse_request, record_fields, scrub_secrets, STORAGE_LOCATION,
 };
+use super::cluster::backup::GlobalBackup;
+use super::cluster::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::path_field::{PathField, PathKind, UsedPath};
@@ -47,8 +50,8 @@ pub struct BackupOperation {
 
 impl<'de> Deserialize<'de> for BackupOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut request = BackupRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.take_redacted_secrets();
+        let request = BackupRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.has_withheld_secret();
         Ok(BackupOperation {
             request,
             secret_withheld,
@@ -64,6 +67,14 @@ impl Serialize for BackupOperation {
 
 impl OperationType for BackupOperation {
     const TYPE: &'static str = "backup";
+
+    const CLUSTER: ClusterMode = ClusterMode::Coordinated;
+
+    /// The coordinator always writes the topology (Esop forces it on for a global backup).
+    fn coordinator(&mut self, spread: Spread) -> Option<Arc<dyn Operation>> {
+        self.request.upload_cluster_topology = true;
+        Some(Arc::new(GlobalBackup::new(spread, self.request.clone())))
+    }
 
     /// The bucket written to; the data directories whose snapshots are read and uploaded;
     /// `cassandraDirectory`, accepted as Esop's and unused, still named the node's.
@@ -99,6 +110,7 @@ impl OperationType for BackupOperation {
 
     fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let mut request: BackupRequest = parse_request(body)?;
+        request.common.accept_given_secrets();
         request.validate().map_err(invalid)?;
         let seconds = now_millis() / 1000;
         request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
@@ -152,17 +164,7 @@ impl BackupOperation {
         ctx.checkpoint()?;
         let request = &self.request;
         let node = ctx.node().await?;
-        let (full_tag, schema_version) = match layout::parse_full_tag(self.tag()) {
-            // A coordinator's tag: every node of the cluster-wide backup names it alike.
-            Some(given) => (given.name, given.schema_version.unwrap_or_default()),
-            None => {
-                let schema_version = ctx
-                    .read(|n| async move { n.schema_version().await })
-                    .await?;
-                let full_tag = layout::full_tag(self.tag(), &schema_version, now_millis());
-                (full_tag, schema_version)
-            }
-        };
+        let (full_tag, schema_version) = backup_set::full_tag(ctx, self.tag()).await?;
         ctx.set_extra("snapshotName", Value::from(full_tag.clone()));
 
         let facts = node_facts(ctx).await?;
@@ -548,22 +550,16 @@ async fn upload_topology(
     schema_version: &str,
 ) -> Result<(), OperationError> {
     let ring = ctx.read(|n| async move { n.topology().await }).await?;
-    let topology = ClusterTopology {
-        timestamp: now_millis(),
-        cluster_name: Some(facts.cluster.clone()),
-        schema_version: Some(schema_version.to_string()),
-        topology: ring
-            .into_iter()
-            .map(|e| NodeTopology {
-                hostname: Some(e.ip.clone()),
-                cluster: Some(facts.cluster.clone()),
-                dc: e.datacenter,
-                rack: e.rack,
-                node_id: Some(e.host_id),
-                ip_address: Some(e.ip),
-            })
-            .collect(),
-    };
+    let topology = backup_set::topology(
+        &facts.cluster,
+        schema_version,
+        ring.into_iter().map(|e| TopologyNode {
+            ip: e.ip,
+            dc: e.datacenter,
+            rack: e.rack,
+            host_id: e.host_id,
+        }),
+    );
     put_topology(storage, full_tag, &topology)
         .await
         .map_err(|e| match e {
@@ -573,23 +569,6 @@ async fn upload_topology(
             other => other,
         })?;
     Ok(())
-}
-
-/// Writes `topology/<fullTag>.json` at the bucket root; returns its key.
-pub(super) async fn put_topology(
-    storage: &Storage,
-    full_tag: &str,
-    topology: &ClusterTopology,
-) -> Result<String, OperationError> {
-    let path = storage.bucket_object(&layout::topology_key(full_tag));
-    storage
-        .store()
-        .put(&path, PutPayload::from(topology.to_json()))
-        .await
-        .map_err(|e| {
-            OperationError::failed("Storage", format!("writing topology {path} failed: {e}"))
-        })?;
-    Ok(path.to_string())
 }
 
 /// `takeSnapshot`'s entities: keyspaces or `ks.table` items; none = every keyspace.

@@ -11,10 +11,10 @@ use std::path::Path;
 
 use backup::catalog::{CatalogError, Scope};
 use backup::location::{NodeFacts, StorageLocation};
-use backup::request::{userinfo_encoded, CommonStorageFields, RequestError, REDACTED};
+use backup::request::{userinfo_encoded, CommonStorageFields, RequestError, Secret, REDACTED};
 use backup::store::{Storage, StoreError, StoreOptions};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
 use super::path_field::{PathField, PathKind};
@@ -183,7 +183,7 @@ pub(super) fn now_millis() -> u64 {
 /// A storage request's fields as the record shows (and the journal stores) them: absent values
 /// left out rather than `null`, `duration` in the contract's text form (`"1 HOURS"`) and
 /// `bandwidth` with the `description` the contract's `DataRate` asks for, `proxySettings` values
-/// as the contract's strings, the proxy password as `"***"`. Both forms parse back to the same
+/// as the contract's strings, secrets as `"***"` (their own serialized form). Both forms parse back to the same
 /// request, except the password.
 pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
     let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
@@ -211,41 +211,19 @@ pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
                 }
             }
         }
-        redact_secrets(fields);
     }
     value
 }
 
-/// Replaces the secrets of a request's record form (`proxySettings.proxyPassword`) with
-/// `"***"`: the record and the journal never hold them, the running operation keeps the real
-/// value.
-pub(super) fn redact_secrets(fields: &mut Map<String, Value>) {
-    if let Some(Value::Object(proxy)) = fields.get_mut("proxySettings") {
-        if proxy.get("proxyPassword").is_some_and(|v| !v.is_null()) {
-            proxy.insert("proxyPassword".into(), Value::from(REDACTED));
-        }
+/// The body a node's sidecar is sent for a request of `type_name`: the request's record form
+/// with its secrets revealed (a node needs the password itself, and keeps it out of its own
+/// record; a withheld one is left out, never sent as the placeholder).
+pub(super) fn node_request<T: serde::Serialize>(type_name: &str, request: &T) -> Value {
+    let mut body = Secret::revealed(|| record_fields(request));
+    if let Value::Object(fields) = &mut body {
+        fields.insert("type".into(), Value::from(type_name));
     }
-}
-
-/// Puts the request's real secrets back into a body sent to a node's sidecar (the record form
-/// it was made from shows `"***"`): the node needs the password itself, and keeps it out of its
-/// own record. Nothing is put back where the request holds none (read back from the journal).
-pub(crate) fn restore_secrets(body: &mut Value, common: &CommonStorageFields) {
-    let password = common
-        .proxy_settings
-        .as_ref()
-        .and_then(|p| p.proxy_password.as_deref());
-    if let Some(Value::Object(proxy)) = body.get_mut("proxySettings") {
-        match password {
-            Some(password) => {
-                proxy.insert("proxyPassword".into(), Value::from(password));
-            }
-            // Never send the placeholder as if it were the password.
-            None => {
-                proxy.remove("proxyPassword");
-            }
-        }
-    }
+    body
 }
 
 /// Fails a request read back from the journal whose secret was withheld there: without the

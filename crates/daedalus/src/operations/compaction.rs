@@ -9,6 +9,7 @@ use cassandra::{AllSSTableOpStatus, ScrubOptions, UpgradeOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::fields;
 use super::operation::{Operation, OperationType};
@@ -79,6 +80,11 @@ impl CleanupRequest {
 
 impl OperationType for CleanupRequest {
     const TYPE: &'static str = "cleanup";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         CleanupRequest::from_json(body)
@@ -166,6 +172,11 @@ impl ScrubRequest {
 impl OperationType for ScrubRequest {
     const TYPE: &'static str = "scrub";
 
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
+
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         ScrubRequest::from_json(body)
     }
@@ -231,6 +242,11 @@ impl UpgradeSSTablesRequest {
 
 impl OperationType for UpgradeSSTablesRequest {
     const TYPE: &'static str = "upgradesstables";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         UpgradeSSTablesRequest::from_json(body)

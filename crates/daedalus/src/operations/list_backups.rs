@@ -15,6 +15,7 @@ use super::backup_storage::{
     catalog_failure, check_secrets, check_secrets_kept, invalid, open_catalog, parse_request,
     record_fields, scrub_secrets, STORAGE_LOCATION,
 };
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::path_field::{PathField, PathKind, UsedPath};
@@ -32,8 +33,8 @@ pub struct ListBackupsOperation {
 
 impl<'de> Deserialize<'de> for ListBackupsOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut request = ListRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.take_redacted_secrets();
+        let request = ListRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.has_withheld_secret();
         Ok(ListBackupsOperation {
             request,
             secret_withheld,
@@ -49,6 +50,8 @@ impl Serialize for ListBackupsOperation {
 
 impl OperationType for ListBackupsOperation {
     const TYPE: &'static str = "list";
+
+    const CLUSTER: ClusterMode = ClusterMode::Own;
 
     /// The bucket read; Esop's `toFile`, accepted and unused (the listing is the record's), is
     /// still confined, as a file the sidecar would write.
@@ -76,6 +79,7 @@ impl OperationType for ListBackupsOperation {
 
     fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
         let mut request: ListRequest = parse_request(body)?;
+        request.common.accept_given_secrets();
         request.validate().map_err(invalid)?;
         // The listing is the operation's answer, never a request field.
         request.response = None;

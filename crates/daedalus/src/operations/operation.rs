@@ -5,12 +5,14 @@
 //! know the engine.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::cluster::spread::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
 use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
@@ -64,6 +66,16 @@ pub trait OperationType: Operation + Serialize + DeserializeOwned + Sized {
     /// registry confines them (`paths.rs`); a field that names a path and is missing here
     /// fails the test that walks the API document.
     const PATH_FIELDS: &'static [PathField] = &[];
+
+    /// What `globalRequest: true` does with this type: refused unless declared.
+    const CLUSTER: ClusterMode = ClusterMode::Never(None);
+
+    /// The coordinator of a cluster-wide request of this type ([`ClusterMode::Coordinated`]),
+    /// made from the node's validated request; it may fix what the record shows of it.
+    /// `None`: rolled like the others.
+    fn coordinator(&mut self, _spread: Spread) -> Option<Arc<dyn Operation>> {
+        None
+    }
 
     /// The paths this operation will use, each from a field of [`Self::PATH_FIELDS`]: those
     /// given and the defaults it falls back to.

@@ -16,6 +16,7 @@ use super::backup_storage::{
     catalog_failure, check_secrets, check_secrets_kept, invalid, now_millis, open_catalog,
     parse_request, record_fields, scrub_secrets, STORAGE_LOCATION,
 };
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::path_field::{PathField, UsedPath};
@@ -33,8 +34,8 @@ pub struct RemoveBackupOperation {
 
 impl<'de> Deserialize<'de> for RemoveBackupOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut request = RemoveBackupRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.take_redacted_secrets();
+        let request = RemoveBackupRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.has_withheld_secret();
         Ok(RemoveBackupOperation {
             request,
             secret_withheld,
@@ -59,6 +60,8 @@ impl Serialize for RemoveBackupOperation {
 impl OperationType for RemoveBackupOperation {
     const TYPE: &'static str = "remove-backup";
 
+    const CLUSTER: ClusterMode = ClusterMode::Own;
+
     /// The bucket whose objects are deleted.
     const PATH_FIELDS: &'static [PathField] = &[STORAGE_LOCATION];
 
@@ -72,7 +75,8 @@ impl OperationType for RemoveBackupOperation {
     }
 
     fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
-        let request: RemoveBackupRequest = parse_request(body)?;
+        let mut request: RemoveBackupRequest = parse_request(body)?;
+        request.common.accept_given_secrets();
         request.validate().map_err(invalid)?;
         Ok(RemoveBackupOperation {
             request,

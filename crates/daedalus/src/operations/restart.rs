@@ -12,6 +12,7 @@ use cassandra::OperationMode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::settings::{OperationSettings, ValidationPolicy};
@@ -30,6 +31,11 @@ impl RestartRequest {
 
 impl OperationType for RestartRequest {
     const TYPE: &'static str = "restart";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: true,
+        wait_for_up: true,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         RestartRequest::from_json(body)

@@ -12,6 +12,7 @@ use cassandra::{OperationMode, RebuildOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::fields;
 use super::operation::{Operation, OperationType};
@@ -174,6 +175,11 @@ impl DecommissionRequest {
 impl OperationType for DecommissionRequest {
     const TYPE: &'static str = "decommission";
 
+    const CLUSTER: ClusterMode = ClusterMode::Never(Some(
+        "decommission is never cluster-wide: it removes one node from the ring; send it to \
+         that node's sidecar without globalRequest",
+    ));
+
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         DecommissionRequest::from_json(body)
     }
@@ -229,6 +235,11 @@ impl DrainRequest {
 
 impl OperationType for DrainRequest {
     const TYPE: &'static str = "drain";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: true,
+        wait_for_up: false,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         DrainRequest::from_json(body)

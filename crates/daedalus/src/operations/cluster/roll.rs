@@ -98,7 +98,7 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
     let plans = coordination.plans.clone();
     let mut steps = plans.load(id).await.map_err(journal_error)?;
     if steps.is_empty() {
-        steps = discover(ctx, request.dc.as_deref()).await?;
+        steps = discover(ctx, request.spread.dc.as_deref()).await?;
         plans
             .create(id, steps.clone())
             .await
@@ -109,9 +109,9 @@ pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(),
     let sub_request = request.sub_request.clone();
     let spec = RollSpec {
         type_name: request.type_name,
-        concurrency: request.concurrency,
-        timeout: request.timeout,
-        wait_for_up: request.type_name == "restart",
+        concurrency: request.spread.concurrency,
+        timeout: request.spread.timeout,
+        wait_for_up: request.wait_for_up,
         sub_request: Arc::new(move |_| sub_request.clone()),
     };
     follow_plan(ctx, &coordination, steps, spec).await

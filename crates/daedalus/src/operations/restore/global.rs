@@ -8,7 +8,7 @@
 //! over the cluster belongs to `cluster::phased`. It must not run a phase itself.
 
 use backup::location::NodeFacts;
-use backup::request::{RestorationPhase, RestoreRequest};
+use backup::request::{RestorationPhase, RestoreRequest, Secret};
 use serde_json::Value;
 
 use super::super::cluster::phased::{self, Phase, PhasedRequest};
@@ -90,7 +90,7 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
 /// What every node's part starts from: the request itself (its serialized form keeps the
 /// proxy password; only the operation's record form hides it).
 fn node_base(request: &RestoreRequest) -> Result<Value, OperationError> {
-    serde_json::to_value(request)
+    Secret::revealed(|| serde_json::to_value(request))
         .map_err(|e| OperationError::internal(format!("the restore request as JSON: {e}")))
 }
 

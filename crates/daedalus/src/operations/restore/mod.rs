@@ -21,7 +21,8 @@ use backup::request::{RestorationPhase, RestorationStrategy, RestoreRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::backup_storage::{check_secrets, check_secrets_kept, redact_secrets, scrub_secrets};
+use super::backup_storage::{check_secrets, check_secrets_kept, scrub_secrets};
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType};
 use super::path_field::{PathField, UsedPath};
@@ -41,8 +42,8 @@ pub struct RestoreOperation {
 
 impl<'de> Deserialize<'de> for RestoreOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut request = RestoreRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.take_redacted_secrets();
+        let request = RestoreRequest::deserialize(deserializer)?;
+        let secret_withheld = request.common.has_withheld_secret();
         Ok(RestoreOperation {
             request,
             secret_withheld,
@@ -54,9 +55,6 @@ impl Serialize for RestoreOperation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut value = serde_json::to_value(&self.request).map_err(serde::ser::Error::custom)?;
         drop_nulls(&mut value);
-        if let Value::Object(fields) = &mut value {
-            redact_secrets(fields);
-        }
         value.serialize(serializer)
     }
 }
@@ -72,7 +70,9 @@ impl RestoreOperation {
     pub fn from_json(body: &Value) -> Result<Self, ValidationError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
-        let request: RestoreRequest = backup::request::from_json(&bytes).map_err(to_validation)?;
+        let mut request: RestoreRequest =
+            backup::request::from_json(&bytes).map_err(to_validation)?;
+        request.common.accept_given_secrets();
         request.validate().map_err(to_validation)?;
         if request.global_request && request.strategy() == RestorationStrategy::InPlace {
             // Icarus lets the request through and fails it at once (a global restore must
@@ -119,6 +119,9 @@ fn to_validation(e: backup::request::RequestError) -> ValidationError {
 
 impl OperationType for RestoreOperation {
     const TYPE: &'static str = "restore";
+
+    /// Reads Esop's `globalRequest` itself (`restore/global.rs`).
+    const CLUSTER: ClusterMode = ClusterMode::Own;
 
     const PATH_FIELDS: &'static [PathField] = dirs::PATH_FIELDS;
 
@@ -305,7 +308,7 @@ mod tests {
                 .common
                 .proxy_settings
                 .as_ref()
-                .and_then(|p| p.proxy_password.as_deref()),
+                .and_then(|p| p.proxy_password.as_ref()?.expose()),
             None,
             "\"***\" is never taken for the password"
         );
