@@ -24,6 +24,47 @@ pub use measure::{
 pub use restore::{ImportFlags, ImportSpec, RestorationPhase, RestorationStrategy, RestoreRequest};
 pub use secret::{Secret, REDACTED};
 
+/// What every storage request has: the shared fields, and a validation naming the field at
+/// fault. The sidecar's one storage-operation core is written against it.
+pub trait StorageRequest:
+    serde::Serialize
+    + serde::de::DeserializeOwned
+    + Clone
+    + PartialEq
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    fn common(&self) -> &CommonStorageFields;
+    fn common_mut(&mut self) -> &mut CommonStorageFields;
+    /// Checks every field; the first fault is returned.
+    fn check(&self) -> Result<(), RequestError>;
+}
+
+macro_rules! storage_request {
+    ($($request:ty),*) => {$(
+        impl StorageRequest for $request {
+            fn common(&self) -> &CommonStorageFields {
+                &self.common
+            }
+            fn common_mut(&mut self) -> &mut CommonStorageFields {
+                &mut self.common
+            }
+            fn check(&self) -> Result<(), RequestError> {
+                self.validate().map(drop)
+            }
+        }
+    )*};
+}
+
+storage_request!(
+    BackupRequest,
+    ListRequest,
+    RemoveBackupRequest,
+    RestoreRequest
+);
+
 /// A request field that is wrong, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]

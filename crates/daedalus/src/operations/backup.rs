@@ -22,59 +22,30 @@ use backup::transfer::{
 };
 use cassandra::{Node, SnapshotOptions};
 use object_store::{ObjectStoreExt, PutPayload};
-use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::backup_set::{self, put_topology, TopologyNode};
-use super::backup_storage::{
-    check_secrets, check_secrets_kept, invalid, node_facts, now_millis, open_storage,
-    parse_request, record_fields, scrub_secrets, STORAGE_LOCATION,
-};
+use super::backup_storage::{node_facts, now_millis, open_storage, STORAGE_LOCATION};
 use super::cluster::backup::GlobalBackup;
 use super::cluster::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
-use super::operation::{Operation, OperationType};
+use super::operation::Operation;
 use super::path_field::{PathField, PathKind, UsedPath};
-use super::settings::{OperationSettings, ValidationPolicy};
+use super::settings::ValidationPolicy;
+use super::storage_op::{StorageKind, StorageOp};
 use super::validation::ValidationError;
 
 /// An accepted `backup` request: Esop's and Icarus' fields, with `snapshotTag` defaulted to
 /// `autosnap-<epochSeconds>` of the submission (so a retry after a crash names the same tag).
-/// The record and the journal show the proxy password as `"***"`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackupOperation {
-    pub request: BackupRequest,
-    /// Read back from the journal, which never holds the proxy password: it is gone.
-    secret_withheld: bool,
-}
+pub type BackupOperation = StorageOp<Backup>;
 
-impl<'de> Deserialize<'de> for BackupOperation {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let request = BackupRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.has_withheld_secret();
-        Ok(BackupOperation {
-            request,
-            secret_withheld,
-        })
-    }
-}
+/// The `backup` operation.
+pub struct Backup;
 
-impl Serialize for BackupOperation {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        record_fields(&self.request).serialize(serializer)
-    }
-}
-
-impl OperationType for BackupOperation {
+#[async_trait]
+impl StorageKind for Backup {
+    type Request = BackupRequest;
     const TYPE: &'static str = "backup";
-
-    const CLUSTER: ClusterMode = ClusterMode::Coordinated;
-
-    /// The coordinator always writes the topology (Esop forces it on for a global backup).
-    fn coordinator(&mut self, spread: Spread) -> Option<Arc<dyn Operation>> {
-        self.request.upload_cluster_topology = true;
-        Some(Arc::new(GlobalBackup::new(spread, self.request.clone())))
-    }
 
     /// The bucket written to; the data directories whose snapshots are read and uploaded;
     /// `cassandraDirectory`, accepted as Esop's and unused, still named the node's.
@@ -84,8 +55,9 @@ impl OperationType for BackupOperation {
         PathField::new("cassandraDirectory", PathKind::CassandraHome),
     ];
 
-    fn paths(&self) -> Vec<UsedPath> {
-        let request = &self.request;
+    const CLUSTER: ClusterMode = ClusterMode::Coordinated;
+
+    fn paths(request: &BackupRequest) -> Vec<UsedPath> {
         let mut used: Vec<UsedPath> = request
             .common
             .storage_location
@@ -108,16 +80,34 @@ impl OperationType for BackupOperation {
         used
     }
 
-    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
-        let mut request: BackupRequest = parse_request(body)?;
-        request.common.accept_given_secrets();
-        request.validate().map_err(invalid)?;
+    fn accept(request: &mut BackupRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {
         let seconds = now_millis() / 1000;
         request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
-        Ok(BackupOperation {
-            request,
-            secret_withheld: false,
-        })
+        Ok(())
+    }
+
+    /// The coordinator always writes the topology (Esop forces it on for a global backup).
+    fn coordinator(request: &mut BackupRequest, spread: Spread) -> Option<Arc<dyn Operation>> {
+        request.upload_cluster_topology = true;
+        Some(Arc::new(GlobalBackup::new(spread, request.clone())))
+    }
+
+    fn restart_advice(request: &BackupRequest) -> Option<String> {
+        let tag = tag(request);
+        let snapshot = match layout::parse_full_tag(tag) {
+            Some(given) => given.name,
+            None => format!("{tag}-<schema version>-<millis>"),
+        };
+        Some(format!(
+            "the backup to {} was interrupted before its manifest was written, so it is not a \
+             backup; submit it again: objects already uploaded are skipped. Clear the snapshot \
+             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {snapshot})",
+            request.common.storage_location.as_deref().unwrap_or(""),
+        ))
+    }
+
+    async fn run(op: &BackupOperation, ctx: &RunContext) -> Result<(), OperationError> {
+        op.back_up(ctx).await
     }
 }
 
@@ -130,33 +120,9 @@ struct Uploaded {
     refreshed: usize,
 }
 
-#[async_trait]
-impl Operation for BackupOperation {
-    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
-        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
-    }
-
-    fn restart_advice(&self) -> Option<String> {
-        let snapshot = match layout::parse_full_tag(self.tag()) {
-            Some(given) => given.name,
-            None => format!("{}-<schema version>-<millis>", self.tag()),
-        };
-        Some(format!(
-            "the backup to {} was interrupted before its manifest was written, so it is not a \
-             backup; submit it again: objects already uploaded are skipped. Clear the snapshot \
-             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {snapshot})",
-            self.request
-                .common
-                .storage_location
-                .as_deref()
-                .unwrap_or(""),
-        ))
-    }
-
-    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
-        check_secrets_kept(self.secret_withheld)?;
-        scrub_secrets(self.back_up(ctx).await, &self.request.common)
-    }
+/// The snapshot tag (defaulted at parse time).
+fn tag(request: &BackupRequest) -> &str {
+    request.snapshot_tag.as_deref().unwrap_or("autosnap")
 }
 
 impl BackupOperation {
@@ -205,7 +171,7 @@ impl BackupOperation {
             Ok(Err(refused)) => Err(OperationError::from(refused)),
             Ok(Ok(())) => {
                 let hours = Duration::from_secs(request.timeout_hours().saturating_mul(3600));
-                let upload = Backup {
+                let upload = SnapshotUpload {
                     ctx,
                     storage: &storage,
                     node_path: &node_path,
@@ -249,9 +215,8 @@ impl BackupOperation {
         Ok(())
     }
 
-    /// The snapshot tag (defaulted at parse time).
     fn tag(&self) -> &str {
-        self.request.snapshot_tag.as_deref().unwrap_or("autosnap")
+        tag(&self.request)
     }
 
     /// The data directories to walk: the request's `dataDirs`, else `--backup-data-dir`, else
@@ -317,7 +282,7 @@ impl BackupOperation {
 }
 
 /// The snapshot's part of a backup: walking, uploading and the manifest.
-struct Backup<'a> {
+struct SnapshotUpload<'a> {
     ctx: &'a RunContext,
     storage: &'a Storage,
     node_path: &'a NodePath,
@@ -325,7 +290,7 @@ struct Backup<'a> {
     schema_version: &'a str,
 }
 
-impl Backup<'_> {
+impl SnapshotUpload<'_> {
     async fn run(
         &self,
         request: &BackupRequest,
@@ -587,6 +552,8 @@ fn configuration(error: backup::request::RequestError) -> OperationError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operations::storage_op::{check_secrets_kept, scrub_secrets};
+    use crate::operations::OperationType;
     use serde_json::json;
 
     #[test]
@@ -624,21 +591,21 @@ mod tests {
         assert!(!format!("{op:?}").contains("hunter2"), "{op:?}");
 
         let back: BackupOperation = serde_json::from_value(stored).unwrap();
-        assert!(back.secret_withheld);
-        let e = check_secrets_kept(back.secret_withheld).unwrap_err();
+        assert!(back.request.common.has_withheld_secret());
+        let e = check_secrets_kept(back.request.common.has_withheld_secret()).unwrap_err();
         let text = e.to_string();
         assert!(
             text.contains("proxySettings.proxyPassword")
                 && text.contains("submit the request again"),
             "{text}"
         );
-        assert!(check_secrets_kept(op.secret_withheld).is_ok());
+        assert!(check_secrets_kept(op.request.common.has_withheld_secret()).is_ok());
 
         // A password given as "***" in a request is the password.
         let mut literal = body.clone();
         literal["proxySettings"]["proxyPassword"] = json!("***");
         let op = BackupOperation::parse(&literal, &ValidationPolicy::default()).unwrap();
-        assert!(!op.secret_withheld);
+        assert!(!op.request.common.has_withheld_secret());
         assert!(op
             .request
             .common

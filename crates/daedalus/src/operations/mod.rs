@@ -27,6 +27,7 @@ pub mod remove_backup;
 pub mod restart;
 pub mod restore;
 mod settings;
+mod storage_op;
 pub mod table;
 pub mod topology;
 mod validation;

@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::backup_set::{self, put_topology, TopologyNode};
-use super::super::backup_storage::{check_secrets, node_request, open_storage};
+use super::super::backup_storage::open_storage;
 use super::super::context::{OperationError, RunContext};
 use super::super::operation::Operation;
 use super::super::settings::OperationSettings;
+use super::super::storage_op::{check_secrets, node_request};
 use super::super::validation::ValidationError;
 use super::plan::Step;
 use super::roll::{self, journal_error, RollSpec};

@@ -10,7 +10,7 @@ use backup::request::RestoreRequest;
 use backup::store::Storage;
 use cassandra::Node;
 
-use super::super::backup_storage::store_hint;
+use super::super::backup_storage::{open_store, store_hint, OpenError};
 use super::super::context::{OperationError, RunContext};
 
 /// The backup a restore reads, with its open store.
@@ -60,39 +60,32 @@ pub async fn node_facts(node: &Node) -> Result<(NodeFacts, String), OperationErr
 }
 
 impl Source {
-    /// Opens the store and chooses the backup (INIT's work). Credentials come from the mounted
-    /// secret the request names (or the cluster's default secret) under the sidecar's secrets
-    /// directory, as for `backup`, else from the environment, else (when allowed) from the
-    /// instance metadata service; a `file://` store stays inside the allowed roots.
+    /// Opens the store as every storage operation does (`backup_storage::open_store`: the
+    /// request's credentials, a few quick retries, a cancel cutting the wait short) and chooses
+    /// the backup (INIT's work).
     pub async fn open(
         request: &RestoreRequest,
         lookup: NodeLookup<'_>,
         ctx: &RunContext,
     ) -> Result<Source, OperationError> {
-        let secrets_root = ctx.settings().backup_secrets_dir.as_deref();
         let location = request
             .common
             .location()
             .map_err(|e| failed(format!("storageLocation: {}", e.reason)))?;
-        let mut options = request
-            .common
-            .store_options()
-            .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
-        options.create_missing_bucket = false;
-        options.instance_metadata = ctx.settings().instance_metadata;
-        options.file_within = ctx.policy().allowed_roots.clone();
         let cluster = match (&lookup, &location.node) {
             (NodeLookup::Live { facts, .. }, _) => facts.cluster.as_str(),
             (NodeLookup::Stopped, Some(node)) => node.cluster.as_str(),
             (NodeLookup::Stopped, None) => "",
         };
-        options.credentials_dir = request
-            .common
-            .credentials_dir(secrets_root, cluster)
-            .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
-        let storage = Storage::open(&location, &options)
+        let storage = open_store(ctx, &request.common, &location, cluster, false)
             .await
-            .map_err(|e| failed(format!("storage {}: {e}{}", location.raw, store_hint(&e))))?;
+            .map_err(|e| match e {
+                OpenError::Request(e) => failed(format!("{}: {}", e.field, e.reason)),
+                OpenError::Store(e) => {
+                    failed(format!("storage {}: {e}{}", location.raw, store_hint(&e)))
+                }
+                OpenError::Cancelled => OperationError::Cancelled,
+            })?;
         let node = match (&location.node, lookup) {
             (Some(node), _) => node.clone(),
             (None, NodeLookup::Stopped) => {
