@@ -38,6 +38,7 @@ mod azure_auth;
 mod confined;
 mod credentials;
 mod refresh;
+mod rest;
 mod s3_copy;
 mod settings;
 

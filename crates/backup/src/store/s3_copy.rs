@@ -11,7 +11,7 @@ use object_store::client::HttpRequestBody;
 use object_store::path::Path;
 use object_store::signer::Signer;
 
-use super::refresh::{encode_key, generic, send};
+use super::rest::{encode_key, generic, send};
 
 /// The largest object one S3 `CopyObject` (and one `UploadPartCopy`) accepts.
 pub const S3_MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;

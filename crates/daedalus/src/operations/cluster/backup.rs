@@ -25,8 +25,9 @@ use super::super::operation::Operation;
 use super::super::settings::OperationSettings;
 use super::super::storage_op::{check_secrets, node_request};
 use super::super::validation::ValidationError;
+use super::board::journal_error;
 use super::plan::Step;
-use super::roll::{self, journal_error, RollSpec};
+use super::roll::{self, RollSpec};
 use super::spread::Spread;
 
 /// What every node's backup shares, journaled with the plan before anything is sent: a

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext};
 use super::plan::{PlanStore, Step, StepState};
-use super::roll::journal_error;
 
 /// One step as the run sees it.
 #[derive(Debug, Clone)]
@@ -102,4 +101,9 @@ impl Board {
         self.publish();
         Ok(())
     }
+}
+
+/// A plan store that cannot be read or written, as a failure cause.
+pub(super) fn journal_error(e: super::plan::PlanError) -> OperationError {
+    OperationError::failed("Journal", e.to_string())
 }

@@ -21,10 +21,10 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext, SourcedError};
-use super::board::{Board, StepView};
+use super::board::{journal_error, Board, StepView};
 use super::peer::Peer;
 use super::plan::{Step, StepState};
-use super::roll::{coordination, discover, follow, journal_error, peer_failure};
+use super::roll::{coordination, discover, follow, peer_failure};
 use super::settings::PeerSettings;
 
 /// One phase of a phased request.

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext, SourcedError};
-use super::board::{Board, StepView};
+use super::board::{journal_error, Board, StepView};
 use super::peer::Peer;
 use super::plan::{Step, StepState};
 use super::settings::Coordination;
@@ -86,10 +86,6 @@ pub(super) fn coordination(ctx: &RunContext) -> Result<Coordination, OperationEr
             "this sidecar cannot coordinate cluster-wide requests",
         )
     })
-}
-
-pub(super) fn journal_error(e: super::plan::PlanError) -> OperationError {
-    OperationError::failed("Journal", e.to_string())
 }
 
 pub(super) async fn run(request: &GlobalRequest, ctx: &RunContext) -> Result<(), OperationError> {
