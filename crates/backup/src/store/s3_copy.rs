@@ -261,14 +261,14 @@ mod tests {
 }
 
 /// Against moto, with limits small enough for a test object to go in parts.
-#[cfg(all(test, feature = "test-servers"))]
+#[cfg(test)]
 mod server_tests {
     use object_store::{ObjectStoreExt, PutPayload};
 
     use super::*;
     use crate::location::StorageLocation;
     use crate::store::{BucketApi, Storage, StoreOptions};
-    use crate::test_servers::Server;
+    use testkit::storage::Server;
 
     const MIB: u64 = 1024 * 1024;
 

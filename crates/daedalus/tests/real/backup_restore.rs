@@ -103,7 +103,7 @@ async fn round_trip(strategy: &str, on_s3: bool) {
     let ks = keyspace(&format!("rt_{}", strategy.to_lowercase()));
     seed(&cql, &ks).await;
     let root = test_root(&ks);
-    let s3 = on_s3.then(backup::test_servers::Server::s3);
+    let s3 = on_s3.then(testkit::storage::Server::s3);
     let (location, env) = match &s3 {
         Some(server) => (
             format!(
