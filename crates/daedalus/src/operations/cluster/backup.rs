@@ -9,7 +9,6 @@
 //! `backup` operation. It must not upload SSTables nor know the engine or HTTP.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use backup::location::{NodeFacts, StorageLocation};
@@ -25,9 +24,9 @@ use super::super::operation::Operation;
 use super::super::settings::OperationSettings;
 use super::super::storage_op::{check_secrets, node_request};
 use super::super::validation::ValidationError;
-use super::board::journal_error;
+use super::coordinator::{self, RunSpec};
 use super::plan::Step;
-use super::roll::{self, RollSpec};
+use super::roll;
 use super::spread::Spread;
 
 /// What every node's backup shares, journaled with the plan before anything is sent: a
@@ -160,52 +159,43 @@ impl Operation for GlobalBackup {
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
-        let coordination = roll::coordination(ctx)?;
-        let id = ctx.id();
-        let plans = coordination.plans.clone();
-        let mut steps = plans.load(id).await.map_err(journal_error)?;
-        let (header, locations) = if steps.is_empty() {
-            let header = self.prepare(ctx).await?;
-            steps = roll::discover(ctx, self.spread.dc.as_deref()).await?;
-            let locations = self.node_locations(&header, &steps)?;
-            let stored = serde_json::to_value(&header)
-                .map_err(|e| OperationError::internal(format!("the backup's plan header: {e}")))?;
-            plans
-                .create_with_header(id, Some(stored), steps.clone())
-                .await
-                .map_err(journal_error)?;
-            (header, locations)
-        } else {
-            tracing::info!(%id, nodes = steps.len(), "resuming the cluster-wide backup from its plan");
-            let stored = plans.header(id).await.map_err(journal_error)?;
-            let header: Header = stored
-                .and_then(|v| serde_json::from_value(v).ok())
-                .ok_or_else(|| {
-                    OperationError::internal(
-                        "the cluster-wide backup's plan has no full tag; submit it again",
-                    )
-                })?;
-            let locations = self.node_locations(&header, &steps)?;
-            (header, locations)
-        };
+        let coordination = coordinator::coordination(ctx)?;
+        let (steps, header) = coordinator::load_or_create(
+            ctx,
+            &coordination,
+            self.spread.dc.as_deref(),
+            async { Ok(Some(self.prepare(ctx).await?)) },
+            |nodes| nodes,
+        )
+        .await?;
+        let header: Header = header.ok_or_else(|| {
+            OperationError::internal(
+                "the cluster-wide backup's plan has no full tag; submit it again",
+            )
+        })?;
+        // A node whose facts cannot name a location fails the backup before anything is sent.
+        let locations = self.node_locations(&header, &steps)?;
         ctx.set_extra("snapshotName", Value::from(header.full_tag.clone()));
 
-        let this = Arc::new(self.clone());
-        let (shared, by_position) = (header.clone(), Arc::new(locations));
-        let spec = RollSpec {
-            type_name: "backup",
-            concurrency: self.spread.concurrency,
-            timeout: self.spread.timeout,
-            wait_for_up: false,
-            sub_request: Arc::new(move |step: &Step| {
-                let location = by_position
+        let bodies = steps
+            .iter()
+            .map(|step| {
+                let location = locations
                     .get(&step.position)
                     .map(String::as_str)
                     .unwrap_or_default();
-                this.node_request(&shared, location)
-            }),
+                self.node_request(&header, location)
+            })
+            .collect();
+        let spec = RunSpec {
+            type_name: "backup",
+            stages: roll::stages(&steps, self.spread.concurrency),
+            timeout: self.spread.timeout,
+            wait_for_up: false,
+            render: roll::render,
+            bodies,
         };
-        roll::follow_plan(ctx, &coordination, steps.clone(), spec).await?;
+        coordinator::run(ctx, &coordination, steps.clone(), spec).await?;
 
         // Every node's manifest is written: the topology says which nodes make the backup.
         let location = self.location()?;

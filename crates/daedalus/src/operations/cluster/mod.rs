@@ -12,6 +12,7 @@
 
 pub mod backup;
 mod board;
+mod coordinator;
 pub mod peer;
 pub mod phased;
 pub mod plan;
