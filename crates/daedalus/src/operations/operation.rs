@@ -86,3 +86,19 @@ pub trait OperationType: Operation + Serialize + DeserializeOwned + Sized {
     /// Parses and validates a submitted body, naming the field at fault.
     fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError>;
 }
+
+/// A request as a body names it: `{"type": ..., fields...}`, serialized in one go (a node's
+/// request, the journal's form).
+#[derive(Debug, Serialize)]
+pub struct Typed<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    pub type_name: &'static str,
+    #[serde(flatten)]
+    pub request: &'a T,
+}
+
+impl<'a, T: Serialize> Typed<'a, T> {
+    pub fn new(type_name: &'static str, request: &'a T) -> Typed<'a, T> {
+        Typed { type_name, request }
+    }
+}

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::cluster::spread::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
-use super::operation::{Operation, OperationType};
+use super::operation::{Operation, OperationType, Typed};
 use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::validation::ValidationError;
@@ -270,11 +270,16 @@ fn drop_nulls(value: &mut Value) {
 
 /// The body a node's sidecar is sent for a request of `type_name`: the request's record form
 /// with its secrets revealed (a node needs the password itself, and keeps it out of its own
-/// record; a withheld one is left out, never sent as the placeholder).
-pub(super) fn node_request<T: Serialize>(type_name: &str, request: &T) -> Value {
-    let mut body = Secret::revealed(|| record_fields(request));
+/// record; a withheld one is left out, never sent as the placeholder), without the fields
+/// named in `coordinator_fields`, which only the coordinator reads.
+pub(super) fn node_request<T: Serialize>(
+    type_name: &'static str,
+    request: &T,
+    coordinator_fields: &[&str],
+) -> Value {
+    let mut body = Secret::revealed(|| record_fields(&Typed::new(type_name, request)));
     if let Value::Object(fields) = &mut body {
-        fields.insert("type".into(), Value::from(type_name));
+        fields.retain(|name, _| !coordinator_fields.contains(&name.as_str()));
     }
     body
 }

@@ -124,7 +124,7 @@ impl GlobalBackup {
         // A node's own bound is the request's, in the whole hours a backup's timeout counts.
         let hours = self.spread.timeout.as_secs().div_ceil(3600).max(1);
         node.timeout = Some(hours as i64);
-        node_request("backup", &node)
+        node_request("backup", &node, &[])
     }
 
     /// The nodes backed up, as Esop's topology file lists them.

@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::context::{OperationError, RunContext};
-use super::operation::{Operation, OperationType};
+use super::operation::{Operation, OperationType, Typed};
 use super::settings::OperationSettings;
 use super::validation::ValidationError;
 pub use spread::{ClusterMode, Concurrency, Spread, DEFAULT_TIMEOUT};
@@ -95,32 +95,25 @@ pub fn parse<T: OperationType>(
         _ => None,
     };
     // The node's request carries the secrets the record hides: a node needs them itself.
-    let sub_request = Secret::revealed(|| serde_json::to_value(&node))
+    let sub_request = Secret::revealed(|| serde_json::to_value(Typed::new(T::TYPE, &node)))
         .map_err(|e| ValidationError::malformed(format!("the node request as JSON: {e}")))?;
     let (inner, inner_fields) = made(node);
     let shown = shown_fields(inner_fields, &spread, body);
     let operation: Arc<dyn Operation> = match coordinator {
         Some(coordinator) => coordinator,
-        None => {
-            let mut sub = match sub_request {
-                Value::Object(map) => map,
-                _ => Map::new(),
-            };
-            sub.insert("type".into(), Value::from(T::TYPE));
-            Arc::new(GlobalRequest {
-                type_name: T::TYPE,
-                sub_request: Value::Object(sub),
-                inner,
-                spread,
-                wait_for_up: matches!(
-                    T::CLUSTER,
-                    ClusterMode::Roll {
-                        wait_for_up: true,
-                        ..
-                    }
-                ),
-            })
-        }
+        None => Arc::new(GlobalRequest {
+            type_name: T::TYPE,
+            sub_request,
+            inner,
+            spread,
+            wait_for_up: matches!(
+                T::CLUSTER,
+                ClusterMode::Roll {
+                    wait_for_up: true,
+                    ..
+                }
+            ),
+        }),
     };
     Ok((operation, shown))
 }
