@@ -16,7 +16,7 @@ mod restore;
 mod secret;
 
 pub use backup::{BackupRequest, ListRequest, RemovalSelector, RemoveBackupRequest};
-pub use common::{CommonStorageFields, Entities};
+pub use common::{timeout_hours, CommonStorageFields, Entities, DEFAULT_TIMEOUT_HOURS};
 pub use measure::{
     userinfo_encoded, DataRate, ProxySettings, RateUnit, RetrySpec, RetryStrategy, TimeSpan,
     TimeUnit,

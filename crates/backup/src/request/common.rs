@@ -2,14 +2,26 @@
 //! share. Turns request fields into store options; must not open stores.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{ProxySettings, RetrySpec};
+use super::measure::{ProxySettings, RetrySpec, RetryStrategy};
 use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 use crate::location::StorageLocation;
 use crate::store::StoreOptions;
+use crate::transfer::{BackoffStrategy, RetryPolicy, TransferOptions};
+
+/// `timeout` of a request when unset, in hours (Esop's and Icarus's).
+pub const DEFAULT_TIMEOUT_HOURS: u64 = 5;
+
+/// A request's `timeout` in hours: [`DEFAULT_TIMEOUT_HOURS`] when unset or below 1.
+pub fn timeout_hours(timeout: Option<i64>) -> u64 {
+    timeout
+        .filter(|&t| t >= 1)
+        .map_or(DEFAULT_TIMEOUT_HOURS, |t| t as u64)
+}
 
 /// Fields every storage request has (Esop's `AbstractOperationRequest`, Icarus' k8s fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +70,25 @@ impl CommonStorageFields {
         self.concurrent_connections
             .filter(|&c| c >= 1)
             .map_or(10, |c| c.min(1024) as usize)
+    }
+
+    /// The transfer options these fields ask for: `concurrentConnections` and `retry` (whole
+    /// files again, as in Esop); rates and deadlines are the caller's to add.
+    pub fn transfer_options(&self) -> TransferOptions {
+        let retry = self.retry();
+        TransferOptions {
+            concurrency: self.connections(),
+            retry: RetryPolicy {
+                enabled: retry.enabled,
+                strategy: match retry.strategy() {
+                    RetryStrategy::Linear => BackoffStrategy::Linear,
+                    RetryStrategy::Exponential => BackoffStrategy::Exponential,
+                },
+                interval: Duration::from_secs(retry.interval_seconds()),
+                max_attempts: retry.attempts(),
+            },
+            ..TransferOptions::default()
+        }
     }
 
     /// The retry settings, Esop's defaults (disabled) when unset.

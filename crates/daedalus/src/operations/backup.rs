@@ -15,20 +15,18 @@ use async_trait::async_trait;
 use backup::layout::{self, UploadItem};
 use backup::location::{NodeFacts, NodePath};
 use backup::manifest::{EntryType, Manifest, ManifestEntry};
-use backup::request::{BackupRequest, Entities, RetryStrategy};
+use backup::request::{BackupRequest, Entities};
 use backup::store::Storage;
-use backup::transfer::{
-    self, BackoffStrategy, RetryPolicy, TransferError, TransferOptions, UploadFile, UploadOutcome,
-};
+use backup::transfer::{self, TransferError, TransferOptions, UploadFile, UploadOutcome};
 use cassandra::{Node, SnapshotOptions};
 use object_store::{ObjectStoreExt, PutPayload};
-use serde_json::Value;
 
 use super::backup_set::{self, put_topology, TopologyNode};
 use super::backup_storage::{node_facts, now_millis, open_storage, STORAGE_LOCATION};
 use super::cluster::backup::GlobalBackup;
 use super::cluster::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 use super::operation::Operation;
 use super::path_field::{PathField, PathKind, UsedPath};
 use super::settings::ValidationPolicy;
@@ -131,7 +129,7 @@ impl BackupOperation {
         let request = &self.request;
         let node = ctx.node().await?;
         let (full_tag, schema_version) = backup_set::full_tag(ctx, self.tag()).await?;
-        ctx.set_extra("snapshotName", Value::from(full_tag.clone()));
+        ctx.report(Finding::SnapshotName(full_tag.clone()));
 
         let facts = node_facts(ctx).await?;
         let location = request.common.location().map_err(configuration)?;
@@ -207,10 +205,10 @@ impl BackupOperation {
                 return Err(error);
             }
         }
-        ctx.set_extra("uploadedFiles", Value::from(uploaded.sent));
-        ctx.set_extra("skippedFiles", Value::from(uploaded.files - uploaded.sent));
-        ctx.set_extra("refreshedFiles", Value::from(uploaded.refreshed));
-        ctx.set_extra("uploadedBytes", Value::from(uploaded.sent_bytes));
+        ctx.report(Finding::UploadedFiles(uploaded.sent));
+        ctx.report(Finding::SkippedFiles(uploaded.files - uploaded.sent));
+        ctx.report(Finding::RefreshedFiles(uploaded.refreshed));
+        ctx.report(Finding::UploadedBytes(uploaded.sent_bytes));
         self.clear_snapshot(ctx, &full_tag).await;
         Ok(())
     }
@@ -271,12 +269,9 @@ impl BackupOperation {
             .await;
         if let Err(error) = cleared {
             tracing::warn!(snapshot = full_tag, %error, "could not clear the backup's snapshot");
-            ctx.set_extra(
-                "snapshotNotCleared",
-                Value::from(format!(
-                    "{error}; clear it with nodetool clearsnapshot -t {full_tag}"
-                )),
-            );
+            ctx.report(Finding::SnapshotNotCleared(format!(
+                "{error}; clear it with nodetool clearsnapshot -t {full_tag}"
+            )));
         }
     }
 }
@@ -319,8 +314,8 @@ impl SnapshotUpload<'_> {
             plan.0
         };
         let total: u64 = plan.iter().map(|(_, _, item)| item.size).sum();
-        self.ctx.set_extra("files", Value::from(plan.len()));
-        self.ctx.set_extra("bytes", Value::from(total));
+        self.ctx.report(Finding::Files(plan.len()));
+        self.ctx.report(Finding::Bytes(total));
 
         let files: Vec<UploadFile> = plan
             .iter()
@@ -389,8 +384,7 @@ impl SnapshotUpload<'_> {
             ))?,
             _ = self.ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
         };
-        self.ctx
-            .set_extra("manifest", Value::from(path.to_string()));
+        self.ctx.report(Finding::Manifest(path.to_string()));
         Ok(uploaded)
     }
 }
@@ -446,23 +440,12 @@ fn snapshot_failure(error: layout::LayoutError) -> OperationError {
     )
 }
 
-/// The transfer knobs of the request (Esop's names).
+/// The transfer knobs of the request (Esop's names): the shared ones, and the upload's rate.
 fn transfer_options(request: &BackupRequest) -> TransferOptions {
-    let retry = request.common.retry();
     TransferOptions {
-        concurrency: request.common.connections(),
         bandwidth: request.bandwidth.map(|b| b.bytes_per_second()),
         duration: request.duration.map(|d| Duration::from_secs(d.as_secs())),
-        retry: RetryPolicy {
-            enabled: retry.enabled,
-            strategy: match retry.strategy() {
-                RetryStrategy::Linear => BackoffStrategy::Linear,
-                RetryStrategy::Exponential => BackoffStrategy::Exponential,
-            },
-            interval: Duration::from_secs(retry.interval_seconds()),
-            max_attempts: retry.attempts(),
-        },
-        ..TransferOptions::default()
+        ..request.common.transfer_options()
     }
 }
 

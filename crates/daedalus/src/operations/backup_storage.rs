@@ -59,6 +59,17 @@ pub(super) async fn open_catalog(
     Ok((storage, scope))
 }
 
+/// How long the store's client retries one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClientRetry {
+    /// A few quick retries: longer outages are the request's `retry` (whole files again), as
+    /// in Esop (backup, list, remove-backup).
+    Quick,
+    /// The client's own patience (minutes): a restore's reads have no request-level retry, so
+    /// the client waits an outage out; a cancel cuts the wait short.
+    Patient,
+}
+
 /// Why a store could not be opened.
 pub(super) enum OpenError {
     /// The request's storage fields cannot make store options.
@@ -86,7 +97,15 @@ pub(super) async fn open_storage(
     cluster: &str,
     create_missing_bucket: bool,
 ) -> Result<Storage, OperationError> {
-    Ok(open_store(ctx, common, location, cluster, create_missing_bucket).await?)
+    Ok(open_store(
+        ctx,
+        common,
+        location,
+        cluster,
+        create_missing_bucket,
+        ClientRetry::Quick,
+    )
+    .await?)
 }
 
 /// [`open_storage`], for a caller that names the failure its own way.
@@ -96,6 +115,7 @@ pub(super) async fn open_store(
     location: &StorageLocation,
     cluster: &str,
     create_missing_bucket: bool,
+    client_retry: ClientRetry,
 ) -> Result<Storage, OpenError> {
     let secrets_root = ctx.settings().backup_secrets_dir.as_deref();
     let credentials_dir = common
@@ -106,12 +126,13 @@ pub(super) async fn open_store(
         credentials_dir,
         instance_metadata: ctx.settings().instance_metadata,
         file_within: ctx.policy().allowed_roots.clone(),
-        // A few quick retries of one request inside the client; longer outages are the
-        // request's `retry` (whole files again), as in Esop.
-        retry: object_store::RetryConfig {
-            max_retries: 3,
-            retry_timeout: std::time::Duration::from_secs(30),
-            ..object_store::RetryConfig::default()
+        retry: match client_retry {
+            ClientRetry::Quick => object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(30),
+                ..object_store::RetryConfig::default()
+            },
+            ClientRetry::Patient => object_store::RetryConfig::default(),
         },
         ..common.store_options().map_err(OpenError::Request)?
     };

@@ -7,11 +7,12 @@
 use async_trait::async_trait;
 use cassandra::{AllSSTableOpStatus, ScrubOptions, UpgradeOptions};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::fields;
+use super::finding::Finding;
 use super::operation::{Operation, OperationType};
 use super::progress::{with_compaction_progress, CompactionScope};
 use super::settings::ValidationPolicy;
@@ -30,7 +31,7 @@ pub(crate) fn status_outcome(
         AllSSTableOpStatus::UnableToCancel => 2,
         AllSSTableOpStatus::Other(code) => code,
     };
-    ctx.set_extra("status", json!(code));
+    ctx.report(Finding::Status(code));
     match code {
         0 => Ok(()),
         1 => Err(OperationError::failed(
@@ -286,6 +287,7 @@ impl Operation for UpgradeSSTablesRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn defaults_and_field_names_follow_the_spec() {

@@ -8,10 +8,10 @@
 use async_trait::async_trait;
 use backup::catalog::{self, BackupSummary};
 use backup::request::ListRequest;
-use serde_json::Value;
 
 use super::backup_storage::{catalog_failure, open_catalog, STORAGE_LOCATION};
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 use super::path_field::{PathField, PathKind, UsedPath};
 use super::settings::ValidationPolicy;
 use super::storage_op::{StorageKind, StorageOp};
@@ -69,11 +69,8 @@ impl StorageKind for List {
             _ = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
         };
         let shown = filter(listed, &op.request);
-        ctx.set_extra("backups", Value::from(shown.len()));
-        ctx.set_extra(
-            "response",
-            serde_json::to_value(&shown).unwrap_or_else(|_| Value::Array(Vec::new())),
-        );
+        ctx.report(Finding::Backups(shown.len()));
+        ctx.report(Finding::Response(shown));
         Ok(())
     }
 }

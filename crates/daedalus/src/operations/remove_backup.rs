@@ -9,10 +9,10 @@
 use async_trait::async_trait;
 use backup::catalog;
 use backup::request::RemoveBackupRequest;
-use serde_json::Value;
 
 use super::backup_storage::{catalog_failure, now_millis, open_catalog, STORAGE_LOCATION};
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 use super::path_field::{PathField, UsedPath};
 use super::storage_op::{StorageKind, StorageOp};
 
@@ -72,10 +72,7 @@ impl StorageKind for RemoveBackup {
         )
         .await
         .map_err(catalog_failure)?;
-        ctx.set_extra(
-            "removal",
-            serde_json::to_value(&removal).unwrap_or(Value::Null),
-        );
+        ctx.report(Finding::Removal(removal));
         Ok(())
     }
 }

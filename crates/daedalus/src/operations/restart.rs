@@ -10,10 +10,11 @@ use std::process::Stdio;
 use async_trait::async_trait;
 use cassandra::OperationMode;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 use super::operation::{Operation, OperationType};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::topology::{drain_node, CHECK_MODE_AND_PROCESS};
@@ -133,7 +134,9 @@ impl Operation for RestartRequest {
                 .await;
             let last = match mode {
                 Ok(OperationMode::Normal) => {
-                    ctx.set_extra("operationMode", json!(OperationMode::Normal.as_str()));
+                    ctx.report(Finding::OperationMode(
+                        OperationMode::Normal.as_str().to_string(),
+                    ));
                     return Ok(());
                 }
                 Ok(mode) => format!("mode {}", mode.as_str()),

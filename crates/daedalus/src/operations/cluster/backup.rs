@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::super::backup_set::{self, put_topology, TopologyNode};
 use super::super::backup_storage::open_storage;
 use super::super::context::{OperationError, RunContext};
+use super::super::finding::Finding;
 use super::super::operation::Operation;
 use super::super::settings::OperationSettings;
 use super::super::storage_op::{check_secrets, node_request};
@@ -175,7 +176,7 @@ impl Operation for GlobalBackup {
         })?;
         // A node whose facts cannot name a location fails the backup before anything is sent.
         let locations = self.node_locations(&header, &steps)?;
-        ctx.set_extra("snapshotName", Value::from(header.full_tag.clone()));
+        ctx.report(Finding::SnapshotName(header.full_tag.clone()));
 
         let bodies = steps
             .iter()
@@ -214,7 +215,7 @@ impl Operation for GlobalBackup {
                     ),
                 )
             })?;
-        ctx.set_extra("topology", Value::from(key));
+        ctx.report(Finding::Topology(key));
         Ok(())
     }
 }

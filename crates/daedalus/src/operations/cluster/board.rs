@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext};
+use super::super::finding::Finding;
 use super::plan::{PlanStore, Step, StepState};
 
 /// One step as the run sees it.
@@ -68,7 +69,7 @@ impl Board {
         // Shown under the lock: a task's view of the steps never replaces a newer one.
         let views = self.views();
         let (nodes, progress) = (self.render)(&views);
-        self.ctx.set_extra("nodes", Value::Array(nodes));
+        self.ctx.report(Finding::Nodes(nodes));
         self.ctx.set_progress(progress);
     }
 

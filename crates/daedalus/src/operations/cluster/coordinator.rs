@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext, SourcedError};
+use super::super::finding::Finding;
 use super::board::{journal_error, Board, Render};
 use super::peer::Peer;
 use super::plan::{Step, StepState};
@@ -162,7 +163,7 @@ pub(super) async fn run(
             break;
         }
         if let Some(phase) = &stage.phase {
-            ctx.set_extra("phase", Value::from(phase.clone()));
+            ctx.report(Finding::Phase(phase.clone()));
         }
         if !run_stage(&run, coordination, stage).await {
             stopped_at = Some(i);

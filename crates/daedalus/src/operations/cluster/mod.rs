@@ -28,6 +28,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::context::{OperationError, RunContext};
+use super::fields::parse_duration;
 use super::operation::{Operation, OperationType, Typed};
 use super::settings::OperationSettings;
 use super::validation::ValidationError;
@@ -227,7 +228,8 @@ fn parse_spread(
                 ))
             }
         },
-        Some(Value::String(s)) => match humantime::parse_duration(s) {
+        // A text is a duration, or a whole number of hours.
+        Some(Value::String(s)) => match parse_duration(s, 3600) {
             Ok(d) if !d.is_zero() => d,
             _ => {
                 return Err(ValidationError::invalid(

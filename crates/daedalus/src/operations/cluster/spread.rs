@@ -10,8 +10,9 @@ use std::time::Duration;
 use super::super::settings::OperationSettings;
 use super::super::validation::ValidationError;
 
-/// Default `timeout` of a cluster-wide request (Icarus's: 5 hours).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 3600);
+/// Default `timeout` of a cluster-wide request (Icarus's, as every request's).
+pub const DEFAULT_TIMEOUT: Duration =
+    Duration::from_secs(backup::request::DEFAULT_TIMEOUT_HOURS * 3600);
 
 /// What `globalRequest: true` does with a type, as the type declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,7 +67,7 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
             .ok_or_else(|| format!("the plan names an unknown phase {:?}", step.phase))?;
         Ok(node_request(request, phase, &storage_location))
     };
-    let hours = request.timeout.filter(|&h| h >= 1).unwrap_or(5) as u64;
+    let hours = request.timeout_hours();
     phased::run(
         PhasedRequest {
             type_name: "restore",

@@ -14,14 +14,15 @@ mod in_place;
 mod ledger;
 mod phases;
 mod source;
+mod table_dirs;
 mod targets;
 
 use async_trait::async_trait;
 use backup::request::{RestorationPhase, RestorationStrategy, RestoreRequest};
-use serde_json::Value;
 
 use super::cluster::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::storage_op::{StorageKind, StorageOp};
@@ -124,7 +125,7 @@ impl RestoreOperation {
 impl RestoreOperation {
     async fn run_with_timeout(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let hours = self.request.timeout.filter(|&h| h >= 1).unwrap_or(5) as u64;
+        let hours = self.request.timeout_hours();
         let limit = std::time::Duration::from_secs(hours.saturating_mul(3600));
         match tokio::time::timeout(limit, self.run_until_done(ctx)).await {
             Ok(outcome) => outcome,
@@ -154,7 +155,7 @@ impl RestoreOperation {
         let count = phases.len() as f64;
         for (i, phase) in phases.iter().enumerate() {
             ctx.checkpoint()?;
-            ctx.set_extra("phase", Value::from(phase.to_string()));
+            ctx.report(Finding::Phase(phase.to_string()));
             let progress = phases::PhaseProgress {
                 ctx: ctx.clone(),
                 base: i as f64 / count,
@@ -210,7 +211,7 @@ fn restart_advice(request: &RestoreRequest, phases: &[RestorationPhase]) -> Stri
 mod tests {
     use super::*;
     use crate::operations::{Operation, OperationType};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn from_json(body: &Value) -> Result<RestoreOperation, ValidationError> {
         RestoreOperation::parse(body, &ValidationPolicy::default())
