@@ -56,26 +56,16 @@ impl StorageKind for Backup {
     const CLUSTER: ClusterMode = ClusterMode::Coordinated;
 
     fn paths(request: &BackupRequest) -> Vec<UsedPath> {
-        let mut used: Vec<UsedPath> = request
-            .common
-            .storage_location
-            .iter()
-            .map(|l| UsedPath::new("storageLocation", l.clone()))
-            .collect();
-        used.extend(
-            request
-                .data_dirs
-                .iter()
-                .flatten()
-                .map(|d| UsedPath::new("dataDirs", d.clone())),
-        );
-        used.extend(
-            request
-                .cassandra_directory
-                .iter()
-                .map(|d| UsedPath::new("cassandraDirectory", d.clone())),
-        );
-        used
+        let data_dirs = request.data_dirs.iter().flatten();
+        data_dirs
+            .map(|d| UsedPath::new("dataDirs", d.clone()))
+            .chain(
+                request
+                    .cassandra_directory
+                    .iter()
+                    .map(|d| UsedPath::new("cassandraDirectory", d.clone())),
+            )
+            .collect()
     }
 
     fn accept(request: &mut BackupRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {

@@ -36,19 +36,10 @@ impl StorageKind for List {
     ];
 
     fn paths(request: &ListRequest) -> Vec<UsedPath> {
-        let mut used: Vec<UsedPath> = request
-            .common
-            .storage_location
-            .iter()
-            .map(|l| UsedPath::new("storageLocation", l.clone()))
-            .collect();
-        used.extend(
-            request
-                .to_file
-                .iter()
-                .map(|f| UsedPath::new("toFile", f.clone())),
-        );
-        used
+        let to_file = request.to_file.iter();
+        to_file
+            .map(|f| UsedPath::new("toFile", f.clone()))
+            .collect()
     }
 
     fn accept(request: &mut ListRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {

@@ -13,7 +13,7 @@ use backup::request::RemoveBackupRequest;
 use super::backup_storage::{catalog_failure, now_millis, open_catalog, STORAGE_LOCATION};
 use super::context::{OperationError, RunContext};
 use super::finding::Finding;
-use super::path_field::{PathField, UsedPath};
+use super::path_field::PathField;
 use super::storage_op::{StorageKind, StorageOp};
 
 /// An accepted `remove-backup` request (Esop's `RemoveBackupRequest`).
@@ -29,15 +29,6 @@ impl StorageKind for RemoveBackup {
 
     /// The bucket whose objects are deleted.
     const PATH_FIELDS: &'static [PathField] = &[STORAGE_LOCATION];
-
-    fn paths(request: &RemoveBackupRequest) -> Vec<UsedPath> {
-        request
-            .common
-            .storage_location
-            .iter()
-            .map(|l| UsedPath::new("storageLocation", l.clone()))
-            .collect()
-    }
 
     /// Two removals in the same bucket could each keep an object only the other's backup still
     /// needed; one at a time per location.

@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::backup_storage::STORAGE_LOCATION;
 use super::cluster::spread::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
 use super::operation::{Operation, OperationType, Typed};
@@ -45,8 +46,11 @@ pub trait StorageKind: Send + Sync + Sized + 'static {
     /// Storage requests carry Esop's `globalRequest` and read it themselves unless declared.
     const CLUSTER: ClusterMode = ClusterMode::Own;
 
-    /// The paths the operation will use ([`OperationType::paths`]).
-    fn paths(request: &Self::Request) -> Vec<UsedPath>;
+    /// The paths the operation will use ([`OperationType::paths`]) besides its
+    /// `storageLocation`, which every storage operation uses.
+    fn paths(_request: &Self::Request) -> Vec<UsedPath> {
+        Vec::new()
+    }
 
     /// After the crate's validation: defaults fixed at submission, the type's own refusals.
     fn accept(
@@ -141,7 +145,11 @@ impl<K: StorageKind> OperationType for StorageOp<K> {
     const CLUSTER: ClusterMode = K::CLUSTER;
 
     fn paths(&self) -> Vec<UsedPath> {
-        K::paths(&self.request)
+        let location = self.request.common().storage_location.iter();
+        location
+            .map(|l| UsedPath::new(STORAGE_LOCATION.name, l.clone()))
+            .chain(K::paths(&self.request))
+            .collect()
     }
 
     fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError> {
