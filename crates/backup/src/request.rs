@@ -88,13 +88,20 @@ fn invalid(field: &str, reason: impl Into<String>) -> RequestError {
 pub fn from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, RequestError> {
     let value: serde_json::Value = serde_json::from_slice(json)
         .map_err(|e| invalid("body", format!("is not valid JSON: {e}")))?;
+    from_value(&value)
+}
+
+/// [`from_json`] for a body already parsed (the sidecar's, which its HTTP edge has read).
+pub fn from_value<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<T, RequestError> {
     if !value.is_object() {
         return Err(invalid("body", "must be a JSON object"));
     }
     // The fields every request shares are flattened into each request type, where a type
     // error loses its field's name: they are read on their own first.
-    with_path::<CommonStorageFields>(&value)?;
-    with_path::<T>(&value)
+    with_path::<CommonStorageFields>(value)?;
+    with_path::<T>(value)
 }
 
 fn with_path<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, RequestError> {

@@ -195,9 +195,7 @@ impl<K: StorageKind> Operation for StorageOp<K> {
 
 /// Parses a request body of the `backup` crate's shape, naming the field at fault.
 fn parse_request<T: DeserializeOwned>(body: &Value) -> Result<T, ValidationError> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
-    backup::request::from_json::<T>(&bytes).map_err(invalid)
+    backup::request::from_value::<T>(body).map_err(invalid)
 }
 
 /// A request error as the 400 the API answers.
