@@ -16,7 +16,6 @@
 //! - `catalog`: listing backups and removing them without breaking another backup.
 //! - `request`: the `backup`, `list`, `remove-backup` and `restore` request bodies and their
 //!   validation.
-//! - `test_servers` (feature `test-servers`, tests only): local S3, GCS and Azure servers.
 
 pub mod catalog;
 pub mod confine;
@@ -26,6 +25,3 @@ pub mod manifest;
 pub mod request;
 pub mod store;
 pub mod transfer;
-
-#[cfg(feature = "test-servers")]
-pub mod test_servers;

@@ -13,14 +13,57 @@ mod common;
 mod lenient;
 mod measure;
 mod restore;
+mod secret;
 
 pub use backup::{BackupRequest, ListRequest, RemovalSelector, RemoveBackupRequest};
-pub use common::{CommonStorageFields, Entities};
+pub use common::{timeout_hours, CommonStorageFields, Entities, DEFAULT_TIMEOUT_HOURS};
 pub use measure::{
     userinfo_encoded, DataRate, ProxySettings, RateUnit, RetrySpec, RetryStrategy, TimeSpan,
-    TimeUnit, REDACTED,
+    TimeUnit,
 };
 pub use restore::{ImportFlags, ImportSpec, RestorationPhase, RestorationStrategy, RestoreRequest};
+pub use secret::{Secret, REDACTED};
+
+/// What every storage request has: the shared fields, and a validation naming the field at
+/// fault. The sidecar's one storage-operation core is written against it.
+pub trait StorageRequest:
+    serde::Serialize
+    + serde::de::DeserializeOwned
+    + Clone
+    + PartialEq
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    fn common(&self) -> &CommonStorageFields;
+    fn common_mut(&mut self) -> &mut CommonStorageFields;
+    /// Checks every field; the first fault is returned.
+    fn check(&self) -> Result<(), RequestError>;
+}
+
+macro_rules! storage_request {
+    ($($request:ty),*) => {$(
+        impl StorageRequest for $request {
+            fn common(&self) -> &CommonStorageFields {
+                &self.common
+            }
+            fn common_mut(&mut self) -> &mut CommonStorageFields {
+                &mut self.common
+            }
+            fn check(&self) -> Result<(), RequestError> {
+                self.validate().map(drop)
+            }
+        }
+    )*};
+}
+
+storage_request!(
+    BackupRequest,
+    ListRequest,
+    RemoveBackupRequest,
+    RestoreRequest
+);
 
 /// A request field that is wrong, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,13 +88,20 @@ fn invalid(field: &str, reason: impl Into<String>) -> RequestError {
 pub fn from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, RequestError> {
     let value: serde_json::Value = serde_json::from_slice(json)
         .map_err(|e| invalid("body", format!("is not valid JSON: {e}")))?;
+    from_value(&value)
+}
+
+/// [`from_json`] for a body already parsed (the sidecar's, which its HTTP edge has read).
+pub fn from_value<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<T, RequestError> {
     if !value.is_object() {
         return Err(invalid("body", "must be a JSON object"));
     }
     // The fields every request shares are flattened into each request type, where a type
     // error loses its field's name: they are read on their own first.
-    with_path::<CommonStorageFields>(&value)?;
-    with_path::<T>(&value)
+    with_path::<CommonStorageFields>(value)?;
+    with_path::<T>(value)
 }
 
 fn with_path<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, RequestError> {

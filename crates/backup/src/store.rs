@@ -21,9 +21,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, Checksum};
-use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
+use object_store::azure::{AzureConfigKey, AzureCredential, MicrosoftAzure, MicrosoftAzureBuilder};
 use object_store::gcp::{
     GcpCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, GoogleConfigKey,
 };
@@ -38,6 +37,7 @@ mod azure_auth;
 mod confined;
 mod credentials;
 mod refresh;
+mod rest;
 mod s3_copy;
 mod settings;
 
@@ -785,24 +785,34 @@ fn open_azure(
             .get_config_value(&AzureConfigKey::Endpoint)
             .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"))
     };
-    let auth = if let Some(key) = key {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(key.trim())
-            .map_err(|e| StoreError::Configure {
+    let credential = if let Some(key) = key {
+        let key = object_store::azure::AzureAccessKey::try_new(key.trim()).map_err(|e| {
+            StoreError::Configure {
                 provider: "azure",
                 location: location.raw.clone(),
                 source: object_store::Error::Generic {
                     store: "MicrosoftAzure",
                     source: format!("the account key is not base64: {e}").into(),
                 },
-            })?;
-        AzureAuth::SharedKey(decoded)
+            }
+        })?;
+        Some(AzureCredential::AccessKey(key))
     } else if let Some(token) = builder.get_config_value(&AzureConfigKey::Token) {
-        AzureAuth::Bearer(token)
-    } else if let Some(sas) = builder.get_config_value(&AzureConfigKey::SasKey) {
-        AzureAuth::Sas(sas.trim_start_matches('?').to_string())
+        Some(AzureCredential::BearerToken(token))
     } else {
-        AzureAuth::Anonymous
+        builder
+            .get_config_value(&AzureConfigKey::SasKey)
+            .map(|sas| {
+                let query = format!("http://sas/?{}", sas.trim_start_matches('?'));
+                let pairs = reqwest::Url::parse(&query)
+                    .map(|u| u.query_pairs().into_owned().collect())
+                    .unwrap_or_default();
+                AzureCredential::SASToken(pairs)
+            })
+    };
+    let auth = match credential {
+        Some(credential) => AzureAuth::Credential(Arc::new(credential)),
+        None => AzureAuth::Anonymous,
     };
     let store = builder
         .with_container_name(&location.bucket)

@@ -1,13 +1,14 @@
 //! Typed, version-aware management of one Cassandra node over JMX.
 //!
 //! [`Node`] wraps an [`MBeanServer`] (the JMX client through [`jmx_adapter`], or
-//! [`fake::FakeServer`] in tests) and the node's [`CassandraVersion`], and offers Cassandra's
+//! `fake::FakeServer`, feature `fake`, in tests) and the node's [`CassandraVersion`], and offers Cassandra's
 //! management calls with the exact ObjectName, operation and signature each version needs (the
 //! crate README lists them per version, with the fact-sheet sections they come from). This crate
 //! must not know HTTP, operation records or SSTable files.
 
 pub mod compaction;
 pub mod error;
+#[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod health;
 pub mod import;

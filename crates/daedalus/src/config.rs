@@ -18,6 +18,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::operations::fields::parse_duration;
 use crate::operations::OperationSettings;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4567";
@@ -737,21 +738,6 @@ impl<'de, const BARE_UNIT_SECS: u64> Deserialize<'de> for SettingDuration<BARE_U
         }
         deserializer.deserialize_any(Visitor::<BARE_UNIT_SECS>)
     }
-}
-
-/// `500ms`, `90s`, `30m`, `1h`, `2d`, `1h 30m` (humantime's forms); a bare whole number is
-/// `bare_unit_secs` seconds per unit.
-pub fn parse_duration(text: &str, bare_unit_secs: u64) -> Result<Duration, String> {
-    let text = text.trim();
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let units: u64 = text.parse().map_err(|_| format!("{text:?} is too long"))?;
-        return units
-            .checked_mul(bare_unit_secs)
-            .map(Duration::from_secs)
-            .ok_or_else(|| format!("{text:?} is too long"));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{text:?} is not a duration like 90s, 30m or 1h ({e})"))
 }
 
 fn default_data_dir() -> PathBuf {

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{validate_absolute_dirs, validate_snapshot_tag, CommonStorageFields, Entities};
+use super::common::{
+    timeout_hours, validate_absolute_dirs, validate_snapshot_tag, CommonStorageFields, Entities,
+};
 use super::measure::{DataRate, TimeSpan};
 use super::{invalid, lenient, RequestError};
 
@@ -93,7 +95,7 @@ impl BackupRequest {
 
     /// `timeout` in hours, 5 when unset.
     pub fn timeout_hours(&self) -> u64 {
-        self.timeout.filter(|&t| t >= 1).map_or(5, |t| t as u64)
+        timeout_hours(self.timeout)
     }
 
     /// Whether to upload the topology file (forced on for global requests, as Esop).

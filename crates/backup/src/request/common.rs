@@ -2,13 +2,26 @@
 //! share. Turns request fields into store options; must not open stores.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{ProxySettings, RetrySpec, REDACTED};
+use super::measure::{ProxySettings, RetrySpec, RetryStrategy};
+use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 use crate::location::StorageLocation;
 use crate::store::StoreOptions;
+use crate::transfer::{BackoffStrategy, RetryPolicy, TransferOptions};
+
+/// `timeout` of a request when unset, in hours (Esop's and Icarus's).
+pub const DEFAULT_TIMEOUT_HOURS: u64 = 5;
+
+/// A request's `timeout` in hours: [`DEFAULT_TIMEOUT_HOURS`] when unset or below 1.
+pub fn timeout_hours(timeout: Option<i64>) -> u64 {
+    timeout
+        .filter(|&t| t >= 1)
+        .map_or(DEFAULT_TIMEOUT_HOURS, |t| t as u64)
+}
 
 /// Fields every storage request has (Esop's `AbstractOperationRequest`, Icarus' k8s fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +70,25 @@ impl CommonStorageFields {
         self.concurrent_connections
             .filter(|&c| c >= 1)
             .map_or(10, |c| c.min(1024) as usize)
+    }
+
+    /// The transfer options these fields ask for: `concurrentConnections` and `retry` (whole
+    /// files again, as in Esop); rates and deadlines are the caller's to add.
+    pub fn transfer_options(&self) -> TransferOptions {
+        let retry = self.retry();
+        TransferOptions {
+            concurrency: self.connections(),
+            retry: RetryPolicy {
+                enabled: retry.enabled,
+                strategy: match retry.strategy() {
+                    RetryStrategy::Linear => BackoffStrategy::Linear,
+                    RetryStrategy::Exponential => BackoffStrategy::Exponential,
+                },
+                interval: Duration::from_secs(retry.interval_seconds()),
+                max_attempts: retry.attempts(),
+            },
+            ..TransferOptions::default()
+        }
     }
 
     /// The retry settings, Esop's defaults (disabled) when unset.
@@ -131,24 +163,34 @@ impl CommonStorageFields {
     /// The request's secrets (today the proxy password), for callers that must keep them out
     /// of what they show, store or log.
     pub fn secrets(&self) -> Vec<&str> {
-        self.proxy_settings
-            .as_ref()
-            .and_then(|p| p.proxy_password.as_deref())
+        self.secret_fields()
+            .filter_map(Secret::expose)
             .filter(|p| !p.is_empty())
-            .into_iter()
             .collect()
     }
 
-    /// Drops every secret that reads [`REDACTED`] (a request read back from a record that
-    /// never held the real value) and says whether there was one.
-    pub fn take_redacted_secrets(&mut self) -> bool {
-        match self.proxy_settings.as_mut() {
-            Some(proxy) if proxy.proxy_password.as_deref() == Some(REDACTED) => {
-                proxy.proxy_password = None;
-                true
-            }
-            _ => false,
+    /// Whether a secret was withheld (read back from a form that never held its value).
+    pub fn has_withheld_secret(&self) -> bool {
+        self.secret_fields().any(Secret::is_withheld)
+    }
+
+    /// Takes every secret of a submitted request as given: `"***"` there is the value itself.
+    pub fn accept_given_secrets(&mut self) {
+        if let Some(password) = self
+            .proxy_settings
+            .as_mut()
+            .and_then(|p| p.proxy_password.as_mut())
+        {
+            *password = password.clone().as_given();
         }
+    }
+
+    /// The one list of secret fields: a new secret field is added here, nowhere else.
+    fn secret_fields(&self) -> impl Iterator<Item = &Secret> {
+        self.proxy_settings
+            .as_ref()
+            .and_then(|p| p.proxy_password.as_ref())
+            .into_iter()
     }
 
     pub(super) fn validate(&self) -> Result<(), RequestError> {

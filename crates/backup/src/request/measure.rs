@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 
 /// Esop's `retry` object. Values below 1 fall back to the defaults, as in Esop.
@@ -61,8 +62,8 @@ impl<'de> Deserialize<'de> for RetryStrategy {
     }
 }
 
-/// Esop's `proxySettings` (S3 only). Its `Debug` form never shows the password.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Esop's `proxySettings` (S3 only). The password is a [`Secret`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProxySettings {
     #[serde(default, deserialize_with = "lenient::bool")]
@@ -74,30 +75,11 @@ pub struct ProxySettings {
     #[serde(default)]
     pub proxy_username: Option<String>,
     #[serde(default)]
-    pub proxy_password: Option<String>,
+    pub proxy_password: Option<Secret>,
     /// HTTP or HTTPS (default HTTPS).
     #[serde(default)]
     pub proxy_protocol: Option<String>,
 }
-
-impl std::fmt::Debug for ProxySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProxySettings")
-            .field("use_proxy", &self.use_proxy)
-            .field("proxy_host", &self.proxy_host)
-            .field("proxy_port", &self.proxy_port)
-            .field("proxy_username", &self.proxy_username)
-            .field(
-                "proxy_password",
-                &self.proxy_password.as_ref().map(|_| REDACTED),
-            )
-            .field("proxy_protocol", &self.proxy_protocol)
-            .finish()
-    }
-}
-
-/// What is shown instead of a secret.
-pub const REDACTED: &str = "***";
 
 /// Characters of a user name or password kept as they are in a URL's user information.
 const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -133,7 +115,8 @@ impl ProxySettings {
             .as_deref()
             .unwrap_or("HTTPS")
             .to_ascii_lowercase();
-        let credentials = match (&self.proxy_username, &self.proxy_password) {
+        let password = self.proxy_password.as_ref().and_then(Secret::expose);
+        let credentials = match (&self.proxy_username, password) {
             (Some(user), Some(password)) => {
                 format!("{}:{}@", userinfo_encoded(user), userinfo_encoded(password))
             }

@@ -237,6 +237,11 @@ impl RestoreRequest {
     }
 
     /// Checks every field with Esop's rules; the first fault is returned.
+    /// `timeout` in hours, 5 when unset.
+    pub fn timeout_hours(&self) -> u64 {
+        super::common::timeout_hours(self.timeout)
+    }
+
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;
         match &self.snapshot_tag {

@@ -19,20 +19,14 @@
 use std::time::SystemTime;
 
 use futures::future::BoxFuture;
-use object_store::client::{HttpRequest, HttpRequestBody};
+use object_store::client::HttpRequestBody;
 use object_store::path::Path;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 
+use super::rest::{encode_key, generic, send, SEGMENT};
 use super::s3_copy::{CopyLimits, SelfCopy};
 use super::{gcs_token, BucketApi, Storage};
 use crate::transfer::RefreshObject;
-
-/// Characters kept as they are in a URL path segment (RFC 3986 unreserved).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The metadata key an Azure refresh sets (Esop also marks refreshed blobs with a key).
 const AZURE_REFRESH_KEY: &str = "x-ms-meta-refreshed";
@@ -162,52 +156,4 @@ fn touch(path: &std::path::Path, key: &str) -> Result<(), object_store::Error> {
             ),
         )
     })
-}
-
-/// The key with each segment percent-encoded, as it goes into a URL path.
-pub(super) fn encode_key(key: &Path) -> String {
-    key.as_ref()
-        .split('/')
-        .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Sends a signed request and returns the body of a successful answer. 404, 401 and 403 become
-/// the matching object_store errors (which no retry heals); other failures are `Generic`.
-pub(super) async fn send(
-    http: &reqwest::Client,
-    request: HttpRequest,
-    store: &'static str,
-    key: &Path,
-) -> Result<String, object_store::Error> {
-    let (parts, body) = request.into_parts();
-    let body = body.as_bytes().cloned().unwrap_or_default();
-    let response = http
-        .request(parts.method, parts.uri.to_string())
-        .headers(parts.headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| generic(store, format!("request failed: {e}")))?;
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    if status.is_success() {
-        return Ok(body);
-    }
-    let detail = format!("HTTP {status}: {}", body.trim());
-    let (path, source) = (key.to_string(), detail.clone().into());
-    Err(match status {
-        reqwest::StatusCode::NOT_FOUND => object_store::Error::NotFound { path, source },
-        reqwest::StatusCode::UNAUTHORIZED => object_store::Error::Unauthenticated { path, source },
-        reqwest::StatusCode::FORBIDDEN => object_store::Error::PermissionDenied { path, source },
-        _ => generic(store, detail),
-    })
-}
-
-pub(super) fn generic(store: &'static str, detail: String) -> object_store::Error {
-    object_store::Error::Generic {
-        store,
-        source: detail.into(),
-    }
 }

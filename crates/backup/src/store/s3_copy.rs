@@ -3,6 +3,7 @@
 //! multipart upload whose parts are `UploadPartCopy` ranges of the object beyond it. Requests are
 //! signed with object_store's `AwsAuthorizer` and the store's own credentials; the store's
 //! server-side encryption headers go with the copy (or the upload's creation) so it keeps them.
+//! The XML of the answers and of the part list goes through quick-xml.
 //! Owns these requests only; `refresh` decides when to make them.
 
 use futures::{StreamExt, TryStreamExt};
@@ -10,8 +11,10 @@ use object_store::aws::{AmazonS3, AwsAuthorizer};
 use object_store::client::HttpRequestBody;
 use object_store::path::Path;
 use object_store::signer::Signer;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-use super::refresh::{encode_key, generic, send};
+use super::rest::{encode_key, generic, send};
 
 /// The largest object one S3 `CopyObject` (and one `UploadPartCopy`) accepts.
 pub const S3_MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
@@ -80,15 +83,17 @@ impl SelfCopy<'_> {
             )
             .await?;
         check_body(&created, self.key, "create multipart upload")?;
-        let upload_id = element(&created, "UploadId").ok_or_else(|| {
-            generic(
-                "S3",
-                format!(
-                    "creating a multipart upload of {} gave no UploadId: {created}",
-                    self.key
-                ),
-            )
-        })?;
+        let upload_id = read::<Initiated>(&created)
+            .map(|i| i.upload_id)
+            .ok_or_else(|| {
+                generic(
+                    "S3",
+                    format!(
+                        "creating a multipart upload of {} gave no UploadId: {created}",
+                        self.key
+                    ),
+                )
+            })?;
         let parts: Vec<(u64, u64, u64)> = (0..size.div_ceil(part_size))
             .map(|i| {
                 let start = i * part_size;
@@ -110,12 +115,17 @@ impl SelfCopy<'_> {
                         )
                         .await?;
                     check_body(&body, self.key, "copy part")?;
-                    let etag = element(&body, "ETag").ok_or_else(|| {
-                        generic(
-                            "S3",
-                            format!("copying part {number} of {} gave no ETag: {body}", self.key),
-                        )
-                    })?;
+                    let etag = read::<CopyPartResult>(&body)
+                        .map(|r| r.etag)
+                        .ok_or_else(|| {
+                            generic(
+                                "S3",
+                                format!(
+                                    "copying part {number} of {} gave no ETag: {body}",
+                                    self.key
+                                ),
+                            )
+                        })?;
                     Ok::<_, object_store::Error>((number, etag))
                 }
             })
@@ -123,24 +133,18 @@ impl SelfCopy<'_> {
             .try_collect::<Vec<_>>()
             .await;
         let completed = match copied {
-            Ok(etags) => {
-                let mut list = String::from("<CompleteMultipartUpload>");
-                for (number, etag) in etags {
-                    list.push_str(&format!(
-                        "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
-                        xml_escape(&etag)
-                    ));
-                }
-                list.push_str("</CompleteMultipartUpload>");
-                self.send(
-                    reqwest::Method::POST,
-                    &[("uploadId", &upload_id)],
-                    &[],
-                    Some(list),
-                )
-                .await
-                .and_then(|body| check_body(&body, self.key, "complete multipart upload"))
-            }
+            Ok(etags) => match complete_list(etags) {
+                Ok(list) => self
+                    .send(
+                        reqwest::Method::POST,
+                        &[("uploadId", &upload_id)],
+                        &[],
+                        Some(list),
+                    )
+                    .await
+                    .and_then(|body| check_body(&body, self.key, "complete multipart upload")),
+                Err(e) => Err(generic("S3", format!("the list of parts as XML: {e}"))),
+            },
             Err(error) => Err(error),
         };
         if completed.is_err() {
@@ -226,25 +230,49 @@ fn check_body(body: &str, key: &Path, what: &str) -> Result<(), object_store::Er
     Ok(())
 }
 
-/// The text of the first `<name>` element of an XML answer, entities decoded.
-fn element(body: &str, name: &str) -> Option<String> {
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = start + body[start..].find(&format!("</{name}>"))?;
-    Some(
-        body[start..end]
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
+/// `InitiateMultipartUploadResult`: the upload's id.
+#[derive(Debug, Deserialize)]
+struct Initiated {
+    #[serde(rename = "UploadId")]
+    upload_id: String,
 }
 
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// `CopyPartResult`: the copied part's ETag.
+#[derive(Debug, Deserialize)]
+struct CopyPartResult {
+    #[serde(rename = "ETag")]
+    etag: String,
+}
+
+/// The body of `CompleteMultipartUpload`: every part, in order.
+#[derive(Debug, Serialize)]
+#[serde(rename = "CompleteMultipartUpload")]
+struct CompleteMultipartUpload {
+    #[serde(rename = "Part")]
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Serialize)]
+struct Part {
+    #[serde(rename = "PartNumber")]
+    number: u64,
+    #[serde(rename = "ETag")]
+    etag: String,
+}
+
+/// An XML answer read as `T`; `None` when it is not one.
+fn read<T: DeserializeOwned>(body: &str) -> Option<T> {
+    quick_xml::de::from_str(body).ok()
+}
+
+/// The `CompleteMultipartUpload` body of the copied parts.
+fn complete_list(etags: Vec<(u64, String)>) -> Result<String, quick_xml::SeError> {
+    quick_xml::se::to_string(&CompleteMultipartUpload {
+        parts: etags
+            .into_iter()
+            .map(|(number, etag)| Part { number, etag })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
@@ -254,21 +282,33 @@ mod tests {
     #[test]
     fn elements_are_read_with_their_entities() {
         let body = "<CopyPartResult><ETag>&quot;abc&quot;</ETag></CopyPartResult>";
-        assert_eq!(element(body, "ETag").as_deref(), Some("\"abc\""));
-        assert_eq!(element(body, "UploadId"), None);
-        assert_eq!(xml_escape("\"a&b\""), "&quot;a&amp;b&quot;");
+        assert_eq!(
+            read::<CopyPartResult>(body).map(|r| r.etag).as_deref(),
+            Some("\"abc\"")
+        );
+        assert!(read::<Initiated>(body).is_none());
+        let list = complete_list(vec![(1, "\"a&b\"".into())]).unwrap();
+        assert!(list.contains("a&amp;b"), "{list}");
+        assert!(!list.contains("\"a&b\""), "{list}");
+        assert_eq!(
+            list,
+            format!(
+                "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
+                list.split("<ETag>").nth(1).unwrap().split("</ETag>").next().unwrap()
+            )
+        );
     }
 }
 
 /// Against moto, with limits small enough for a test object to go in parts.
-#[cfg(all(test, feature = "test-servers"))]
+#[cfg(test)]
 mod server_tests {
     use object_store::{ObjectStoreExt, PutPayload};
 
     use super::*;
     use crate::location::StorageLocation;
     use crate::store::{BucketApi, Storage, StoreOptions};
-    use crate::test_servers::Server;
+    use testkit::storage::Server;
 
     const MIB: u64 = 1024 * 1024;
 

@@ -1,17 +1,17 @@
 //! object_store's own GCS writes against fake-gcs-server: the XML "PUT Object" and the XML
-//! multipart upload, which the emulator refuses and `backup::test_servers::GcsFront` turns
+//! multipart upload, which the emulator refuses and `testkit::storage::GcsFront` turns
 //! into its JSON API. These tests check that the front is what makes them work, and that
 //! `backup::transfer::upload` writes, through object_store's GCS client, both a file sent in
 //! one put and one sent in parts.
 
 use std::collections::BTreeMap;
 
-use backup::test_servers::Server;
 use backup::transfer::{upload, TransferOptions, UploadFile, UploadOutcome};
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
+use testkit::storage::Server;
 use tokio_util::sync::CancellationToken;
 
 use crate::scenarios::Backend;

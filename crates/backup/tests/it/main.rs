@@ -7,8 +7,8 @@ mod gcs_uploads;
 mod scenarios;
 mod transfer;
 
-use backup::test_servers::Server;
 use scenarios::Backend;
+use testkit::storage::Server;
 
 #[tokio::test]
 async fn file_bucket_lifecycle() {

@@ -19,7 +19,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
-use backup::test_servers::Server;
+use testkit::storage::Server;
 
 pub const TABLE_ID: &str = "52d74870fb9911eaa75583ff20369112";
 pub const SCHEMA: &str = "f1159959-593d-33d1-9ade-712ea55b31ef";

@@ -14,55 +14,35 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backup::layout::{self, UploadItem};
 use backup::location::{NodeFacts, NodePath};
-use backup::manifest::{ClusterTopology, EntryType, Manifest, ManifestEntry, NodeTopology};
-use backup::request::{BackupRequest, Entities, RetryStrategy};
+use backup::manifest::{EntryType, Manifest, ManifestEntry};
+use backup::request::{BackupRequest, Entities};
 use backup::store::Storage;
-use backup::transfer::{
-    self, BackoffStrategy, RetryPolicy, TransferError, TransferOptions, UploadFile, UploadOutcome,
-};
+use backup::transfer::{self, TransferError, TransferOptions, UploadFile, UploadOutcome};
 use cassandra::{Node, SnapshotOptions};
 use object_store::{ObjectStoreExt, PutPayload};
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
 
-use super::backup_storage::{
-    check_secrets, check_secrets_kept, invalid, node_facts, now_millis, open_storage,
-    parse_request, record_fields, scrub_secrets, STORAGE_LOCATION,
-};
+use super::backup_set::{self, put_topology, TopologyNode};
+use super::backup_storage::{node_facts, now_millis, open_storage, STORAGE_LOCATION};
+use super::cluster::backup::GlobalBackup;
+use super::cluster::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
-use super::operation::{Operation, OperationType};
+use super::finding::Finding;
+use super::operation::Operation;
 use super::path_field::{PathField, PathKind, UsedPath};
-use super::settings::{OperationSettings, ValidationPolicy};
+use super::settings::ValidationPolicy;
+use super::storage_op::{StorageKind, StorageOp};
 use super::validation::ValidationError;
 
 /// An accepted `backup` request: Esop's and Icarus' fields, with `snapshotTag` defaulted to
 /// `autosnap-<epochSeconds>` of the submission (so a retry after a crash names the same tag).
-/// The record and the journal show the proxy password as `"***"`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackupOperation {
-    pub request: BackupRequest,
-    /// Read back from the journal, which never holds the proxy password: it is gone.
-    secret_withheld: bool,
-}
+pub type BackupOperation = StorageOp<Backup>;
 
-impl<'de> Deserialize<'de> for BackupOperation {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut request = BackupRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.take_redacted_secrets();
-        Ok(BackupOperation {
-            request,
-            secret_withheld,
-        })
-    }
-}
+/// The `backup` operation.
+pub struct Backup;
 
-impl Serialize for BackupOperation {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        record_fields(&self.request).serialize(serializer)
-    }
-}
-
-impl OperationType for BackupOperation {
+#[async_trait]
+impl StorageKind for Backup {
+    type Request = BackupRequest;
     const TYPE: &'static str = "backup";
 
     /// The bucket written to; the data directories whose snapshots are read and uploaded;
@@ -73,39 +53,49 @@ impl OperationType for BackupOperation {
         PathField::new("cassandraDirectory", PathKind::CassandraHome),
     ];
 
-    fn paths(&self) -> Vec<UsedPath> {
-        let request = &self.request;
-        let mut used: Vec<UsedPath> = request
-            .common
-            .storage_location
-            .iter()
-            .map(|l| UsedPath::new("storageLocation", l.clone()))
-            .collect();
-        used.extend(
-            request
-                .data_dirs
-                .iter()
-                .flatten()
-                .map(|d| UsedPath::new("dataDirs", d.clone())),
-        );
-        used.extend(
-            request
-                .cassandra_directory
-                .iter()
-                .map(|d| UsedPath::new("cassandraDirectory", d.clone())),
-        );
-        used
+    const CLUSTER: ClusterMode = ClusterMode::Coordinated;
+
+    fn paths(request: &BackupRequest) -> Vec<UsedPath> {
+        let data_dirs = request.data_dirs.iter().flatten();
+        data_dirs
+            .map(|d| UsedPath::new("dataDirs", d.clone()))
+            .chain(
+                request
+                    .cassandra_directory
+                    .iter()
+                    .map(|d| UsedPath::new("cassandraDirectory", d.clone())),
+            )
+            .collect()
     }
 
-    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
-        let mut request: BackupRequest = parse_request(body)?;
-        request.validate().map_err(invalid)?;
+    fn accept(request: &mut BackupRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {
         let seconds = now_millis() / 1000;
         request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
-        Ok(BackupOperation {
-            request,
-            secret_withheld: false,
-        })
+        Ok(())
+    }
+
+    /// The coordinator always writes the topology (Esop forces it on for a global backup).
+    fn coordinator(request: &mut BackupRequest, spread: Spread) -> Option<Arc<dyn Operation>> {
+        request.upload_cluster_topology = true;
+        Some(Arc::new(GlobalBackup::new(spread, request.clone())))
+    }
+
+    fn restart_advice(request: &BackupRequest) -> Option<String> {
+        let tag = tag(request);
+        let snapshot = match layout::parse_full_tag(tag) {
+            Some(given) => given.name,
+            None => format!("{tag}-<schema version>-<millis>"),
+        };
+        Some(format!(
+            "the backup to {} was interrupted before its manifest was written, so it is not a \
+             backup; submit it again: objects already uploaded are skipped. Clear the snapshot \
+             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {snapshot})",
+            request.common.storage_location.as_deref().unwrap_or(""),
+        ))
+    }
+
+    async fn run(op: &BackupOperation, ctx: &RunContext) -> Result<(), OperationError> {
+        op.back_up(ctx).await
     }
 }
 
@@ -118,33 +108,9 @@ struct Uploaded {
     refreshed: usize,
 }
 
-#[async_trait]
-impl Operation for BackupOperation {
-    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
-        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
-    }
-
-    fn restart_advice(&self) -> Option<String> {
-        let snapshot = match layout::parse_full_tag(self.tag()) {
-            Some(given) => given.name,
-            None => format!("{}-<schema version>-<millis>", self.tag()),
-        };
-        Some(format!(
-            "the backup to {} was interrupted before its manifest was written, so it is not a \
-             backup; submit it again: objects already uploaded are skipped. Clear the snapshot \
-             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {snapshot})",
-            self.request
-                .common
-                .storage_location
-                .as_deref()
-                .unwrap_or(""),
-        ))
-    }
-
-    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
-        check_secrets_kept(self.secret_withheld)?;
-        scrub_secrets(self.back_up(ctx).await, &self.request.common)
-    }
+/// The snapshot tag (defaulted at parse time).
+fn tag(request: &BackupRequest) -> &str {
+    request.snapshot_tag.as_deref().unwrap_or("autosnap")
 }
 
 impl BackupOperation {
@@ -152,18 +118,8 @@ impl BackupOperation {
         ctx.checkpoint()?;
         let request = &self.request;
         let node = ctx.node().await?;
-        let (full_tag, schema_version) = match layout::parse_full_tag(self.tag()) {
-            // A coordinator's tag: every node of the cluster-wide backup names it alike.
-            Some(given) => (given.name, given.schema_version.unwrap_or_default()),
-            None => {
-                let schema_version = ctx
-                    .read(|n| async move { n.schema_version().await })
-                    .await?;
-                let full_tag = layout::full_tag(self.tag(), &schema_version, now_millis());
-                (full_tag, schema_version)
-            }
-        };
-        ctx.set_extra("snapshotName", Value::from(full_tag.clone()));
+        let (full_tag, schema_version) = backup_set::full_tag(ctx, self.tag()).await?;
+        ctx.report(Finding::SnapshotName(full_tag.clone()));
 
         let facts = node_facts(ctx).await?;
         let location = request.common.location().map_err(configuration)?;
@@ -203,7 +159,7 @@ impl BackupOperation {
             Ok(Err(refused)) => Err(OperationError::from(refused)),
             Ok(Ok(())) => {
                 let hours = Duration::from_secs(request.timeout_hours().saturating_mul(3600));
-                let upload = Backup {
+                let upload = SnapshotUpload {
                     ctx,
                     storage: &storage,
                     node_path: &node_path,
@@ -239,17 +195,16 @@ impl BackupOperation {
                 return Err(error);
             }
         }
-        ctx.set_extra("uploadedFiles", Value::from(uploaded.sent));
-        ctx.set_extra("skippedFiles", Value::from(uploaded.files - uploaded.sent));
-        ctx.set_extra("refreshedFiles", Value::from(uploaded.refreshed));
-        ctx.set_extra("uploadedBytes", Value::from(uploaded.sent_bytes));
+        ctx.report(Finding::UploadedFiles(uploaded.sent));
+        ctx.report(Finding::SkippedFiles(uploaded.files - uploaded.sent));
+        ctx.report(Finding::RefreshedFiles(uploaded.refreshed));
+        ctx.report(Finding::UploadedBytes(uploaded.sent_bytes));
         self.clear_snapshot(ctx, &full_tag).await;
         Ok(())
     }
 
-    /// The snapshot tag (defaulted at parse time).
     fn tag(&self) -> &str {
-        self.request.snapshot_tag.as_deref().unwrap_or("autosnap")
+        tag(&self.request)
     }
 
     /// The data directories to walk: the request's `dataDirs`, else `--backup-data-dir`, else
@@ -304,18 +259,15 @@ impl BackupOperation {
             .await;
         if let Err(error) = cleared {
             tracing::warn!(snapshot = full_tag, %error, "could not clear the backup's snapshot");
-            ctx.set_extra(
-                "snapshotNotCleared",
-                Value::from(format!(
-                    "{error}; clear it with nodetool clearsnapshot -t {full_tag}"
-                )),
-            );
+            ctx.report(Finding::SnapshotNotCleared(format!(
+                "{error}; clear it with nodetool clearsnapshot -t {full_tag}"
+            )));
         }
     }
 }
 
 /// The snapshot's part of a backup: walking, uploading and the manifest.
-struct Backup<'a> {
+struct SnapshotUpload<'a> {
     ctx: &'a RunContext,
     storage: &'a Storage,
     node_path: &'a NodePath,
@@ -323,7 +275,7 @@ struct Backup<'a> {
     schema_version: &'a str,
 }
 
-impl Backup<'_> {
+impl SnapshotUpload<'_> {
     async fn run(
         &self,
         request: &BackupRequest,
@@ -352,8 +304,8 @@ impl Backup<'_> {
             plan.0
         };
         let total: u64 = plan.iter().map(|(_, _, item)| item.size).sum();
-        self.ctx.set_extra("files", Value::from(plan.len()));
-        self.ctx.set_extra("bytes", Value::from(total));
+        self.ctx.report(Finding::Files(plan.len()));
+        self.ctx.report(Finding::Bytes(total));
 
         let files: Vec<UploadFile> = plan
             .iter()
@@ -422,8 +374,7 @@ impl Backup<'_> {
             ))?,
             _ = self.ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
         };
-        self.ctx
-            .set_extra("manifest", Value::from(path.to_string()));
+        self.ctx.report(Finding::Manifest(path.to_string()));
         Ok(uploaded)
     }
 }
@@ -479,23 +430,12 @@ fn snapshot_failure(error: layout::LayoutError) -> OperationError {
     )
 }
 
-/// The transfer knobs of the request (Esop's names).
+/// The transfer knobs of the request (Esop's names): the shared ones, and the upload's rate.
 fn transfer_options(request: &BackupRequest) -> TransferOptions {
-    let retry = request.common.retry();
     TransferOptions {
-        concurrency: request.common.connections(),
         bandwidth: request.bandwidth.map(|b| b.bytes_per_second()),
         duration: request.duration.map(|d| Duration::from_secs(d.as_secs())),
-        retry: RetryPolicy {
-            enabled: retry.enabled,
-            strategy: match retry.strategy() {
-                RetryStrategy::Linear => BackoffStrategy::Linear,
-                RetryStrategy::Exponential => BackoffStrategy::Exponential,
-            },
-            interval: Duration::from_secs(retry.interval_seconds()),
-            max_attempts: retry.attempts(),
-        },
-        ..TransferOptions::default()
+        ..request.common.transfer_options()
     }
 }
 
@@ -548,22 +488,16 @@ async fn upload_topology(
     schema_version: &str,
 ) -> Result<(), OperationError> {
     let ring = ctx.read(|n| async move { n.topology().await }).await?;
-    let topology = ClusterTopology {
-        timestamp: now_millis(),
-        cluster_name: Some(facts.cluster.clone()),
-        schema_version: Some(schema_version.to_string()),
-        topology: ring
-            .into_iter()
-            .map(|e| NodeTopology {
-                hostname: Some(e.ip.clone()),
-                cluster: Some(facts.cluster.clone()),
-                dc: e.datacenter,
-                rack: e.rack,
-                node_id: Some(e.host_id),
-                ip_address: Some(e.ip),
-            })
-            .collect(),
-    };
+    let topology = backup_set::topology(
+        &facts.cluster,
+        schema_version,
+        ring.into_iter().map(|e| TopologyNode {
+            ip: e.ip,
+            dc: e.datacenter,
+            rack: e.rack,
+            host_id: e.host_id,
+        }),
+    );
     put_topology(storage, full_tag, &topology)
         .await
         .map_err(|e| match e {
@@ -573,23 +507,6 @@ async fn upload_topology(
             other => other,
         })?;
     Ok(())
-}
-
-/// Writes `topology/<fullTag>.json` at the bucket root; returns its key.
-pub(super) async fn put_topology(
-    storage: &Storage,
-    full_tag: &str,
-    topology: &ClusterTopology,
-) -> Result<String, OperationError> {
-    let path = storage.bucket_object(&layout::topology_key(full_tag));
-    storage
-        .store()
-        .put(&path, PutPayload::from(topology.to_json()))
-        .await
-        .map_err(|e| {
-            OperationError::failed("Storage", format!("writing topology {path} failed: {e}"))
-        })?;
-    Ok(path.to_string())
 }
 
 /// `takeSnapshot`'s entities: keyspaces or `ks.table` items; none = every keyspace.
@@ -608,6 +525,8 @@ fn configuration(error: backup::request::RequestError) -> OperationError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operations::storage_op::{check_secrets_kept, scrub_secrets};
+    use crate::operations::OperationType;
     use serde_json::json;
 
     #[test]
@@ -645,21 +564,21 @@ mod tests {
         assert!(!format!("{op:?}").contains("hunter2"), "{op:?}");
 
         let back: BackupOperation = serde_json::from_value(stored).unwrap();
-        assert!(back.secret_withheld);
-        let e = check_secrets_kept(back.secret_withheld).unwrap_err();
+        assert!(back.request.common.has_withheld_secret());
+        let e = check_secrets_kept(back.request.common.has_withheld_secret()).unwrap_err();
         let text = e.to_string();
         assert!(
             text.contains("proxySettings.proxyPassword")
                 && text.contains("submit the request again"),
             "{text}"
         );
-        assert!(check_secrets_kept(op.secret_withheld).is_ok());
+        assert!(check_secrets_kept(op.request.common.has_withheld_secret()).is_ok());
 
         // A password given as "***" in a request is the password.
         let mut literal = body.clone();
         literal["proxySettings"]["proxyPassword"] = json!("***");
         let op = BackupOperation::parse(&literal, &ValidationPolicy::default()).unwrap();
-        assert!(!op.secret_withheld);
+        assert!(!op.request.common.has_withheld_secret());
         assert!(op
             .request
             .common

@@ -1,63 +1,24 @@
-//! What the `backup`, `list`, `remove-backup` and `restore` operations share: turning a
-//! request's storage fields into an opened [`Storage`], the node's facts that fill a global
-//! location, the failure causes of storage and listing errors, each saying what to fix, and
-//! keeping the request's secrets (the proxy password) out of the record, the journal and
-//! failure causes.
+//! What the `backup`, `list`, `remove-backup` and `restore` operations share at run time:
+//! turning a request's storage fields into an opened [`Storage`] (retried a few times inside
+//! the client, the wait cut short by a cancel), the node's facts that fill a global location,
+//! the failure causes of storage and listing errors, each saying what to fix.
 //!
-//! Owns the bridge between the `backup` crate's request types and this crate's validation and
-//! operation errors. It must not upload, list or remove (the operations and the crate do).
-
-use std::path::Path;
+//! Owns the bridge between the `backup` crate's stores and this crate's operation errors. The
+//! request's parsing, record form and secrets are `storage_op`'s. It must not upload, list or
+//! remove (the operations and the crate do).
 
 use backup::catalog::{CatalogError, Scope};
 use backup::location::{NodeFacts, StorageLocation};
-use backup::request::{userinfo_encoded, CommonStorageFields, RequestError, REDACTED};
+use backup::request::{CommonStorageFields, RequestError};
 use backup::store::{Storage, StoreError, StoreOptions};
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 use super::context::{OperationError, RunContext};
 use super::path_field::{PathField, PathKind};
-use super::validation::ValidationError;
 
 /// The `storageLocation` of every storage request: a `file://` bucket is a directory the
 /// sidecar writes, reads and deletes in.
 pub(super) const STORAGE_LOCATION: PathField =
     PathField::new("storageLocation", PathKind::Location);
-
-/// Parses a request body of the `backup` crate's shape, naming the field at fault.
-pub(super) fn parse_request<T: DeserializeOwned>(body: &Value) -> Result<T, ValidationError> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
-    backup::request::from_json::<T>(&bytes).map_err(invalid)
-}
-
-/// A request error as the 400 the API answers.
-pub(super) fn invalid(error: RequestError) -> ValidationError {
-    if error.field == "body" {
-        return ValidationError::malformed(error.to_string());
-    }
-    ValidationError::invalid(&error.field, format!("'{}' {}", error.field, error.reason))
-}
-
-/// Refuses `k8sSecretName` when the sidecar has no secrets directory to read it from.
-pub(super) fn check_secrets(
-    common: &CommonStorageFields,
-    secrets_root: Option<&Path>,
-) -> Result<(), ValidationError> {
-    if secrets_root.is_none() {
-        common.credentials_dir(None, "").map_err(|e| {
-            ValidationError::invalid(
-                &e.field,
-                format!(
-                    "'{}' {}: start it with --backup-secrets-dir DIR where DIR/<secret name>/ holds one file per key (awsaccesskeyid, awssecretaccesskey, …)",
-                    e.field, e.reason
-                ),
-            )
-        })?;
-    }
-    Ok(())
-}
 
 /// The cluster, datacenter and host id of the node, which fill a global location.
 pub(super) async fn node_facts(ctx: &RunContext) -> Result<NodeFacts, OperationError> {
@@ -98,6 +59,35 @@ pub(super) async fn open_catalog(
     Ok((storage, scope))
 }
 
+/// How long the store's client retries one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClientRetry {
+    /// A few quick retries: longer outages are the request's `retry` (whole files again), as
+    /// in Esop (backup, list, remove-backup).
+    Quick,
+    /// The client's own patience (minutes): a restore's reads have no request-level retry, so
+    /// the client waits an outage out; a cancel cuts the wait short.
+    Patient,
+}
+
+/// Why a store could not be opened.
+pub(super) enum OpenError {
+    /// The request's storage fields cannot make store options.
+    Request(RequestError),
+    Store(StoreError),
+    Cancelled,
+}
+
+impl From<OpenError> for OperationError {
+    fn from(error: OpenError) -> OperationError {
+        match error {
+            OpenError::Request(e) => OperationError::failed("Configuration", e.to_string()),
+            OpenError::Store(e) => store_failure(e),
+            OpenError::Cancelled => OperationError::Cancelled,
+        }
+    }
+}
+
 /// Opens the store of `location` with the request's options and credentials (a mounted secret
 /// when the sidecar has a secrets directory). `cluster` names the default secret.
 pub(super) async fn open_storage(
@@ -107,29 +97,48 @@ pub(super) async fn open_storage(
     cluster: &str,
     create_missing_bucket: bool,
 ) -> Result<Storage, OperationError> {
+    Ok(open_store(
+        ctx,
+        common,
+        location,
+        cluster,
+        create_missing_bucket,
+        ClientRetry::Quick,
+    )
+    .await?)
+}
+
+/// [`open_storage`], for a caller that names the failure its own way.
+pub(super) async fn open_store(
+    ctx: &RunContext,
+    common: &CommonStorageFields,
+    location: &StorageLocation,
+    cluster: &str,
+    create_missing_bucket: bool,
+    client_retry: ClientRetry,
+) -> Result<Storage, OpenError> {
     let secrets_root = ctx.settings().backup_secrets_dir.as_deref();
     let credentials_dir = common
         .credentials_dir(secrets_root, cluster)
-        .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
+        .map_err(OpenError::Request)?;
     let options = StoreOptions {
         create_missing_bucket,
         credentials_dir,
         instance_metadata: ctx.settings().instance_metadata,
         file_within: ctx.policy().allowed_roots.clone(),
-        // A few quick retries of one request inside the client; longer outages are the
-        // request's `retry` (whole files again), as in Esop.
-        retry: object_store::RetryConfig {
-            max_retries: 3,
-            retry_timeout: std::time::Duration::from_secs(30),
-            ..object_store::RetryConfig::default()
+        retry: match client_retry {
+            ClientRetry::Quick => object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(30),
+                ..object_store::RetryConfig::default()
+            },
+            ClientRetry::Patient => object_store::RetryConfig::default(),
         },
-        ..common
-            .store_options()
-            .map_err(|e| OperationError::failed("Configuration", e.to_string()))?
+        ..common.store_options().map_err(OpenError::Request)?
     };
     tokio::select! {
-        opened = Storage::open(location, &options) => opened.map_err(store_failure),
-        _ = ctx.cancelled().cancelled() => Err(OperationError::Cancelled),
+        opened = Storage::open(location, &options) => opened.map_err(OpenError::Store),
+        _ = ctx.cancelled().cancelled() => Err(OpenError::Cancelled),
     }
 }
 
@@ -178,111 +187,4 @@ pub(super) fn now_millis() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// A storage request's fields as the record shows (and the journal stores) them: absent values
-/// left out rather than `null`, `duration` in the contract's text form (`"1 HOURS"`) and
-/// `bandwidth` with the `description` the contract's `DataRate` asks for, `proxySettings` values
-/// as the contract's strings, the proxy password as `"***"`. Both forms parse back to the same
-/// request, except the password.
-pub(super) fn record_fields<T: serde::Serialize>(request: &T) -> Value {
-    let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
-    if let Value::Object(fields) = &mut value {
-        fields.retain(|_, v| !v.is_null());
-        if let Some(span) = fields.get_mut("duration") {
-            if let (Some(amount), Some(unit)) = (span["value"].as_i64(), span["unit"].as_str()) {
-                *span = Value::from(format!("{amount} {unit}"));
-            }
-        }
-        if let Some(Value::Object(rate)) = fields.get_mut("bandwidth") {
-            if let (Some(amount), Some(unit)) = (
-                rate.get("value").and_then(Value::as_i64),
-                rate.get("unit").and_then(Value::as_str),
-            ) {
-                let description = format!("{amount} {unit}");
-                rate.insert("description".into(), Value::from(description));
-            }
-        }
-        if let Some(Value::Object(proxy)) = fields.get_mut("proxySettings") {
-            proxy.retain(|_, v| !v.is_null());
-            for value in proxy.values_mut() {
-                if !value.is_string() {
-                    *value = Value::from(value.to_string());
-                }
-            }
-        }
-        redact_secrets(fields);
-    }
-    value
-}
-
-/// Replaces the secrets of a request's record form (`proxySettings.proxyPassword`) with
-/// `"***"`: the record and the journal never hold them, the running operation keeps the real
-/// value.
-pub(super) fn redact_secrets(fields: &mut Map<String, Value>) {
-    if let Some(Value::Object(proxy)) = fields.get_mut("proxySettings") {
-        if proxy.get("proxyPassword").is_some_and(|v| !v.is_null()) {
-            proxy.insert("proxyPassword".into(), Value::from(REDACTED));
-        }
-    }
-}
-
-/// Puts the request's real secrets back into a body sent to a node's sidecar (the record form
-/// it was made from shows `"***"`): the node needs the password itself, and keeps it out of its
-/// own record. Nothing is put back where the request holds none (read back from the journal).
-pub(crate) fn restore_secrets(body: &mut Value, common: &CommonStorageFields) {
-    let password = common
-        .proxy_settings
-        .as_ref()
-        .and_then(|p| p.proxy_password.as_deref());
-    if let Some(Value::Object(proxy)) = body.get_mut("proxySettings") {
-        match password {
-            Some(password) => {
-                proxy.insert("proxyPassword".into(), Value::from(password));
-            }
-            // Never send the placeholder as if it were the password.
-            None => {
-                proxy.remove("proxyPassword");
-            }
-        }
-    }
-}
-
-/// Fails a request read back from the journal whose secret was withheld there: without the
-/// proxy password it cannot reach its storage as it was submitted.
-pub(super) fn check_secrets_kept(secret_withheld: bool) -> Result<(), OperationError> {
-    if !secret_withheld {
-        return Ok(());
-    }
-    Err(OperationError::failed(
-        "Configuration",
-        "'proxySettings.proxyPassword' is never written to the journal, and this request was \
-         read back from it after the sidecar restarted, so it no longer has the password: \
-         submit the request again",
-    ))
-}
-
-/// The outcome with the request's secrets taken out of its failure message (an error of a
-/// lower layer may quote the proxy URL, password included).
-pub(super) fn scrub_secrets(
-    outcome: Result<(), OperationError>,
-    common: &CommonStorageFields,
-) -> Result<(), OperationError> {
-    match outcome {
-        Err(OperationError::Failed { kind, mut message }) => {
-            for secret in common.secrets() {
-                for form in [secret.to_string(), userinfo_encoded(secret)] {
-                    // A password too short to be told from ordinary words is only replaced
-                    // where a URL carries it, after `user:`.
-                    if form.len() >= 6 {
-                        message = message.replace(&form, REDACTED);
-                    } else {
-                        message = message.replace(&format!(":{form}@"), &format!(":{REDACTED}@"));
-                    }
-                }
-            }
-            Err(OperationError::Failed { kind, message })
-        }
-        other => other,
-    }
 }

@@ -7,10 +7,12 @@
 use async_trait::async_trait;
 use cassandra::{AllSSTableOpStatus, ScrubOptions, UpgradeOptions};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::fields;
+use super::finding::Finding;
 use super::operation::{Operation, OperationType};
 use super::progress::{with_compaction_progress, CompactionScope};
 use super::settings::ValidationPolicy;
@@ -29,7 +31,7 @@ pub(crate) fn status_outcome(
         AllSSTableOpStatus::UnableToCancel => 2,
         AllSSTableOpStatus::Other(code) => code,
     };
-    ctx.set_extra("status", json!(code));
+    ctx.report(Finding::Status(code));
     match code {
         0 => Ok(()),
         1 => Err(OperationError::failed(
@@ -79,6 +81,11 @@ impl CleanupRequest {
 
 impl OperationType for CleanupRequest {
     const TYPE: &'static str = "cleanup";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         CleanupRequest::from_json(body)
@@ -166,6 +173,11 @@ impl ScrubRequest {
 impl OperationType for ScrubRequest {
     const TYPE: &'static str = "scrub";
 
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
+
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         ScrubRequest::from_json(body)
     }
@@ -232,6 +244,11 @@ impl UpgradeSSTablesRequest {
 impl OperationType for UpgradeSSTablesRequest {
     const TYPE: &'static str = "upgradesstables";
 
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
+
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         UpgradeSSTablesRequest::from_json(body)
     }
@@ -270,6 +287,7 @@ impl Operation for UpgradeSSTablesRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn defaults_and_field_names_follow_the_spec() {

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::finding::Finding;
 use super::settings::{OperationSettings, ValidationPolicy};
 use crate::node::NodeHandle;
 
@@ -202,9 +203,11 @@ impl RunContext {
         self.reporter.progress(progress);
     }
 
-    /// Records a finding as an extra top-level field of the record.
-    pub fn set_extra(&self, key: &str, value: Value) {
-        self.reporter.field(key, value);
+    /// Records a finding as a top-level field of the record.
+    pub fn report(&self, finding: Finding) {
+        if let Some((key, value)) = finding.into_field() {
+            self.reporter.field(&key, value);
+        }
     }
 
     pub fn is_cancel_requested(&self) -> bool {

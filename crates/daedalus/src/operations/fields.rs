@@ -1,8 +1,10 @@
 //! Field rules shared by the maintenance operations: keyspace/table identifiers, table lists,
-//! `jobs`, tokens.
+//! `jobs`, tokens; and durations, as requests and settings write them.
 //!
 //! Owns turning an optional decoded value into a checked one or a `ValidationError` naming the
 //! field. It must not know which operation uses which field.
+
+use std::time::Duration;
 
 use super::import::identifier;
 use super::validation::ValidationError;
@@ -70,6 +72,21 @@ pub(crate) fn host(field: &str, value: String) -> Result<String, ValidationError
         ));
     }
     Ok(value)
+}
+
+/// `500ms`, `90s`, `30m`, `1h`, `2d`, `1h 30m` (humantime's forms); a bare whole number is
+/// `bare_unit_secs` seconds per unit.
+pub fn parse_duration(text: &str, bare_unit_secs: u64) -> Result<Duration, String> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let units: u64 = text.parse().map_err(|_| format!("{text:?} is too long"))?;
+        return units
+            .checked_mul(bare_unit_secs)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{text:?} is too long"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like 90s, 30m or 1h ({e})"))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 use super::import_staging::Staging;
 use super::operation::{Operation, OperationType};
 use super::path_field::{PathField, PathKind, UsedPath};
@@ -211,8 +212,8 @@ impl Operation for ImportRequest {
             .map_err(|e| OperationError::preflight(e.message))?;
 
         let report = self.preflight(ctx, dir.clone()).await?;
-        ctx.set_extra("sstables", Value::from(report.sets.len()));
-        ctx.set_extra("bytes", Value::from(report.total_bytes));
+        ctx.report(Finding::Sstables(report.sets.len()));
+        ctx.report(Finding::Bytes(report.total_bytes));
         ctx.checkpoint()?;
 
         // Cassandra imports nothing from a directory not named for the table: stage one that is.
@@ -257,7 +258,7 @@ impl Operation for ImportRequest {
             })
             .collect();
         if !failed.is_empty() {
-            ctx.set_extra("failedDirectories", Value::from(failed.clone()));
+            ctx.report(Finding::FailedDirectories(failed.clone()));
             return Err(OperationError::failed(
                 "Java",
                 format!("Cassandra failed to import from: {}", failed.join(", ")),

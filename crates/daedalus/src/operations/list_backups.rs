@@ -8,46 +8,24 @@
 use async_trait::async_trait;
 use backup::catalog::{self, BackupSummary};
 use backup::request::ListRequest;
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::Value;
 
-use super::backup_storage::{
-    catalog_failure, check_secrets, check_secrets_kept, invalid, open_catalog, parse_request,
-    record_fields, scrub_secrets, STORAGE_LOCATION,
-};
+use super::backup_storage::{catalog_failure, open_catalog, STORAGE_LOCATION};
 use super::context::{OperationError, RunContext};
-use super::operation::{Operation, OperationType};
+use super::finding::Finding;
 use super::path_field::{PathField, PathKind, UsedPath};
-use super::settings::{OperationSettings, ValidationPolicy};
+use super::settings::ValidationPolicy;
+use super::storage_op::{StorageKind, StorageOp};
 use super::validation::ValidationError;
 
-/// An accepted `list` request (Esop's `ListOperationRequest`); the record and the journal show
-/// the proxy password as `"***"`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListBackupsOperation {
-    pub request: ListRequest,
-    /// Read back from the journal, which never holds the proxy password: it is gone.
-    secret_withheld: bool,
-}
+/// An accepted `list` request (Esop's `ListOperationRequest`).
+pub type ListBackupsOperation = StorageOp<List>;
 
-impl<'de> Deserialize<'de> for ListBackupsOperation {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut request = ListRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.take_redacted_secrets();
-        Ok(ListBackupsOperation {
-            request,
-            secret_withheld,
-        })
-    }
-}
+/// The `list` operation.
+pub struct List;
 
-impl Serialize for ListBackupsOperation {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        record_fields(&self.request).serialize(serializer)
-    }
-}
-
-impl OperationType for ListBackupsOperation {
+#[async_trait]
+impl StorageKind for List {
+    type Request = ListRequest;
     const TYPE: &'static str = "list";
 
     /// The bucket read; Esop's `toFile`, accepted and unused (the listing is the record's), is
@@ -57,66 +35,33 @@ impl OperationType for ListBackupsOperation {
         PathField::new("toFile", PathKind::Confined),
     ];
 
-    fn paths(&self) -> Vec<UsedPath> {
-        let request = &self.request;
-        let mut used: Vec<UsedPath> = request
-            .common
-            .storage_location
-            .iter()
-            .map(|l| UsedPath::new("storageLocation", l.clone()))
-            .collect();
-        used.extend(
-            request
-                .to_file
-                .iter()
-                .map(|f| UsedPath::new("toFile", f.clone())),
-        );
-        used
+    fn paths(request: &ListRequest) -> Vec<UsedPath> {
+        let to_file = request.to_file.iter();
+        to_file
+            .map(|f| UsedPath::new("toFile", f.clone()))
+            .collect()
     }
 
-    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
-        let mut request: ListRequest = parse_request(body)?;
-        request.validate().map_err(invalid)?;
+    fn accept(request: &mut ListRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {
         // The listing is the operation's answer, never a request field.
         request.response = None;
-        Ok(ListBackupsOperation {
-            request,
-            secret_withheld: false,
-        })
-    }
-}
-
-#[async_trait]
-impl Operation for ListBackupsOperation {
-    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
-        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
+        Ok(())
     }
 
-    fn restart_advice(&self) -> Option<String> {
+    fn restart_advice(_: &ListRequest) -> Option<String> {
         Some("list only reads the bucket: submit it again".to_string())
     }
 
-    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
-        check_secrets_kept(self.secret_withheld)?;
-        scrub_secrets(self.list(ctx).await, &self.request.common)
-    }
-}
-
-impl ListBackupsOperation {
-    async fn list(&self, ctx: &RunContext) -> Result<(), OperationError> {
+    async fn run(op: &ListBackupsOperation, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let common = &self.request.common;
-        let (storage, scope) = open_catalog(ctx, common).await?;
+        let (storage, scope) = open_catalog(ctx, &op.request.common).await?;
         let listed = tokio::select! {
             listed = catalog::list_backups(storage.store(), &scope) => listed.map_err(catalog_failure)?,
             _ = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
         };
-        let shown = filter(listed, &self.request);
-        ctx.set_extra("backups", Value::from(shown.len()));
-        ctx.set_extra(
-            "response",
-            serde_json::to_value(&shown).unwrap_or_else(|_| Value::Array(Vec::new())),
-        );
+        let shown = filter(listed, &op.request);
+        ctx.report(Finding::Backups(shown.len()));
+        ctx.report(Finding::Response(shown));
         Ok(())
     }
 }

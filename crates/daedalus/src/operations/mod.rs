@@ -10,11 +10,13 @@
 //! [`Operation`]), plus one line in [`REGISTRY`].
 
 pub mod backup;
+mod backup_set;
 mod backup_storage;
 pub mod cluster;
 pub mod compaction;
 mod context;
 pub(crate) mod fields;
+mod finding;
 pub mod import;
 mod import_staging;
 pub mod list_backups;
@@ -26,6 +28,7 @@ pub mod remove_backup;
 pub mod restart;
 pub mod restore;
 mod settings;
+mod storage_op;
 pub mod table;
 pub mod topology;
 mod validation;
@@ -39,6 +42,7 @@ use serde_json::{Map, Value};
 pub use backup::BackupOperation;
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
 pub use context::{Cancellation, OperationError, Reporter, RunContext, SourcedError};
+pub use finding::Finding;
 pub use import::ImportRequest;
 pub use list_backups::ListBackupsOperation;
 pub use operation::{Operation, OperationType};
@@ -70,33 +74,53 @@ pub static REGISTRY: &[Registration] = &[
     Registration::of::<UpgradeSSTablesRequest>(),
 ];
 
-/// An operation and its fields as the record shows them.
-type Made = (Arc<dyn Operation>, Value);
+use cluster::Made;
 
 /// One registered type: its name, its path fields and the two ways to make one (from a
-/// request, from the journal).
+/// request, from the journal), cluster-wide or not as the type declares.
 pub struct Registration {
     pub type_name: &'static str,
     /// The request fields that name paths on this host ([`OperationType::PATH_FIELDS`]).
     pub path_fields: &'static [PathField],
     parse: fn(&Value, &ValidationPolicy) -> Result<Made, ValidationError>,
-    restore: fn(Value) -> Result<Made, serde_json::Error>,
+    restore: fn(Value) -> Result<Made, ValidationError>,
+    /// Whether `globalRequest: true` on the type is coordinated by `cluster`.
+    cluster_wide: bool,
 }
 
 impl Registration {
     /// Parsing applies the path rule of `paths.rs` to every path field in the body, then the
-    /// type's own validation, then the rule again to the paths the operation will use.
+    /// type's own validation, then the rule again to the paths the operation will use; a
+    /// cluster-wide request does the same for its node's part.
     pub const fn of<T: OperationType>() -> Registration {
         Registration {
             type_name: T::TYPE,
             path_fields: T::PATH_FIELDS,
             parse: |body, policy| {
-                paths::check_body(T::PATH_FIELDS, body, policy)?;
-                let operation = T::parse(body, policy)?;
-                paths::check_used(T::PATH_FIELDS, &operation.paths(), policy, &[])?;
-                Ok(made(operation))
+                let node = |body: &Value| -> Result<T, ValidationError> {
+                    paths::check_body(T::PATH_FIELDS, body, policy)?;
+                    let operation = T::parse(body, policy)?;
+                    paths::check_used(T::PATH_FIELDS, &operation.paths(), policy, &[])?;
+                    Ok(operation)
+                };
+                if cluster::is_rolled(T::CLUSTER, body)? {
+                    return cluster::parse::<T>(body, cluster_types(), node, made::<T>);
+                }
+                Ok(made(node(body)?))
             },
-            restore: |stored| Ok(made(serde_json::from_value::<T>(stored)?)),
+            restore: |stored| {
+                let node = |stored: &Value| {
+                    serde_json::from_value::<T>(stored.clone())
+                        .map_err(|e| ValidationError::malformed(e.to_string()))
+                };
+                // A cluster-wide request is stored in its request form and read back through
+                // the same validation (its node part with the type's own journal form).
+                if cluster::is_rolled(T::CLUSTER, &stored)? {
+                    return cluster::parse::<T>(&stored, cluster_types(), node, made::<T>);
+                }
+                Ok(made(node(&stored)?))
+            },
+            cluster_wide: T::CLUSTER.is_coordinated_here(),
         }
     }
 
@@ -115,6 +139,20 @@ fn made<T: OperationType>(operation: T) -> Made {
     } else {
         (Arc::new(paths::Checked(operation)), fields)
     }
+}
+
+/// The types that can run cluster-wide, sorted (for messages).
+fn cluster_types() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<&'static str> = REGISTRY
+            .iter()
+            .filter(|r| r.cluster_wide)
+            .map(|r| r.type_name)
+            .collect();
+        names.sort_unstable();
+        names
+    })
 }
 
 /// The registered type names, sorted (for messages).
@@ -155,13 +193,7 @@ impl Request {
                 known_types().join(", ")
             ),
         })?;
-        let made = if cluster::is_rolled(registration.type_name, body)? {
-            cluster::parse(registration.type_name, body, |inner| {
-                (registration.parse)(inner, policy)
-            })?
-        } else {
-            (registration.parse)(body, policy)?
-        };
+        let made = (registration.parse)(body, policy)?;
         Ok(Request::new(registration.type_name, made))
     }
 
@@ -256,18 +288,7 @@ impl<'de> Deserialize<'de> for Request {
             .ok_or_else(|| D::Error::missing_field("type"))?;
         let registration = Registration::find(type_name)
             .ok_or_else(|| D::Error::unknown_variant(type_name, known_types()))?;
-        // A cluster-wide request is stored in its request form and read back through the same
-        // validation (its node part with the type's own journal form).
-        let made =
-            if cluster::is_rolled(registration.type_name, &stored).map_err(D::Error::custom)? {
-                cluster::parse(registration.type_name, &stored, |inner| {
-                    (registration.restore)(inner.clone())
-                        .map_err(|e| ValidationError::malformed(e.to_string()))
-                })
-                .map_err(D::Error::custom)?
-            } else {
-                (registration.restore)(stored).map_err(D::Error::custom)?
-            };
+        let made = (registration.restore)(stored).map_err(D::Error::custom)?;
         Ok(Request::new(registration.type_name, made))
     }
 }

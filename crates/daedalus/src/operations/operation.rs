@@ -5,12 +5,14 @@
 //! know the engine.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::cluster::spread::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
 use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
@@ -65,6 +67,16 @@ pub trait OperationType: Operation + Serialize + DeserializeOwned + Sized {
     /// fails the test that walks the API document.
     const PATH_FIELDS: &'static [PathField] = &[];
 
+    /// What `globalRequest: true` does with this type: refused unless declared.
+    const CLUSTER: ClusterMode = ClusterMode::Never(None);
+
+    /// The coordinator of a cluster-wide request of this type ([`ClusterMode::Coordinated`]),
+    /// made from the node's validated request; it may fix what the record shows of it.
+    /// `None`: rolled like the others.
+    fn coordinator(&mut self, _spread: Spread) -> Option<Arc<dyn Operation>> {
+        None
+    }
+
     /// The paths this operation will use, each from a field of [`Self::PATH_FIELDS`]: those
     /// given and the defaults it falls back to.
     fn paths(&self) -> Vec<UsedPath> {
@@ -73,4 +85,20 @@ pub trait OperationType: Operation + Serialize + DeserializeOwned + Sized {
 
     /// Parses and validates a submitted body, naming the field at fault.
     fn parse(body: &Value, policy: &ValidationPolicy) -> Result<Self, ValidationError>;
+}
+
+/// A request as a body names it: `{"type": ..., fields...}`, serialized in one go (a node's
+/// request, the journal's form).
+#[derive(Debug, Serialize)]
+pub struct Typed<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    pub type_name: &'static str,
+    #[serde(flatten)]
+    pub request: &'a T,
+}
+
+impl<'a, T: Serialize> Typed<'a, T> {
+    pub fn new(type_name: &'static str, request: &'a T) -> Typed<'a, T> {
+        Typed { type_name, request }
+    }
 }

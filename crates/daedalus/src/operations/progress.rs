@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use cassandra::{CompactionInfo as CompactionTask, OperationMode};
-use serde_json::json;
 
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 
 /// Highest progress shown while the call has not returned: 1.0 means finished.
 const RUNNING_CAP: f64 = 0.99;
@@ -111,8 +111,8 @@ pub(crate) async fn with_compaction_progress<F: Future>(
                     let (progress, completed, total) = tally.update(&scope, &tasks);
                     if total > 0 {
                         ctx.set_progress(progress);
-                        ctx.set_extra("completedBytes", json!(completed));
-                        ctx.set_extra("totalBytes", json!(total));
+                        ctx.report(Finding::CompletedBytes(completed));
+                        ctx.report(Finding::TotalBytes(total));
                     }
                 }
                 Err(e) => tracing::debug!(id = %ctx.id(), error = %e, "cannot read compactions"),
@@ -143,7 +143,7 @@ pub(crate) async fn with_mode_progress<F: Future>(
                 if let Some(p) = progress_of(&mode) {
                     ctx.set_progress(p.min(RUNNING_CAP));
                 }
-                ctx.set_extra("operationMode", json!(mode.as_str()));
+                ctx.report(Finding::OperationMode(mode.as_str().to_string()));
             }
         }
     };

@@ -10,9 +10,11 @@ use std::process::Stdio;
 use async_trait::async_trait;
 use cassandra::OperationMode;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
+use super::finding::Finding;
 use super::operation::{Operation, OperationType};
 use super::settings::{OperationSettings, ValidationPolicy};
 use super::topology::{drain_node, CHECK_MODE_AND_PROCESS};
@@ -30,6 +32,11 @@ impl RestartRequest {
 
 impl OperationType for RestartRequest {
     const TYPE: &'static str = "restart";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: true,
+        wait_for_up: true,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         RestartRequest::from_json(body)
@@ -127,7 +134,9 @@ impl Operation for RestartRequest {
                 .await;
             let last = match mode {
                 Ok(OperationMode::Normal) => {
-                    ctx.set_extra("operationMode", json!(OperationMode::Normal.as_str()));
+                    ctx.report(Finding::OperationMode(
+                        OperationMode::Normal.as_str().to_string(),
+                    ));
                     return Ok(());
                 }
                 Ok(mode) => format!("mode {}", mode.as_str()),

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::fields;
 use super::operation::{Operation, OperationType};
@@ -39,6 +40,11 @@ impl FlushRequest {
 
 impl OperationType for FlushRequest {
     const TYPE: &'static str = "flush";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         FlushRequest::from_json(body)
@@ -94,6 +100,11 @@ impl RefreshRequest {
 
 impl OperationType for RefreshRequest {
     const TYPE: &'static str = "refresh";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: false,
+        wait_for_up: false,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         RefreshRequest::from_json(body)

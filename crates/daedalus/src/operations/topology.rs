@@ -10,10 +10,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cassandra::{OperationMode, RebuildOptions};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::cluster::ClusterMode;
 use super::context::{OperationError, RunContext};
 use super::fields;
+use super::finding::Finding;
 use super::operation::{Operation, OperationType};
 use super::progress::with_mode_progress;
 use super::settings::ValidationPolicy;
@@ -174,6 +176,11 @@ impl DecommissionRequest {
 impl OperationType for DecommissionRequest {
     const TYPE: &'static str = "decommission";
 
+    const CLUSTER: ClusterMode = ClusterMode::Never(Some(
+        "decommission is never cluster-wide: it removes one node from the ring; send it to \
+         that node's sidecar without globalRequest",
+    ));
+
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         DecommissionRequest::from_json(body)
     }
@@ -210,7 +217,7 @@ impl Operation for DecommissionRequest {
             .read(|node| async move { node.operation_mode().await })
             .await
         {
-            ctx.set_extra("operationMode", json!(mode.as_str()));
+            ctx.report(Finding::OperationMode(mode.as_str().to_string()));
         }
         Ok(())
     }
@@ -229,6 +236,11 @@ impl DrainRequest {
 
 impl OperationType for DrainRequest {
     const TYPE: &'static str = "drain";
+
+    const CLUSTER: ClusterMode = ClusterMode::Roll {
+        one_at_a_time: true,
+        wait_for_up: false,
+    };
 
     fn parse(body: &Value, _: &ValidationPolicy) -> Result<Self, ValidationError> {
         DrainRequest::from_json(body)
@@ -265,15 +277,15 @@ pub(crate) async fn drain_node(
     let mode = ctx
         .read(|node| async move { node.operation_mode().await })
         .await?;
-    ctx.set_extra("operationMode", json!(mode.as_str()));
+    ctx.report(Finding::OperationMode(mode.as_str().to_string()));
     match mode {
         OperationMode::Normal => {}
         OperationMode::Drained => {
-            ctx.set_extra("alreadyDrained", json!(true));
+            ctx.report(Finding::AlreadyDrained(true));
             return Ok(());
         }
         OperationMode::Draining if !await_draining => {
-            ctx.set_extra("alreadyDrained", json!(true));
+            ctx.report(Finding::AlreadyDrained(true));
             return Ok(());
         }
         OperationMode::Draining => {
@@ -313,7 +325,7 @@ pub(crate) async fn wait_for_mode(
             .await
         {
             Ok(mode) if mode == wanted => {
-                ctx.set_extra("operationMode", json!(mode.as_str()));
+                ctx.report(Finding::OperationMode(mode.as_str().to_string()));
                 return Ok(());
             }
             Ok(mode) => mode.as_str().to_string(),
@@ -336,6 +348,7 @@ pub(crate) async fn wait_for_mode(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn rebuild_fields() {

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use backup::test_servers::Server;
 use base64::Engine as _;
 use daedalus::operations::OperationSettings;
 use serde_json::{json, Value};
+use testkit::storage::Server;
 
 use crate::backup_file::setup;
 use crate::backup_servers::mount_secret;

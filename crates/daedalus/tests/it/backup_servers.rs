@@ -8,10 +8,10 @@ use std::path::Path;
 use backup::location::StorageLocation;
 use backup::manifest::Manifest;
 use backup::store::{Storage, StoreOptions};
-use backup::test_servers::Server;
 use daedalus::operations::OperationSettings;
 use object_store::ObjectStoreExt;
 use serde_json::{json, Value};
+use testkit::storage::Server;
 
 use crate::backup_file::{setup, Setup};
 
@@ -226,7 +226,7 @@ async fn s3_down_mid_upload() {
 }
 
 /// GCS: fake-gcs-server behind the test front that accepts object_store's XML API uploads
-/// (`backup::test_servers::GcsFront`).
+/// (`testkit::storage::GcsFront`).
 #[tokio::test]
 async fn gcs_backup_list_remove() {
     lifecycle(&Server::gcs(), "gcp").await;

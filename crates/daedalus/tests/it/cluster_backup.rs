@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use backup::manifest::{ClusterTopology, Manifest};
-use backup::test_servers::Server;
 use serde_json::{json, Value};
+use testkit::storage::Server;
 
 use crate::backup_servers::mount_secret;
 use crate::common::cluster::{

@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use backup::test_servers::Server;
 use serde_json::{json, Value};
+use testkit::storage::Server;
 
 use crate::backup_servers::mount_secret;
 use crate::common::cluster::{

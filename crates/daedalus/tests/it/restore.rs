@@ -25,7 +25,7 @@ use crate::backup_servers::mount_secret;
 use crate::common::testnode::TestNode;
 use crate::common::*;
 
-use backup::test_servers as servers;
+use testkit::storage as servers;
 
 pub(crate) const KS: &str = "spark_test";
 pub(crate) const TABLE: &str = "test3";

@@ -70,7 +70,7 @@ fn storage(
     root: &Path,
     ks: &str,
 ) -> (
-    Option<backup::test_servers::Server>,
+    Option<testkit::storage::Server>,
     String,
     Vec<(String, String)>,
 ) {
@@ -78,7 +78,7 @@ fn storage(
         let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
         return (None, location, Vec::new());
     }
-    let server = backup::test_servers::Server::s3();
+    let server = testkit::storage::Server::s3();
     let location = format!(
         "s3://bucket-{}/daedalus-test/dc1/node1",
         ks.replace('_', "-")

@@ -9,25 +9,26 @@
 //! `backup` operation. It must not upload SSTables nor know the engine or HTTP.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use backup::layout;
 use backup::location::{NodeFacts, StorageLocation};
-use backup::manifest::{ClusterTopology, NodeTopology};
+use backup::manifest::ClusterTopology;
 use backup::request::BackupRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::super::backup::put_topology;
-use super::super::backup_storage::{now_millis, open_storage, restore_secrets};
+use super::super::backup_set::{self, put_topology, TopologyNode};
+use super::super::backup_storage::open_storage;
 use super::super::context::{OperationError, RunContext};
+use super::super::finding::Finding;
 use super::super::operation::Operation;
 use super::super::settings::OperationSettings;
+use super::super::storage_op::{check_secrets, node_request};
 use super::super::validation::ValidationError;
+use super::coordinator::{self, RunSpec};
 use super::plan::Step;
-use super::roll::{self, journal_error, RollSpec};
-use super::GlobalRequest;
+use super::roll;
+use super::spread::Spread;
 
 /// What every node's backup shares, journaled with the plan before anything is sent: a
 /// restarted coordinator sends the nodes not yet sent the same tag as the others.
@@ -42,31 +43,15 @@ struct Header {
 /// A validated cluster-wide backup.
 #[derive(Debug, Clone)]
 pub struct GlobalBackup {
-    global: GlobalRequest,
+    spread: Spread,
+    /// The node part of the request, typed: its secrets are the ones received (withheld when
+    /// read back from the journal).
     request: BackupRequest,
 }
 
 impl GlobalBackup {
-    /// `global.sub_request` is the node part of the request, validated as a `backup`; `body`
-    /// is the request as received (or as journaled).
-    pub(super) fn new(
-        global: GlobalRequest,
-        body: &Value,
-    ) -> Result<GlobalBackup, ValidationError> {
-        let mut request: BackupRequest = serde_json::from_value(global.sub_request.clone())
-            .map_err(|e| {
-                ValidationError::malformed(format!("the backup request cannot be read: {e}"))
-            })?;
-        // The node part was made from the shown fields, which hide the proxy password: the one
-        // received is kept; the placeholder read back from the journal means it is gone.
-        if let Some(proxy) = request.common.proxy_settings.as_mut() {
-            proxy.proxy_password = body
-                .pointer("/proxySettings/proxyPassword")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-        }
-        request.common.take_redacted_secrets();
-        Ok(GlobalBackup { global, request })
+    pub fn new(spread: Spread, request: BackupRequest) -> GlobalBackup {
+        GlobalBackup { spread, request }
     }
 
     fn location(&self) -> Result<StorageLocation, OperationError> {
@@ -89,18 +74,7 @@ impl GlobalBackup {
         )
         .await?;
         let tag = self.request.snapshot_tag.as_deref().unwrap_or("autosnap");
-        let (full_tag, schema_version) = match layout::parse_full_tag(tag) {
-            Some(given) => (given.name, given.schema_version.unwrap_or_default()),
-            None => {
-                let schema_version = ctx
-                    .read(|n| async move { n.schema_version().await })
-                    .await?;
-                (
-                    layout::full_tag(tag, &schema_version, now_millis()),
-                    schema_version,
-                )
-            }
-        };
+        let (full_tag, schema_version) = backup_set::full_tag(ctx, tag).await?;
         Ok(Header {
             full_tag,
             schema_version,
@@ -139,54 +113,46 @@ impl GlobalBackup {
     /// The request a node's sidecar gets: a plain backup (as an Icarus coordinator sends it)
     /// under the full tag, to the node's location, its bucket already checked.
     fn node_request(&self, header: &Header, location: &str) -> Value {
-        let mut body = self.global.sub_request.clone();
-        restore_secrets(&mut body, &self.request.common);
-        body["type"] = Value::from("backup");
-        body["storageLocation"] = Value::from(location);
-        body["snapshotTag"] = Value::from(header.full_tag.clone());
-        body["schemaVersion"] = Value::from(header.schema_version.clone());
-        body["globalRequest"] = Value::Bool(false);
-        body["skipBucketVerification"] = Value::Bool(true);
-        body["createMissingBucket"] = Value::Bool(false);
+        let mut node = self.request.clone();
+        node.common.storage_location = Some(location.to_string());
+        node.snapshot_tag = Some(header.full_tag.clone());
+        node.schema_version = Some(header.schema_version.clone());
+        node.global_request = false;
+        node.common.skip_bucket_verification = true;
+        node.create_missing_bucket = false;
         // The topology is the coordinator's, once, at the end.
-        body["uploadClusterTopology"] = Value::Bool(false);
+        node.upload_cluster_topology = false;
         // A node's own bound is the request's, in the whole hours a backup's timeout counts.
-        let hours = self.global.timeout.as_secs().div_ceil(3600).max(1);
-        body["timeout"] = Value::from(hours);
-        body
+        let hours = self.spread.timeout.as_secs().div_ceil(3600).max(1);
+        node.timeout = Some(hours as i64);
+        node_request("backup", &node, &[])
     }
 
     /// The nodes backed up, as Esop's topology file lists them.
     fn topology(header: &Header, steps: &[Step]) -> ClusterTopology {
-        ClusterTopology {
-            timestamp: now_millis(),
-            cluster_name: Some(header.cluster_name.clone()),
-            schema_version: Some(header.schema_version.clone()),
-            topology: steps
-                .iter()
-                .map(|s| NodeTopology {
-                    hostname: Some(s.ip.clone()),
-                    cluster: Some(header.cluster_name.clone()),
-                    dc: Some(s.dc.clone()),
-                    rack: Some(s.rack.clone()),
-                    node_id: Some(s.host_id.clone()),
-                    ip_address: Some(s.ip.clone()),
-                })
-                .collect(),
-        }
+        backup_set::topology(
+            &header.cluster_name,
+            &header.schema_version,
+            steps.iter().map(|s| TopologyNode {
+                ip: s.ip.clone(),
+                dc: Some(s.dc.clone()),
+                rack: Some(s.rack.clone()),
+                host_id: s.host_id.clone(),
+            }),
+        )
     }
 }
 
 #[async_trait]
 impl Operation for GlobalBackup {
     fn conflict_key(&self) -> Option<String> {
-        self.global.conflict_key()
+        self.spread.conflict_key(None)
     }
 
     /// The coordinator opens the store itself, so it needs the credentials too.
     fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
-        self.global.allowed(settings)?;
-        self.global.inner.allowed(settings)
+        Spread::allowed(settings)?;
+        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
     }
 
     fn resumable(&self) -> bool {
@@ -194,52 +160,43 @@ impl Operation for GlobalBackup {
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
-        let coordination = roll::coordination(ctx)?;
-        let id = ctx.id();
-        let plans = coordination.plans.clone();
-        let mut steps = plans.load(id).await.map_err(journal_error)?;
-        let (header, locations) = if steps.is_empty() {
-            let header = self.prepare(ctx).await?;
-            steps = roll::discover(ctx, self.global.dc.as_deref()).await?;
-            let locations = self.node_locations(&header, &steps)?;
-            let stored = serde_json::to_value(&header)
-                .map_err(|e| OperationError::internal(format!("the backup's plan header: {e}")))?;
-            plans
-                .create_with_header(id, Some(stored), steps.clone())
-                .await
-                .map_err(journal_error)?;
-            (header, locations)
-        } else {
-            tracing::info!(%id, nodes = steps.len(), "resuming the cluster-wide backup from its plan");
-            let stored = plans.header(id).await.map_err(journal_error)?;
-            let header: Header = stored
-                .and_then(|v| serde_json::from_value(v).ok())
-                .ok_or_else(|| {
-                    OperationError::internal(
-                        "the cluster-wide backup's plan has no full tag; submit it again",
-                    )
-                })?;
-            let locations = self.node_locations(&header, &steps)?;
-            (header, locations)
-        };
-        ctx.set_extra("snapshotName", Value::from(header.full_tag.clone()));
+        let coordination = coordinator::coordination(ctx)?;
+        let (steps, header) = coordinator::load_or_create(
+            ctx,
+            &coordination,
+            self.spread.dc.as_deref(),
+            async { Ok(Some(self.prepare(ctx).await?)) },
+            |nodes| nodes,
+        )
+        .await?;
+        let header: Header = header.ok_or_else(|| {
+            OperationError::internal(
+                "the cluster-wide backup's plan has no full tag; submit it again",
+            )
+        })?;
+        // A node whose facts cannot name a location fails the backup before anything is sent.
+        let locations = self.node_locations(&header, &steps)?;
+        ctx.report(Finding::SnapshotName(header.full_tag.clone()));
 
-        let this = Arc::new(self.clone());
-        let (shared, by_position) = (header.clone(), Arc::new(locations));
-        let spec = RollSpec {
-            type_name: "backup",
-            concurrency: self.global.concurrency,
-            timeout: self.global.timeout,
-            wait_for_up: false,
-            sub_request: Arc::new(move |step: &Step| {
-                let location = by_position
+        let bodies = steps
+            .iter()
+            .map(|step| {
+                let location = locations
                     .get(&step.position)
                     .map(String::as_str)
                     .unwrap_or_default();
-                this.node_request(&shared, location)
-            }),
+                self.node_request(&header, location)
+            })
+            .collect();
+        let spec = RunSpec {
+            type_name: "backup",
+            stages: roll::stages(&steps, self.spread.concurrency),
+            timeout: self.spread.timeout,
+            wait_for_up: false,
+            render: roll::render,
+            bodies,
         };
-        roll::follow_plan(ctx, &coordination, steps.clone(), spec).await?;
+        coordinator::run(ctx, &coordination, steps.clone(), spec).await?;
 
         // Every node's manifest is written: the topology says which nodes make the backup.
         let location = self.location()?;
@@ -258,7 +215,7 @@ impl Operation for GlobalBackup {
                     ),
                 )
             })?;
-        ctx.set_extra("topology", Value::from(key));
+        ctx.report(Finding::Topology(key));
         Ok(())
     }
 }
@@ -269,17 +226,46 @@ mod tests {
     use crate::operations::cluster::plan::StepState;
     use crate::operations::OperationType;
     use crate::operations::{BackupOperation, ValidationPolicy};
+    use backup::layout;
     use serde_json::json;
     use uuid::Uuid;
 
+    /// The coordinator of `body` as submitted.
     fn global(body: Value) -> GlobalBackup {
-        let (global, _) = super::super::parse_global("backup", &body, |inner| {
-            let op = BackupOperation::parse(inner, &ValidationPolicy::default())?;
-            let fields = serde_json::to_value(&op).unwrap();
-            Ok((Arc::new(op), fields))
-        })
+        let (spread, node) = super::super::parse_spread(
+            "backup",
+            super::super::ClusterMode::Coordinated,
+            &[],
+            &body,
+        )
         .unwrap();
-        GlobalBackup::new(global, &body).unwrap()
+        let op = BackupOperation::parse(&node, &ValidationPolicy::default()).unwrap();
+        GlobalBackup::new(spread, op.request)
+    }
+
+    /// The coordinator of a record read back from the journal.
+    fn from_journal(shown: Value) -> GlobalBackup {
+        let (spread, node) = super::super::parse_spread(
+            "backup",
+            super::super::ClusterMode::Coordinated,
+            &[],
+            &shown,
+        )
+        .unwrap();
+        let op: BackupOperation = serde_json::from_value(node).unwrap();
+        GlobalBackup::new(spread, op.request)
+    }
+
+    /// The record fields of `body` as submitted.
+    fn shown(body: &Value) -> Value {
+        let registration = crate::operations::REGISTRY
+            .iter()
+            .find(|r| r.type_name == "backup")
+            .unwrap();
+        let request =
+            crate::operations::Request::from_json(body, &ValidationPolicy::default()).unwrap();
+        assert_eq!(request.type_name(), registration.type_name);
+        Value::Object(request.fields().clone())
     }
 
     fn step(position: u32, dc: &str, host_id: &str) -> Step {
@@ -343,18 +329,13 @@ mod tests {
             "snapshotTag": "snap1", "globalRequest": true, "entities": "ks1",
             "proxySettings": {"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
                               "proxyUsername": "u", "proxyPassword": "s3cr@t"}});
-        let (_, shown) = super::super::parse_global("backup", &body, |inner| {
-            let op = BackupOperation::parse(inner, &ValidationPolicy::default())?;
-            let fields = serde_json::to_value(&op).unwrap();
-            Ok((Arc::new(op), fields))
-        })
-        .unwrap();
+        let shown = shown(&body);
         assert_eq!(shown["proxySettings"]["proxyPassword"], "***");
         let sent = global(body).node_request(&header(), "s3://bucket/c/dc1/h-0");
         assert_eq!(sent["proxySettings"]["proxyPassword"], "s3cr@t");
         assert_eq!(sent["proxySettings"]["proxyUsername"], "u");
 
-        let read_back = global(shown).node_request(&header(), "s3://bucket/c/dc1/h-0");
+        let read_back = from_journal(shown).node_request(&header(), "s3://bucket/c/dc1/h-0");
         assert!(
             read_back["proxySettings"].get("proxyPassword").is_none(),
             "{read_back}"

@@ -11,8 +11,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::super::context::{OperationError, RunContext};
+use super::super::finding::Finding;
 use super::plan::{PlanStore, Step, StepState};
-use super::roll::journal_error;
 
 /// One step as the run sees it.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl Board {
         // Shown under the lock: a task's view of the steps never replaces a newer one.
         let views = self.views();
         let (nodes, progress) = (self.render)(&views);
-        self.ctx.set_extra("nodes", Value::Array(nodes));
+        self.ctx.report(Finding::Nodes(nodes));
         self.ctx.set_progress(progress);
     }
 
@@ -102,4 +102,9 @@ impl Board {
         self.publish();
         Ok(())
     }
+}
+
+/// A plan store that cannot be read or written, as a failure cause.
+pub(super) fn journal_error(e: super::plan::PlanError) -> OperationError {
+    OperationError::failed("Journal", e.to_string())
 }

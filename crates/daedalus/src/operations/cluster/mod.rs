@@ -10,90 +10,58 @@
 //! topology) in `backup.rs`, a request run phase by phase over every node (a global restore) in
 //! `phased.rs`. It must not know the engine or HTTP.
 
-mod backup;
+pub mod backup;
 mod board;
+mod coordinator;
 pub mod peer;
 pub mod phased;
 pub mod plan;
 mod roll;
 pub mod settings;
+pub mod spread;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use ::backup::request::Secret;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::context::{OperationError, RunContext};
-use super::operation::Operation;
+use super::fields::parse_duration;
+use super::operation::{Operation, OperationType, Typed};
 use super::settings::OperationSettings;
 use super::validation::ValidationError;
-
-/// The types that can run cluster-wide, as a roll.
-pub const ROLLING_TYPES: &[&str] = &[
-    "cleanup",
-    "drain",
-    "flush",
-    "refresh",
-    "restart",
-    "scrub",
-    "upgradesstables",
-];
-
-/// Types that change what a node is: one node (or one rack) at a time, never `N` at once.
-const ONE_AT_A_TIME: &[&str] = &["drain", "restart"];
+pub use spread::{ClusterMode, Concurrency, Spread, DEFAULT_TIMEOUT};
 
 /// The request fields that belong to the coordinator, never sent to a node.
 const COORDINATOR_FIELDS: &[&str] = &["globalRequest", "concurrency", "dc", "timeout"];
 
-/// Default `timeout` of a cluster-wide request (Icarus's: 5 hours).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 3600);
-
-/// Types coordinated with their own rules (one tag, per-node requests), not rolled.
-const COORDINATED_TYPES: &[&str] = &["backup"];
-
-/// How many nodes run at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Concurrency {
-    /// Up to N nodes at once; the next starts when one finishes.
-    Nodes(u32),
-    /// Every node at once (a cluster-wide backup's default, as Icarus runs one).
-    All,
-    /// Every node of one rack at once, rack after rack.
-    Rack,
-}
-
-/// A validated cluster-wide request.
+/// A validated cluster-wide request run as a roll.
 #[derive(Debug, Clone)]
 pub struct GlobalRequest {
     type_name: &'static str,
-    /// What each node's sidecar is sent: `{"type", fields...}`, without the coordinator's fields.
+    /// What each node's sidecar is sent: `{"type", fields...}`, without the coordinator's
+    /// fields, made once from the node's typed request.
     sub_request: Value,
     inner: Arc<dyn Operation>,
-    concurrency: Concurrency,
-    dc: Option<String>,
-    timeout: Duration,
+    spread: Spread,
+    wait_for_up: bool,
 }
 
-/// Types whose own request carries Esop's `globalRequest` (list, remove-backup, restore): they
-/// read the field themselves, so this coordinator does not roll them.
-const OWN_GLOBAL_FIELD: &[&str] = &["list", "remove-backup", "restore"];
-
-/// Whether a body of `type_name` is for this coordinator: `globalRequest: true` on any type but
-/// those that read the field themselves. A backup's flag is read as Esop reads it (`"true"`
-/// too); a value Esop would refuse is left to the backup's own validation to name.
-pub fn is_rolled(type_name: &str, body: &Value) -> Result<bool, ValidationError> {
-    if COORDINATED_TYPES.contains(&type_name) {
-        return Ok(match body.get("globalRequest") {
+/// Whether a body of a type with cluster mode `mode` is for this coordinator: `globalRequest:
+/// true` on a rolled or coordinated type. A coordinated type's flag is read as Esop reads it
+/// (`"true"` too); a value Esop would refuse is left to the type's own validation to name.
+pub fn is_rolled(mode: ClusterMode, body: &Value) -> Result<bool, ValidationError> {
+    match mode {
+        ClusterMode::Own => Ok(false),
+        ClusterMode::Coordinated => Ok(match body.get("globalRequest") {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
             _ => false,
-        });
+        }),
+        ClusterMode::Roll { .. } | ClusterMode::Never(_) => is_global(body),
     }
-    if OWN_GLOBAL_FIELD.contains(&type_name) {
-        return Ok(false);
-    }
-    is_global(body)
 }
 
 /// `globalRequest` of a body: `true` makes it cluster-wide; absent, `null` or `false` do not.
@@ -108,51 +76,103 @@ pub fn is_global(body: &Value) -> Result<bool, ValidationError> {
     }
 }
 
-/// Parses a cluster-wide request of `type_name`; `parse_inner` validates the node's part (the
-/// body without the coordinator's fields) as that type does and returns the operation and the
-/// fields its record shows. Returns the operation and the fields the record shows.
-pub fn parse(
-    type_name: &'static str,
+/// An operation and its fields as the record shows them.
+pub type Made = (Arc<dyn Operation>, Value);
+
+/// Parses a cluster-wide request of type `T`. `inner` makes the node's part (the body without
+/// the coordinator's fields) as the type does (from a submission or from the journal), `made`
+/// turns it into the node operation and its record fields; `cluster_types` names the types
+/// that can be cluster-wide, for the refusal of the others.
+pub fn parse<T: OperationType>(
     body: &Value,
-    parse_inner: impl FnOnce(&Value) -> Result<(Arc<dyn Operation>, Value), ValidationError>,
-) -> Result<(Arc<dyn Operation>, Value), ValidationError> {
-    let (request, shown) = parse_global(type_name, body, parse_inner)?;
-    let operation: Arc<dyn Operation> = if COORDINATED_TYPES.contains(&type_name) {
-        Arc::new(backup::GlobalBackup::new(request, body)?)
-    } else {
-        Arc::new(request)
+    cluster_types: &[&str],
+    inner: impl FnOnce(&Value) -> Result<T, ValidationError>,
+    made: fn(T) -> Made,
+) -> Result<Made, ValidationError> {
+    let (spread, node_body) = parse_spread(T::TYPE, T::CLUSTER, cluster_types, body)?;
+    let mut node = inner(&node_body)?;
+    let coordinator = match T::CLUSTER {
+        ClusterMode::Coordinated => node.coordinator(spread.clone()),
+        _ => None,
+    };
+    // The node's request carries the secrets the record hides: a node needs them itself.
+    let sub_request = Secret::revealed(|| serde_json::to_value(Typed::new(T::TYPE, &node)))
+        .map_err(|e| ValidationError::malformed(format!("the node request as JSON: {e}")))?;
+    let (inner, inner_fields) = made(node);
+    let shown = shown_fields(inner_fields, &spread, body);
+    let operation: Arc<dyn Operation> = match coordinator {
+        Some(coordinator) => coordinator,
+        None => Arc::new(GlobalRequest {
+            type_name: T::TYPE,
+            sub_request,
+            inner,
+            spread,
+            wait_for_up: matches!(
+                T::CLUSTER,
+                ClusterMode::Roll {
+                    wait_for_up: true,
+                    ..
+                }
+            ),
+        }),
     };
     Ok((operation, shown))
 }
 
-fn parse_global(
+/// The record form of a cluster-wide request: the node's fields and the coordinator's.
+fn shown_fields(inner_fields: Value, spread: &Spread, body: &Value) -> Value {
+    let mut shown = match inner_fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    shown.remove("type");
+    shown.insert("globalRequest".into(), Value::Bool(true));
+    shown.insert(
+        "concurrency".into(),
+        match spread.concurrency {
+            Concurrency::Nodes(n) => Value::from(n),
+            Concurrency::Rack => Value::from("rack"),
+            Concurrency::All => Value::from("all"),
+        },
+    );
+    if let Some(dc) = &spread.dc {
+        shown.insert("dc".into(), Value::from(dc.clone()));
+    }
+    // As given: hours or a duration text.
+    if let Some(t) = body.get("timeout").filter(|t| !t.is_null()) {
+        shown.insert("timeout".into(), t.clone());
+    }
+    Value::Object(shown)
+}
+
+/// The coordinator's fields of a body, checked, and the body without them.
+fn parse_spread(
     type_name: &'static str,
+    mode: ClusterMode,
+    cluster_types: &[&str],
     body: &Value,
-    parse_inner: impl FnOnce(&Value) -> Result<(Arc<dyn Operation>, Value), ValidationError>,
-) -> Result<(GlobalRequest, Value), ValidationError> {
-    if type_name == "decommission" {
-        return Err(ValidationError::invalid(
-            "globalRequest",
-            "decommission is never cluster-wide: it removes one node from the ring; send it to \
-             that node's sidecar without globalRequest",
-        ));
-    }
-    if !ROLLING_TYPES.contains(&type_name) && !COORDINATED_TYPES.contains(&type_name) {
-        return Err(ValidationError::invalid(
-            "globalRequest",
-            format!(
-                "{type_name} cannot be cluster-wide; cluster-wide types: {}, {}",
-                COORDINATED_TYPES.join(", "),
-                ROLLING_TYPES.join(", ")
-            ),
-        ));
-    }
+) -> Result<(Spread, Value), ValidationError> {
+    let one_at_a_time = match mode {
+        ClusterMode::Roll { one_at_a_time, .. } => one_at_a_time,
+        ClusterMode::Coordinated => false,
+        ClusterMode::Never(Some(reason)) => {
+            return Err(ValidationError::invalid("globalRequest", reason))
+        }
+        ClusterMode::Never(None) | ClusterMode::Own => {
+            return Err(ValidationError::invalid(
+                "globalRequest",
+                format!(
+                    "{type_name} cannot be cluster-wide; cluster-wide types: {}",
+                    cluster_types.join(", ")
+                ),
+            ))
+        }
+    };
     let object = body
         .as_object()
         .ok_or_else(|| ValidationError::malformed("the request body must be a JSON object"))?;
-    let one_at_a_time = ONE_AT_A_TIME.contains(&type_name);
     let concurrency = match object.get("concurrency") {
-        None | Some(Value::Null) if COORDINATED_TYPES.contains(&type_name) => Concurrency::All,
+        None | Some(Value::Null) if mode == ClusterMode::Coordinated => Concurrency::All,
         None | Some(Value::Null) => Concurrency::Nodes(1),
         Some(Value::String(s)) if s == "rack" => Concurrency::Rack,
         Some(Value::String(s)) if s == "all" && !one_at_a_time => Concurrency::All,
@@ -208,7 +228,8 @@ fn parse_global(
                 ))
             }
         },
-        Some(Value::String(s)) => match humantime::parse_duration(s) {
+        // A text is a duration, or a whole number of hours.
+        Some(Value::String(s)) => match parse_duration(s, 3600) {
             Ok(d) if !d.is_zero() => d,
             _ => {
                 return Err(ValidationError::invalid(
@@ -230,65 +251,23 @@ fn parse_global(
     for field in COORDINATOR_FIELDS {
         node_body.remove(*field);
     }
-    let (inner, inner_fields) = parse_inner(&Value::Object(node_body))?;
-    let mut sub_request = Map::new();
-    sub_request.insert("type".into(), Value::from(type_name));
-    let mut shown = match inner_fields {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    shown.remove("type");
-    sub_request.extend(shown.clone());
-    shown.insert("globalRequest".into(), Value::Bool(true));
-    if type_name == "backup" {
-        // The coordinator always writes it (Esop forces it on for a global backup).
-        shown.insert("uploadClusterTopology".into(), Value::Bool(true));
-    }
-    shown.insert(
-        "concurrency".into(),
-        match concurrency {
-            Concurrency::Nodes(n) => Value::from(n),
-            Concurrency::Rack => Value::from("rack"),
-            Concurrency::All => Value::from("all"),
-        },
-    );
-    if let Some(dc) = &dc {
-        shown.insert("dc".into(), Value::from(dc.clone()));
-    }
-    if let Some(t) = object.get("timeout").filter(|t| !t.is_null()) {
-        shown.insert("timeout".into(), t.clone());
-    }
-    let request = GlobalRequest {
-        type_name,
-        sub_request: Value::Object(sub_request),
-        inner,
+    let spread = Spread {
         concurrency,
         dc,
         timeout,
     };
-    Ok((request, Value::Object(shown)))
+    Ok((spread, Value::Object(node_body)))
 }
 
 #[async_trait]
 impl Operation for GlobalRequest {
     /// A second identical cluster-wide request is a duplicate; the nodes' own operations are not.
     fn conflict_key(&self) -> Option<String> {
-        let inner = self.inner.conflict_key().unwrap_or_else(|| "*".into());
-        Some(format!(
-            "global {inner} dc={}",
-            self.dc.as_deref().unwrap_or("*")
-        ))
+        self.spread.conflict_key(self.inner.conflict_key())
     }
 
     fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
-        if settings.cluster.is_some() {
-            return Ok(());
-        }
-        Err(ValidationError::invalid(
-            "globalRequest",
-            "this sidecar cannot coordinate cluster-wide requests (it was started without \
-             a plan store)",
-        ))
+        Spread::allowed(settings)
     }
 
     fn resumable(&self) -> bool {
@@ -303,30 +282,39 @@ impl Operation for GlobalRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operations::{
+        BackupOperation, CleanupRequest, ListBackupsOperation, RemoveBackupOperation, Request,
+        RestoreOperation, ValidationPolicy,
+    };
     use serde_json::json;
 
-    #[derive(Debug)]
-    struct Inner;
-
-    #[async_trait]
-    impl Operation for Inner {
-        async fn run(&self, _: &RunContext) -> Result<(), OperationError> {
-            Ok(())
-        }
+    /// A body of type `t` sent with `globalRequest: true`, through the registry.
+    fn parse(t: &str, body: &Value) -> Result<(Arc<dyn Operation>, Value), ValidationError> {
+        let mut body = body.clone();
+        body["type"] = json!(t);
+        body["globalRequest"] = json!(true);
+        let request = Request::from_json(&body, &ValidationPolicy::default())?;
+        Ok((
+            request.operation().clone(),
+            Value::Object(request.fields().clone()),
+        ))
     }
 
-    fn inner(body: &Value) -> Result<(Arc<dyn Operation>, Value), ValidationError> {
-        Ok((Arc::new(Inner), body.clone()))
+    fn mode(t: &str) -> ClusterMode {
+        match t {
+            "cleanup" => CleanupRequest::CLUSTER,
+            "backup" => BackupOperation::CLUSTER,
+            "list" => ListBackupsOperation::CLUSTER,
+            "remove-backup" => RemoveBackupOperation::CLUSTER,
+            "restore" => RestoreOperation::CLUSTER,
+            other => unreachable!("{other}"),
+        }
     }
 
     #[test]
     fn fields_are_checked_and_named() {
-        let field = |t: &'static str, body: Value| {
-            parse(t, &body, inner)
-                .unwrap_err()
-                .field
-                .unwrap_or_default()
-        };
+        let field =
+            |t: &'static str, body: Value| parse(t, &body).unwrap_err().field.unwrap_or_default();
         assert_eq!(field("decommission", json!({})), "globalRequest");
         assert_eq!(field("import", json!({})), "globalRequest");
         assert_eq!(field("restart", json!({"concurrency": 2})), "concurrency");
@@ -342,16 +330,16 @@ mod tests {
         assert!(!is_global(&json!({"globalRequest": false})).unwrap());
         assert!(is_global(&json!({"globalRequest": true})).unwrap());
         let global = json!({"globalRequest": true});
-        assert!(is_rolled("cleanup", &global).unwrap());
+        assert!(is_rolled(mode("cleanup"), &global).unwrap());
         for own in ["list", "remove-backup", "restore"] {
-            assert!(!is_rolled(own, &global).unwrap(), "{own}");
+            assert!(!is_rolled(mode(own), &global).unwrap(), "{own}");
         }
         // A backup's flag is read as Esop reads it; what it refuses is the backup's to name.
-        assert!(is_rolled("backup", &global).unwrap());
-        assert!(is_rolled("backup", &json!({"globalRequest": "TRUE"})).unwrap());
-        assert!(!is_rolled("backup", &json!({"globalRequest": "false"})).unwrap());
-        assert!(!is_rolled("backup", &json!({"globalRequest": "yes"})).unwrap());
-        assert!(!is_rolled("backup", &json!({})).unwrap());
+        assert!(is_rolled(mode("backup"), &global).unwrap());
+        assert!(is_rolled(mode("backup"), &json!({"globalRequest": "TRUE"})).unwrap());
+        assert!(!is_rolled(mode("backup"), &json!({"globalRequest": "false"})).unwrap());
+        assert!(!is_rolled(mode("backup"), &json!({"globalRequest": "yes"})).unwrap());
+        assert!(!is_rolled(mode("backup"), &json!({})).unwrap());
         assert_eq!(
             field("restart", json!({"concurrency": "all"})),
             "concurrency"
@@ -362,7 +350,7 @@ mod tests {
     fn nodes_get_the_request_without_the_coordinator_fields() {
         let body = json!({"type": "cleanup", "keyspace": "ks", "globalRequest": true,
                           "concurrency": 2, "dc": "dc1", "timeout": "90s"});
-        let (op, shown) = parse("cleanup", &body, inner).unwrap();
+        let (op, shown) = parse("cleanup", &body).unwrap();
         assert_eq!(shown["globalRequest"], true);
         assert_eq!(shown["concurrency"], 2);
         assert_eq!(shown["dc"], "dc1");
@@ -370,9 +358,9 @@ mod tests {
         assert!(op.resumable());
         let text = format!("{op:?}");
         assert!(text.contains("Nodes(2)") && text.contains("90s"), "{text}");
-        let (_, shown) = parse("restart", &json!({"concurrency": "rack"}), inner).unwrap();
+        let (_, shown) = parse("restart", &json!({"concurrency": "rack"})).unwrap();
         assert_eq!(shown["concurrency"], "rack");
-        let (_, shown) = parse("flush", &json!({"concurrency": "all"}), inner).unwrap();
+        let (_, shown) = parse("flush", &json!({"keyspace": "ks", "concurrency": "all"})).unwrap();
         assert_eq!(shown["concurrency"], "all");
     }
 }

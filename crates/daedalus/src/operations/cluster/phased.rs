@@ -3,29 +3,21 @@
 //! once, and a phase starts only when every node finished the one before. The first phase with
 //! a failed node stops the run; the steps never sent are NOT_RUN.
 //!
-//! The plan (each phase's nodes, with the sub-operation id each gets) is written to the journal
-//! before anything is sent; after a restart of the coordinator it is read back, the sent steps
-//! are followed under their ids (never sent twice) and the run carries on with the next phase.
-//!
-//! Owns the order of the phases, the stop rule and the record's `nodes` for a phased run. What
-//! each node is sent belongs to the caller; discovery and peer calls are shared with the roll.
-//! It must not know HTTP, the engine or any operation type's fields.
+//! Owns the plan of a phased run (each phase's nodes, with the sub-operation id each gets), its
+//! stages and the record's `nodes` for it. What each node is sent belongs to the caller; the
+//! journaled plan, the run, its stop rules and its outcome are the coordinator's
+//! (`coordinator.rs`), as for every cluster-wide run. It must not know HTTP, the engine or any
+//! operation type's fields.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use daedalus_client::OperationState;
 use serde_json::{json, Value};
-use tokio::task::JoinSet;
-use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::super::context::{OperationError, RunContext, SourcedError};
-use super::board::{Board, StepView};
-use super::peer::Peer;
+use super::super::context::{OperationError, RunContext};
+use super::board::StepView;
+use super::coordinator::{self, RunSpec, Stage};
 use super::plan::{Step, StepState};
-use super::roll::{coordination, discover, follow, journal_error, peer_failure};
-use super::settings::PeerSettings;
 
 /// One phase of a phased request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +39,6 @@ pub struct PhasedRequest<'a> {
     pub timeout: Duration,
     /// The body sent to `step`'s sidecar for the step's phase.
     pub sub_request: &'a (dyn Fn(&Step) -> Result<Value, String> + Send + Sync),
-}
-
-/// What every step task shares: the board and the deadline.
-struct Run {
-    board: Board,
-    deadline: Instant,
 }
 
 /// The record's `nodes` for these steps, and the mean of the nodes' progress (each node's the
@@ -136,211 +122,42 @@ fn plan(nodes: &[Step], phases: &[Phase]) -> Vec<Step> {
 
 /// Runs `request` over the cluster, phase after phase, from its journaled plan when there is one.
 pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), OperationError> {
-    let coordination = coordination(ctx)?;
-    let id = ctx.id();
-    let plans = coordination.plans.clone();
-    let mut steps = plans.load(id).await.map_err(journal_error)?;
-    if steps.is_empty() {
-        let nodes = discover(ctx, request.dc).await?;
-        steps = plan(&nodes, &request.phases);
-        plans
-            .create(id, steps.clone())
-            .await
-            .map_err(journal_error)?;
-    } else {
-        tracing::info!(%id, steps = steps.len(), "resuming the cluster-wide run from its plan");
-    }
-    // Every body is made before anything is sent: a request that cannot be made for one node
-    // fails the run before any node starts.
-    let mut bodies = Vec::with_capacity(steps.len());
-    for step in &steps {
-        let body = (request.sub_request)(step).map_err(|e| {
-            OperationError::failed(
-                "ClusterFailure",
-                format!("cannot make the request for {}: {e}", step.endpoint),
-            )
-        })?;
-        bodies.push(body);
-    }
-    let run = Arc::new(Run {
-        board: Board::new(ctx, plans, &steps, nodes_json),
-        deadline: Instant::now() + request.timeout,
-    });
-    run.board.publish();
-
-    let mut stopped_at: Option<&Phase> = None;
-    for phase in &request.phases {
-        let indices: Vec<usize> = steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.phase.as_deref() == Some(phase.name.as_str()))
-            .map(|(i, _)| i)
-            .collect();
-        if ctx.stopping().is_cancelled() {
-            break;
-        }
-        if ctx.is_cancel_requested() {
-            stopped_at = Some(phase);
-            break;
-        }
-        ctx.set_extra("phase", Value::from(phase.name.clone()));
-        let mut running: JoinSet<Result<bool, OperationError>> = JoinSet::new();
-        let mut ok = true;
-        for &index in &indices {
-            match run.board.step(index).state {
-                StepState::Completed => continue,
-                StepState::Failed | StepState::Cancelled | StepState::NotRun => {
-                    ok = false;
-                    continue;
-                }
-                StepState::Pending | StepState::Sent => {}
-            }
-            let run = run.clone();
-            let peers = coordination.peers.clone();
-            let body = bodies[index].clone();
-            running.spawn(async move { drive(&run, &peers, index, &body).await });
-        }
-        while let Some(joined) = running.join_next().await {
-            match joined {
-                Ok(Ok(true)) => {}
-                Ok(Ok(false)) => ok = false,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "cannot journal a step of the cluster-wide run");
-                    ok = false;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "a step of the cluster-wide run ended abnormally");
-                    ok = false;
-                }
-            }
-        }
-        if !ok {
-            stopped_at = Some(phase);
-            break;
-        }
-    }
-
-    // Stopping: the next start reads the plan and carries on; nothing new starts meanwhile.
-    if ctx.stopping().is_cancelled() {
-        tracing::info!(%id, "the sidecar is stopping; the run carries on at the next start");
-        std::future::pending::<()>().await;
-    }
-
-    for index in 0..steps.len() {
-        if run.board.step(index).state == StepState::Pending {
-            run.board.set_state(index, StepState::NotRun, None).await?;
-        }
-    }
-    let views = run.board.views().clone();
-    let failed: Vec<&Step> = views
-        .iter()
-        .map(|v| &v.step)
-        .filter(|s| s.state == StepState::Failed)
-        .collect();
-    if failed.is_empty() && views.iter().all(|v| v.step.state == StepState::Completed) {
-        return Ok(());
-    }
-    if failed.is_empty() && ctx.is_cancel_requested() {
-        return Err(OperationError::Cancelled);
-    }
-    let phase = stopped_at.map_or("?", |p| p.name.as_str());
-    let nodes_in_phase = views
-        .iter()
-        .filter(|v| v.step.phase.as_deref() == Some(phase))
-        .count();
-    let not_run: Vec<&str> = request
+    let coordination = coordinator::coordination(ctx)?;
+    let (steps, _) = coordinator::load_or_create::<()>(
+        ctx,
+        &coordination,
+        request.dc,
+        async { Ok(None) },
+        |nodes| plan(&nodes, &request.phases),
+    )
+    .await?;
+    let bodies = coordinator::bodies(&steps, request.sub_request)?;
+    let stages = request
         .phases
         .iter()
-        .skip_while(|p| p.name != phase)
-        .skip(1)
-        .map(|p| p.name.as_str())
+        .map(|phase| {
+            let indices: Vec<usize> = steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.phase.as_deref() == Some(phase.name.as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            Stage {
+                phase: Some(phase.name.clone()),
+                window: indices.len(),
+                steps: indices,
+            }
+        })
         .collect();
-    let mut message = format!(
-        "{} stopped in phase {phase}: failed on {} of {nodes_in_phase} nodes: {}",
-        request.type_name,
-        failed.len(),
-        failed
-            .iter()
-            .map(|s| format!(
-                "{} ({}/{}): {}",
-                s.endpoint,
-                s.dc,
-                s.rack,
-                s.error.as_deref().unwrap_or("failed")
-            ))
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-    if failed.is_empty() {
-        message = format!(
-            "{} stopped in phase {phase}: a node's operation was cancelled",
-            request.type_name
-        );
-    }
-    if !not_run.is_empty() {
-        message.push_str(&format!("; phases not run: {}", not_run.join(", ")));
-    }
-    Err(OperationError::FailedAt {
-        kind: "ClusterFailure",
-        message,
-        errors: failed
-            .iter()
-            .map(|s| SourcedError {
-                source: s.endpoint.clone(),
-                message: format!(
-                    "phase {}: {}",
-                    s.phase.as_deref().unwrap_or_default(),
-                    s.error.as_deref().unwrap_or("failed")
-                ),
-            })
-            .collect(),
-    })
-}
-
-/// Runs one node's step to its end; `Ok(true)` when it completed.
-async fn drive(
-    run: &Run,
-    peers: &PeerSettings,
-    index: usize,
-    body: &Value,
-) -> Result<bool, OperationError> {
-    let step = run.board.step(index);
-    let peer = match Peer::new(&step.endpoint, &step.ip, peers) {
-        Ok(peer) => peer,
-        Err(e) => {
-            run.board
-                .set_state(index, StepState::Failed, Some(e.to_string()))
-                .await?;
-            return Ok(false);
-        }
+    let spec = RunSpec {
+        type_name: request.type_name,
+        stages,
+        timeout: request.timeout,
+        wait_for_up: false,
+        render: nodes_json,
+        bodies,
     };
-    if step.state == StepState::Pending {
-        // Journaled before the request leaves: a restarted coordinator asks the peer first.
-        run.board.set_state(index, StepState::Sent, None).await?;
-    }
-    let phase = step.phase.as_deref().unwrap_or_default();
-    tracing::info!(peer = peer.name(), phase, sub_id = %step.sub_id, "node phase starts");
-    let outcome = follow(
-        &run.board.ctx,
-        run.deadline,
-        &peer,
-        step.sub_id,
-        body,
-        |p| run.board.set_progress(index, p),
-    )
-    .await;
-    let (state, error) = match outcome {
-        Ok(op) => match op.state {
-            OperationState::Completed => (StepState::Completed, None),
-            OperationState::Cancelled => (StepState::Cancelled, None),
-            _ => (StepState::Failed, Some(peer_failure(&op))),
-        },
-        Err(reason) => (StepState::Failed, Some(reason)),
-    };
-    tracing::info!(peer = peer.name(), phase, sub_id = %step.sub_id, state = state.as_str(),
-        error = error.as_deref().unwrap_or(""), "node phase finished");
-    run.board.set_state(index, state, error).await?;
-    Ok(state == StepState::Completed)
+    coordinator::run(ctx, &coordination, steps, spec).await
 }
 
 #[cfg(test)]

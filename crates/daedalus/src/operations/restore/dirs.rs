@@ -24,18 +24,14 @@ pub const PATH_FIELDS: &[PathField] = &[
     PathField::new("cassandraConfigDirectory", PathKind::NodeConfig),
 ];
 
-/// The paths the request will use: those given, and the defaults its strategy falls back to
+/// The paths the request will use besides its `storageLocation` (the storage core adds it):
+/// those given, and the defaults its strategy falls back to
 /// (a HARDLINKS or IMPORT restore downloads into `import.sourceDir`'s default; IN_PLACE clears
 /// directories under `cassandraDirectory`'s and, with `updateCassandraYaml`, rewrites the
 /// `cassandra.yaml` of `cassandraConfigDirectory`'s).
 pub fn used_paths(request: &RestoreRequest) -> Vec<UsedPath> {
     let in_place = request.strategy() == RestorationStrategy::InPlace;
-    let mut used: Vec<UsedPath> = request
-        .common
-        .storage_location
-        .iter()
-        .map(|l| UsedPath::new("storageLocation", l.clone()))
-        .collect();
+    let mut used: Vec<UsedPath> = Vec::new();
     if let Some(import) = &request.import {
         if !in_place || import.source_dir.is_some() {
             used.push(UsedPath::new(
@@ -101,6 +97,12 @@ mod tests {
             backup::request::from_json(&serde_json::to_vec(&body).unwrap()).unwrap();
         request.validate().unwrap();
         request
+    }
+
+    /// The paths the restore operation uses: its `storageLocation` and these.
+    fn used_paths(request: &RestoreRequest) -> Vec<UsedPath> {
+        use crate::operations::{OperationType, RestoreOperation};
+        RestoreOperation::new(request.clone()).paths()
     }
 
     fn fields(used: &[UsedPath]) -> Vec<(&str, &str)> {

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::super::cluster::phased::{self, Phase, PhasedRequest};
 use super::super::cluster::plan::Step;
 use super::super::context::{OperationError, RunContext};
+use super::super::storage_op;
 use super::source::failed;
 
 /// The phases of a global restore without `singlePhase`, in order (CLUSTER_HEALTHCHECK is not
@@ -45,7 +46,7 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
     // each node finds its entry in the backup's topology file, so it gets the bucket alone.
     let cluster = ctx.read(|n| async move { n.cluster_name().await }).await?;
     let by_topology = request.resolve_host_id_from_topology || request.new_cluster;
-    let base = node_base(request)?;
+    let phases_run = phases(request);
     let sub_request = move |step: &Step| -> Result<Value, String> {
         let storage_location = if by_topology {
             location.bucket_url()
@@ -59,13 +60,14 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
                 .map_err(|e| e.to_string())?
                 .raw
         };
-        Ok(node_request(
-            &base,
-            step.phase.as_deref().unwrap_or_default(),
-            &storage_location,
-        ))
+        let phase = phases_run
+            .iter()
+            .copied()
+            .find(|p| Some(p.to_string().as_str()) == step.phase.as_deref())
+            .ok_or_else(|| format!("the plan names an unknown phase {:?}", step.phase))?;
+        Ok(node_request(request, phase, &storage_location))
     };
-    let hours = request.timeout.filter(|&h| h >= 1).unwrap_or(5) as u64;
+    let hours = request.timeout_hours();
     phased::run(
         PhasedRequest {
             type_name: "restore",
@@ -86,26 +88,17 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
 }
 
 /// The request one node gets for one phase: the global request's fields (unset ones left out)
-/// without the coordinator's, non-global, with the phase and the node's location.
-/// What every node's part starts from: the request itself (its serialized form keeps the
-/// proxy password; only the operation's record form hides it).
-fn node_base(request: &RestoreRequest) -> Result<Value, OperationError> {
-    serde_json::to_value(request)
-        .map_err(|e| OperationError::internal(format!("the restore request as JSON: {e}")))
-}
-
-fn node_request(base: &Value, phase: &str, storage_location: &str) -> Value {
-    let mut body = base.clone();
-    if let Value::Object(map) = &mut body {
-        map.retain(|_, v| !v.is_null());
-        for coordinator_field in ["globalRequest", "singlePhase", "dc"] {
-            map.remove(coordinator_field);
-        }
-        map.insert("type".into(), Value::from("restore"));
-        map.insert("restorationPhase".into(), Value::from(phase));
-        map.insert("storageLocation".into(), Value::from(storage_location));
-    }
-    body
+/// without the coordinator's, non-global, with the phase and the node's location; its secrets
+/// revealed (only the operation's record form hides them).
+fn node_request(
+    request: &RestoreRequest,
+    phase: RestorationPhase,
+    storage_location: &str,
+) -> Value {
+    let mut node = request.clone();
+    node.restoration_phase = Some(phase);
+    node.common.storage_location = Some(storage_location.to_string());
+    storage_op::node_request("restore", &node, &["globalRequest", "singlePhase", "dc"])
 }
 
 #[cfg(test)]
@@ -151,15 +144,21 @@ mod tests {
         body["proxySettings"] = json!({"useProxy": true, "proxyHost": "proxy",
             "proxyPort": 3128, "proxyUsername": "u", "proxyPassword": "s3cr@t"});
         let request = request(body);
-        let base = node_base(&request).unwrap();
-        let sent = node_request(&base, "DOWNLOAD", "s3://bucket/c/dc1/host-1");
+        let sent = node_request(
+            &request,
+            RestorationPhase::Download,
+            "s3://bucket/c/dc1/host-1",
+        );
         assert_eq!(sent["proxySettings"]["proxyPassword"], "s3cr@t");
     }
 
     #[test]
     fn each_node_gets_the_request_non_global_with_its_phase_and_location() {
-        let base = serde_json::to_value(request(global())).unwrap();
-        let body = node_request(&base, "DOWNLOAD", "s3://bucket/c/dc1/host-1");
+        let body = node_request(
+            &request(global()),
+            RestorationPhase::Download,
+            "s3://bucket/c/dc1/host-1",
+        );
         assert_eq!(body["type"], "restore");
         assert_eq!(body["restorationPhase"], "DOWNLOAD");
         assert_eq!(body["storageLocation"], "s3://bucket/c/dc1/host-1");

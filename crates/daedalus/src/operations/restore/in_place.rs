@@ -10,12 +10,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use backup::request::RestoreRequest;
-use serde_json::Value;
 
 use super::super::context::{OperationError, RunContext};
+use super::super::finding::Finding;
 use super::dirs::data_dirs;
-use super::phases::{download, download_file, transfer_options};
+use super::phases::{download, download_file};
 use super::source::{failed, NodeLookup, Source};
+use super::table_dirs::table_dirs;
 use super::targets::{self, Target};
 
 /// Directories under `cassandraDirectory` whose contents belong to the data being replaced.
@@ -28,11 +29,10 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
         () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
     };
     let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;
-    ctx.set_extra("backup", Value::from(source.backup.name.name.clone()));
-    ctx.set_extra(
-        "tables",
-        Value::from(targets.iter().map(Target::name).collect::<Vec<_>>()),
-    );
+    ctx.report(Finding::Backup(source.backup.name.name.clone()));
+    ctx.report(Finding::Tables(
+        targets.iter().map(Target::name).collect::<Vec<_>>(),
+    ));
     let dirs = data_dirs(request);
     let mut files = Vec::new();
     let mut table_dirs = Vec::new();
@@ -50,12 +50,15 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
     let keep: BTreeSet<PathBuf> = files.iter().map(|f| f.destination.clone()).collect();
 
     let progress_ctx = ctx.clone();
-    let options = transfer_options(request).with_progress(move |done, total| {
-        if total > 0 {
-            progress_ctx.set_progress(done as f64 / total as f64);
-        }
-        progress_ctx.set_extra("downloadedBytes", Value::from(done));
-    });
+    let options = request
+        .common
+        .transfer_options()
+        .with_progress(move |done, total| {
+            if total > 0 {
+                progress_ctx.set_progress(done as f64 / total as f64);
+            }
+            progress_ctx.report(Finding::DownloadedBytes(done));
+        });
     download(ctx, &source, files, &options).await?;
     ctx.checkpoint()?;
 
@@ -64,7 +67,7 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
         removed += remove_extra_sstables(dir, &keep)
             .map_err(|e| failed(format!("syncing {}: {e}", dir.display())))?;
     }
-    ctx.set_extra("filesRemoved", Value::from(removed));
+    ctx.report(Finding::FilesRemoved(removed));
     let cassandra_dir = request.cassandra_directory();
     for name in CLEARED_DIRS {
         clear_dir(&cassandra_dir.join(name)).map_err(|e| {
@@ -106,22 +109,11 @@ async fn refuse_running_node(ctx: &RunContext) -> Result<(), OperationError> {
 /// The table's directory in the data directories: the one with the backup's table id, else
 /// any `<table>-<id>`, else a new `<first data dir>/<ks>/<table>-<backup's id>`.
 fn table_dir(data_dirs: &[PathBuf], target: &Target) -> Result<PathBuf, OperationError> {
-    let prefix = format!("{}-", target.table);
-    let mut candidates = Vec::new();
-    for dir in data_dirs {
-        let Ok(entries) = std::fs::read_dir(dir.join(&target.keyspace)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_dir()
-                && name.starts_with(&prefix)
-                && !name[prefix.len()..].contains('-')
-            {
-                candidates.push((name[prefix.len()..].to_string(), entry.path()));
-            }
-        }
-    }
+    let mut candidates: Vec<(String, PathBuf)> =
+        table_dirs(data_dirs, &target.keyspace, &target.table)
+            .into_iter()
+            .map(|d| (d.id, d.path))
+            .collect();
     candidates.sort();
     if let Some((_, path)) = candidates
         .iter()
@@ -139,7 +131,9 @@ fn table_dir(data_dirs: &[PathBuf], target: &Target) -> Result<PathBuf, Operatio
             target.name()
         ))
     })?;
-    Ok(first.join(&target.keyspace).join(format!("{}{id}", prefix)))
+    Ok(first
+        .join(&target.keyspace)
+        .join(format!("{}-{id}", target.table)))
 }
 
 /// Removes SSTable component files of `dir` and its `.<index>/` directories that are not in

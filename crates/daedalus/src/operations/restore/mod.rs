@@ -14,66 +14,43 @@ mod in_place;
 mod ledger;
 mod phases;
 mod source;
+mod table_dirs;
 mod targets;
 
 use async_trait::async_trait;
 use backup::request::{RestorationPhase, RestorationStrategy, RestoreRequest};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::backup_storage::{check_secrets, check_secrets_kept, redact_secrets, scrub_secrets};
+use super::cluster::{ClusterMode, Spread};
 use super::context::{OperationError, RunContext};
-use super::operation::{Operation, OperationType};
+use super::finding::Finding;
 use super::path_field::{PathField, UsedPath};
 use super::settings::{OperationSettings, ValidationPolicy};
+use super::storage_op::{StorageKind, StorageOp};
 use super::validation::ValidationError;
 
-/// An accepted `restore` request, as the record shows it and the journal stores it (unset
-/// fields left out: they read back as Esop's defaults). `proxySettings.proxyPassword` shows as
-/// `"***"` there: a restore recovered from the journal after a restart fails, asking to be
-/// submitted again, rather than run without it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestoreOperation {
-    pub request: RestoreRequest,
-    /// Read back from the journal, which never holds the proxy password: it is gone.
-    secret_withheld: bool,
-}
+/// An accepted `restore` request (Esop's `RestoreOperationRequest`). A restore recovered from
+/// the journal after a restart without its proxy password fails, asking to be submitted
+/// again, rather than run without it.
+pub type RestoreOperation = StorageOp<Restore>;
 
-impl<'de> Deserialize<'de> for RestoreOperation {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut request = RestoreRequest::deserialize(deserializer)?;
-        let secret_withheld = request.common.take_redacted_secrets();
-        Ok(RestoreOperation {
-            request,
-            secret_withheld,
-        })
+/// The `restore` operation.
+pub struct Restore;
+
+#[async_trait]
+impl StorageKind for Restore {
+    type Request = RestoreRequest;
+    const TYPE: &'static str = "restore";
+
+    const PATH_FIELDS: &'static [PathField] = dirs::PATH_FIELDS;
+
+    /// Reads Esop's `globalRequest` itself (`restore/global.rs`).
+    const CLUSTER: ClusterMode = ClusterMode::Own;
+
+    fn paths(request: &RestoreRequest) -> Vec<UsedPath> {
+        dirs::used_paths(request)
     }
-}
 
-impl Serialize for RestoreOperation {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut value = serde_json::to_value(&self.request).map_err(serde::ser::Error::custom)?;
-        drop_nulls(&mut value);
-        if let Value::Object(fields) = &mut value {
-            redact_secrets(fields);
-        }
-        value.serialize(serializer)
-    }
-}
-
-fn drop_nulls(value: &mut Value) {
-    if let Value::Object(map) = value {
-        map.retain(|_, v| !v.is_null());
-        map.values_mut().for_each(drop_nulls);
-    }
-}
-
-impl RestoreOperation {
-    pub fn from_json(body: &Value) -> Result<Self, ValidationError> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| ValidationError::malformed(format!("the body is not JSON: {e}")))?;
-        let request: RestoreRequest = backup::request::from_json(&bytes).map_err(to_validation)?;
-        request.validate().map_err(to_validation)?;
+    fn accept(request: &mut RestoreRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {
         if request.global_request && request.strategy() == RestorationStrategy::InPlace {
             // Icarus lets the request through and fails it at once (a global restore must
             // start at INIT, and IN_PLACE has no phases): refused here, with the reason.
@@ -84,95 +61,71 @@ impl RestoreOperation {
                  sidecar without globalRequest, or use HARDLINKS or IMPORT",
             ));
         }
-        Ok(RestoreOperation {
-            request,
-            secret_withheld: false,
-        })
+        Ok(())
     }
 
-    /// A global HARDLINKS or IMPORT restore: this sidecar coordinates it over the cluster.
-    fn is_coordinated(&self) -> bool {
-        self.request.global_request && self.request.strategy() != RestorationStrategy::InPlace
-    }
-
-    /// The phases this request runs on this node: its one `restorationPhase`; none for
-    /// IN_PLACE, which runs in one go (a global request runs its phases over the cluster).
-    fn phases(&self) -> Vec<RestorationPhase> {
-        if self.is_coordinated() {
-            return global::phases(&self.request);
+    fn allowed(
+        request: &RestoreRequest,
+        settings: &OperationSettings,
+    ) -> Result<(), ValidationError> {
+        if is_coordinated(request) {
+            Spread::allowed(settings)?;
         }
-        self.request.restoration_phase.into_iter().collect()
-    }
-}
-
-fn to_validation(e: backup::request::RequestError) -> ValidationError {
-    if e.field == "snapshotTag" && e.reason.starts_with("is required") {
-        return ValidationError {
-            error: "missing_field",
-            field: Some(e.field.clone()),
-            message: format!("'snapshotTag' {}", e.reason),
-        };
-    }
-    let message = format!("'{}' {}", e.field, e.reason);
-    ValidationError::invalid(&e.field, message)
-}
-
-impl OperationType for RestoreOperation {
-    const TYPE: &'static str = "restore";
-
-    const PATH_FIELDS: &'static [PathField] = dirs::PATH_FIELDS;
-
-    fn paths(&self) -> Vec<UsedPath> {
-        dirs::used_paths(&self.request)
-    }
-
-    fn parse(body: &Value, _policy: &ValidationPolicy) -> Result<Self, ValidationError> {
-        RestoreOperation::from_json(body)
-    }
-}
-
-#[async_trait]
-impl Operation for RestoreOperation {
-    fn allowed(&self, settings: &OperationSettings) -> Result<(), ValidationError> {
-        if self.is_coordinated() && settings.cluster.is_none() {
-            return Err(ValidationError::invalid(
-                "globalRequest",
-                "this sidecar cannot coordinate cluster-wide requests (it was started without \
-                 a plan store)",
-            ));
-        }
-        check_secrets(&self.request.common, settings.backup_secrets_dir.as_deref())
+        Ok(())
     }
 
     /// One restore at a time on a node: two would download into, truncate and load the same
     /// tables at once. One global restore at a time on a coordinator; it does not hold its own
     /// node, whose phases come to it as node restores.
-    fn conflict_key(&self) -> Option<String> {
-        if self.is_coordinated() {
+    fn conflict_key(request: &RestoreRequest) -> Option<String> {
+        if is_coordinated(request) {
             return Some("global".to_string());
         }
         Some("node".to_string())
     }
 
-    fn restart_advice(&self) -> Option<String> {
-        Some(restart_advice(&self.request, &self.phases()))
+    fn restart_advice(request: &RestoreRequest) -> Option<String> {
+        Some(restart_advice(request, &phases(request)))
     }
 
     /// A coordinated restore keeps its plan in the journal and carries on after a restart.
-    fn resumable(&self) -> bool {
-        self.is_coordinated()
+    fn resumable(request: &RestoreRequest) -> bool {
+        is_coordinated(request)
     }
 
-    async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
-        check_secrets_kept(self.secret_withheld)?;
-        scrub_secrets(self.run_with_timeout(ctx).await, &self.request.common)
+    async fn run(op: &RestoreOperation, ctx: &RunContext) -> Result<(), OperationError> {
+        op.run_with_timeout(ctx).await
+    }
+}
+
+/// A global HARDLINKS or IMPORT restore: this sidecar coordinates it over the cluster.
+fn is_coordinated(request: &RestoreRequest) -> bool {
+    request.global_request && request.strategy() != RestorationStrategy::InPlace
+}
+
+/// The phases `request` runs on this node: its one `restorationPhase`; none for IN_PLACE,
+/// which runs in one go (a global request runs its phases over the cluster).
+fn phases(request: &RestoreRequest) -> Vec<RestorationPhase> {
+    if is_coordinated(request) {
+        return global::phases(request);
+    }
+    request.restoration_phase.into_iter().collect()
+}
+
+impl RestoreOperation {
+    fn is_coordinated(&self) -> bool {
+        is_coordinated(&self.request)
+    }
+
+    fn phases(&self) -> Vec<RestorationPhase> {
+        phases(&self.request)
     }
 }
 
 impl RestoreOperation {
     async fn run_with_timeout(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
-        let hours = self.request.timeout.filter(|&h| h >= 1).unwrap_or(5) as u64;
+        let hours = self.request.timeout_hours();
         let limit = std::time::Duration::from_secs(hours.saturating_mul(3600));
         match tokio::time::timeout(limit, self.run_until_done(ctx)).await {
             Ok(outcome) => outcome,
@@ -202,7 +155,7 @@ impl RestoreOperation {
         let count = phases.len() as f64;
         for (i, phase) in phases.iter().enumerate() {
             ctx.checkpoint()?;
-            ctx.set_extra("phase", Value::from(phase.to_string()));
+            ctx.report(Finding::Phase(phase.to_string()));
             let progress = phases::PhaseProgress {
                 ctx: ctx.clone(),
                 base: i as f64 / count,
@@ -257,7 +210,12 @@ fn restart_advice(request: &RestoreRequest, phases: &[RestorationPhase]) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::operations::{Operation, OperationType};
+    use serde_json::{json, Value};
+
+    fn from_json(body: &Value) -> Result<RestoreOperation, ValidationError> {
+        RestoreOperation::parse(body, &ValidationPolicy::default())
+    }
 
     fn body() -> Value {
         json!({"type": "restore", "storageLocation": "file:///tmp/b/cluster/dc/node",
@@ -268,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_valid_request_round_trips_through_the_journal_form() {
-        let op = RestoreOperation::from_json(&body()).unwrap();
+        let op = from_json(&body()).unwrap();
         assert_eq!(op.phases(), vec![RestorationPhase::Download]);
         let stored = serde_json::to_value(&op).unwrap();
         assert_eq!(stored["snapshotTag"], "snap1");
@@ -282,7 +240,7 @@ mod tests {
         let mut body = body();
         body["proxySettings"] = json!({"useProxy": true, "proxyHost": "proxy", "proxyPort": 3128,
             "proxyUsername": "u", "proxyPassword": "hunter2-pw"});
-        let op = RestoreOperation::from_json(&body).unwrap();
+        let op = from_json(&body).unwrap();
         assert_eq!(
             op.request
                 .common
@@ -299,17 +257,17 @@ mod tests {
         assert!(!format!("{op:?}").contains("hunter2"), "{op:?}");
         // Read back from the journal: the password is gone and the restore says so when run.
         let back: RestoreOperation = serde_json::from_value(stored).unwrap();
-        assert!(back.secret_withheld);
+        assert!(back.request.common.has_withheld_secret());
         assert_eq!(
             back.request
                 .common
                 .proxy_settings
                 .as_ref()
-                .and_then(|p| p.proxy_password.as_deref()),
+                .and_then(|p| p.proxy_password.as_ref()?.expose()),
             None,
             "\"***\" is never taken for the password"
         );
-        assert!(!op.secret_withheld);
+        assert!(!op.request.common.has_withheld_secret());
     }
 
     #[test]
@@ -353,17 +311,17 @@ mod tests {
         for (field, value, named, code) in cases {
             let mut body = body();
             body[field] = value;
-            let e = RestoreOperation::from_json(&body).unwrap_err();
+            let e = from_json(&body).unwrap_err();
             assert_eq!(e.field.as_deref(), Some(named), "{field}: {e:?}");
             assert_eq!(e.error, code, "{field}: {e:?}");
         }
         let mut in_place = body();
         in_place["restorationStrategyType"] = json!("IN_PLACE");
-        let e = RestoreOperation::from_json(&in_place).unwrap_err();
+        let e = from_json(&in_place).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("restorationPhase"), "{e:?}");
         in_place["restorationPhase"] = Value::Null;
         in_place["rename"] = json!({"a.b": "c.d"});
-        let e = RestoreOperation::from_json(&in_place).unwrap_err();
+        let e = from_json(&in_place).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("rename"), "{e:?}");
     }
 
@@ -373,7 +331,7 @@ mod tests {
         body["storageLocation"] = json!("s3://bucket");
         body["globalRequest"] = json!(true);
         body["restorationPhase"] = json!("INIT");
-        let op = RestoreOperation::from_json(&body).unwrap();
+        let op = from_json(&body).unwrap();
         assert_eq!(
             op.phases(),
             vec![
@@ -388,10 +346,10 @@ mod tests {
         assert_eq!(op.conflict_key().as_deref(), Some("global"));
         body["singlePhase"] = json!(true);
         body["restorationPhase"] = json!("TRUNCATE");
-        let op = RestoreOperation::from_json(&body).unwrap();
+        let op = from_json(&body).unwrap();
         assert_eq!(op.phases(), vec![RestorationPhase::Truncate]);
         body["globalRequest"] = json!(false);
-        let op = RestoreOperation::from_json(&body).unwrap();
+        let op = from_json(&body).unwrap();
         assert!(!op.resumable());
         assert_eq!(op.conflict_key().as_deref(), Some("node"));
         // IN_PLACE needs its node stopped: never cluster-wide.
@@ -400,22 +358,19 @@ mod tests {
         in_place["singlePhase"] = Value::Null;
         in_place["restorationPhase"] = Value::Null;
         in_place["restorationStrategyType"] = json!("IN_PLACE");
-        let e = RestoreOperation::from_json(&in_place).unwrap_err();
+        let e = from_json(&in_place).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("globalRequest"), "{e:?}");
         assert!(e.message.contains("IN_PLACE"), "{e:?}");
     }
 
     #[test]
     fn restart_advice_names_the_phase_to_rerun() {
-        let op = RestoreOperation::from_json(&body()).unwrap();
+        let op = from_json(&body()).unwrap();
         let advice = op.restart_advice().unwrap();
         assert!(advice.contains("phase DOWNLOAD"), "{advice}");
         let mut body = body();
         body["restorationPhase"] = json!("IMPORT");
-        let advice = RestoreOperation::from_json(&body)
-            .unwrap()
-            .restart_advice()
-            .unwrap();
+        let advice = from_json(&body).unwrap().restart_advice().unwrap();
         assert!(advice.contains("rerun phase IMPORT"), "{advice}");
     }
 }

@@ -11,15 +11,17 @@
 use std::path::PathBuf;
 
 use backup::request::{RestorationPhase, RestorationStrategy, RestoreRequest};
-use backup::transfer::{self, BackoffStrategy, DownloadFile, DownloadOutcome, RetryPolicy};
+use backup::transfer::{self, DownloadFile, DownloadOutcome};
 use cassandra::{ImportOptions, Node};
-use serde_json::Value;
 
+use super::super::backup_storage::node_facts;
 use super::super::context::{OperationError, RunContext};
+use super::super::finding::Finding;
 use super::super::paths;
 use super::dirs::{self, data_dirs};
 use super::ledger::Ledger;
-use super::source::{failed, node_facts, NodeLookup, Source};
+use super::source::{failed, own_address, NodeLookup, Source};
+use super::table_dirs::table_dirs;
 use super::targets::{self, Target, TargetFile};
 
 /// A restore under way on a running node: its backup and tables, resolved once.
@@ -74,7 +76,8 @@ impl<'a> Restore<'a> {
                 node.version().raw
             )));
         }
-        let (facts, address) = node_facts(&node).await?;
+        let facts = node_facts(ctx).await?;
+        let address = own_address(ctx, &facts.node).await?;
         let source = Source::open(
             request,
             NodeLookup::Live {
@@ -85,15 +88,13 @@ impl<'a> Restore<'a> {
         )
         .await?;
         let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;
-        ctx.set_extra("backup", Value::from(source.backup.name.name.clone()));
-        ctx.set_extra(
-            "tables",
-            Value::from(targets.iter().map(Target::name).collect::<Vec<_>>()),
-        );
-        ctx.set_extra(
-            "totalBytes",
-            Value::from(targets.iter().map(Target::bytes).sum::<u64>()),
-        );
+        ctx.report(Finding::Backup(source.backup.name.name.clone()));
+        ctx.report(Finding::Tables(
+            targets.iter().map(Target::name).collect::<Vec<_>>(),
+        ));
+        ctx.report(Finding::TotalBytes(
+            targets.iter().map(Target::bytes).sum::<u64>(),
+        ));
         Ok(Restore {
             request,
             ctx,
@@ -200,23 +201,11 @@ impl<'a> Restore<'a> {
             &reported,
         )
         .map_err(|e| failed(e.message))?;
-        let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-        for data_dir in data_dirs(self.request) {
-            let ks = data_dir.join(&target.keyspace);
-            let Ok(entries) = std::fs::read_dir(&ks) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with(&format!("{}-", target.table)) {
-                    let modified = entry
-                        .metadata()
-                        .and_then(|m| m.modified())
-                        .unwrap_or(std::time::UNIX_EPOCH);
-                    found.push((modified, entry.path()));
-                }
-            }
-        }
+        let mut found: Vec<(std::time::SystemTime, PathBuf)> =
+            table_dirs(&data_dirs(self.request), &target.keyspace, &target.table)
+                .into_iter()
+                .map(|d| (d.modified, d.path))
+                .collect();
         found.sort();
         found.pop().map(|(_, p)| p).ok_or_else(|| {
             failed(format!(
@@ -279,12 +268,16 @@ impl<'a> Restore<'a> {
             .prepare(&destinations, &within)
             .map_err(|e| failed(format!("preparing the download directory: {e}")))?;
         let progress = progress.clone();
-        let mut options = transfer_options(self.request).with_progress(move |done, total| {
-            if total > 0 {
-                progress.set(done as f64 / total as f64);
-            }
-            progress.ctx.set_extra("downloadedBytes", Value::from(done));
-        });
+        let mut options =
+            self.request
+                .common
+                .transfer_options()
+                .with_progress(move |done, total| {
+                    if total > 0 {
+                        progress.set(done as f64 / total as f64);
+                    }
+                    progress.ctx.report(Finding::DownloadedBytes(done));
+                });
         options.write_within = within;
         download(self.ctx, &self.source, files, &options).await
     }
@@ -347,8 +340,7 @@ impl<'a> Restore<'a> {
             }
             progress.set((i + 1) as f64 / files.len() as f64);
         }
-        self.ctx
-            .set_extra("filesAlreadyPresent", Value::from(files.len()));
+        self.ctx.report(Finding::FilesAlreadyPresent(files.len()));
         Ok(())
     }
 
@@ -478,7 +470,7 @@ impl<'a> Restore<'a> {
                 ));
             }
             progress.set((i + 1) as f64 / work.len() as f64);
-            self.ctx.set_extra("tablesImported", Value::from(i + 1));
+            self.ctx.report(Finding::TablesImported(i + 1));
         }
         Ok(())
     }
@@ -509,7 +501,7 @@ impl<'a> Restore<'a> {
                 })
                 .await??;
             progress.set((i + 1) as f64 / work.len() as f64);
-            self.ctx.set_extra("tablesImported", Value::from(i + 1));
+            self.ctx.report(Finding::TablesImported(i + 1));
         }
         Ok(())
     }
@@ -545,7 +537,7 @@ impl<'a> Restore<'a> {
             );
             // Shown only when it happens, so the record of an ordinary CLEANUP is unchanged.
             if removed.kept > 0 {
-                self.ctx.set_extra("filesKept", Value::from(removed.kept));
+                self.ctx.report(Finding::FilesKept(removed.kept));
             }
         }
         Ok(())
@@ -603,27 +595,9 @@ pub async fn download(
         .iter()
         .filter(|r| r.outcome == DownloadOutcome::Downloaded)
         .count();
-    ctx.set_extra("filesDownloaded", Value::from(fetched));
-    ctx.set_extra("filesAlreadyPresent", Value::from(results.len() - fetched));
+    ctx.report(Finding::FilesDownloaded(fetched));
+    ctx.report(Finding::FilesAlreadyPresent(results.len() - fetched));
     Ok(())
-}
-
-/// Transfer settings from the request: `concurrentConnections` and `retry`.
-pub fn transfer_options(request: &RestoreRequest) -> transfer::TransferOptions {
-    let retry = request.common.retry();
-    transfer::TransferOptions {
-        concurrency: request.common.connections(),
-        retry: RetryPolicy {
-            enabled: retry.enabled,
-            strategy: match retry.strategy() {
-                backup::request::RetryStrategy::Exponential => BackoffStrategy::Exponential,
-                _ => BackoffStrategy::Linear,
-            },
-            interval: std::time::Duration::from_secs(retry.interval_seconds()),
-            max_attempts: retry.attempts(),
-        },
-        ..transfer::TransferOptions::default()
-    }
 }
 
 /// What `link_all` made in a table directory: its links and the index directories it created.

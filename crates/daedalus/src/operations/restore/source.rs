@@ -8,9 +8,8 @@ use backup::catalog::{self, NodeBackup};
 use backup::location::{NodeFacts, NodePath};
 use backup::request::RestoreRequest;
 use backup::store::Storage;
-use cassandra::Node;
 
-use super::super::backup_storage::store_hint;
+use super::super::backup_storage::{open_store, store_hint, ClientRetry, OpenError};
 use super::super::context::{OperationError, RunContext};
 
 /// The backup a restore reads, with its open store.
@@ -33,66 +32,50 @@ pub fn failed(message: impl Into<String>) -> OperationError {
     OperationError::failed("Restore", message)
 }
 
-/// The facts of a running node that fill a global location's prefix, and its address.
-pub async fn node_facts(node: &Node) -> Result<(NodeFacts, String), OperationError> {
-    let cluster = node.cluster_name().await?;
-    let host_id = node.local_host_id().await?;
-    let me = node
-        .topology()
-        .await?
-        .into_iter()
+/// This node's address in its own ring, by which the backup's topology file names it.
+pub async fn own_address(ctx: &RunContext, host_id: &str) -> Result<String, OperationError> {
+    let ring = ctx.read(|n| async move { n.topology().await }).await?;
+    ring.into_iter()
         .find(|e| e.host_id == host_id)
-        .ok_or_else(|| failed(format!("host id {host_id} is not in the node's own ring")))?;
-    let dc = me.datacenter.clone().ok_or_else(|| {
-        failed(format!(
-            "the snitch names no datacenter for this node ({})",
-            me.ip
-        ))
-    })?;
-    Ok((
-        NodeFacts {
-            cluster,
-            dc,
-            node: host_id,
-        },
-        me.ip,
-    ))
+        .map(|e| e.ip)
+        .ok_or_else(|| failed(format!("host id {host_id} is not in the node's own ring")))
 }
 
 impl Source {
-    /// Opens the store and chooses the backup (INIT's work). Credentials come from the mounted
-    /// secret the request names (or the cluster's default secret) under the sidecar's secrets
-    /// directory, as for `backup`, else from the environment, else (when allowed) from the
-    /// instance metadata service; a `file://` store stays inside the allowed roots.
+    /// Opens the store as every storage operation does (`backup_storage::open_store`: the
+    /// request's credentials, a cancel cutting the wait short; the client's own patience with
+    /// an outage, the restore's reads having no retry of their own) and chooses the backup
+    /// (INIT's work).
     pub async fn open(
         request: &RestoreRequest,
         lookup: NodeLookup<'_>,
         ctx: &RunContext,
     ) -> Result<Source, OperationError> {
-        let secrets_root = ctx.settings().backup_secrets_dir.as_deref();
         let location = request
             .common
             .location()
             .map_err(|e| failed(format!("storageLocation: {}", e.reason)))?;
-        let mut options = request
-            .common
-            .store_options()
-            .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
-        options.create_missing_bucket = false;
-        options.instance_metadata = ctx.settings().instance_metadata;
-        options.file_within = ctx.policy().allowed_roots.clone();
         let cluster = match (&lookup, &location.node) {
             (NodeLookup::Live { facts, .. }, _) => facts.cluster.as_str(),
             (NodeLookup::Stopped, Some(node)) => node.cluster.as_str(),
             (NodeLookup::Stopped, None) => "",
         };
-        options.credentials_dir = request
-            .common
-            .credentials_dir(secrets_root, cluster)
-            .map_err(|e| failed(format!("{}: {}", e.field, e.reason)))?;
-        let storage = Storage::open(&location, &options)
-            .await
-            .map_err(|e| failed(format!("storage {}: {e}{}", location.raw, store_hint(&e))))?;
+        let storage = open_store(
+            ctx,
+            &request.common,
+            &location,
+            cluster,
+            false,
+            ClientRetry::Patient,
+        )
+        .await
+        .map_err(|e| match e {
+            OpenError::Request(e) => failed(format!("{}: {}", e.field, e.reason)),
+            OpenError::Store(e) => {
+                failed(format!("storage {}: {e}{}", location.raw, store_hint(&e)))
+            }
+            OpenError::Cancelled => OperationError::Cancelled,
+        })?;
         let node = match (&location.node, lookup) {
             (Some(node), _) => node.clone(),
             (None, NodeLookup::Stopped) => {

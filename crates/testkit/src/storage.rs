@@ -1,8 +1,7 @@
-//! Local storage servers for tests (this crate's and the sidecar's): moto (S3),
+//! Local storage servers for tests (the backup crate's and the sidecar's): moto (S3),
 //! fake-gcs-server (GCS) and Azurite (Azure), installed by `scripts/emulators` and started on a
 //! free loopback port each. A server that cannot be installed or started fails the test (it
-//! panics); it is stopped when dropped. Compiled only with the `test-servers` feature; it must
-//! not be used outside tests. fake-gcs-server is reached through [`GcsFront`], which accepts the
+//! panics); it is stopped when dropped. It must not be used outside tests. fake-gcs-server is reached through [`GcsFront`], which accepts the
 //! GCS XML API uploads object_store sends and the emulator refuses.
 
 use std::collections::BTreeMap;
