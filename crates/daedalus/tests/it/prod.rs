@@ -563,7 +563,16 @@ async fn metrics_are_present_and_count() {
     let id = s_submit(s.addr, &import_body(&dir)).await;
     wait_until(s.addr, &id, "COMPLETED", |r| r["state"] == "COMPLETED").await;
 
-    let after = scrape().await;
+    // The worker records the duration just after the final state is visible: scrape until the
+    // histogram has it (bounded), so the check does not race the worker.
+    let mut after = scrape().await;
+    for _ in 0..100 {
+        if sample(&after, completed_hist) > sample(&before, completed_hist) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        after = scrape().await;
+    }
     for name in families {
         assert!(after.contains(name), "{name} missing:\n{after}");
     }
