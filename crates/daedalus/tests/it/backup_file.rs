@@ -783,17 +783,7 @@ async fn spawn_sidecar(
         .env("DAEDALUS_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    let spawned = spawn_ready(
-        &mut command,
-        ReadyOn::Stderr,
-        "daedalus",
-        SIDECAR_READY,
-        listen_address,
-    )
-    .await;
-    let mut lines = spawned.lines;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (spawned.child, spawned.ready)
+    crate::common::spawn::spawn_sidecar(&mut command, None).await
 }
 
 /// 4.0 and 5.0 (whose `clearSnapshot` takes an options map) back up as 4.1 does; a keyspace

@@ -102,21 +102,7 @@ async fn start_sidecar(data: &std::path::Path) -> Sidecar {
         .env("DAEDALUS_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    let Spawned {
-        child,
-        mut lines,
-        ready: addr,
-        ..
-    } = spawn_ready(
-        &mut command,
-        ReadyOn::Stderr,
-        "daedalus",
-        SIDECAR_READY,
-        listen_address,
-    )
-    .await;
-    // Keep draining its log so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (child, addr) = spawn_sidecar(&mut command, None).await;
     Sidecar { child, addr }
 }
 

@@ -15,7 +15,7 @@ use daedalus::operations::{PathKind, REGISTRY};
 use object_store::ObjectStoreExt;
 use serde_json::{json, Value};
 
-use crate::common::spawn::{listen_address, sidecar_command, spawn_ready, ReadyOn, SIDECAR_READY};
+use crate::common::spawn::{sidecar_command, spawn_sidecar};
 use crate::common::*;
 use crate::restore::{
     back_up, file_location, files_under, live_hashes, restore_body, seeded_node, KS, TABLE,
@@ -51,19 +51,10 @@ async fn sidecar(jmx: &str, journal: &Path, args: &[String]) -> Sidecar {
     ] {
         command.env_remove(variable);
     }
-    let spawned = spawn_ready(
-        &mut command,
-        ReadyOn::Stderr,
-        "daedalus",
-        SIDECAR_READY,
-        listen_address,
-    )
-    .await;
-    let mut lines = spawned.lines;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (child, addr) = spawn_sidecar(&mut command, None).await;
     Sidecar {
-        _child: spawned.child,
-        addr: spawned.ready,
+        _child: child,
+        addr,
     }
 }
 

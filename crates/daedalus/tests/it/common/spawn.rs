@@ -81,6 +81,43 @@ pub async fn spawn_ready<T>(
     }
 }
 
+/// Spawns the sidecar `command` (killed when dropped), waits for its text-format "daedalus
+/// serving" line and keeps reading its log, so that a full pipe never blocks it: into `log` when
+/// given (for post-mortems), else nowhere. Returns the process and the address it serves.
+pub async fn spawn_sidecar(
+    command: &mut Command,
+    log: Option<std::path::PathBuf>,
+) -> (Child, std::net::SocketAddr) {
+    let Spawned {
+        child,
+        mut lines,
+        ready,
+        seen,
+    } = spawn_ready(
+        command,
+        ReadyOn::Stderr,
+        "daedalus",
+        SIDECAR_READY,
+        listen_address,
+    )
+    .await;
+    tokio::spawn(async move {
+        use std::io::Write;
+        let mut file = log.and_then(|path| std::fs::File::create(path).ok());
+        for line in seen {
+            if let Some(f) = file.as_mut() {
+                let _ = writeln!(f, "{line}");
+            }
+        }
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(f) = file.as_mut() {
+                let _ = writeln!(f, "{line}");
+            }
+        }
+    });
+    (child, ready)
+}
+
 /// The `listen=ADDR` of the sidecar's text-format "daedalus serving" line.
 pub fn listen_address(line: &str) -> Option<std::net::SocketAddr> {
     line.split_whitespace()

@@ -36,8 +36,19 @@ pub fn repo_root() -> PathBuf {
 /// Where this binary's nodes live: `target/real/`, kept after the run for post-mortems and
 /// cleared by the next run.
 pub fn work_root() -> PathBuf {
+    static CLEARED: std::sync::Once = std::sync::Once::new();
     let dir = repo_root().join("target/real");
     std::fs::create_dir_all(&dir).expect("target/real");
+    // The previous run's sidecar logs go once per run; node and test directories are cleared
+    // by name when they are used again.
+    CLEARED.call_once(|| {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("sidecar") && name.ends_with(".log") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    });
     dir
 }
 

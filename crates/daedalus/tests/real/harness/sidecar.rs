@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::spawn::{listen_address, sidecar_command, spawn_ready, ReadyOn, Spawned, SIDECAR_READY};
+use super::spawn::{sidecar_command, spawn_sidecar};
 use super::RealNode;
 
 /// Longest a test waits for one operation on the real node to end (a bound against hangs).
@@ -59,35 +59,14 @@ impl Sidecar {
             // The tests give storage credentials or none: never ask a cloud's metadata service.
             .env("DAEDALUS_NO_INSTANCE_METADATA", "true")
             .env("RUST_LOG", "info");
-        let Spawned {
-            child,
-            mut lines,
-            ready,
-            seen,
-        } = spawn_ready(
-            &mut command,
-            ReadyOn::Stderr,
-            "daedalus",
-            SIDECAR_READY,
-            listen_address,
-        )
-        .await;
-        // Its log goes on to a file (for post-mortems) so that a full pipe never blocks it.
-        let log_path = super::work_root().join(format!("sidecar-{}.log", ready.port()));
-        tokio::spawn(async move {
-            use std::io::Write;
-            let mut log = std::fs::File::create(&log_path).ok();
-            for line in seen {
-                if let Some(f) = log.as_mut() {
-                    let _ = writeln!(f, "{line}");
-                }
-            }
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(f) = log.as_mut() {
-                    let _ = writeln!(f, "{line}");
-                }
-            }
-        });
+        // Its log goes on to a file, for post-mortems.
+        let name = journal
+            .path()
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let log = super::work_root().join(format!("sidecar{name}.log"));
+        let (child, ready) = spawn_sidecar(&mut command, Some(log)).await;
         Sidecar {
             addr: ready,
             data_dir: journal.path().to_path_buf(),
