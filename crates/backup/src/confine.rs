@@ -36,16 +36,21 @@ pub fn resolve(path: &Path) -> io::Result<PathBuf> {
                 match std::fs::canonicalize(&resolved) {
                     Ok(real) => resolved = real,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        if std::fs::symlink_metadata(&resolved).is_ok() {
-                            return Err(io::Error::new(
-                                io::ErrorKind::InvalidInput,
-                                format!(
-                                    "{} is a symbolic link to a missing target",
-                                    resolved.display()
-                                ),
-                            ));
+                        match std::fs::symlink_metadata(&resolved) {
+                            Ok(meta) if meta.file_type().is_symlink() => {
+                                return Err(io::Error::new(
+                                    io::ErrorKind::InvalidInput,
+                                    format!(
+                                        "{} is a symbolic link to a missing target",
+                                        resolved.display()
+                                    ),
+                                ));
+                            }
+                            // Created between the two calls (uploads into one new directory
+                            // run at once): resolve it as it is now.
+                            Ok(_) => resolved = std::fs::canonicalize(&resolved)?,
+                            Err(_) => existing = false,
                         }
-                        existing = false;
                     }
                     Err(e) => return Err(e),
                 }
