@@ -14,6 +14,18 @@ async fn run_to_end(node: &Arc<FakeNode>, body: Value, data: &std::path::Path) -
     server.run(&body).await
 }
 
+/// One worker, with paths confined to `root`.
+fn confined_to(root: &std::path::Path) -> EngineConfig {
+    EngineConfig {
+        workers: 1,
+        policy: ValidationPolicy {
+            allowed_roots: vec![root.to_path_buf()],
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    }
+}
+
 fn failure(record: &Value) -> (String, String) {
     assert_eq!(record["state"], "FAILED", "{record}");
     let cause = &record["failureCause"];
@@ -123,14 +135,7 @@ async fn confinement_is_checked_again_when_the_operation_runs() {
         version_gate: Some(Arc::new(tokio::sync::Semaphore::new(0))),
         ..FakeNode::new()
     });
-    let config = EngineConfig {
-        workers: 1,
-        policy: ValidationPolicy {
-            allowed_roots: vec![root.clone()],
-            ..Default::default()
-        },
-        ..EngineConfig::default()
-    };
+    let config = confined_to(&root);
     let server =
         TestServer::start(node_version_gate.connector(), config, &tmp.path().join("d")).await;
     let id = server.submit_id(&import_body(&inside)).await;
@@ -167,14 +172,7 @@ async fn a_file_linked_from_outside_the_roots_is_not_imported() {
     std::fs::write(elsewhere.join("secret"), "not an sstable").unwrap();
     std::os::unix::fs::symlink(elsewhere.join("secret"), inside.join("nb-9-big-Data.db")).unwrap();
     let node = Arc::new(FakeNode::new());
-    let config = EngineConfig {
-        workers: 1,
-        policy: ValidationPolicy {
-            allowed_roots: vec![root.clone()],
-            ..Default::default()
-        },
-        ..EngineConfig::default()
-    };
+    let config = confined_to(&root);
     let server = TestServer::start(node.connector(), config, &tmp.path().join("d")).await;
     let record = server.run(&import_body(&inside)).await;
     let (kind, message) = failure(&record);
