@@ -198,11 +198,7 @@ impl Operation for ImportRequest {
 
         // The directory may have changed since the request was accepted: apply the rules again
         // and import the resolved path, never the one a symlink pointed to at submit time.
-        let field = if self.table_path.is_some() {
-            "tablePath"
-        } else {
-            "sourceDir"
-        };
+        let field = self.dir_field();
         let dir = resolve_dir(field, self.import_dir())
             .and_then(|dir| {
                 paths::check_confined(field, &dir, ctx.policy())?;
