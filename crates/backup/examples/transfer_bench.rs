@@ -85,7 +85,7 @@ async fn main() -> Result<(), Failure> {
                     Ok(DownloadFile {
                         key: ObjectKey::from(key),
                         destination: destination.join(key),
-                        sha256: sha256.to_string(),
+                        sha256: Some(sha256.to_string()),
                         size: size.parse()?,
                     })
                 })

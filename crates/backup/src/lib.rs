@@ -13,11 +13,14 @@
 //! - `store`: building the object store for a location, with credentials and bucket checks.
 //! - `transfer`: uploads and downloads that hash as they stream, dedup, throttle, retry, report
 //!   progress and stop on cancellation.
+//! - `commitlog`: archived commit-log segments (Esop's layout), which a restore to a moment
+//!   needs, and the restore section of `commitlog_archiving.properties`.
 //! - `catalog`: listing backups and removing them without breaking another backup.
 //! - `request`: the `backup`, `list`, `remove-backup` and `restore` request bodies and their
 //!   validation.
 
 pub mod catalog;
+pub mod commitlog;
 pub mod confine;
 pub mod layout;
 pub mod location;

@@ -31,8 +31,10 @@ use super::progress::FileProgress;
 pub struct DownloadFile {
     pub key: ObjectKey,
     pub destination: PathBuf,
-    /// SHA-256 in hex from the manifest (either case).
-    pub sha256: String,
+    /// SHA-256 in hex from the manifest (either case). `None` for an object no manifest
+    /// hashes (an archived commit-log segment, whose sections carry CRCs that Cassandra checks
+    /// as it replays): only its size is checked.
+    pub sha256: Option<String>,
     pub size: u64,
 }
 
@@ -64,13 +66,15 @@ pub async fn download(
 ) -> Result<Vec<DownloadedFile>, TransferError> {
     let mut checked = Vec::with_capacity(files.len());
     for mut file in files {
-        if file.sha256.len() != 64 || !file.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(TransferError::InvalidHash {
-                key: file.key.to_string(),
-                value: file.sha256,
-            });
+        if let Some(sha256) = &mut file.sha256 {
+            if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(TransferError::InvalidHash {
+                    key: file.key.to_string(),
+                    value: std::mem::take(sha256),
+                });
+            }
+            sha256.make_ascii_lowercase();
         }
-        file.sha256.make_ascii_lowercase();
         checked.push(file);
     }
     let total = checked.iter().map(|f| f.size).sum();
@@ -169,10 +173,10 @@ async fn download_once(
             actual: digest.size,
         });
     }
-    if digest.sha256 != file.sha256 {
+    if let Some(expected) = file.sha256.as_ref().filter(|&e| *e != digest.sha256) {
         return Err(TransferError::HashMismatch {
             key: file.key.to_string(),
-            expected: file.sha256.clone(),
+            expected: expected.clone(),
             actual: digest.sha256,
         });
     }
@@ -197,7 +201,7 @@ async fn already_present(
         _ => return Ok(false),
     }
     match hashing::hash_file_with(&file.destination, buffers).await {
-        Ok(digest) => Ok(digest.sha256 == file.sha256),
+        Ok(digest) => Ok(file.sha256.as_ref().is_none_or(|e| *e == digest.sha256)),
         // Removed or replaced while we looked: fetch it.
         Err(TransferError::FileVanished { .. }) => Ok(false),
         Err(error) => Err(error),

@@ -119,7 +119,7 @@ impl Fixture {
             .map(|u| DownloadFile {
                 key: u.key.clone(),
                 destination: self.restore.join("ks").join(u.key.filename().unwrap()),
-                sha256: u.sha256.clone(),
+                sha256: Some(u.sha256.clone()),
                 size: u.size,
             })
             .collect()
@@ -486,7 +486,7 @@ async fn a_hash_mismatch_names_the_object_and_leaves_no_file() {
             vec![DownloadFile {
                 key: key.clone(),
                 destination: destination.clone(),
-                sha256: claimed.to_uppercase(),
+                sha256: Some(claimed.to_uppercase()),
                 size: size as u64,
             }],
             &small_parts(),
@@ -527,7 +527,7 @@ async fn a_wrong_object_size_is_refused() {
         vec![DownloadFile {
             key,
             destination: fixture.restore.join("short"),
-            sha256: sha256_hex(&[1u8; 10]),
+            sha256: Some(sha256_hex(&[1u8; 10])),
             size: 11,
         }],
         &TransferOptions::default(),
@@ -985,7 +985,7 @@ async fn bad_input_is_refused_naming_the_field() {
         vec![DownloadFile {
             key: ObjectKey::from("a"),
             destination: fixture.restore.join("a"),
-            sha256: "not-a-hash".into(),
+            sha256: Some("not-a-hash".into()),
             size: 1,
         }],
         &TransferOptions::default(),

@@ -560,7 +560,7 @@ pub fn download_file(
     Ok(DownloadFile {
         key: source.storage.node_object(&source.node, &file.key),
         destination,
-        sha256,
+        sha256: Some(sha256),
         size: file.size,
     })
 }
