@@ -48,6 +48,14 @@ pub enum CatalogError {
         node: String,
         existing: String,
     },
+    /// No backup of the node was taken at or before the moment a restore asks for.
+    #[error("no backup{} of {node} was taken at or before {at}, so nothing can be restored to that moment; backups there: {existing}", tag.as_ref().map(|t| format!(" with snapshot tag {t:?}")).unwrap_or_default())]
+    NoBackupBefore {
+        at: String,
+        tag: Option<String>,
+        node: String,
+        existing: String,
+    },
     /// The named backup does not exist on the node.
     #[error("backup {name:?} does not exist under {node}; backups there: {existing}")]
     NotFound {
@@ -255,26 +263,58 @@ pub async fn choose_backup(
     tag: &str,
     schema_version: Option<&str>,
 ) -> Result<NodeBackup, CatalogError> {
+    choose_manifest(store, node, Some(tag), schema_version, None).await
+}
+
+/// The backup a restore to the moment `at` (epoch millis) starts from: on `node`, the latest
+/// taken at or before it, of snapshot tag `tag` when given. None is an error listing the
+/// backups that do exist.
+pub async fn choose_backup_before(
+    store: &dyn ObjectStore,
+    node: &NodePath,
+    tag: Option<&str>,
+    at: u64,
+) -> Result<NodeBackup, CatalogError> {
+    choose_manifest(store, node, tag, None, Some(at)).await
+}
+
+async fn choose_manifest(
+    store: &dyn ObjectStore,
+    node: &NodePath,
+    tag: Option<&str>,
+    schema_version: Option<&str>,
+    at_or_before: Option<u64>,
+) -> Result<NodeBackup, CatalogError> {
     let names = manifest_names(store, node).await?;
     let chosen = names
         .iter()
-        .filter(|(_, name)| name.tag == tag)
+        .filter(|(_, name)| tag.is_none_or(|t| name.tag == t))
         .filter(|(_, name)| {
             schema_version.is_none() || name.schema_version.as_deref() == schema_version
         })
+        .filter(|(_, name)| at_or_before.is_none_or(|at| name.timestamp_millis <= at))
         .max_by_key(|(_, name)| (name.timestamp_millis, name.name.clone()));
     let Some((path, name)) = chosen else {
         let mut existing: Vec<String> = names.iter().map(|(_, n)| n.name.clone()).collect();
         existing.sort();
+        let existing = if existing.is_empty() {
+            "none".to_string()
+        } else {
+            existing.join(", ")
+        };
+        if let Some(at) = at_or_before {
+            return Err(CatalogError::NoBackupBefore {
+                at: crate::commitlog::millis_text(at),
+                tag: tag.map(str::to_string),
+                node: node.prefix(),
+                existing,
+            });
+        }
         return Err(CatalogError::NoSuchBackup {
-            tag: tag.to_string(),
+            tag: tag.unwrap_or_default().to_string(),
             schema_version: schema_version.map(str::to_string),
             node: node.prefix(),
-            existing: if existing.is_empty() {
-                "none".to_string()
-            } else {
-                existing.join(", ")
-            },
+            existing,
         });
     };
     let manifest = read_manifest(store, path).await?;

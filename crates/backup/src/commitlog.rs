@@ -6,7 +6,7 @@
 //! Lists one node's segments and nothing else; it must not upload or download (that is
 //! `transfer`) nor know Cassandra's processes.
 
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::OnceLock;
 
 use futures::TryStreamExt;
@@ -47,6 +47,56 @@ pub fn is_segment_name(file_name: &str) -> bool {
 /// The key below the node prefix a segment is archived at.
 pub fn segment_key(file_name: &str, last_modified_millis: u64) -> String {
     format!("commitlog/{file_name}.{last_modified_millis}")
+}
+
+/// A segment file on this host, ready to be archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSegment {
+    pub path: PathBuf,
+    /// The key below the node prefix ([`segment_key`]).
+    pub key: String,
+    pub size: u64,
+    /// Its last write, epoch milliseconds.
+    pub last_modified: u64,
+}
+
+/// The segment at `path`, keyed by its name and last-modified time as Esop keys it.
+pub fn local_segment(path: &FsPath) -> std::io::Result<LocalSegment> {
+    let meta = std::fs::metadata(path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let last_modified = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Ok(LocalSegment {
+        path: path.to_path_buf(),
+        key: segment_key(&name, last_modified),
+        size: meta.len(),
+        last_modified,
+    })
+}
+
+/// Every segment file directly in `dir`, oldest first (a file removed meanwhile is skipped).
+pub fn local_segments(dir: &FsPath) -> std::io::Result<Vec<LocalSegment>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !is_segment_name(&name.to_string_lossy()) || !entry.file_type()?.is_file() {
+            continue;
+        }
+        match local_segment(&entry.path()) {
+            Ok(segment) => found.push(segment),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    found.sort_by(|a, b| (a.last_modified, &a.path).cmp(&(b.last_modified, &b.path)));
+    Ok(found)
 }
 
 /// One archived segment.
@@ -205,7 +255,7 @@ pub fn span(segments: &[ArchivedSegment]) -> Option<SegmentSpan> {
 }
 
 /// `restore_point_in_time` as Cassandra reads it: `yyyy:MM:dd HH:mm:ss`, UTC. Cassandra
-/// replays every write up to and including that second.
+/// replays the writes stamped at or before that second's start (`.000`), none after.
 pub fn point_in_time_text(epoch_seconds: i64) -> String {
     let format = format_description!("[year]:[month]:[day] [hour]:[minute]:[second]");
     OffsetDateTime::from_unix_timestamp(epoch_seconds)

@@ -1,4 +1,5 @@
-//! Request bodies of the `backup`, `list`, `remove-backup` and `restore` operations, with
+//! Request bodies of the `backup`, `list`, `remove-backup`, `restore`, `commitlog-backup` and
+//! `commitlog-restore` operations, with
 //! every field of the Icarus contract and of Esop, Esop's defaults, and validation that names
 //! the field at fault.
 //!
@@ -9,6 +10,7 @@
 //! it must not touch storage or Cassandra.
 
 mod backup;
+mod commitlog;
 mod common;
 mod lenient;
 mod measure;
@@ -16,6 +18,7 @@ mod restore;
 mod secret;
 
 pub use backup::{BackupRequest, ListRequest, RemovalSelector, RemoveBackupRequest};
+pub use commitlog::{parse_point_in_time, CommitLogBackupRequest, CommitLogRestoreRequest};
 pub use common::{timeout_hours, CommonStorageFields, Entities, DEFAULT_TIMEOUT_HOURS};
 pub use measure::{
     userinfo_encoded, DataRate, ProxySettings, RateUnit, RetrySpec, RetryStrategy, TimeSpan,
@@ -62,7 +65,9 @@ storage_request!(
     BackupRequest,
     ListRequest,
     RemoveBackupRequest,
-    RestoreRequest
+    RestoreRequest,
+    CommitLogBackupRequest,
+    CommitLogRestoreRequest
 );
 
 /// A request field that is wrong, and why.

@@ -196,6 +196,14 @@ pub struct RestoreRequest {
     pub single_phase: bool,
     #[serde(default)]
     pub dc: Option<String>,
+    /// Restore to this moment (RFC 3339, whole seconds): the newest backup taken before it
+    /// (of `snapshotTag`, when given), then the archived commit logs replayed up to it.
+    #[serde(default)]
+    pub point_in_time: Option<String>,
+    /// With `pointInTime`: where the segments are downloaded for Cassandra to copy at its start
+    /// (default `<cassandraDirectory>/commitlog_restore`).
+    #[serde(default)]
+    pub commitlog_download_dir: Option<String>,
 }
 
 impl RestoreRequest {
@@ -242,9 +250,25 @@ impl RestoreRequest {
         super::common::timeout_hours(self.timeout)
     }
 
+    /// `pointInTime` as epoch seconds (call after [`validate`](Self::validate)).
+    pub fn point_in_time_seconds(&self) -> Option<i64> {
+        let text = self.point_in_time.as_deref()?;
+        super::commitlog::parse_point_in_time("pointInTime", text).ok()
+    }
+
+    /// Where a restore to a moment downloads its segments.
+    pub fn commitlog_download_dir(&self) -> PathBuf {
+        self.commitlog_download_dir
+            .as_deref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.cassandra_directory().join("commitlog_restore"))
+    }
+
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;
+        self.validate_point_in_time()?;
         match &self.snapshot_tag {
+            None if self.point_in_time.is_some() => {}
             None => {
                 return Err(invalid(
                     "snapshotTag",
@@ -348,6 +372,29 @@ impl RestoreRequest {
                     source.display(),
                     data.display()
                 ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_point_in_time(&self) -> Result<(), RequestError> {
+        if let Some(dir) = &self.commitlog_download_dir {
+            validate_absolute_dirs("commitlogDownloadDir", std::slice::from_ref(dir))?;
+        }
+        let Some(text) = &self.point_in_time else {
+            return Ok(());
+        };
+        super::commitlog::parse_point_in_time("pointInTime", text)?;
+        if self.strategy() != RestorationStrategy::InPlace {
+            return Err(invalid(
+                "pointInTime",
+                "is restored with the IN_PLACE strategy (the node stopped, its tables synced with the backup, the commit logs replayed as it starts)",
+            ));
+        }
+        if self.global_request {
+            return Err(invalid(
+                "pointInTime",
+                "cannot be restored cluster-wide in one request yet: restore each node (stopped) to the same moment",
             ));
         }
         Ok(())

@@ -38,6 +38,16 @@ pub struct DownloadFile {
     pub size: u64,
 }
 
+impl DownloadFile {
+    /// Whether bytes of SHA-256 `sha256` (hex, either case) are this object's, as far as its
+    /// known hash tells (always, for an object without one).
+    pub fn has_hash(&self, sha256: &str) -> bool {
+        self.sha256
+            .as_ref()
+            .is_none_or(|e| e.eq_ignore_ascii_case(sha256))
+    }
+}
+
 /// Whether an object's bytes were fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DownloadOutcome {
@@ -201,7 +211,7 @@ async fn already_present(
         _ => return Ok(false),
     }
     match hashing::hash_file_with(&file.destination, buffers).await {
-        Ok(digest) => Ok(file.sha256.as_ref().is_none_or(|e| *e == digest.sha256)),
+        Ok(digest) => Ok(file.has_hash(&digest.sha256)),
         // Removed or replaced while we looked: fetch it.
         Err(TransferError::FileVanished { .. }) => Ok(false),
         Err(error) => Err(error),

@@ -57,6 +57,19 @@ pub enum Finding {
     FilesKept(usize),
     TablesImported(usize),
 
+    // commitlog-backup, commitlog-restore, restore to a point in time
+    /// Commit-log segments uploaded or downloaded.
+    Segments(usize),
+    SegmentBytes(u64),
+    /// Where the segments found in the commit-log directory were moved (as Esop does).
+    CommitLogsMovedTo(String),
+    /// `restore_point_in_time` as written for Cassandra (UTC, to the second).
+    ReplayUpTo(String),
+    /// The `commitlog_archiving.properties` whose restore section was written.
+    RestoreSettings(String),
+    /// Whether that restore section was removed again once the node had replayed.
+    RestoreSettingsRemoved(bool),
+
     // cluster-wide runs
     /// Every node's step, as the run's kind renders them.
     Nodes(Vec<Value>),

@@ -13,6 +13,9 @@ pub mod backup;
 mod backup_set;
 mod backup_storage;
 pub mod cluster;
+pub mod commitlog_backup;
+mod commitlog_replay;
+pub mod commitlog_restore;
 pub mod compaction;
 mod context;
 pub(crate) mod fields;
@@ -40,6 +43,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use backup::BackupOperation;
+pub use commitlog_backup::CommitLogBackupOperation;
+pub use commitlog_restore::CommitLogRestoreOperation;
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
 pub use context::{Cancellation, OperationError, Reporter, RunContext, SourcedError};
 pub use finding::Finding;
@@ -59,6 +64,8 @@ pub use validation::ValidationError;
 pub static REGISTRY: &[Registration] = &[
     Registration::of::<BackupOperation>(),
     Registration::of::<CleanupRequest>(),
+    Registration::of::<CommitLogBackupOperation>(),
+    Registration::of::<CommitLogRestoreOperation>(),
     Registration::of::<DecommissionRequest>(),
     Registration::of::<DrainRequest>(),
     Registration::of::<FlushRequest>(),

@@ -84,75 +84,93 @@ impl Operation for RestartRequest {
         ctx.checkpoint()?;
 
         let deadline = tokio::time::Instant::now() + settings.restart_timeout;
-        let status = ctx
-            .uninterruptible("restart command", async {
-                let mut child = tokio::process::Command::new("sh")
-                    .arg("-c")
-                    .arg(&command)
-                    .env("DAEDALUS_OPERATION_ID", ctx.id().to_string())
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::inherit())
-                    .kill_on_drop(true)
-                    .spawn()
-                    .map_err(|e| {
-                        OperationError::failed(
-                            "RestartCommand",
-                            format!("cannot run the restart command {command:?}: {e}"),
-                        )
-                    })?;
-                match tokio::time::timeout_at(deadline, child.wait()).await {
-                    Ok(Ok(status)) => Ok(status),
-                    Ok(Err(e)) => Err(OperationError::failed(
+        run_restart_command(ctx, &command, deadline, "drained").await?;
+        ctx.set_progress(0.5);
+        wait_for_normal(ctx, deadline, "of the restart").await
+    }
+}
+
+/// Runs the operator's restart command (`sh -c`), bounded by `deadline`; it must succeed.
+/// `state` says what the node is left as when it does not (for the failure's cause).
+pub(super) async fn run_restart_command(
+    ctx: &RunContext,
+    command: &str,
+    deadline: tokio::time::Instant,
+    state: &str,
+) -> Result<(), OperationError> {
+    let timeout = ctx.settings().restart_timeout;
+    let status = ctx
+        .uninterruptible("restart command", async {
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .env("DAEDALUS_OPERATION_ID", ctx.id().to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| {
+                    OperationError::failed(
                         "RestartCommand",
-                        format!("waiting for the restart command failed: {e}"),
-                    )),
-                    Err(_) => Err(OperationError::failed(
-                        "Timeout",
-                        format!(
-                            "the restart command did not finish within {:?}; it was killed",
-                            settings.restart_timeout
-                        ),
-                    )),
-                }
-            })
-            .await??;
-        if !status.success() {
+                        format!("cannot run the restart command {command:?}: {e}"),
+                    )
+                })?;
+            match tokio::time::timeout_at(deadline, child.wait()).await {
+                Ok(Ok(status)) => Ok(status),
+                Ok(Err(e)) => Err(OperationError::failed(
+                    "RestartCommand",
+                    format!("waiting for the restart command failed: {e}"),
+                )),
+                Err(_) => Err(OperationError::failed(
+                    "Timeout",
+                    format!("the restart command did not finish within {timeout:?}; it was killed"),
+                )),
+            }
+        })
+        .await??;
+    if !status.success() {
+        return Err(OperationError::failed(
+            "RestartCommand",
+            format!("the restart command {command:?} failed ({status}); the node stays {state}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Waits until the node answers over JMX with mode NORMAL, at most until `deadline`; `after`
+/// names what the wait follows in the timeout's cause.
+pub(super) async fn wait_for_normal(
+    ctx: &RunContext,
+    deadline: tokio::time::Instant,
+    after: &str,
+) -> Result<(), OperationError> {
+    let settings = ctx.settings().clone();
+    // The old process may still answer for a moment (DRAINED), so only NORMAL counts.
+    loop {
+        let mode = ctx
+            .read(|node| async move { node.operation_mode().await })
+            .await;
+        let last = match mode {
+            Ok(OperationMode::Normal) => {
+                ctx.report(Finding::OperationMode(
+                    OperationMode::Normal.as_str().to_string(),
+                ));
+                return Ok(());
+            }
+            Ok(mode) => format!("mode {}", mode.as_str()),
+            Err(e) => e.to_string(),
+        };
+        ctx.checkpoint()?;
+        if tokio::time::Instant::now() >= deadline {
             return Err(OperationError::failed(
-                "RestartCommand",
+                "Timeout",
                 format!(
-                    "the restart command {command:?} failed ({status}); the node stays drained"
+                    "the node did not come back with mode NORMAL within {:?} {after}; last: {last}",
+                    settings.restart_timeout
                 ),
             ));
         }
-        ctx.set_progress(0.5);
-
-        // The old process may still answer for a moment (DRAINED), so only NORMAL counts.
-        loop {
-            let mode = ctx
-                .read(|node| async move { node.operation_mode().await })
-                .await;
-            let last = match mode {
-                Ok(OperationMode::Normal) => {
-                    ctx.report(Finding::OperationMode(
-                        OperationMode::Normal.as_str().to_string(),
-                    ));
-                    return Ok(());
-                }
-                Ok(mode) => format!("mode {}", mode.as_str()),
-                Err(e) => e.to_string(),
-            };
-            ctx.checkpoint()?;
-            if tokio::time::Instant::now() >= deadline {
-                return Err(OperationError::failed(
-                    "Timeout",
-                    format!(
-                        "the node did not come back with mode NORMAL within {:?} of the restart; last: {last}",
-                        settings.restart_timeout
-                    ),
-                ));
-            }
-            tokio::time::sleep(settings.poll_interval).await;
-        }
+        tokio::time::sleep(settings.poll_interval).await;
     }
 }

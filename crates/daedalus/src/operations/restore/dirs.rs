@@ -14,7 +14,9 @@ use super::super::path_field::{PathField, PathKind, UsedPath};
 
 /// Every field of a restore that names a local path: the bucket read; the download directory
 /// (written, then emptied by CLEANUP); Esop's `import.tablePath`, accepted and unused; and the
-/// node's own storage, which IN_PLACE rewrites and a 3.x HARDLINKS restore links into.
+/// node's own storage, which IN_PLACE rewrites and a 3.x HARDLINKS restore links into; with
+/// `pointInTime`, the directory the commit logs are downloaded into and the configuration
+/// directory whose `commitlog_archiving.properties` is rewritten.
 pub const PATH_FIELDS: &[PathField] = &[
     STORAGE_LOCATION,
     PathField::new("import.sourceDir", PathKind::Confined),
@@ -22,6 +24,7 @@ pub const PATH_FIELDS: &[PathField] = &[
     PathField::new("dataDirs", PathKind::NodeData),
     PathField::new("cassandraDirectory", PathKind::CassandraHome),
     PathField::new("cassandraConfigDirectory", PathKind::NodeConfig),
+    PathField::new("commitlogDownloadDir", PathKind::Confined),
 ];
 
 /// The paths the request will use besides its `storageLocation` (the storage core adds it):
@@ -56,7 +59,16 @@ pub fn used_paths(request: &RestoreRequest) -> Vec<UsedPath> {
             request.cassandra_directory().to_string_lossy(),
         ));
     }
-    if (in_place && request.update_cassandra_yaml) || request.cassandra_config_directory.is_some() {
+    let replays = request.point_in_time.is_some();
+    if replays || request.commitlog_download_dir.is_some() {
+        used.push(UsedPath::new(
+            "commitlogDownloadDir",
+            request.commitlog_download_dir().to_string_lossy(),
+        ));
+    }
+    if (in_place && (request.update_cassandra_yaml || replays))
+        || request.cassandra_config_directory.is_some()
+    {
         used.push(UsedPath::new(
             "cassandraConfigDirectory",
             request.cassandra_config_directory().to_string_lossy(),

@@ -9,12 +9,16 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use backup::commitlog::ArchivedSegment;
 use backup::request::RestoreRequest;
 
+use super::super::commitlog_replay::{self, choose_segments, download_segments};
 use super::super::context::{OperationError, RunContext};
 use super::super::finding::Finding;
+use super::super::restart::{run_restart_command, wait_for_normal};
 use super::dirs::data_dirs;
 use super::phases::{download, download_file};
+use super::refuse_running_node;
 use super::source::{failed, NodeLookup, Source};
 use super::table_dirs::table_dirs;
 use super::targets::{self, Target};
@@ -23,11 +27,23 @@ use super::targets::{self, Target};
 const CLEARED_DIRS: [&str; 3] = ["hints", "saved_caches", "commitlog"];
 
 pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), OperationError> {
-    refuse_running_node(ctx).await?;
+    refuse_running_node(ctx, "IN_PLACE restore").await?;
     let source = tokio::select! {
         opened = Source::open(request, NodeLookup::Stopped, ctx) => opened?,
         () = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
     };
+    // A moment the archive cannot reach is refused before anything is touched.
+    let replay = match request.point_in_time_seconds() {
+        Some(point) => {
+            let start = source.backup.name.timestamp_millis;
+            let segments =
+                choose_segments(ctx, &source.storage, &source.node, start, point).await?;
+            Some((point, segments))
+        }
+        None => None,
+    };
+    // With a replay to follow, syncing the tables is the first 60 % of the progress.
+    let share = if replay.is_some() { 0.6 } else { 1.0 };
     let targets = targets::select(&source.backup.manifest, request).map_err(failed)?;
     ctx.report(Finding::Backup(source.backup.name.name.clone()));
     ctx.report(Finding::Tables(
@@ -55,7 +71,7 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
         .transfer_options()
         .with_progress(move |done, total| {
             if total > 0 {
-                progress_ctx.set_progress(done as f64 / total as f64);
+                progress_ctx.set_progress(share * done as f64 / total as f64);
             }
             progress_ctx.report(Finding::DownloadedBytes(done));
         });
@@ -85,25 +101,85 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
         std::fs::write(&yaml, update_yaml(&text, &tokens))
             .map_err(|e| failed(format!("updateCassandraYaml: {}: {e}", yaml.display())))?;
     }
+    if let Some((point, segments)) = replay {
+        replay_to_point(request, ctx, &source, &segments, point).await?;
+    }
     ctx.set_progress(1.0);
     Ok(())
 }
 
-/// IN_PLACE rewrites the files a running node has open: it runs only when JMX does not answer.
-async fn refuse_running_node(ctx: &RunContext) -> Result<(), OperationError> {
-    match ctx
-        .read(|node| async move { node.schema_version().await })
-        .await
-    {
-        Ok(version) => Err(failed(format!(
-            "IN_PLACE restores a stopped node only, and this node answers (schema version \
-             {version}): stop Cassandra first, or restore with HARDLINKS or IMPORT"
-        ))),
-        Err(e) if e.is_unreachable() || e.is_timeout() => Ok(()),
-        Err(e) => Err(failed(format!(
-            "IN_PLACE restores a stopped node only, and the node's JMX answered: {e}"
-        ))),
+/// After the sync: the segments downloaded, the restore section written, the node started (by
+/// `--restart-command`, or by the operator within `--restart-timeout`) and back with mode
+/// NORMAL, having replayed up to `point`; then the restore section and the segments removed,
+/// so that no later start replays them again.
+async fn replay_to_point(
+    request: &RestoreRequest,
+    ctx: &RunContext,
+    source: &Source,
+    segments: &[ArchivedSegment],
+    point: i64,
+) -> Result<(), OperationError> {
+    let download_dir = request.commitlog_download_dir();
+    let progress = ctx.clone();
+    let options = request
+        .common
+        .transfer_options()
+        .with_progress(move |done, total| {
+            if total > 0 {
+                progress.set_progress(0.6 + 0.2 * done as f64 / total as f64);
+            }
+        });
+    download_segments(ctx, &source.storage, segments, &download_dir, &options).await?;
+    ctx.checkpoint()?;
+    let settings_file = commitlog_replay::write_restore_section(
+        ctx,
+        &request.cassandra_config_directory(),
+        &download_dir,
+        point,
+    )?;
+    ctx.set_progress(0.8);
+
+    let timeout = ctx.settings().restart_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let waited = match ctx.settings().restart_command.clone() {
+        Some(command) => {
+            ctx.report(Finding::Phase("START".to_string()));
+            run_restart_command(ctx, &command, deadline, "stopped").await?;
+            ctx.set_progress(0.9);
+            wait_for_normal(ctx, deadline, "of the start that replays the commit logs").await
+        }
+        None => {
+            ctx.report(Finding::Phase("WAITING_FOR_START".to_string()));
+            wait_for_normal(
+                ctx,
+                deadline,
+                "(start Cassandra to replay the commit logs; without --restart-command the \
+                 sidecar waits for the operator to start it)",
+            )
+            .await
+        }
+    };
+    if let Err(error) = waited {
+        return Err(match error {
+            OperationError::Failed { kind, message } => OperationError::Failed {
+                kind,
+                message: format!(
+                    "{message}. The data directories hold the backup and {} still has the \
+                     restore section: once the node has started and replayed, remove the \
+                     restore_* lines so that a later start does not replay again",
+                    settings_file.display()
+                ),
+            },
+            other => other,
+        });
     }
+    let removed = commitlog_replay::remove_restore_section(&settings_file)?;
+    ctx.report(Finding::RestoreSettingsRemoved(removed));
+    for segment in segments {
+        // A segment already gone is what is wanted.
+        let _ = std::fs::remove_file(download_dir.join(&segment.name));
+    }
+    Ok(())
 }
 
 /// The table's directory in the data directories: the one with the backup's table id, else

@@ -207,6 +207,27 @@ fn restart_advice(request: &RestoreRequest, phases: &[RestorationPhase]) -> Stri
     }
 }
 
+/// A restore that rewrites the files a running node has open (IN_PLACE, `commitlog-restore`)
+/// runs only when JMX does not answer; `what` names it in the cause.
+pub(in crate::operations) async fn refuse_running_node(
+    ctx: &RunContext,
+    what: &str,
+) -> Result<(), OperationError> {
+    match ctx
+        .read(|node| async move { node.schema_version().await })
+        .await
+    {
+        Ok(version) => Err(source::failed(format!(
+            "{what} works on a stopped node only, and this node answers (schema version \
+             {version}): stop Cassandra first, or restore with HARDLINKS or IMPORT"
+        ))),
+        Err(e) if e.is_unreachable() || e.is_timeout() => Ok(()),
+        Err(e) => Err(source::failed(format!(
+            "{what} works on a stopped node only, and the node's JMX answered: {e}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -303,7 +303,7 @@ impl<'a> Restore<'a> {
                 && meta.len() == file.size
                 && transfer::hash_file(path)
                     .await
-                    .is_ok_and(|d| d.sha256.eq_ignore_ascii_case(&file.sha256));
+                    .is_ok_and(|d| file.has_hash(&d.sha256));
             if !same {
                 return Err(failed(format!(
                     "{} is already there, was not written by a restore and is not {}: it is \
@@ -331,7 +331,7 @@ impl<'a> Restore<'a> {
                     file.destination.display()
                 ))
             })?;
-            if !digest.sha256.eq_ignore_ascii_case(&file.sha256) {
+            if !file.has_hash(&digest.sha256) {
                 return Err(failed(format!(
                     "noDownloadData is set but {} does not have the hash of {}",
                     file.destination.display(),

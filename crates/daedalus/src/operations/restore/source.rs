@@ -1,10 +1,11 @@
 //! Where the backup to restore is: the storage opened from the request, the node prefix the
 //! backup lives under (the location's own, this node's facts for a global location, or the
-//! topology file's entry for this node), and the manifest chosen by exact tag.
+//! topology file's entry for this node), and the manifest chosen by exact tag, or for a
+//! restore to a moment the latest taken at or before it.
 //!
 //! Owns that resolution and its error messages. It must not download or change anything.
 
-use backup::catalog::{self, NodeBackup};
+use backup::catalog::{self, CatalogError, NodeBackup};
 use backup::location::{NodeFacts, NodePath};
 use backup::request::RestoreRequest;
 use backup::store::Storage;
@@ -99,9 +100,21 @@ impl Source {
         } else {
             None
         };
-        let backup = catalog::choose_backup(storage.store().as_ref(), &node, tag, schema_version)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
+        let store = storage.store().as_ref();
+        let chosen = match request.point_in_time_seconds() {
+            Some(point) => {
+                let at = u64::try_from(point).unwrap_or(0) * 1000;
+                catalog::choose_backup_before(store, &node, request.snapshot_tag.as_deref(), at)
+                    .await
+            }
+            None => catalog::choose_backup(store, &node, tag, schema_version).await,
+        };
+        let backup = chosen.map_err(|e| match e {
+            CatalogError::NoBackupBefore { .. } => {
+                OperationError::failed("PointInTime", e.to_string())
+            }
+            other => failed(other.to_string()),
+        })?;
         Ok(Source {
             storage,
             node,

@@ -412,7 +412,7 @@ pub fn response_schema(value: &Value) -> &'static str {
         "truncate" => "TruncateOperationResponse",
         "backup" => "BackupOperationResponse",
         // Not in the Icarus contract: the common part only (ours is api/openapi.yaml).
-        "list" | "remove-backup" => "BaseOperation",
+        "list" | "remove-backup" | "commitlog-backup" | "commitlog-restore" => "BaseOperation",
         _ => "ImportOperationResponse",
     }
 }
