@@ -13,4 +13,5 @@ mod cluster;
 mod jmx;
 mod lifecycle;
 mod operations;
+mod pitr;
 mod reads;

@@ -54,15 +54,22 @@ impl RealNode {
     /// Starts a node on an empty directory `target/real/<name>` (whatever an earlier run left
     /// there is killed and removed first). Panics with the script's output when it cannot start.
     pub fn start_fresh(name: &str, options: &NodeOptions) -> RealNode {
+        let node = RealNode::fresh(name, options);
+        node.start();
+        node
+    }
+
+    /// An empty directory `target/real/<name>` for a node not started yet, so that a test can
+    /// put files in its `conf/` first (whatever an earlier run left there is killed and removed).
+    pub fn fresh(name: &str, options: &NodeOptions) -> RealNode {
         let dir = work_root().join(name);
         let _ = script(&["kill", &dir.display().to_string()]).output();
         let _ = std::fs::remove_dir_all(&dir);
-        let node = RealNode {
+        std::fs::create_dir_all(dir.join("conf")).expect("node conf directory");
+        RealNode {
             dir,
             options: options.clone(),
-        };
-        node.start();
-        node
+        }
     }
 
     /// Starts the three-node ring of `scripts/cassandra cluster start` on an empty

@@ -1,0 +1,250 @@
+//! Point-in-time recovery on the real server: a node archiving its commit-log segments
+//! (`archive_command` hard-links each closed segment), a backup, writes before and after a
+//! chosen second, the segments uploaded by `commitlog-backup`, then a `restore` with
+//! `pointInTime` on the stopped node. The sidecar restores the backup, has Cassandra replay the
+//! archived segments up to that second as it starts it, and removes the restore settings; CQL
+//! then shows exactly the rows written up to that second. Moments the archive cannot reach are
+//! refused before anything is touched.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::harness::node::version;
+use crate::harness::{keyspace, work_root, Cql, NodeOptions, RealNode, Sidecar};
+
+/// A value of about 20 KiB, so that a few dozen rows fill a 1 MiB segment.
+fn pad() -> String {
+    "x".repeat(20_000)
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn rfc3339(epoch_seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(epoch_seconds)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+/// The small segments that make a few writes span several of them (the setting's name changed
+/// in 4.1).
+fn segment_size_setting() -> String {
+    match version() {
+        Some(v) if v.starts_with("4.0") || v.starts_with("3.") => {
+            "commitlog_segment_size_in_mb=1".to_string()
+        }
+        _ => "commitlog_segment_size=1MiB".to_string(),
+    }
+}
+
+/// The last-modified time (epoch millis) of the newest segment in the archive directory.
+fn newest_archived(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64)
+        .max()
+        .unwrap_or(0)
+}
+
+async fn insert(cql: &Cql, ks: &str, table: &str, ids: std::ops::Range<i32>) {
+    let pad = pad();
+    for id in ids {
+        cql.exec(&format!(
+            "INSERT INTO {ks}.{table} (id, v) VALUES ({id}, '{pad}')"
+        ))
+        .await;
+    }
+}
+
+async fn ids(cql: &Cql, ks: &str) -> Vec<i32> {
+    let mut ids: Vec<i32> = cql
+        .texts(&format!("SELECT CAST(id AS text) FROM {ks}.t"))
+        .await
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn restore_body(node: &RealNode, location: &str, ks: &str, point: &str) -> Value {
+    json!({"type": "restore", "storageLocation": location,
+           "restorationStrategyType": "IN_PLACE", "cassandraDirectory": node.dir,
+           "dataDirs": [node.data_dir()], "cassandraConfigDirectory": node.conf_dir(),
+           "commitlogDownloadDir": node.dir.join("commitlog_restore"),
+           "entities": ks, "pointInTime": point})
+}
+
+fn properties(node: &RealNode) -> String {
+    std::fs::read_to_string(node.conf_dir().join("commitlog_archiving.properties")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_node_is_restored_to_a_second_between_two_writes() {
+    let node = RealNode::fresh(
+        "pitr",
+        &NodeOptions {
+            address: "127.0.0.12".into(),
+            jmx_port: 7799,
+            extra: vec!["--yaml".into(), segment_size_setting()],
+            ..NodeOptions::default()
+        },
+    );
+    let archive: PathBuf = node.dir.join("commitlog_archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::write(
+        node.conf_dir().join("commitlog_archiving.properties"),
+        format!(
+            "archive_command=/bin/ln %path {}/%name\n",
+            archive.display()
+        ),
+    )
+    .unwrap();
+    node.start();
+
+    let root = work_root().join("pitr-store");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
+    let restart = node.restart_command();
+    let sidecar = Sidecar::start(
+        &node,
+        "127.0.0.1:0",
+        &["--restart-command", &restart, "--restart-timeout", "5m"],
+    )
+    .await;
+
+    let cql = Cql::connect(&node.native_address()).await;
+    let ks = keyspace("pitr");
+    cql.create_table(&ks, "t").await;
+    cql.create_table(&ks, "filler").await;
+    insert(&cql, &ks, "t", 0..20).await;
+    sidecar
+        .run_ok(&json!({"type": "backup", "storageLocation": location,
+                         "snapshotTag": "base", "entities": ks, "createMissingBucket": true}))
+        .await;
+
+    // Written after the backup and before the point: the replay must bring these back.
+    insert(&cql, &ks, "t", 100..130).await;
+    let point = (now_millis() / 1000 + 1) as i64;
+    let after_point =
+        Duration::from_millis((point as u64 * 1000 + 300).saturating_sub(now_millis()));
+    tokio::time::sleep(after_point).await;
+    // Written after the point: the replay must leave these out.
+    insert(&cql, &ks, "t", 200..230).await;
+    // Until the segment holding the point is closed (and so archived).
+    for round in 0.. {
+        if newest_archived(&archive) > point as u64 * 1000 {
+            break;
+        }
+        assert!(
+            round < 100,
+            "no segment closed after the point in {archive:?}"
+        );
+        insert(&cql, &ks, "filler", round * 20..round * 20 + 20).await;
+    }
+    drop(cql);
+
+    let uploaded = sidecar
+        .run_ok(
+            &json!({"type": "commitlog-backup", "storageLocation": location,
+                         "commitLogArchiveOverride": archive}),
+        )
+        .await;
+    assert!(uploaded["segments"].as_u64().unwrap() >= 2, "{uploaded}");
+    let stored: Vec<String> =
+        std::fs::read_dir(root.join("bucket/daedalus-test/dc1/node1/commitlog"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    assert!(
+        stored
+            .iter()
+            .all(|k| k.starts_with("CommitLog-") && k.contains(".log.")),
+        "Esop's keys <segment>.<millis>: {stored:?}"
+    );
+
+    node.stop();
+    let table_files = |node: &RealNode| {
+        let mut files: Vec<_> = std::fs::read_dir(node.table_dir(&ks, "t"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        files.sort();
+        files
+    };
+    let before = table_files(&node);
+
+    // Moments the archive cannot reach fail before anything is touched.
+    let too_late = rfc3339((newest_archived(&archive) / 1000) as i64 + 3600);
+    let late = sidecar
+        .run(&restore_body(&node, &location, &ks, &too_late))
+        .await;
+    assert_eq!(late["state"], "FAILED", "{late}");
+    assert_eq!(late["failureCause"]["kind"], "PointInTime", "{late}");
+    // An hour before the backup: no backup to start from.
+    let early = sidecar
+        .run(&restore_body(&node, &location, &ks, &rfc3339(point - 3600)))
+        .await;
+    assert_eq!(early["state"], "FAILED", "{early}");
+    assert_eq!(early["failureCause"]["kind"], "PointInTime", "{early}");
+    assert!(
+        early["failureCause"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no backup"),
+        "{early}"
+    );
+    assert_eq!(
+        table_files(&node),
+        before,
+        "refused restores left the table alone"
+    );
+    assert!(
+        !properties(&node).contains("restore_"),
+        "{}",
+        properties(&node)
+    );
+
+    let record = sidecar
+        .run_ok(&restore_body(&node, &location, &ks, &rfc3339(point)))
+        .await;
+    // For the record of what a restore to a moment costs (not asserted).
+    eprintln!(
+        "restore to {}: {} .. {}, {} segment(s), {} bytes",
+        rfc3339(point),
+        record["startTime"],
+        record["completionTime"],
+        record["segments"],
+        record["segmentBytes"]
+    );
+    assert_eq!(record["restoreSettingsRemoved"], true, "{record}");
+    assert!(record["segments"].as_u64().unwrap() >= 1, "{record}");
+    assert!(node.running(), "the restore started the node to replay");
+
+    let cql = Cql::connect(&node.native_address()).await;
+    let expected: Vec<i32> = (0..20).chain(100..130).collect();
+    assert_eq!(
+        ids(&cql, &ks).await,
+        expected,
+        "exactly the rows written up to {}: {record}",
+        rfc3339(point)
+    );
+    let settings = properties(&node);
+    assert!(
+        settings.contains("archive_command=") && !settings.contains("restore_"),
+        "archiving kept, restore settings gone: {settings}"
+    );
+}
