@@ -58,24 +58,26 @@ impl StorageKind for CommitLogBackup {
         ctx.report(Finding::Segments(segments.len()));
         ctx.report(Finding::SegmentBytes(segments.iter().map(|s| s.size).sum()));
 
-        let facts = node_facts(ctx).await?;
         let location = request
             .common
             .location()
             .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
-        let location = if location.is_global() {
-            location
-                .for_node(&facts)
-                .map_err(|e| OperationError::failed("Topology", e.to_string()))?
-        } else {
-            location
+        // A location naming the node needs nothing from it: segments of a stopped node can be
+        // archived too.
+        let location = match location.node {
+            Some(_) => location,
+            None => location
+                .for_node(&node_facts(ctx).await?)
+                .map_err(|e| OperationError::failed("Topology", e.to_string()))?,
         };
-        let node = location.node_path(&facts);
+        let node = location.node.clone().ok_or_else(|| {
+            OperationError::internal("a location completed for the node names it")
+        })?;
         let storage = open_storage(
             ctx,
             &request.common,
             &location,
-            &facts.cluster,
+            &node.cluster,
             request.create_missing_bucket,
         )
         .await?;
