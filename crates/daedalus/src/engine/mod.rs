@@ -26,7 +26,9 @@ pub use admission::SubmitError;
 
 use crate::journal::{Journal, JournalError};
 use crate::node::NodeHandle;
-use crate::operations::{Request, ValidationPolicy};
+use crate::operations::{
+    Cancellation, Reporter, Request, RunContext, ValidationError, ValidationPolicy,
+};
 use crate::record::{host_name, now_ms, ErrorObject, OperationRecord, State};
 pub use config::{EngineConfig, DEFAULT_MAX_PENDING};
 use shared::{Shared, TransitionError};
@@ -57,6 +59,10 @@ impl Filter {
 /// which memory comes from (and stays in) the heap, so each full list would leave megabytes
 /// behind in the process. A piece (40 KiB) stays well under that size.
 pub const LIST_PIECE: usize = 1024;
+
+/// Longest the checks made before a request is accepted may take (listing a bucket): a
+/// client's POST waits for them.
+const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(30);
 
 /// What the API shows of one record.
 #[derive(Debug, Clone)]
@@ -166,6 +172,30 @@ impl Engine {
 
     pub fn journal(&self) -> &Journal {
         &self.shared.journal
+    }
+
+    /// The checks of a request that need the node or the storage (`Operation::preflight`),
+    /// bounded by `PREFLIGHT_PATIENCE`: one that cannot finish in time leaves the request to its
+    /// run, which fails with the cause if there is one.
+    pub async fn preflight(&self, request: &Request) -> Result<(), ValidationError> {
+        struct Nowhere;
+        impl Reporter for Nowhere {
+            fn progress(&self, _: f64) {}
+            fn field(&self, _: &str, _: serde_json::Value) {}
+        }
+        let ctx = RunContext::new(
+            Uuid::nil(),
+            self.shared.node.clone(),
+            Arc::new(Nowhere),
+            Arc::new(Cancellation::default()),
+            self.shared.settings.clone(),
+            self.shared.policy.clone(),
+        );
+        let check = request.operation().preflight(&ctx);
+        match tokio::time::timeout(PREFLIGHT_PATIENCE, check).await {
+            Ok(checked) => checked,
+            Err(_) => Ok(()),
+        }
     }
 
     /// Accepts a validated request: the record is in the journal when this returns. Refused

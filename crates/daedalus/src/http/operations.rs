@@ -54,6 +54,7 @@ pub(super) async fn submit(
         .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
     super::limits::check(&value)?; // Production readiness: shape limits first.
     let request = Request::from_json(&value, engine.policy())?;
+    engine.preflight(&request).await?;
     // In its own task: a client that goes away mid-request (a coordinator killed while it
     // sends) drops this handler, and a submission stopped between taking the record and
     // queueing it would stay PENDING forever.

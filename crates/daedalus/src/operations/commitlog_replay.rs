@@ -16,6 +16,7 @@ use backup::transfer::{self, DownloadFile, DownloadOutcome, TransferError, Trans
 use super::backup_storage::now_millis;
 use super::context::{OperationError, RunContext};
 use super::finding::Finding;
+use super::validation::ValidationError;
 
 /// Cassandra reads its archiving settings from this file on its classpath (the configuration
 /// directory).
@@ -42,11 +43,33 @@ pub(super) async fn choose_segments(
     })?;
     // Cassandra replays writes stamped at or before the point's whole second (.000).
     let point_millis = u64::try_from(point_seconds).unwrap_or(0) * 1000;
-    commitlog::cover(&segments, node, start_millis, point_millis).map_err(unreachable_point)
+    commitlog::cover(&segments, node, start_millis, point_millis).map_err(uncovered)
+}
+
+/// Kind of the failure cause of a moment the archive cannot reach.
+const UNREACHABLE_POINT_KIND: &str = "PointInTime";
+
+/// The failure of a restore to a moment the archive cannot reach, saying why.
+pub(super) fn unreachable_point(message: String) -> OperationError {
+    OperationError::failed(UNREACHABLE_POINT_KIND, message)
+}
+
+/// A pre-acceptance check's outcome: a moment the archive cannot reach is refused, naming
+/// `field`; any other failure (a store that does not answer) is left to the run.
+pub(super) fn refuse_unreachable_point(
+    field: &str,
+    outcome: Result<(), OperationError>,
+) -> Result<(), ValidationError> {
+    match outcome {
+        Err(OperationError::Failed { kind, message }) if kind == UNREACHABLE_POINT_KIND => Err(
+            ValidationError::invalid(field, format!("'{field}' cannot be reached: {message}")),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// A moment the archive cannot reach, as a failure cause saying what to do.
-fn unreachable_point(error: CoverageError) -> OperationError {
+fn uncovered(error: CoverageError) -> OperationError {
     let advice = match &error {
         CoverageError::NoSegments { .. } => {
             "; enable continuous archiving (--commitlog-archive) before the backups a restore to a moment starts from"
@@ -59,7 +82,7 @@ fn unreachable_point(error: CoverageError) -> OperationError {
         }
         _ => "",
     };
-    OperationError::failed("PointInTime", format!("{error}{advice}"))
+    unreachable_point(format!("{error}{advice}"))
 }
 
 /// Moves the segments in the node's commit-log directory to `commitlogs-<millis>` beside it,

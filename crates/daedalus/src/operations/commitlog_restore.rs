@@ -8,7 +8,9 @@
 //! must not start Cassandra.
 
 use async_trait::async_trait;
+use backup::location::NodePath;
 use backup::request::CommitLogRestoreRequest;
+use backup::store::Storage;
 
 use super::backup_storage::{open_storage, STORAGE_LOCATION};
 use super::commitlog_replay::{self, choose_segments, download_segments, move_aside};
@@ -17,6 +19,7 @@ use super::finding::Finding;
 use super::path_field::{PathField, PathKind, UsedPath};
 use super::restore::refuse_running_node;
 use super::storage_op::{StorageKind, StorageOp};
+use super::validation::ValidationError;
 
 /// An accepted `commitlog-restore` request.
 pub type CommitLogRestoreOperation = StorageOp<CommitLogRestore>;
@@ -67,27 +70,26 @@ impl StorageKind for CommitLogRestore {
         )
     }
 
+    /// A moment the archive cannot reach is refused before it is accepted.
+    async fn preflight(
+        op: &CommitLogRestoreOperation,
+        ctx: &RunContext,
+    ) -> Result<(), ValidationError> {
+        let outcome = async {
+            let (storage, node) = open(&op.request, ctx).await?;
+            let (start, point) = span(&op.request);
+            choose_segments(ctx, &storage, &node, start, point).await?;
+            Ok(())
+        }
+        .await;
+        commitlog_replay::refuse_unreachable_point("timestampEnd", outcome)
+    }
+
     async fn run(op: &CommitLogRestoreOperation, ctx: &RunContext) -> Result<(), OperationError> {
         let request = &op.request;
         refuse_running_node(ctx, "commitlog-restore").await?;
-        let location = request
-            .common
-            .location()
-            .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
-        let Some(node) = location.node.clone() else {
-            return Err(OperationError::failed(
-                "Configuration",
-                format!(
-                    "storageLocation {} names no node (cluster/dc/node), and the stopped node \
-                     cannot tell its own: give the full location",
-                    location.raw
-                ),
-            ));
-        };
-        let storage = open_storage(ctx, &request.common, &location, &node.cluster, false).await?;
-        let start = u64::try_from(request.timestamp_start.unwrap_or(0)).unwrap_or(0);
-        let end_millis = request.timestamp_end.unwrap_or(0);
-        let point_seconds = end_millis.div_euclid(1000);
+        let (storage, node) = open(request, ctx).await?;
+        let (start, point_seconds) = span(request);
         let segments = choose_segments(ctx, &storage, &node, start, point_seconds).await?;
         ctx.set_progress(0.1);
         ctx.checkpoint()?;
@@ -115,4 +117,35 @@ impl StorageKind for CommitLogRestore {
         ctx.set_progress(1.0);
         Ok(())
     }
+}
+
+/// The store and the node prefix the segments are under (the location must name the node:
+/// the node is stopped and cannot tell its own).
+async fn open(
+    request: &CommitLogRestoreRequest,
+    ctx: &RunContext,
+) -> Result<(Storage, NodePath), OperationError> {
+    let location = request
+        .common
+        .location()
+        .map_err(|e| OperationError::failed("Configuration", e.to_string()))?;
+    let Some(node) = location.node.clone() else {
+        return Err(OperationError::failed(
+            "Configuration",
+            format!(
+                "storageLocation {} names no node (cluster/dc/node), and the stopped node \
+                 cannot tell its own: give the full location",
+                location.raw
+            ),
+        ));
+    };
+    let storage = open_storage(ctx, &request.common, &location, &node.cluster, false).await?;
+    Ok((storage, node))
+}
+
+/// `timestampStart` in epoch millis and `timestampEnd` in whole epoch seconds (Cassandra
+/// replays to the second).
+fn span(request: &CommitLogRestoreRequest) -> (u64, i64) {
+    let start = u64::try_from(request.timestamp_start.unwrap_or(0)).unwrap_or(0);
+    (start, request.timestamp_end.unwrap_or(0).div_euclid(1000))
 }

@@ -52,6 +52,14 @@ pub trait Operation: Send + Sync + fmt::Debug + 'static {
         false
     }
 
+    /// Checks that need the node or the storage, made before the request is accepted (a
+    /// restore to a moment the archive cannot reach): a refusal is a 400 and nothing is
+    /// journaled. Anything that cannot be told yet (a store that does not answer) is left to
+    /// `run`, which fails with its cause. `ctx` reports nowhere and is cancelled by nobody.
+    async fn preflight(&self, _ctx: &RunContext) -> Result<(), ValidationError> {
+        Ok(())
+    }
+
     /// Runs the operation to its end. Progress, findings and cancellation go through `ctx`.
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError>;
 }

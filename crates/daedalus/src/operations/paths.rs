@@ -305,6 +305,10 @@ impl<T: OperationType> Operation for Checked<T> {
         self.0.resumable()
     }
 
+    async fn preflight(&self, ctx: &RunContext) -> Result<(), ValidationError> {
+        self.0.preflight(ctx).await
+    }
+
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         recheck(T::PATH_FIELDS, &self.0.paths(), ctx).await?;
         self.0.run(ctx).await

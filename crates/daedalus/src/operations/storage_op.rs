@@ -85,6 +85,11 @@ pub trait StorageKind: Send + Sync + Sized + 'static {
         None
     }
 
+    /// See [`Operation::preflight`].
+    async fn preflight(_op: &StorageOp<Self>, _ctx: &RunContext) -> Result<(), ValidationError> {
+        Ok(())
+    }
+
     /// The operation's own work; its secrets are checked and scrubbed around it.
     async fn run(op: &StorageOp<Self>, ctx: &RunContext) -> Result<(), OperationError>;
 }
@@ -185,6 +190,10 @@ impl<K: StorageKind> Operation for StorageOp<K> {
 
     fn resumable(&self) -> bool {
         K::resumable(&self.request)
+    }
+
+    async fn preflight(&self, ctx: &RunContext) -> Result<(), ValidationError> {
+        K::preflight(self, ctx).await
     }
 
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {

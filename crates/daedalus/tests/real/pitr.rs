@@ -4,7 +4,7 @@
 //! `pointInTime` on the stopped node. The sidecar restores the backup, has Cassandra replay the
 //! archived segments up to that second as it starts it, and removes the restore settings; CQL
 //! then shows exactly the rows written up to that second. Moments the archive cannot reach are
-//! refused before anything is touched.
+//! refused (400) before anything is accepted.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -187,25 +187,30 @@ async fn a_stopped_node_is_restored_to_a_second_between_two_writes() {
     };
     let before = table_files(&node);
 
-    // Moments the archive cannot reach fail before anything is touched.
+    // Moments the archive cannot reach are refused before anything is accepted.
     let too_late = rfc3339((newest_archived(&archive) / 1000) as i64 + 3600);
     let late = sidecar
-        .run(&restore_body(&node, &location, &ks, &too_late))
+        .post(&restore_body(&node, &location, &ks, &too_late))
         .await;
-    assert_eq!(late["state"], "FAILED", "{late}");
-    assert_eq!(late["failureCause"]["kind"], "PointInTime", "{late}");
+    assert_eq!(late.status, 400, "{:?}", late.body);
+    assert_eq!(late.body["field"], "pointInTime", "{:?}", late.body);
+    let message = late.body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("later than the last archived commit-log segment"),
+        "{message}"
+    );
     // An hour before the backup: no backup to start from.
     let early = sidecar
-        .run(&restore_body(&node, &location, &ks, &rfc3339(point - 3600)))
+        .post(&restore_body(&node, &location, &ks, &rfc3339(point - 3600)))
         .await;
-    assert_eq!(early["state"], "FAILED", "{early}");
-    assert_eq!(early["failureCause"]["kind"], "PointInTime", "{early}");
+    assert_eq!(early.status, 400, "{:?}", early.body);
+    let message = early.body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no backup"), "{message}");
+    let listed = sidecar.get("/operations").await;
     assert!(
-        early["failureCause"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no backup"),
-        "{early}"
+        !listed.body.to_string().contains("pointInTime"),
+        "nothing was journaled for the refused restores: {:?}",
+        listed.body
     );
     assert_eq!(
         table_files(&node),

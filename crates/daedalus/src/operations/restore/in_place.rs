@@ -16,6 +16,7 @@ use super::super::commitlog_replay::{self, choose_segments, download_segments};
 use super::super::context::{OperationError, RunContext};
 use super::super::finding::Finding;
 use super::super::restart::{run_restart_command, wait_for_normal};
+use super::super::validation::ValidationError;
 use super::dirs::data_dirs;
 use super::phases::{download, download_file};
 use super::refuse_running_node;
@@ -106,6 +107,25 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
     }
     ctx.set_progress(1.0);
     Ok(())
+}
+
+/// Before a restore to a moment is accepted: a backup to start from and archived segments up
+/// to the moment exist, or it is refused (400, naming `pointInTime`). Nothing is touched.
+pub async fn check_point(
+    request: &RestoreRequest,
+    ctx: &RunContext,
+) -> Result<(), ValidationError> {
+    let Some(point) = request.point_in_time_seconds() else {
+        return Ok(());
+    };
+    let outcome = async {
+        let source = Source::open(request, NodeLookup::Stopped, ctx).await?;
+        let start = source.backup.name.timestamp_millis;
+        choose_segments(ctx, &source.storage, &source.node, start, point).await?;
+        Ok(())
+    }
+    .await;
+    commitlog_replay::refuse_unreachable_point("pointInTime", outcome)
 }
 
 /// After the sync: the segments downloaded, the restore section written, the node started (by

@@ -93,6 +93,11 @@ impl StorageKind for Restore {
         is_coordinated(request)
     }
 
+    /// A restore to a moment the archive cannot reach is refused before it is accepted.
+    async fn preflight(op: &RestoreOperation, ctx: &RunContext) -> Result<(), ValidationError> {
+        in_place::check_point(&op.request, ctx).await
+    }
+
     async fn run(op: &RestoreOperation, ctx: &RunContext) -> Result<(), OperationError> {
         op.run_with_timeout(ctx).await
     }

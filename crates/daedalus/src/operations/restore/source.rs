@@ -11,6 +11,7 @@ use backup::request::RestoreRequest;
 use backup::store::Storage;
 
 use super::super::backup_storage::{open_store, store_hint, ClientRetry, OpenError};
+use super::super::commitlog_replay::unreachable_point;
 use super::super::context::{OperationError, RunContext};
 
 /// The backup a restore reads, with its open store.
@@ -110,9 +111,7 @@ impl Source {
             None => catalog::choose_backup(store, &node, tag, schema_version).await,
         };
         let backup = chosen.map_err(|e| match e {
-            CatalogError::NoBackupBefore { .. } => {
-                OperationError::failed("PointInTime", e.to_string())
-            }
+            CatalogError::NoBackupBefore { .. } => unreachable_point(e.to_string()),
             other => failed(other.to_string()),
         })?;
         Ok(Source {
