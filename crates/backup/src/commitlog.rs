@@ -254,6 +254,46 @@ pub fn span(segments: &[ArchivedSegment]) -> Option<SegmentSpan> {
     })
 }
 
+/// The moments one node can be restored to: from its oldest backup that archived segments
+/// follow, to the last second its newest archived segment covers; and the gaps between.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryWindow {
+    /// `cluster/dc/node`.
+    pub node: String,
+    /// The earliest moment, RFC 3339 (a backup's time); `None` without a backup to start from.
+    pub earliest: Option<String>,
+    /// The latest moment, RFC 3339, to the second.
+    pub latest: String,
+    #[serde(flatten)]
+    pub span: SegmentSpan,
+}
+
+/// The recovery window of `node` from the times (epoch millis) of its backups and its archived
+/// segments; `None` when it has no segments.
+pub fn recovery_window(
+    node: &NodePath,
+    backup_times: &[u64],
+    segments: &[ArchivedSegment],
+) -> Option<RecoveryWindow> {
+    let span = span(segments)?;
+    // A point is reachable while a segment closed after it: the last whole second before the
+    // newest segment's close.
+    let latest_seconds = span.newest.saturating_sub(1) / 1000;
+    let earliest = backup_times
+        .iter()
+        .copied()
+        .filter(|&t| t <= latest_seconds * 1000)
+        .min()
+        .map(|t| millis_text(t.div_ceil(1000) * 1000));
+    Some(RecoveryWindow {
+        node: node.prefix(),
+        earliest,
+        latest: millis_text(latest_seconds * 1000),
+        span,
+    })
+}
+
 /// `restore_point_in_time` as Cassandra reads it: `yyyy:MM:dd HH:mm:ss`, UTC. Cassandra
 /// replays the writes stamped at or before that second's start (`.000`), none after.
 pub fn point_in_time_text(epoch_seconds: i64) -> String {
@@ -435,6 +475,20 @@ mod tests {
             ["CommitLog-7-102.log..CommitLog-7-104.log"]
         );
         assert!(span(&restarted).unwrap().gaps.is_empty());
+    }
+
+    #[test]
+    fn the_window_runs_from_the_oldest_backup_to_the_last_covered_second() {
+        let all: Vec<_> = (0..3)
+            .map(|i| segment(100 + i, 1_000_000 + 1_500 * i))
+            .collect();
+        let window = recovery_window(&node(), &[999_500, 5_000_000], &all).unwrap();
+        assert_eq!(window.earliest.as_deref(), Some("1970-01-01T00:16:40Z"));
+        // The newest segment closed at 1_003_000 ms: 1_002 s is the last second it covers.
+        assert_eq!(window.latest, "1970-01-01T00:16:42Z");
+        assert_eq!((window.span.segments, window.span.bytes), (3, 3 * 1024));
+        assert!(recovery_window(&node(), &[], &[]).is_none());
+        assert_eq!(recovery_window(&node(), &[], &all).unwrap().earliest, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (the operations do) nor how the record holds them (`RunContext::report`).
 
 use backup::catalog::{BackupSummary, Removal};
+use backup::commitlog::RecoveryWindow;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,6 +70,8 @@ pub enum Finding {
     RestoreSettings(String),
     /// Whether that restore section was removed again once the node had replayed.
     RestoreSettingsRemoved(bool),
+    /// Per node, the moments a restore with `pointInTime` can reach (`list`).
+    RecoveryWindows(Vec<RecoveryWindow>),
 
     // cluster-wide runs
     /// Every node's step, as the run's kind renders them.

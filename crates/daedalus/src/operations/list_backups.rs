@@ -2,12 +2,17 @@
 //! a bucket for `proto://bucket`), read from their manifests; the record carries the listing
 //! in `response`, as Esop's list request does.
 //!
+//! With archived commit logs, the record also has `recoveryWindows`: per node, the moments a
+//! restore with `pointInTime` can reach.
+//!
 //! Owns the request's filters (`fromTimestamp`, `lastN`) and the shape of `response`. Reading
 //! manifests is the `backup` crate's `catalog`; this module must not change the bucket.
 
 use async_trait::async_trait;
-use backup::catalog::{self, BackupSummary};
+use backup::catalog::{self, BackupSummary, Scope};
+use backup::commitlog::{self, RecoveryWindow};
 use backup::request::ListRequest;
+use object_store::ObjectStore;
 
 use super::backup_storage::{catalog_failure, open_catalog, STORAGE_LOCATION};
 use super::context::{OperationError, RunContext};
@@ -59,11 +64,47 @@ impl StorageKind for List {
             listed = catalog::list_backups(storage.store(), &scope) => listed.map_err(catalog_failure)?,
             _ = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
         };
+        let windows = tokio::select! {
+            windows = recovery_windows(storage.store().as_ref(), &scope, &listed) => windows?,
+            _ = ctx.cancelled().cancelled() => return Err(OperationError::Cancelled),
+        };
+        if !windows.is_empty() {
+            ctx.report(Finding::RecoveryWindows(windows));
+        }
         let shown = filter(listed, &op.request);
         ctx.report(Finding::Backups(shown.len()));
         ctx.report(Finding::Response(shown));
         Ok(())
     }
+}
+
+/// The recovery window of every node of the scope that has archived commit logs (one listing
+/// of its `commitlog/` each): the moments a restore with `pointInTime` can reach.
+async fn recovery_windows(
+    store: &dyn ObjectStore,
+    scope: &Scope,
+    backups: &[BackupSummary],
+) -> Result<Vec<RecoveryWindow>, OperationError> {
+    let mut windows = Vec::new();
+    for node in catalog::nodes(store, scope)
+        .await
+        .map_err(catalog_failure)?
+    {
+        let segments = commitlog::list_segments(store, &node).await.map_err(|e| {
+            OperationError::failed(
+                "Storage",
+                format!("listing {}/commitlog failed: {e}", node.prefix()),
+            )
+        })?;
+        let prefix = node.prefix();
+        let times: Vec<u64> = backups
+            .iter()
+            .filter(|b| b.nodes.contains(&prefix))
+            .map(|b| b.timestamp)
+            .collect();
+        windows.extend(commitlog::recovery_window(&node, &times, &segments));
+    }
+    Ok(windows)
 }
 
 /// Applies `fromTimestamp` (taken at or before it) and `lastN` (the newest N; 0 = all) to a

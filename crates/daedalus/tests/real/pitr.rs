@@ -176,6 +176,21 @@ async fn a_stopped_node_is_restored_to_a_second_between_two_writes() {
         "Esop's keys <segment>.<millis>: {stored:?}"
     );
 
+    let listed = sidecar
+        .run_ok(&json!({"type": "list", "storageLocation": location}))
+        .await;
+    let window = &listed["recoveryWindows"][0];
+    assert_eq!(window["node"], "daedalus-test/dc1/node1", "{listed}");
+    let (earliest, latest) = (
+        window["earliest"].as_str().unwrap_or_default(),
+        window["latest"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        earliest <= rfc3339(point).as_str() && rfc3339(point).as_str() <= latest,
+        "{} inside the recovery window {earliest} .. {latest}",
+        rfc3339(point)
+    );
+
     node.stop();
     let table_files = |node: &RealNode| {
         let mut files: Vec<_> = std::fs::read_dir(node.table_dir(&ks, "t"))
