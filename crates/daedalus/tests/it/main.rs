@@ -21,6 +21,7 @@ mod import;
 mod jmx_tls;
 mod operations;
 mod paths;
+mod pitr;
 mod prod;
 mod reads;
 mod restore;
