@@ -333,6 +333,25 @@ pub async fn latest_topology(
     store: &dyn ObjectStore,
     tag: &str,
 ) -> Result<Option<(ManifestName, ClusterTopology)>, CatalogError> {
+    topology_at(store, Some(tag), None).await
+}
+
+/// The cluster topology of the latest cluster-wide backup taken at or before `at` (epoch
+/// millis), of snapshot tag `tag` when given: the nodes a restore of the whole cluster to that
+/// moment goes to. `None` when no such backup wrote one.
+pub async fn topology_before(
+    store: &dyn ObjectStore,
+    tag: Option<&str>,
+    at: u64,
+) -> Result<Option<(ManifestName, ClusterTopology)>, CatalogError> {
+    topology_at(store, tag, Some(at)).await
+}
+
+async fn topology_at(
+    store: &dyn ObjectStore,
+    tag: Option<&str>,
+    at_or_before: Option<u64>,
+) -> Result<Option<(ManifestName, ClusterTopology)>, CatalogError> {
     let prefix = Path::from("topology");
     let metas: Vec<_> = store
         .list(Some(&prefix))
@@ -344,7 +363,9 @@ pub async fn latest_topology(
         .filter_map(|meta| {
             let file = meta.location.filename()?.to_string();
             let name = parse_manifest_name(&file)?;
-            (file.ends_with(".json") && name.tag == tag).then_some((meta.location, name))
+            let wanted = tag.is_none_or(|t| name.tag == t)
+                && at_or_before.is_none_or(|at| name.timestamp_millis <= at);
+            (file.ends_with(".json") && wanted).then_some((meta.location, name))
         })
         .max_by_key(|(_, name)| (name.timestamp_millis, name.name.clone()));
     let Some((path, name)) = latest else {

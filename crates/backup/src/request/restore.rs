@@ -391,12 +391,6 @@ impl RestoreRequest {
                 "is restored with the IN_PLACE strategy (the node stopped, its tables synced with the backup, the commit logs replayed as it starts)",
             ));
         }
-        if self.global_request {
-            return Err(invalid(
-                "pointInTime",
-                "cannot be restored cluster-wide in one request yet: restore each node (stopped) to the same moment",
-            ));
-        }
         Ok(())
     }
 

@@ -9,12 +9,12 @@ use std::collections::BTreeSet;
 use scylla::statement::Consistency;
 use serde_json::{json, Value};
 
-use crate::harness::{work_root, Cql, RealNode, Sidecar};
+use crate::harness::{work_root, Cql, RealNode, Sidecar, RING};
 
 /// The API port every sidecar of the cluster listens on, at its node's address.
 const PORT: u16 = 4599;
 
-async fn sidecars(nodes: &[RealNode], root: &str) -> Vec<Sidecar> {
+pub(crate) async fn sidecars(nodes: &[RealNode], root: &str) -> Vec<Sidecar> {
     let mut out = Vec::new();
     for node in nodes {
         let listen = format!("{}:{PORT}", node.options.address);
@@ -68,6 +68,7 @@ fn pid(node: &RealNode) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_real_nodes_back_up_restore_roll_and_shrink() {
+    let _ring = RING.lock().await;
     let nodes = RealNode::cluster_fresh("cluster");
     let root = work_root().join("cluster");
     let root_flag = root.display().to_string();

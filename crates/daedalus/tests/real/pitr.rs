@@ -14,7 +14,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::harness::node::version;
-use crate::harness::{keyspace, work_root, Cql, NodeOptions, RealNode, Sidecar};
+use scylla::statement::Consistency;
+
+use crate::cluster::sidecars;
+use crate::harness::{keyspace, work_root, Cql, NodeOptions, RealNode, Sidecar, RING};
 
 /// A value of about 20 KiB, so that a few dozen rows fill a 1 MiB segment.
 fn pad() -> String {
@@ -267,4 +270,116 @@ async fn a_stopped_node_is_restored_to_a_second_between_two_writes() {
         settings.contains("archive_command=") && !settings.contains("restore_"),
         "archiving kept, restore settings gone: {settings}"
     );
+}
+
+/// The three-node ring, every node archiving its commit logs: a cluster-wide backup, writes
+/// before and after a chosen second, every node stopped, then one cluster-wide `restore` with
+/// `pointInTime` sent to one sidecar whose node is stopped too. It finds the nodes in the
+/// backup's topology file, and each node's sidecar restores and starts its node: CQL at ALL
+/// through every node shows exactly the rows written up to that second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_ring_is_restored_to_one_second_on_every_node() {
+    let _ring = RING.lock().await;
+    let nodes = RealNode::cluster_fresh_prepared("cluster-pitr", |dir| {
+        let archive = dir.join("commitlog_archive");
+        std::fs::create_dir_all(&archive).unwrap();
+        std::fs::write(
+            dir.join("conf/commitlog_archiving.properties"),
+            format!(
+                "archive_command=/bin/ln %path {}/%name\n",
+                archive.display()
+            ),
+        )
+        .unwrap();
+    });
+    let root = work_root().join("cluster-pitr");
+    let cars = sidecars(&nodes, &root.display().to_string()).await;
+    let cql = Cql::connect(&nodes[0].native_address()).await;
+    let ks = "pitr_ring";
+    cql.exec(&format!(
+        "CREATE KEYSPACE {ks} WITH replication = \
+         {{'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 1}}"
+    ))
+    .await;
+    cql.exec(&format!("CREATE TABLE {ks}.t (id int PRIMARY KEY, v text)"))
+        .await;
+    cql.insert_at(ks, "t", 0..30, Consistency::All).await;
+    let location = format!(
+        "file://{}/backups/bucket/daedalus-test/dc1/node",
+        root.display()
+    );
+    let backup = cars[0]
+        .run_ok(
+            &json!({"type": "backup", "globalRequest": true, "storageLocation": location,
+                    "snapshotTag": "g1", "entities": ks, "createMissingBucket": true}),
+        )
+        .await;
+
+    cql.insert_at(ks, "t", 100..130, Consistency::All).await;
+    let point = (now_millis() / 1000 + 1) as i64;
+    tokio::time::sleep(Duration::from_millis(
+        (point as u64 * 1000 + 300).saturating_sub(now_millis()),
+    ))
+    .await;
+    cql.insert_at(ks, "t", 200..230, Consistency::All).await;
+    drop(cql);
+    // A clean stop archives the open segment of each node.
+    for node in &nodes {
+        node.stop();
+    }
+    // Each node's segments go up under its own prefix, as the backup named it.
+    for entry in backup["nodes"].as_array().unwrap() {
+        let endpoint = entry["endpoint"].as_str().unwrap();
+        let i = nodes
+            .iter()
+            .position(|n| endpoint.starts_with(&n.options.address))
+            .unwrap();
+        let own = format!(
+            "file://{}/backups/bucket/daedalus-test/{}/{}",
+            root.display(),
+            entry["dc"].as_str().unwrap(),
+            entry["hostId"].as_str().unwrap()
+        );
+        cars[i]
+            .run_ok(&json!({"type": "commitlog-backup", "storageLocation": own,
+                            "commitLogArchiveOverride": nodes[i].dir.join("commitlog_archive")}))
+            .await;
+    }
+
+    let restore = cars[0]
+        .run_ok(
+            &json!({"type": "restore", "globalRequest": true, "storageLocation": location,
+            "restorationStrategyType": "IN_PLACE", "pointInTime": rfc3339(point),
+            "entities": ks,
+            // Each sidecar runs in its node's directory, as each host of a real ring has its own.
+            "cassandraDirectory": "/proc/self/cwd",
+            "cassandraConfigDirectory": "/proc/self/cwd/conf",
+            "commitlogDownloadDir": "/proc/self/cwd/commitlog_restore"}),
+        )
+        .await;
+    let states: Vec<&str> = restore["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["state"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(states, ["COMPLETED"; 3], "{restore}");
+    let expected: Vec<(i32, String)> = Cql::expected(0..30)
+        .into_iter()
+        .chain(Cql::expected(100..130))
+        .collect();
+    for node in &nodes {
+        assert!(node.running(), "{:?} was started by its sidecar", node.dir);
+        let cql = Cql::connect(&node.native_address()).await;
+        assert_eq!(
+            cql.rows_at(ks, "t", Consistency::All).await,
+            expected,
+            "through {}: exactly the rows written up to {}",
+            node.options.address,
+            rfc3339(point)
+        );
+    }
+    for node in &nodes {
+        node.kill();
+    }
 }

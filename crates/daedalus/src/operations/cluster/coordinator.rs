@@ -84,6 +84,18 @@ pub(super) async fn load_or_create<H: Serialize + DeserializeOwned>(
     header: impl Future<Output = Result<Option<H>, OperationError>>,
     expand: impl FnOnce(Vec<Step>) -> Vec<Step>,
 ) -> Result<(Vec<Step>, Option<H>), OperationError> {
+    load_or_create_over(ctx, coordination, discover(ctx, dc), header, expand).await
+}
+
+/// [`load_or_create`] over the nodes `nodes` gives instead of the ring the coordinator's node
+/// reports (a restore of stopped nodes reads them from the backup's topology).
+pub(super) async fn load_or_create_over<H: Serialize + DeserializeOwned>(
+    ctx: &RunContext,
+    coordination: &Coordination,
+    nodes: impl Future<Output = Result<Vec<Step>, OperationError>>,
+    header: impl Future<Output = Result<Option<H>, OperationError>>,
+    expand: impl FnOnce(Vec<Step>) -> Vec<Step>,
+) -> Result<(Vec<Step>, Option<H>), OperationError> {
     let id = ctx.id();
     let plans = &coordination.plans;
     let steps = plans.load(id).await.map_err(journal_error)?;
@@ -94,7 +106,7 @@ pub(super) async fn load_or_create<H: Serialize + DeserializeOwned>(
         return Ok((steps, header));
     }
     let header = header.await?;
-    let steps = expand(discover(ctx, dc).await?);
+    let steps = expand(nodes.await?);
     let stored = match &header {
         Some(header) => Some(
             serde_json::to_value(header)

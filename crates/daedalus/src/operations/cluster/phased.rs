@@ -39,6 +39,8 @@ pub struct PhasedRequest<'a> {
     pub timeout: Duration,
     /// The body sent to `step`'s sidecar for the step's phase.
     pub sub_request: &'a (dyn Fn(&Step) -> Result<Value, String> + Send + Sync),
+    /// The nodes to run on, when not the ring the coordinator's node reports (stopped nodes).
+    pub nodes: Option<Vec<Step>>,
 }
 
 /// The record's `nodes` for these steps, and the mean of the nodes' progress (each node's the
@@ -123,14 +125,30 @@ fn plan(nodes: &[Step], phases: &[Phase]) -> Vec<Step> {
 /// Runs `request` over the cluster, phase after phase, from its journaled plan when there is one.
 pub async fn run(request: PhasedRequest<'_>, ctx: &RunContext) -> Result<(), OperationError> {
     let coordination = coordinator::coordination(ctx)?;
-    let (steps, _) = coordinator::load_or_create::<()>(
-        ctx,
-        &coordination,
-        request.dc,
-        async { Ok(None) },
-        |nodes| plan(&nodes, &request.phases),
-    )
-    .await?;
+    let expand = |nodes: Vec<Step>| plan(&nodes, &request.phases);
+    let (steps, _) = match request.nodes {
+        Some(nodes) => {
+            let given = async { Ok(nodes) };
+            coordinator::load_or_create_over::<()>(
+                ctx,
+                &coordination,
+                given,
+                async { Ok(None) },
+                expand,
+            )
+            .await?
+        }
+        None => {
+            coordinator::load_or_create::<()>(
+                ctx,
+                &coordination,
+                request.dc,
+                async { Ok(None) },
+                expand,
+            )
+            .await?
+        }
+    };
     let bodies = coordinator::bodies(&steps, request.sub_request)?;
     let stages = request
         .phases

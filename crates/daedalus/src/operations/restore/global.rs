@@ -81,6 +81,7 @@ pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Opera
             dc: request.dc.as_deref(),
             timeout: std::time::Duration::from_secs(hours.saturating_mul(3600)),
             sub_request: &sub_request,
+            nodes: None,
         },
         ctx,
     )

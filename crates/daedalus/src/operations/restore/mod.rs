@@ -10,6 +10,7 @@
 
 mod dirs;
 mod global;
+mod global_point_in_time;
 mod in_place;
 mod ledger;
 mod phases;
@@ -51,7 +52,8 @@ impl StorageKind for Restore {
     }
 
     fn accept(request: &mut RestoreRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {
-        if request.global_request && request.strategy() == RestorationStrategy::InPlace {
+        let in_place = request.strategy() == RestorationStrategy::InPlace;
+        if request.global_request && in_place && request.point_in_time.is_none() {
             // Icarus lets the request through and fails it at once (a global restore must
             // start at INIT, and IN_PLACE has no phases): refused here, with the reason.
             return Err(ValidationError::invalid(
@@ -95,6 +97,9 @@ impl StorageKind for Restore {
 
     /// A restore to a moment the archive cannot reach is refused before it is accepted.
     async fn preflight(op: &RestoreOperation, ctx: &RunContext) -> Result<(), ValidationError> {
+        if is_coordinated(&op.request) {
+            return global_point_in_time::check(&op.request, ctx).await;
+        }
         in_place::check_point(&op.request, ctx).await
     }
 
@@ -103,15 +108,17 @@ impl StorageKind for Restore {
     }
 }
 
-/// A global HARDLINKS or IMPORT restore: this sidecar coordinates it over the cluster.
+/// A global HARDLINKS or IMPORT restore, or a global restore to a moment: this sidecar
+/// coordinates it over the cluster.
 fn is_coordinated(request: &RestoreRequest) -> bool {
-    request.global_request && request.strategy() != RestorationStrategy::InPlace
+    request.global_request
+        && (request.strategy() != RestorationStrategy::InPlace || request.point_in_time.is_some())
 }
 
 /// The phases `request` runs on this node: its one `restorationPhase`; none for IN_PLACE,
 /// which runs in one go (a global request runs its phases over the cluster).
 fn phases(request: &RestoreRequest) -> Vec<RestorationPhase> {
-    if is_coordinated(request) {
+    if is_coordinated(request) && request.point_in_time.is_none() {
         return global::phases(request);
     }
     request.restoration_phase.into_iter().collect()
@@ -144,11 +151,14 @@ impl RestoreOperation {
 
 impl RestoreOperation {
     async fn run_until_done(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        if self.is_coordinated() {
+            if self.request.point_in_time.is_some() {
+                return global_point_in_time::run(&self.request, ctx).await;
+            }
+            return global::run(&self.request, ctx).await;
+        }
         if self.request.strategy() == RestorationStrategy::InPlace {
             return in_place::run(&self.request, ctx).await;
-        }
-        if self.is_coordinated() {
-            return global::run(&self.request, ctx).await;
         }
         let phases = self.phases();
         // Opening the storage may wait on an unreachable store (its client retries): a cancel

@@ -25,6 +25,9 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 /// drains or restarts it, so no test sees a node another test took down.
 pub static SHARED_NODE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
+/// Held by a test that runs the three-node ring: every ring uses 127.0.0.2-4 and the same ports.
+pub static RING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The repository's root (the tests run in `crates/daedalus`).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

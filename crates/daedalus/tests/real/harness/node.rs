@@ -76,6 +76,12 @@ impl RealNode {
     /// `target/real/<name>`: 127.0.0.2 (dc1, rack1), 127.0.0.3 (dc1, rack2), 127.0.0.4 (dc2,
     /// rack1), JMX ports 7199, 7299, 7399, all started at once on spread tokens.
     pub fn cluster_fresh(name: &str) -> Vec<RealNode> {
+        RealNode::cluster_fresh_prepared(name, |_| {})
+    }
+
+    /// [`RealNode::cluster_fresh`], with `prepare` called on each node's directory (its `conf/`
+    /// created) before the ring starts.
+    pub fn cluster_fresh_prepared(name: &str, prepare: impl Fn(&Path)) -> Vec<RealNode> {
         let base = work_root().join(name);
         for k in 1..=3 {
             let _ =
@@ -83,6 +89,11 @@ impl RealNode {
         }
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
+        for k in 1..=3 {
+            let dir = base.join(format!("node{k}"));
+            std::fs::create_dir_all(dir.join("conf")).unwrap();
+            prepare(&dir);
+        }
         let mut args = vec![
             "cluster".to_string(),
             "start".into(),
