@@ -96,6 +96,19 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         operations,
         max_pending: settings.max_pending,
     };
+    // Refused here, before serving, when its directory or location cannot be used.
+    let archiver = match &settings.commitlog_archive {
+        Some(archive) => Some(
+            daedalus::commitlog_archive::Archiver::start(
+                archive,
+                node.clone(),
+                settings.operations.clone(),
+                settings.allowed_roots.clone(),
+            )
+            .context("commit-log archiving")?,
+        ),
+        None => None,
+    };
     let engine = Engine::start(journal, node, config).await?;
     let router = daedalus::http::app_with(
         engine.clone(),
@@ -127,6 +140,10 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     daedalus::http::serve_router(listener, router, tls, daedalus::shutdown::signal()).await?;
     if let Some(watcher) = watcher {
         watcher.abort();
+    }
+    // An upload under way is abandoned: its segment stays in the directory for the next start.
+    if let Some(archiver) = archiver {
+        archiver.stop(std::time::Duration::from_secs(10)).await;
     }
     engine.shutdown(settings.shutdown_grace).await;
     tracing::info!("stopped");
