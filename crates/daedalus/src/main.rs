@@ -131,13 +131,15 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         );
     }
     let watcher = tls.as_ref().map(|t| t.watch());
+    // Installed before the line below: from then on tests and supervisors may send SIGTERM.
+    let stop = daedalus::shutdown::signal();
     tracing::info!(
         listen = %local,
         tls = tls.is_some(),
         jmx = %settings.jmx_service,
         "daedalus serving"
     );
-    daedalus::http::serve_router(listener, router, tls, daedalus::shutdown::signal()).await?;
+    daedalus::http::serve_router(listener, router, tls, stop).await?;
     if let Some(watcher) = watcher {
         watcher.abort();
     }
