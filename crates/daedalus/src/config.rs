@@ -270,6 +270,25 @@ pub struct ServeArgs {
     /// (404 when not given).
     #[arg(long, env = "DAEDALUS_CASSANDRA_CONFIG", value_name = "FILE|DIR")]
     pub cassandra_config: Option<PathBuf>,
+    // --- Continuous commit-log archiving; see docs/PITR.md.
+    /// Directory Cassandra's `archive_command` hard-links closed commit-log segments into
+    /// (`archive_command=/bin/ln %path DIR/%name`): each segment there is uploaded to
+    /// `--commitlog-archive-location`, then removed from DIR. Needs that location.
+    #[arg(long, env = "DAEDALUS_COMMITLOG_ARCHIVE", value_name = "DIR")]
+    pub commitlog_archive: Option<PathBuf>,
+    /// Where `--commitlog-archive` uploads segments, in Esop's layout
+    /// (`<node prefix>/commitlog/<segment>.<last-modified millis>`): `s3|gcp|azure://bucket`
+    /// (the node's cluster, datacenter and host id, read over JMX, complete it),
+    /// `s3|gcp|azure://bucket/cluster/dc/node`, or `file:///dir/bucket/cluster/dc/node` inside
+    /// an `--allowed-root`. Credentials as for the backup operations (environment,
+    /// `--backup-secrets-dir`).
+    #[arg(
+        long,
+        env = "DAEDALUS_COMMITLOG_ARCHIVE_LOCATION",
+        value_name = "LOCATION"
+    )]
+    pub commitlog_archive_location: Option<String>,
+    // --- end of commit-log archiving
     // --- Production readiness: TLS, auth, CORS, load bounds, shutdown, log format. ---
     /// PEM certificate chain of the API; with `--tls-key` the API speaks HTTPS only. Reloaded on
     /// SIGHUP and when the file changes.
@@ -461,6 +480,11 @@ impl ServeArgs {
             instance_metadata: !self.no_instance_metadata,
             ..OperationSettings::default()
         };
+        let commitlog_archive = crate::commitlog_archive::ArchiveSettings::from_flags(
+            self.commitlog_archive,
+            self.commitlog_archive_location,
+        )
+        .map_err(|e| invalid(e.setting(), &e.to_string()))?;
         let mut allowed_roots = self.allowed_root;
         allowed_roots.extend(self.import_root);
         let peer_scheme = match self.peer_scheme.as_deref() {
@@ -505,6 +529,7 @@ impl ServeArgs {
             jmx_ssl_ca: self.jmx_ssl_ca,
             operations,
             cassandra_config: self.cassandra_config,
+            commitlog_archive,
             tls,
             auth_tokens: self.auth_tokens,
             cors_origins: self.cors_origin,
@@ -619,6 +644,8 @@ pub struct Settings {
     pub operations: OperationSettings,
     /// `--cassandra-config`: cassandra.yaml or its directory.
     pub cassandra_config: Option<PathBuf>,
+    /// `--commitlog-archive` with its `--commitlog-archive-location`.
+    pub commitlog_archive: Option<crate::commitlog_archive::ArchiveSettings>,
     // Production readiness.
     pub tls: Option<crate::http::tls::TlsFiles>,
     pub auth_tokens: Option<PathBuf>,
@@ -1104,6 +1131,66 @@ mod tests {
         let ops = resolve(&["--backup-data-dir", "/x"]).unwrap().operations;
         assert_eq!(ops.backup_data_dirs, [PathBuf::from("/x")]);
         assert!(ops.backup_secrets_dir.is_none());
+    }
+
+    #[test]
+    fn commitlog_archive_settings() {
+        assert!(resolve(&[]).unwrap().commitlog_archive.is_none());
+        let s = resolve(&[
+            "--commitlog-archive",
+            "/var/lib/cassandra/commitlog_archive",
+            "--commitlog-archive-location",
+            "s3://bucket",
+        ])
+        .unwrap();
+        let archive = s.commitlog_archive.unwrap();
+        assert_eq!(
+            archive.dir,
+            PathBuf::from("/var/lib/cassandra/commitlog_archive")
+        );
+        assert!(archive.location.is_global());
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(
+            &dir,
+            "commitlog-archive = \"/a\"\ncommitlog-archive-location = \"file:///b/bucket/c/dc/n\"\n",
+        );
+        let archive = resolve(&["--config", &file])
+            .unwrap()
+            .commitlog_archive
+            .unwrap();
+        assert_eq!(archive.dir, PathBuf::from("/a"));
+        assert_eq!(archive.location.bucket, "bucket");
+        for (args, words) in [
+            (
+                &["--commitlog-archive", "/a"][..],
+                "commitlog-archive-location",
+            ),
+            (
+                &["--commitlog-archive-location", "s3://b"],
+                "commitlog-archive",
+            ),
+            (
+                &[
+                    "--commitlog-archive",
+                    "/a",
+                    "--commitlog-archive-location",
+                    "ftp://b",
+                ],
+                "ftp",
+            ),
+            (
+                &[
+                    "--commitlog-archive",
+                    "relative",
+                    "--commitlog-archive-location",
+                    "s3://b",
+                ],
+                "absolute",
+            ),
+        ] {
+            let err = resolve(args).unwrap_err().to_string();
+            assert!(err.contains(words), "{args:?} gave {err}");
+        }
     }
 
     #[test]

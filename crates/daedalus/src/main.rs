@@ -96,6 +96,19 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         operations,
         max_pending: settings.max_pending,
     };
+    // Refused here, before serving, when its directory or location cannot be used.
+    let archiver = match &settings.commitlog_archive {
+        Some(archive) => Some(
+            daedalus::commitlog_archive::Archiver::start(
+                archive,
+                node.clone(),
+                settings.operations.clone(),
+                settings.allowed_roots.clone(),
+            )
+            .context("commit-log archiving")?,
+        ),
+        None => None,
+    };
     let engine = Engine::start(journal, node, config).await?;
     let router = daedalus::http::app_with(
         engine.clone(),
@@ -118,15 +131,21 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         );
     }
     let watcher = tls.as_ref().map(|t| t.watch());
+    // Installed before the line below: from then on tests and supervisors may send SIGTERM.
+    let stop = daedalus::shutdown::signal();
     tracing::info!(
         listen = %local,
         tls = tls.is_some(),
         jmx = %settings.jmx_service,
         "daedalus serving"
     );
-    daedalus::http::serve_router(listener, router, tls, daedalus::shutdown::signal()).await?;
+    daedalus::http::serve_router(listener, router, tls, stop).await?;
     if let Some(watcher) = watcher {
         watcher.abort();
+    }
+    // An upload under way is abandoned: its segment stays in the directory for the next start.
+    if let Some(archiver) = archiver {
+        archiver.stop(std::time::Duration::from_secs(10)).await;
     }
     engine.shutdown(settings.shutdown_grace).await;
     tracing::info!("stopped");

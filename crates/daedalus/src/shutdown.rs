@@ -5,24 +5,40 @@
 //! period, journal the rest as PENDING) is `http::serve_router` and `Engine::shutdown`; this module
 //! must not touch operations.
 
-/// Resolves at the first SIGTERM or SIGINT.
-pub async fn signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at the first SIGTERM or SIGINT. The handlers are installed when this is called, not
+/// when the future is first polled: a signal that arrives between the two (right after the
+/// "daedalus serving" line, before the server polls its shutdown future) would otherwise take
+/// the default action and kill the process without a graceful shutdown.
+pub fn signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: no new connections; running operations get the grace period");
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |installed: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match installed {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = wait(interrupt) => {}, _ = wait(terminate) => {} }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!(
+            "shutting down: no new connections; running operations get the grace period"
+        );
+    }
 }
 
 /// Without TLS there is nothing to reload, but an operator's habitual `kill -HUP` must not end the

@@ -4,6 +4,7 @@
 //! Owns the families and `render`. It must not know the engine, HTTP or operations: callers
 //! record events and hand in the records' figures at scrape time.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -76,6 +77,15 @@ pub struct Metrics {
     jmx_errors: Family<CallLabel, Counter>,
     jmx_latency: HistogramFamily<CallLabel>,
     http: Family<HttpLabels, Counter>,
+    archived_segments: Counter,
+    archived_bytes: Counter,
+    archive_failures: Counter,
+    archive_pending: Gauge,
+    archive_lag: Gauge,
+    /// Last-modified time (epoch millis) of the oldest segment waiting in the archive
+    /// directory, 0 when none: the lag is computed from it at scrape time, so it keeps growing
+    /// while an upload is stuck even though the archiver reports only when it looks.
+    archive_oldest_millis: AtomicU64,
     /// Scrapes set the record gauges, then encode: one at a time.
     render: Mutex<()>,
 }
@@ -156,6 +166,39 @@ impl Metrics {
             "HTTP requests by method, route and status",
             http.clone(),
         );
+        let archived_segments = Counter::default();
+        registry.register(
+            "daedalus_commitlog_archived_segments",
+            "Commit-log segments uploaded to the archive location (confirmed there, then removed \
+             from the archive directory)",
+            archived_segments.clone(),
+        );
+        let archived_bytes = Counter::default();
+        registry.register(
+            "daedalus_commitlog_archived_bytes",
+            "Bytes of the commit-log segments counted by daedalus_commitlog_archived_segments",
+            archived_bytes.clone(),
+        );
+        let archive_failures = Counter::default();
+        registry.register(
+            "daedalus_commitlog_archive_failures",
+            "Failed attempts of the commit-log archiver (opening the store, uploading, \
+             confirming, removing, reading the directory); each is retried",
+            archive_failures.clone(),
+        );
+        let archive_pending = Gauge::default();
+        registry.register(
+            "daedalus_commitlog_archive_pending_segments",
+            "Commit-log segments in the archive directory not yet uploaded",
+            archive_pending.clone(),
+        );
+        let archive_lag = Gauge::default();
+        registry.register(
+            "daedalus_commitlog_archive_lag_seconds",
+            "Age of the oldest commit-log segment in the archive directory not yet uploaded \
+             (since its last write), 0 when none waits: the recovery point lag of closed segments",
+            archive_lag.clone(),
+        );
         Metrics {
             registry,
             operations,
@@ -167,6 +210,12 @@ impl Metrics {
             jmx_errors,
             jmx_latency,
             http,
+            archived_segments,
+            archived_bytes,
+            archive_failures,
+            archive_pending,
+            archive_lag,
+            archive_oldest_millis: AtomicU64::new(0),
             render: Mutex::new(()),
         }
     }
@@ -218,6 +267,40 @@ impl Metrics {
         self.rejected.inc();
     }
 
+    /// One commit-log segment of `bytes` uploaded, confirmed and removed locally.
+    pub fn commitlog_archived(&self, bytes: u64) {
+        self.archived_segments.inc();
+        self.archived_bytes.inc_by(bytes);
+    }
+
+    /// One failed attempt of the commit-log archiver (it tries again).
+    pub fn commitlog_archive_failed(&self) {
+        self.archive_failures.inc();
+    }
+
+    /// What waits in the archive directory: how many segments, and the last-modified time
+    /// (epoch millis) of the oldest, `None` when none.
+    pub fn commitlog_waiting(&self, segments: usize, oldest_millis: Option<u64>) {
+        self.archive_pending
+            .set(i64::try_from(segments).unwrap_or(i64::MAX));
+        // 0 stands for none, so a segment dated at the epoch (a clock never set) counts as 1.
+        self.archive_oldest_millis
+            .store(oldest_millis.map_or(0, |m| m.max(1)), Ordering::Relaxed);
+    }
+
+    /// The recovery point lag as of now, whole seconds: 0 when nothing waits.
+    pub fn commitlog_lag_seconds(&self) -> u64 {
+        match self.archive_oldest_millis.load(Ordering::Relaxed) {
+            0 => 0,
+            oldest => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                now.saturating_sub(oldest) / 1000
+            }
+        }
+    }
+
     /// [`Metrics::render`] in the classic Prometheus text format 0.0.4.
     pub fn render_classic(&self, figures: &RecordFigures) -> String {
         classic(&self.render(figures))
@@ -239,6 +322,8 @@ impl Metrics {
             .set(i64::try_from(figures.pending).unwrap_or(i64::MAX));
         self.running
             .set(i64::try_from(figures.running).unwrap_or(i64::MAX));
+        self.archive_lag
+            .set(i64::try_from(self.commitlog_lag_seconds()).unwrap_or(i64::MAX));
         let mut out = String::with_capacity(8192);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -326,6 +411,44 @@ mod tests {
         // Gauges follow the records: a type that is gone is no longer shown.
         let out = metrics.render(&RecordFigures::default());
         assert!(!out.contains("daedalus_operations{"), "{out}");
+    }
+
+    #[test]
+    fn commitlog_archiving_figures() {
+        let metrics = Metrics::new();
+        let out = metrics.render(&RecordFigures::default());
+        for line in [
+            "daedalus_commitlog_archived_segments_total 0",
+            "daedalus_commitlog_archive_lag_seconds 0",
+            "daedalus_commitlog_archive_pending_segments 0",
+        ] {
+            assert!(out.contains(line), "{line} missing from\n{out}");
+        }
+        metrics.commitlog_archived(1000);
+        metrics.commitlog_archived(24);
+        metrics.commitlog_archive_failed();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        metrics.commitlog_waiting(2, Some(now - 90_500));
+        let out = metrics.render_classic(&RecordFigures::default());
+        for line in [
+            "# TYPE daedalus_commitlog_archived_segments_total counter",
+            "daedalus_commitlog_archived_segments_total 2",
+            "daedalus_commitlog_archived_bytes_total 1024",
+            "daedalus_commitlog_archive_failures_total 1",
+            "daedalus_commitlog_archive_pending_segments 2",
+        ] {
+            assert!(out.contains(line), "{line} missing from\n{out}");
+        }
+        let lag = metrics.commitlog_lag_seconds();
+        assert!((90..120).contains(&lag), "{lag}");
+        metrics.commitlog_waiting(0, None);
+        assert_eq!(metrics.commitlog_lag_seconds(), 0);
+        assert!(metrics
+            .render(&RecordFigures::default())
+            .contains("daedalus_commitlog_archive_lag_seconds 0"));
     }
 
     #[test]

@@ -5,15 +5,20 @@
 //!
 //! Owns the bridge between the `backup` crate's stores and this crate's operation errors. The
 //! request's parsing, record form and secrets are `storage_op`'s. It must not upload, list or
-//! remove (the operations and the crate do).
+//! remove (the operations and the crate do). The continuous commit-log archiver, which runs
+//! outside any operation, opens its store and reads the node's facts through the same code
+//! ([`store_options`], [`read_node_facts`]), so credentials and confinement work alike.
 
 use backup::catalog::{CatalogError, Scope};
 use backup::location::{NodeFacts, StorageLocation};
 use backup::request::{CommonStorageFields, RequestError};
 use backup::store::{Storage, StoreError, StoreOptions};
+use cassandra::NodeError;
 
 use super::context::{OperationError, RunContext};
 use super::path_field::{PathField, PathKind};
+use super::settings::OperationSettings;
+use crate::node::NodeHandle;
 
 /// The `storageLocation` of every storage request: a `file://` bucket is a directory the
 /// sidecar writes, reads and deletes in.
@@ -22,9 +27,16 @@ pub(super) const STORAGE_LOCATION: PathField =
 
 /// The cluster, datacenter and host id of the node, which fill a global location.
 pub(super) async fn node_facts(ctx: &RunContext) -> Result<NodeFacts, OperationError> {
-    let cluster = ctx.read(|n| async move { n.cluster_name().await }).await?;
-    let host_id = ctx.read(|n| async move { n.local_host_id().await }).await?;
-    let dc = ctx
+    Ok(read_node_facts(ctx.handle()).await?)
+}
+
+/// [`node_facts`] from the node handle alone, for a caller outside any operation.
+pub(crate) async fn read_node_facts(node: &NodeHandle) -> Result<NodeFacts, NodeError> {
+    let cluster = node.read(|n| async move { n.cluster_name().await }).await?;
+    let host_id = node
+        .read(|n| async move { n.local_host_id().await })
+        .await?;
+    let dc = node
         .read(|n| async move { n.local_datacenter().await })
         .await?;
     Ok(NodeFacts {
@@ -61,7 +73,7 @@ pub(super) async fn open_catalog(
 
 /// How long the store's client retries one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ClientRetry {
+pub(crate) enum ClientRetry {
     /// A few quick retries: longer outages are the request's `retry` (whole files again), as
     /// in Esop (backup, list, remove-backup).
     Quick,
@@ -117,15 +129,39 @@ pub(super) async fn open_store(
     create_missing_bucket: bool,
     client_retry: ClientRetry,
 ) -> Result<Storage, OpenError> {
-    let secrets_root = ctx.settings().backup_secrets_dir.as_deref();
-    let credentials_dir = common
-        .credentials_dir(secrets_root, cluster)
-        .map_err(OpenError::Request)?;
-    let options = StoreOptions {
+    let options = store_options(
+        common,
+        ctx.settings(),
+        &ctx.policy().allowed_roots,
+        cluster,
+        create_missing_bucket,
+        client_retry,
+    )
+    .map_err(OpenError::Request)?;
+    tokio::select! {
+        opened = Storage::open(location, &options) => opened.map_err(OpenError::Store),
+        _ = ctx.cancelled().cancelled() => Err(OpenError::Cancelled),
+    }
+}
+
+/// The store options of `common` in this sidecar's settings: credentials from a mounted
+/// secret when there is a secrets directory (`cluster` names the default secret), the instance
+/// metadata switch, `file://` objects confined to `allowed_roots`, and the client's retries.
+pub(crate) fn store_options(
+    common: &CommonStorageFields,
+    settings: &OperationSettings,
+    allowed_roots: &[std::path::PathBuf],
+    cluster: &str,
+    create_missing_bucket: bool,
+    client_retry: ClientRetry,
+) -> Result<StoreOptions, RequestError> {
+    let secrets_root = settings.backup_secrets_dir.as_deref();
+    let credentials_dir = common.credentials_dir(secrets_root, cluster)?;
+    Ok(StoreOptions {
         create_missing_bucket,
         credentials_dir,
-        instance_metadata: ctx.settings().instance_metadata,
-        file_within: ctx.policy().allowed_roots.clone(),
+        instance_metadata: settings.instance_metadata,
+        file_within: allowed_roots.to_vec(),
         retry: match client_retry {
             ClientRetry::Quick => object_store::RetryConfig {
                 max_retries: 3,
@@ -134,12 +170,8 @@ pub(super) async fn open_store(
             },
             ClientRetry::Patient => object_store::RetryConfig::default(),
         },
-        ..common.store_options().map_err(OpenError::Request)?
-    };
-    tokio::select! {
-        opened = Storage::open(location, &options) => opened.map_err(OpenError::Store),
-        _ = ctx.cancelled().cancelled() => Err(OpenError::Cancelled),
-    }
+        ..common.store_options()?
+    })
 }
 
 /// A store that cannot be used, as a failure cause naming what to do.
@@ -148,7 +180,7 @@ pub(super) fn store_failure(error: StoreError) -> OperationError {
 }
 
 /// What to do about a store that cannot be used, in this sidecar's settings.
-pub(super) fn store_hint(error: &StoreError) -> &'static str {
+pub(crate) fn store_hint(error: &StoreError) -> &'static str {
     match error {
         StoreError::BucketMissing { .. } => "",
         StoreError::NoCredentials(_) => {

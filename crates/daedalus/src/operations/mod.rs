@@ -11,7 +11,7 @@
 
 pub mod backup;
 mod backup_set;
-mod backup_storage;
+pub(crate) mod backup_storage;
 pub mod cluster;
 pub mod commitlog_backup;
 mod commitlog_replay;

@@ -12,6 +12,7 @@ mod backup_servers;
 mod cli_bin;
 mod cluster;
 mod cluster_backup;
+mod commitlog_archive;
 mod compat;
 mod durability;
 mod e2e;
