@@ -31,10 +31,7 @@ const PHASE: &str = "RESTORE";
 pub async fn run(request: &RestoreRequest, ctx: &RunContext) -> Result<(), OperationError> {
     let cluster = Cluster::find(request, ctx).await?;
     let sub_request = |step: &Step| -> Result<Value, String> {
-        let location = cluster
-            .location
-            .for_node(&cluster.facts(step))
-            .map_err(|e| e.to_string())?;
+        let location = cluster.location_of(step).map_err(|e| e.to_string())?;
         Ok(node_request(request, &location.raw))
     };
     let hours = request.timeout_hours();
@@ -65,8 +62,11 @@ pub async fn check(request: &RestoreRequest, ctx: &RunContext) -> Result<(), Val
         let cluster = Cluster::find(request, ctx).await?;
         let at = u64::try_from(point).unwrap_or(0) * 1000;
         for step in &cluster.steps {
-            let facts = cluster.facts(step);
-            let node = cluster.location.node_path(&facts);
+            let location = cluster.location_of(step)?;
+            let node = location
+                .node
+                .clone()
+                .unwrap_or_else(|| location.node_path(&cluster.facts(step)));
             let store = cluster.storage.store().as_ref();
             let tag = request.snapshot_tag.as_deref();
             let backup = catalog::choose_backup_before(store, &node, tag, at)
@@ -186,6 +186,14 @@ impl Cluster {
             name,
             steps,
         })
+    }
+
+    /// `step`'s own location: the request's bucket with that node's part in place of whatever
+    /// the request named (a cluster-wide backup writes exactly there).
+    fn location_of(&self, step: &Step) -> Result<StorageLocation, OperationError> {
+        self.location
+            .for_node(&self.facts(step))
+            .map_err(|e| failed(format!("the location of {}: {e}", step.ip)))
     }
 
     /// The facts that name `step`'s backups (its location's node part).
