@@ -86,6 +86,18 @@ impl Sidecar {
         into_resp(resp).await
     }
 
+    /// The body of a GET as text (`/metrics`).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(format!("http://{}{path}", self.addr))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
     pub async fn post(&self, body: &Value) -> Resp {
         let resp = self
             .http
