@@ -417,3 +417,95 @@ async fn a_stopped_ring_is_restored_to_one_second_on_every_node() {
         node.kill();
     }
 }
+
+/// A segment damaged in the store: Cassandra will not start on it, and the restore ends FAILED
+/// saying that the data directories hold the backup, that the restore section is still in
+/// place, and what to do; the section is left for the operator, not removed behind their back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_segment_stops_the_start_and_the_record_says_what_to_do() {
+    let node = RealNode::fresh(
+        "pitr-damaged",
+        &NodeOptions {
+            address: "127.0.0.13".into(),
+            jmx_port: 7899,
+            extra: vec!["--yaml".into(), segment_size_setting()],
+            ..NodeOptions::default()
+        },
+    );
+    let archive = node.dir.join("commitlog_archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::write(
+        node.conf_dir().join("commitlog_archiving.properties"),
+        format!(
+            "archive_command=/bin/ln %path {}/%name\n",
+            archive.display()
+        ),
+    )
+    .unwrap();
+    node.start();
+    let root = work_root().join("pitr-damaged-store");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("bucket")).unwrap();
+    let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
+    let stored_dir = root.join("bucket/daedalus-test/dc1/node1/commitlog");
+    let (restart, archive_flag) = (node.restart_command(), archive.display().to_string());
+    let sidecar = Sidecar::start(
+        &node,
+        "127.0.0.1:0",
+        &[
+            "--restart-command",
+            &restart,
+            "--commitlog-archive",
+            &archive_flag,
+            "--commitlog-archive-location",
+            &location,
+        ],
+    )
+    .await;
+    let cql = Cql::connect(&node.native_address()).await;
+    let ks = keyspace("pitr_damaged");
+    cql.create_table(&ks, "t").await;
+    insert(&cql, &ks, "t", 0..10).await;
+    sidecar
+        .run_ok(&json!({"type": "backup", "storageLocation": location,
+                         "snapshotTag": "base", "entities": ks}))
+        .await;
+    insert(&cql, &ks, "t", 100..140).await;
+    let point = (now_millis() / 1000 + 1) as i64;
+    tokio::time::sleep(Duration::from_millis(
+        (point as u64 * 1000 + 300).saturating_sub(now_millis()),
+    ))
+    .await;
+    insert(&cql, &ks, "t", 200..240).await;
+    drop(cql);
+    node.stop();
+    wait_until_empty(&archive).await;
+
+    // Every stored segment gets a damaged header (its size unchanged).
+    for entry in std::fs::read_dir(&stored_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[..64].fill(0xFF);
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let record = sidecar
+        .run(&restore_body(&node, &location, &ks, &rfc3339(point)))
+        .await;
+    assert_eq!(record["state"], "FAILED", "{record}");
+    let message = record["failureCause"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("still has the restore section") && message.contains("restore_*"),
+        "{message}"
+    );
+    assert!(
+        !node.running(),
+        "Cassandra did not start on the damaged segment"
+    );
+    assert!(
+        properties(&node).contains("restore_point_in_time="),
+        "the restore section is left for the operator: {}",
+        properties(&node)
+    );
+}

@@ -164,9 +164,14 @@ async fn replay_to_point(
     let waited = match ctx.settings().restart_command.clone() {
         Some(command) => {
             ctx.report(Finding::Phase("START".to_string()));
-            run_restart_command(ctx, &command, deadline, "stopped").await?;
-            ctx.set_progress(0.9);
-            wait_for_normal(ctx, deadline, "of the start that replays the commit logs").await
+            match run_restart_command(ctx, &command, deadline, "stopped").await {
+                Ok(()) => {
+                    ctx.set_progress(0.9);
+                    wait_for_normal(ctx, deadline, "of the start that replays the commit logs")
+                        .await
+                }
+                Err(error) => Err(error),
+            }
         }
         None => {
             ctx.report(Finding::Phase("WAITING_FOR_START".to_string()));
