@@ -241,6 +241,12 @@ pub struct ServeArgs {
     /// missing. Without this flag the service is asked, as the clouds' SDKs do.
     #[arg(long, env = "DAEDALUS_NO_INSTANCE_METADATA")]
     pub no_instance_metadata: bool,
+    /// Do not resume at start-up the operations a stop of the sidecar interrupted: every one
+    /// then ends FAILED (`SidecarRestart`). By default those safe to run again (backup, list,
+    /// flush, the DOWNLOAD and CLEANUP phases of a restore, commit-log uploads and downloads,
+    /// cluster-wide coordination) carry on in the same record; see docs/OPERATIONS.md.
+    #[arg(long, env = "DAEDALUS_NO_RESUME")]
+    pub no_resume: bool,
     // --- end of operation settings
     // --- Cluster-wide requests: how this sidecar, as coordinator, reaches its peers.
     /// How long a peer sidecar that refuses connections or never answers is retried before its
@@ -478,6 +484,7 @@ impl ServeArgs {
             backup_secrets_dir: self.backup_secrets_dir,
             backup_data_dirs: self.backup_data_dir,
             instance_metadata: !self.no_instance_metadata,
+            resume: !self.no_resume,
             ..OperationSettings::default()
         };
         let commitlog_archive = crate::commitlog_archive::ArchiveSettings::from_flags(
@@ -945,6 +952,15 @@ mod tests {
                 .operations
                 .instance_metadata
         );
+    }
+
+    #[test]
+    fn interrupted_operations_resume_unless_turned_off() {
+        assert!(resolve(&[]).unwrap().operations.resume);
+        assert!(!resolve(&["--no-resume"]).unwrap().operations.resume);
+        let dir = tempfile::tempdir().unwrap();
+        let file = config_file(&dir, "no-resume = true\n");
+        assert!(!resolve(&["--config", &file]).unwrap().operations.resume);
     }
 
     /// Run in a child process (the environment is shared by the tests of this process): the

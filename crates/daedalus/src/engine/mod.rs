@@ -508,8 +508,9 @@ impl Engine {
     }
 
     /// Stops starting operations and gives running ones up to `grace` to finish. Past it, the
-    /// operations' tasks are stopped: those not inside a node call go back to PENDING for the
-    /// next start, those inside one stay RUNNING (FAILED at the next start).
+    /// operations' tasks are stopped: those that resume at the next start stay RUNNING, others
+    /// not inside a node call go back to PENDING for the next start, those inside one stay
+    /// RUNNING (FAILED at the next start).
     pub async fn shutdown(&self, grace: Duration) {
         self.shared.stop.cancel();
         let tasks: Vec<JoinHandle<()>> = self
@@ -536,10 +537,12 @@ impl Engine {
         }
     }
 
-    /// After the grace period, with the operations' tasks stopped: a RUNNING operation that has
-    /// no node call in flight has changed nothing yet that cannot be redone, so it goes back to
-    /// PENDING in the journal and runs at the next start; one with a call in flight keeps RUNNING
-    /// and becomes FAILED at the next start (its outcome is unknown).
+    /// After the grace period, with the operations' tasks stopped: a RUNNING operation that
+    /// resumes (`Operation::resumable`, resuming on) keeps RUNNING and carries on at the next
+    /// start with what it kept; another that has no node call in flight has changed nothing yet
+    /// that cannot be redone, so it goes back to PENDING in the journal and runs at the next
+    /// start; one with a call in flight keeps RUNNING and becomes FAILED at the next start (its
+    /// outcome is unknown).
     async fn requeue_unstarted_work(&self, grace: Duration) {
         let snapshots: Vec<(OperationRecord, bool)> = {
             let mut ops = self.shared.lock();
@@ -550,7 +553,11 @@ impl Engine {
                     match ops.modify(id, |entry| {
                         // A task still finishing its last poll cannot start a call after this.
                         let in_flight = entry.cancel.request().is_some();
-                        if !in_flight {
+                        // One that resumes stays RUNNING: the next start carries it on in the
+                        // same record, with what it kept.
+                        let resumes = self.shared.settings.resume
+                            && entry.record().request.operation().resumable();
+                        if !in_flight && !resumes {
                             let record = entry.record_mut();
                             record.state = State::Pending;
                             record.start_ms = None;
@@ -566,7 +573,9 @@ impl Engine {
                 .collect()
         };
         for (record, in_flight) in snapshots {
-            if in_flight {
+            if record.state == State::Running && !in_flight {
+                tracing::info!(id = %record.id, "operation stopped mid-way; it resumes at the next start");
+            } else if in_flight {
                 tracing::warn!(id = %record.id, "operation still in a node call after {grace:?}; it will be FAILED at the next start");
             } else if let Err(e) = self.shared.journal.put(&record).await {
                 tracing::error!(id = %record.id, error = %e, "cannot journal an operation back to PENDING");

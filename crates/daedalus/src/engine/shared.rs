@@ -15,11 +15,24 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::config::EngineConfig;
-use super::table::{Access, Entry, Found, Table};
+use super::table::{Access, Entry, Found, Interrupted, Table};
 use crate::journal::{Journal, JournalError};
 use crate::node::NodeHandle;
 use crate::operations::{known_types, OperationSettings, ValidationPolicy};
 use crate::record::{now_ms, ErrorObject, FailureCause, OperationRecord, State};
+
+/// The record field that counts the runs of an operation resumed after stops of the sidecar
+/// (absent: one run).
+pub(super) const ATTEMPTS: &str = "attempts";
+
+/// How many runs the record had so far.
+fn attempts(record: &OperationRecord) -> u64 {
+    record
+        .extra
+        .get(ATTEMPTS)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(1)
+}
 
 /// State shared by the engine handle, the dispatcher, the sweeper and every running operation.
 pub(crate) struct Shared {
@@ -136,7 +149,10 @@ impl Shared {
     /// What a previous run left: finished records are served as they were (kept frozen; their
     /// JSON is made by `render_finished` after start, or on first use), PENDING ones are queued
     /// again in submission order, RUNNING ones become FAILED because their outcome is unknown,
-    /// unless they are resumable (`Operation::resumable`): those are queued again to carry on.
+    /// unless they are resumable (`Operation::resumable`) and resuming is on: those stay
+    /// RUNNING, count one more attempt and are queued again to carry on. One that is not
+    /// resumed but may have left something behind (`Operation::leaves_behind`) is queued to
+    /// clear it before it ends FAILED.
     /// Only unfinished rows are decoded here, so a large journal opens quickly. Returns the next
     /// submission number.
     pub(super) async fn recover(&self) -> Result<u64, JournalError> {
@@ -193,20 +209,35 @@ impl Shared {
         }
         let now = now_ms();
         for mut record in interrupted {
-            if record.request.operation().resumable() {
-                // A cluster-wide roll carries on from its journaled plan.
-                record.state = State::Pending;
+            let operation = record.request.operation().clone();
+            let (id, seq) = (record.id, record.seq);
+            if self.settings.resume && operation.resumable() {
+                let attempt = attempts(&record) + 1;
+                record.extra.insert(ATTEMPTS.into(), attempt.into());
                 record.version += 1;
                 self.journal.put(&record).await?;
-                tracing::info!(id = %record.id, "operation was running when the sidecar stopped; it resumes");
-                requeue.push((record.seq, record.id));
-                self.lock().insert(record);
+                tracing::info!(%id, attempt, "operation was running when the sidecar stopped; it resumes");
+                self.insert_interrupted(record, Interrupted::Resume);
+                requeue.push((seq, id));
                 continue;
             }
+            let why = if operation.resumable() {
+                "resuming is turned off (--no-resume)".to_string()
+            } else {
+                operation.not_resumed_because()
+            };
             let message = format!(
-                "the sidecar stopped while this operation was running, so its outcome is unknown; {}",
+                "the sidecar stopped while this operation was running, so its outcome is \
+                 unknown; it is not run again: {why}. {}",
                 record.request.restart_advice()
             );
+            if operation.leaves_behind() {
+                // Stays RUNNING until what the run left is cleared, then ends FAILED.
+                tracing::warn!(%id, "operation was running when the sidecar stopped; what it left is cleared, then it is FAILED");
+                self.insert_interrupted(record, Interrupted::WindUp { message });
+                requeue.push((seq, id));
+                continue;
+            }
             record.state = State::Failed;
             record.progress = 1.0;
             record.completion_ms = Some(now);
@@ -217,7 +248,7 @@ impl Shared {
             });
             record.version += 1;
             self.journal.put(&record).await?;
-            tracing::warn!(id = %record.id, "operation was running when the sidecar stopped; marked FAILED");
+            tracing::warn!(%id, "operation was running when the sidecar stopped; marked FAILED");
             let json = Bytes::from(record.to_api_bytes());
             self.lock().insert_frozen(&record, json);
         }
@@ -226,6 +257,14 @@ impl Shared {
             let _ = self.queue.send(id);
         }
         Ok(next_seq)
+    }
+
+    /// A RUNNING record left by a stop of the sidecar, kept RUNNING for its next run.
+    fn insert_interrupted(&self, record: OperationRecord, next: Interrupted) {
+        let id = record.id;
+        let mut ops = self.lock();
+        ops.insert(record);
+        ops.modify(&id, |entry| entry.interrupted = Some(next));
     }
 
     /// Makes the JSON of every finished record loaded at start (`recover`), reading the journal

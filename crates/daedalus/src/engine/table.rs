@@ -43,6 +43,17 @@ pub(crate) struct Entry {
     /// `Request::duplicate_key`, made once when the record enters the table.
     duplicate_key: Option<String>,
     exclusive: bool,
+    /// A RUNNING record left by a stop of the sidecar and queued again: what its next run is.
+    pub(super) interrupted: Option<Interrupted>,
+}
+
+/// What becomes of a run a stop of the sidecar interrupted (decided at start, by the engine).
+#[derive(Debug, Clone)]
+pub(crate) enum Interrupted {
+    /// It runs again, in the same record, still RUNNING.
+    Resume,
+    /// It clears what it left (`Operation::clean_up`), then ends FAILED with this cause.
+    WindUp { message: String },
 }
 
 impl Entry {
@@ -146,6 +157,7 @@ impl Table {
             cancel: Arc::new(Cancellation::default()),
             revision: next_revision(),
             record,
+            interrupted: None,
         };
         self.index_state(key, entry.record.type_name(), entry.record.state);
         if !entry.record.state.is_finished() {

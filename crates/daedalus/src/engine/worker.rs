@@ -15,8 +15,9 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::shared::{Shared, TransitionError};
-use crate::operations::{OperationError, Reporter, RunContext};
+use super::shared::{Shared, TransitionError, ATTEMPTS};
+use super::table::Interrupted;
+use crate::operations::{OperationError, Reporter, Resumed, RunContext};
 use crate::record::{now_ms, ErrorObject, FailureCause, State};
 
 /// First wait before a transition the journal refused is tried again; doubled up to the max.
@@ -42,7 +43,7 @@ pub(super) async fn dispatch(
                 Err(_) => return,
             },
         };
-        let ctx = loop {
+        let claimed = loop {
             let id = tokio::select! {
                 () = stop.cancelled() => return,
                 id = queue.recv() => match id {
@@ -50,50 +51,88 @@ pub(super) async fn dispatch(
                     None => return,
                 },
             };
-            if let Some(ctx) = claim(&shared, id).await {
-                break ctx;
+            if let Some(claimed) = claim(&shared, id).await {
+                break claimed;
             }
         };
         let mut running = running.lock().unwrap_or_else(|p| p.into_inner());
         while running.try_join_next().is_some() {}
-        running.spawn(run(shared.clone(), ctx, permit));
+        running.spawn(run(shared.clone(), claimed, permit));
     }
 }
 
-/// PENDING → RUNNING with `startTime`, journaled before anything runs. `None` when the operation
-/// is no longer pending, or when the engine stops before the journal took the change.
-async fn claim(shared: &Arc<Shared>, id: Uuid) -> Option<RunContext> {
+/// An operation a worker is about to run.
+struct Claimed {
+    ctx: RunContext,
+    /// Set for a run a stop of the sidecar interrupted and that is not resumed: what it left is
+    /// cleared and it ends FAILED with this cause.
+    wind_up: Option<String>,
+}
+
+/// PENDING → RUNNING with `startTime`, journaled before anything runs; or a RUNNING record left
+/// by a stop of the sidecar (`Shared::recover`), which keeps its state, start and fields. `None`
+/// when the operation is no longer to run, or when the engine stops before the journal took the
+/// change.
+async fn claim(shared: &Arc<Shared>, id: Uuid) -> Option<Claimed> {
     let mut wait = RETRY_FIRST;
     loop {
         let outcome = shared
-            .transition(id, |entry| {
-                if entry.record().state != State::Pending {
-                    return Err(());
+            .transition(id, |entry| match entry.record().state {
+                State::Pending => {
+                    let record = entry.record_mut();
+                    record.state = State::Running;
+                    record.start_ms = Some(now_ms());
+                    Ok((entry.cancel.clone(), None))
                 }
-                let record = entry.record_mut();
-                record.state = State::Running;
-                record.start_ms = Some(now_ms());
-                Ok(entry.cancel.clone())
+                State::Running if entry.interrupted.is_some() => {
+                    Ok((entry.cancel.clone(), entry.interrupted.take()))
+                }
+                _ => Err(()),
             })
             .await?;
         match outcome {
-            Ok((snapshot, cancel)) => {
-                tracing::info!(%id, r#type = snapshot.type_name(), "operation started");
+            Ok((snapshot, (cancel, interrupted))) => {
                 let reporter: Arc<dyn Reporter> = Arc::new(RecordReporter {
                     shared: shared.clone(),
                     id,
                 });
-                return Some(
-                    RunContext::new(
-                        id,
-                        shared.node.clone(),
-                        reporter,
-                        cancel,
-                        shared.settings.clone(),
-                        shared.policy.clone(),
-                    )
-                    .with_stopping(shared.stop.clone()),
-                );
+                let ctx = RunContext::new(
+                    id,
+                    shared.node.clone(),
+                    reporter,
+                    cancel,
+                    shared.settings.clone(),
+                    shared.policy.clone(),
+                )
+                .with_stopping(shared.stop.clone());
+                let (ctx, wind_up) = match interrupted {
+                    None => {
+                        tracing::info!(%id, r#type = snapshot.type_name(), "operation started");
+                        (ctx, None)
+                    }
+                    Some(Interrupted::Resume) => {
+                        let attempt = snapshot
+                            .extra
+                            .get(ATTEMPTS)
+                            .and_then(Value::as_u64)
+                            .unwrap_or(2);
+                        tracing::info!(%id, r#type = snapshot.type_name(), attempt, "operation resumed");
+                        let resumed = Resumed {
+                            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+                            fields: snapshot.extra,
+                        };
+                        (ctx.with_resumed(resumed), None)
+                    }
+                    Some(Interrupted::WindUp { message }) => {
+                        tracing::info!(%id, r#type = snapshot.type_name(), "clearing what an interrupted operation left");
+                        let resumed = Resumed {
+                            attempt: 2,
+                            fields: snapshot.extra,
+                        };
+                        (ctx.with_resumed(resumed), Some(message))
+                    }
+                };
+                return Some(Claimed { ctx, wind_up });
             }
             Err(TransitionError::Refused(()) | TransitionError::Finished) => return None,
             Err(TransitionError::Journal(e)) => {
@@ -123,6 +162,7 @@ struct RecordReporter {
     id: Uuid,
 }
 
+#[async_trait::async_trait]
 impl Reporter for RecordReporter {
     fn progress(&self, fraction: f64) {
         self.shared
@@ -133,6 +173,26 @@ impl Reporter for RecordReporter {
         self.shared.update_running(self.id, |r| {
             r.extra.insert(key.to_string(), value);
         });
+    }
+
+    async fn keep(&self, key: &str, value: Value) -> Result<(), String> {
+        let changed = self
+            .shared
+            .transition(self.id, |entry| {
+                if entry.record().state != State::Running {
+                    return Err(());
+                }
+                entry.record_mut().extra.insert(key.to_string(), value);
+                Ok(())
+            })
+            .await;
+        match changed {
+            Some(Ok(_)) => Ok(()),
+            None | Some(Err(TransitionError::Refused(()) | TransitionError::Finished)) => {
+                Err("the operation is no longer running".to_string())
+            }
+            Some(Err(TransitionError::Journal(e))) => Err(e.to_string()),
+        }
     }
 }
 
@@ -147,7 +207,8 @@ impl<T> Drop for AbortOnDrop<T> {
 
 /// Runs one operation to its final state. The operation runs in its own task so that a panic
 /// becomes FAILED instead of a lost worker.
-async fn run(shared: Arc<Shared>, ctx: RunContext, _permit: OwnedSemaphorePermit) {
+async fn run(shared: Arc<Shared>, claimed: Claimed, _permit: OwnedSemaphorePermit) {
+    let Claimed { ctx, wind_up } = claimed;
     let id = ctx.id();
     let Some(request) = shared.lock().live(&id).map(|e| e.record().request.clone()) else {
         return;
@@ -156,7 +217,15 @@ async fn run(shared: Arc<Shared>, ctx: RunContext, _permit: OwnedSemaphorePermit
     let span = tracing::info_span!("operation", %id);
     let operation = request.operation().clone();
     let mut task = AbortOnDrop(tokio::spawn(tracing::Instrument::instrument(
-        async move { operation.run(&ctx).await },
+        async move {
+            match wind_up {
+                None => operation.run(&ctx).await,
+                Some(message) => {
+                    operation.clean_up(&ctx).await;
+                    Err(OperationError::failed("SidecarRestart", message))
+                }
+            }
+        },
         span,
     )));
     let outcome = match (&mut task.0).await {

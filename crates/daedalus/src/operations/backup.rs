@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,17 +82,31 @@ impl StorageKind for Backup {
     }
 
     fn restart_advice(request: &BackupRequest) -> Option<String> {
-        let tag = tag(request);
-        let snapshot = match layout::parse_full_tag(tag) {
-            Some(given) => given.name,
-            None => format!("{tag}-<schema version>-<millis>"),
-        };
         Some(format!(
             "the backup to {} was interrupted before its manifest was written, so it is not a \
-             backup; submit it again: objects already uploaded are skipped. Clear the snapshot \
-             it left on the node (nodetool listsnapshots; nodetool clearsnapshot -t {snapshot})",
+             backup; submit it again: objects already uploaded are skipped. The snapshot it \
+             took is cleared by the sidecar (the record's snapshotCleared; else its \
+             snapshotNotCleared says how to clear it by hand)",
             request.common.storage_location.as_deref().unwrap_or(""),
         ))
+    }
+
+    /// The full tag is kept in the journal before the snapshot is taken, so a resumed run uses
+    /// the same snapshot; objects already uploaded are skipped, and the manifest is written
+    /// last, once.
+    fn resumable(_: &BackupRequest) -> bool {
+        true
+    }
+
+    fn leaves_behind(_: &BackupRequest) -> bool {
+        true
+    }
+
+    /// Clears the snapshot an interrupted run kept the name of.
+    async fn clean_up(op: &BackupOperation, ctx: &RunContext) {
+        if let Some(full_tag) = kept_snapshot(ctx) {
+            op.clear_snapshot(ctx, &full_tag).await;
+        }
     }
 
     async fn run(op: &BackupOperation, ctx: &RunContext) -> Result<(), OperationError> {
@@ -113,13 +128,51 @@ fn tag(request: &BackupRequest) -> &str {
     request.snapshot_tag.as_deref().unwrap_or("autosnap")
 }
 
+/// The full tag an interrupted run of this backup kept before it took its snapshot.
+fn kept_snapshot(ctx: &RunContext) -> Option<String> {
+    let name = Finding::SnapshotName(String::new()).into_field()?.0;
+    ctx.kept(&name)?.as_str().map(str::to_string)
+}
+
 impl BackupOperation {
+    /// The backup, and its snapshot cleared whatever happened once it may exist.
     async fn back_up(&self, ctx: &RunContext) -> Result<(), OperationError> {
+        let resumed = kept_snapshot(ctx);
+        let (full_tag, schema_version) = match &resumed {
+            // A cancel of a resumed backup still clears the snapshot below.
+            Some(kept) => backup_set::full_tag(ctx, kept).await?,
+            None => {
+                ctx.checkpoint()?;
+                let (full_tag, schema_version) = backup_set::full_tag(ctx, self.tag()).await?;
+                // Journaled before the snapshot is taken: whatever stops this run, the
+                // sidecar knows which snapshot to carry on with or to clear.
+                ctx.keep(Finding::SnapshotName(full_tag.clone())).await?;
+                (full_tag, schema_version)
+            }
+        };
+        let snapshot = Snapshot {
+            full_tag,
+            resumed: resumed.is_some(),
+            may_exist: AtomicBool::new(resumed.is_some()),
+        };
+        let outcome = self.back_up_with(ctx, &snapshot, &schema_version).await;
+        if snapshot.may_exist.load(Ordering::SeqCst) {
+            self.clear_snapshot(ctx, &snapshot.full_tag).await;
+        }
+        outcome
+    }
+
+    async fn back_up_with(
+        &self,
+        ctx: &RunContext,
+        snapshot: &Snapshot,
+        schema_version: &str,
+    ) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let request = &self.request;
         let node = ctx.node().await?;
-        let (full_tag, schema_version) = backup_set::full_tag(ctx, self.tag()).await?;
-        ctx.report(Finding::SnapshotName(full_tag.clone()));
+        let full_tag = snapshot.full_tag.clone();
+        let schema_version = schema_version.to_string();
 
         let facts = node_facts(ctx).await?;
         let location = request.common.location().map_err(configuration)?;
@@ -144,8 +197,12 @@ impl BackupOperation {
         let tokens = ctx.read(|n| async move { n.tokens().await }).await?;
         ctx.checkpoint()?;
 
-        let taken = ctx
-            .uninterruptible(
+        let taken = if snapshot.resumed && snapshot.exists(ctx).await {
+            tracing::info!(snapshot = %full_tag, "the interrupted run's snapshot is there; its upload carries on");
+            Ok(Ok(()))
+        } else {
+            snapshot.may_exist.store(true, Ordering::SeqCst);
+            ctx.uninterruptible(
                 "takeSnapshot",
                 node.take_snapshot(
                     &full_tag,
@@ -153,7 +210,8 @@ impl BackupOperation {
                     &SnapshotOptions::default(),
                 ),
             )
-            .await;
+            .await
+        };
         let outcome = match taken {
             Err(cancelled) => Err(cancelled),
             Ok(Err(refused)) => Err(OperationError::from(refused)),
@@ -180,26 +238,14 @@ impl BackupOperation {
                 }
             }
         };
-        let uploaded = match outcome {
-            Ok(uploaded) => uploaded,
-            Err(error) => {
-                self.clear_snapshot(ctx, &full_tag).await;
-                return Err(error);
-            }
-        };
+        let uploaded = outcome?;
         if request.uploads_topology() {
-            if let Err(error) =
-                upload_topology(ctx, &storage, &facts, &full_tag, &schema_version).await
-            {
-                self.clear_snapshot(ctx, &full_tag).await;
-                return Err(error);
-            }
+            upload_topology(ctx, &storage, &facts, &full_tag, &schema_version).await?;
         }
         ctx.report(Finding::UploadedFiles(uploaded.sent));
         ctx.report(Finding::SkippedFiles(uploaded.files - uploaded.sent));
         ctx.report(Finding::RefreshedFiles(uploaded.refreshed));
         ctx.report(Finding::UploadedBytes(uploaded.sent_bytes));
-        self.clear_snapshot(ctx, &full_tag).await;
         Ok(())
     }
 
@@ -250,18 +296,42 @@ impl BackupOperation {
         Ok(dirs.into_iter().collect())
     }
 
-    /// Clears the backup's snapshot; a failure is kept in the record, not raised over the
-    /// backup's own outcome.
+    /// Clears the backup's snapshot; the record says whether it did. A failure is kept in the
+    /// record, not raised over the backup's own outcome.
     async fn clear_snapshot(&self, ctx: &RunContext, full_tag: &str) {
         let tag = full_tag.to_string();
         let cleared = ctx
             .read(|n| async move { n.clear_snapshot(Some(&tag), &[]).await })
             .await;
+        ctx.report(Finding::SnapshotCleared(cleared.is_ok()));
         if let Err(error) = cleared {
             tracing::warn!(snapshot = full_tag, %error, "could not clear the backup's snapshot");
             ctx.report(Finding::SnapshotNotCleared(format!(
                 "{error}; clear it with nodetool clearsnapshot -t {full_tag}"
             )));
+        }
+    }
+}
+
+/// The snapshot of one backup, named by its full tag.
+struct Snapshot {
+    full_tag: String,
+    /// Named by an interrupted run of this backup, which may have taken it.
+    resumed: bool,
+    /// Whether it may be on the node (taken, or being taken): then it is cleared at the end.
+    may_exist: AtomicBool,
+}
+
+impl Snapshot {
+    /// Whether the node lists it; `false` when the node cannot say (then it is taken again,
+    /// which Cassandra refuses only if it is there after all).
+    async fn exists(&self, ctx: &RunContext) -> bool {
+        match ctx.read(|n| async move { n.snapshot_tags().await }).await {
+            Ok(tags) => tags.contains(&self.full_tag),
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the node's snapshots");
+                false
+            }
         }
     }
 }

@@ -44,6 +44,11 @@ impl StorageKind for CommitLogBackup {
         vec![UsedPath::new(field, path.display().to_string())]
     }
 
+    /// It only uploads, and segments already stored are skipped.
+    fn resumable(_: &CommitLogBackupRequest) -> bool {
+        true
+    }
+
     fn restart_advice(_: &CommitLogBackupRequest) -> Option<String> {
         Some(
             "commitlog-backup only uploads: submit it again, segments already stored are skipped"

@@ -62,6 +62,12 @@ impl StorageKind for CommitLogRestore {
         Some("commitlog_archiving.properties".to_string())
     }
 
+    /// Downloads are checked and kept, and the restore section of the properties is written
+    /// whole each time.
+    fn resumable(_: &CommitLogRestoreRequest) -> bool {
+        true
+    }
+
     fn restart_advice(_: &CommitLogRestoreRequest) -> Option<String> {
         Some(
             "commitlog-restore was interrupted: keep Cassandra stopped and submit it again \

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use cassandra::{Node, NodeError};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -83,11 +83,23 @@ impl OperationError {
 }
 
 /// Where a running operation's progress and findings go (the engine's record).
+#[async_trait::async_trait]
 pub trait Reporter: Send + Sync {
     /// `progress`, already clamped to 0..1.
     fn progress(&self, fraction: f64);
     /// An extra top-level field of the record (`sstables`, `bytes`, `operationMode`...).
     fn field(&self, key: &str, value: Value);
+    /// Like `field`, and in the journal when this returns (`Err`: why it is not).
+    async fn keep(&self, key: &str, value: Value) -> Result<(), String>;
+}
+
+/// What the run before this one (interrupted by a stop of the sidecar) left in the record.
+#[derive(Debug, Clone, Default)]
+pub struct Resumed {
+    /// Which run this is: 1 for the first.
+    pub attempt: u32,
+    /// The record's fields as the journal had them when the sidecar stopped.
+    pub fields: Map<String, Value>,
 }
 
 /// A cancel request and the uninterruptible call in flight, shared by the engine (which
@@ -126,6 +138,7 @@ pub struct RunContext {
     settings: Arc<OperationSettings>,
     policy: Arc<ValidationPolicy>,
     stopping: CancellationToken,
+    resumed: Arc<Resumed>,
 }
 
 impl RunContext {
@@ -145,7 +158,47 @@ impl RunContext {
             settings,
             policy,
             stopping: CancellationToken::new(),
+            resumed: Arc::new(Resumed {
+                attempt: 1,
+                fields: Map::new(),
+            }),
         }
+    }
+
+    /// The same context, for a run that carries on from an interrupted one.
+    pub fn with_resumed(mut self, resumed: Resumed) -> RunContext {
+        self.resumed = Arc::new(resumed);
+        self
+    }
+
+    /// Which run of this operation this is: 1, or more once it was resumed after a stop of the
+    /// sidecar.
+    pub fn attempt(&self) -> u32 {
+        self.resumed.attempt
+    }
+
+    /// A field an interrupted run of this operation kept with [`RunContext::keep`] (or that the
+    /// journal had anyway when the sidecar stopped); `None` on a first run.
+    pub fn kept(&self, finding_key: &str) -> Option<&Value> {
+        if self.resumed.attempt <= 1 {
+            return None;
+        }
+        self.resumed.fields.get(finding_key)
+    }
+
+    /// Records a finding and waits until the journal has it, so that a run resumed after a
+    /// stop of the sidecar finds it ([`RunContext::kept`]): what must not be chosen twice (the
+    /// snapshot a backup is about to take) is kept before it is acted on.
+    pub async fn keep(&self, finding: Finding) -> Result<(), OperationError> {
+        let Some((key, value)) = finding.into_field() else {
+            return Ok(());
+        };
+        self.reporter.keep(&key, value).await.map_err(|e| {
+            OperationError::failed(
+                "Journal",
+                format!("cannot journal {key} before acting on it: {e}"),
+            )
+        })
     }
 
     /// The same context, told that the sidecar is stopping through `token`.

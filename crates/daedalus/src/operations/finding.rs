@@ -37,6 +37,9 @@ pub enum Finding {
     RefreshedFiles(usize),
     UploadedBytes(u64),
     SnapshotNotCleared(String),
+    /// Whether the sidecar cleared the backup's snapshot once the backup ended, whatever its
+    /// outcome (a restart included).
+    SnapshotCleared(bool),
     Manifest(String),
     /// The topology file a cluster-wide backup wrote.
     Topology(String),
@@ -55,6 +58,8 @@ pub enum Finding {
     FilesDownloaded(usize),
     FilesAlreadyPresent(usize),
     FilesRemoved(usize),
+    /// Why the downloads of a DOWNLOAD that did not finish could not be removed.
+    DownloadsNotRemoved(String),
     FilesKept(usize),
     TablesImported(usize),
 

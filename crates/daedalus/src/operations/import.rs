@@ -153,6 +153,11 @@ impl OperationType for ImportRequest {
 
 #[async_trait]
 impl Operation for ImportRequest {
+    fn not_resumed_because(&self) -> String {
+        "importing again would load the SSTables that the first run loaded a second time"
+            .to_string()
+    }
+
     fn restart_advice(&self) -> Option<String> {
         Some(format!(
             "check whether the SSTables from {} reached table {}.{} (its data directory, \

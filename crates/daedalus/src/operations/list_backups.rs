@@ -57,6 +57,11 @@ impl StorageKind for List {
         Some("list only reads the bucket: submit it again".to_string())
     }
 
+    /// It only reads the bucket.
+    fn resumable(_: &ListRequest) -> bool {
+        true
+    }
+
     async fn run(op: &ListBackupsOperation, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let (storage, scope) = open_catalog(ctx, &op.request.common).await?;

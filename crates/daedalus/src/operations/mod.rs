@@ -46,7 +46,7 @@ pub use backup::BackupOperation;
 pub use commitlog_backup::CommitLogBackupOperation;
 pub use commitlog_restore::CommitLogRestoreOperation;
 pub use compaction::{CleanupRequest, ScrubRequest, UpgradeSSTablesRequest};
-pub use context::{Cancellation, OperationError, Reporter, RunContext, SourcedError};
+pub use context::{Cancellation, OperationError, Reporter, Resumed, RunContext, SourcedError};
 pub use finding::Finding;
 pub use import::ImportRequest;
 pub use list_backups::ListBackupsOperation;
@@ -423,7 +423,10 @@ mod tests {
             &policy,
         )
         .unwrap();
-        assert!(!local.operation().resumable());
+        assert!(
+            local.operation().resumable(),
+            "a node's backup resumes too, under the snapshot it kept"
+        );
         let e = Request::from_json(
             &json!({"type": "backup", "storageLocation": "s3://b/c/d",
                     "globalRequest": true}),
@@ -431,6 +434,73 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("storageLocation"), "{}", e.message);
+    }
+
+    /// Every registered type is decided: resumed after a stop of the sidecar, or ended with a
+    /// reason of its own (the default reason fits the calls Cassandra carries on by itself).
+    #[test]
+    fn every_type_either_resumes_or_says_why_not() {
+        let policy = ValidationPolicy::default();
+        let restore = |phase: &str, strategy: &str| {
+            json!({"type": "restore", "storageLocation": "file:///tmp/b/c/d/n",
+                   "snapshotTag": "s", "restorationStrategyType": strategy,
+                   "restorationPhase": phase,
+                   "import": {"type": "import", "sourceDir": "/tmp/restore-src"}})
+        };
+        let resumed = [
+            json!({"type": "backup", "storageLocation": "s3://b/c/d/n"}),
+            json!({"type": "list", "storageLocation": "s3://b"}),
+            json!({"type": "flush", "keyspace": "ks"}),
+            json!({"type": "commitlog-backup", "storageLocation": "s3://b/c/d/n",
+                   "cassandraCommitLogDirectory": "/tmp/commitlog"}),
+            restore("INIT", "IMPORT"),
+            restore("CLUSTER_HEALTHCHECK", "IMPORT"),
+            restore("DOWNLOAD", "IMPORT"),
+            restore("CLEANUP", "HARDLINKS"),
+        ];
+        for body in resumed {
+            let request = Request::from_json(&body, &policy).unwrap();
+            assert!(request.operation().resumable(), "{body}");
+        }
+        let ended = [
+            (
+                json!({"type": "truncate", "keyspace": "ks", "table": "t"}),
+                "truncat",
+            ),
+            (json!({"type": "decommission"}), "decommission"),
+            (json!({"type": "drain"}), "drain"),
+            (json!({"type": "restart"}), "restarted"),
+            (
+                json!({"type": "import", "keyspace": "ks", "table": "t", "sourceDir": "/tmp"}),
+                "second",
+            ),
+            (
+                json!({"type": "remove-backup", "storageLocation": "s3://b/c/d/n",
+                    "backupName": "s-1"}),
+                "more than",
+            ),
+            (json!({"type": "cleanup", "keyspace": "ks"}), "twice"),
+            (json!({"type": "scrub", "keyspace": "ks"}), "twice"),
+            (
+                json!({"type": "upgradesstables", "keyspace": "ks"}),
+                "twice",
+            ),
+            (json!({"type": "rebuild"}), "twice"),
+            (
+                json!({"type": "refresh", "keyspace": "ks", "table": "t"}),
+                "twice",
+            ),
+            (restore("TRUNCATE", "IMPORT"), "truncat"),
+            (restore("IMPORT", "IMPORT"), "second"),
+        ];
+        for (body, why) in ended {
+            let request =
+                Request::from_json(&body, &policy).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+            let operation = request.operation();
+            assert!(!operation.resumable(), "{body}");
+            let reason = operation.not_resumed_because();
+            assert!(reason.contains(why), "{body}: {reason}");
+        }
     }
 
     #[test]

@@ -45,9 +45,12 @@ pub trait Operation: Send + Sync + fmt::Debug + 'static {
         None
     }
 
-    /// Whether a run interrupted by a stop of the sidecar can simply run again at the next start
-    /// and carry on where it was (it keeps its own durable progress, as the coordinator of a
-    /// cluster-wide request does). Others become FAILED, their outcome unknown.
+    /// Whether a run interrupted by a stop of the sidecar is safe to run again at the next start,
+    /// in the same record, and carries on where it was: everything it did is either idempotent
+    /// or found again (uploads skip stored objects, downloads keep verified files, a coordinator
+    /// reads its journaled plan), and what it must not choose twice it keeps with
+    /// [`RunContext::keep`]. Others become FAILED, their outcome unknown, saying
+    /// [`Operation::not_resumed_because`].
     fn resumable(&self) -> bool {
         false
     }
@@ -59,6 +62,26 @@ pub trait Operation: Send + Sync + fmt::Debug + 'static {
     async fn preflight(&self, _ctx: &RunContext) -> Result<(), ValidationError> {
         Ok(())
     }
+
+    /// Why an interrupted run is not run again at the next start (for a type that is not
+    /// [`Operation::resumable`]), as the cause of its FAILED record says it.
+    fn not_resumed_because(&self) -> String {
+        "Cassandra goes on with a call the sidecar made even when the sidecar stops, so a \
+         second run could do the same work twice, at the same time"
+            .to_string()
+    }
+
+    /// Whether a run that ended before its end (interrupted and not resumed) may have left
+    /// something on the node for [`Operation::clean_up`] to clear.
+    fn leaves_behind(&self) -> bool {
+        false
+    }
+
+    /// Clears what a run left behind when it will not carry on (a backup's snapshot, a restore's
+    /// downloads), reporting what it did as findings. Called for an interrupted run that is not
+    /// resumed, before its record ends FAILED; it must not fail (what it cannot clear, it
+    /// reports).
+    async fn clean_up(&self, _ctx: &RunContext) {}
 
     /// Runs the operation to its end. Progress, findings and cancellation go through `ctx`.
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError>;

@@ -309,6 +309,18 @@ impl<T: OperationType> Operation for Checked<T> {
         self.0.preflight(ctx).await
     }
 
+    fn not_resumed_because(&self) -> String {
+        self.0.not_resumed_because()
+    }
+
+    fn leaves_behind(&self) -> bool {
+        self.0.leaves_behind()
+    }
+
+    async fn clean_up(&self, ctx: &RunContext) {
+        self.0.clean_up(ctx).await
+    }
+
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         recheck(T::PATH_FIELDS, &self.0.paths(), ctx).await?;
         self.0.run(ctx).await

@@ -36,6 +36,14 @@ impl StorageKind for RemoveBackup {
         request.common.storage_location.clone()
     }
 
+    fn not_resumed_because(_: &RemoveBackupRequest) -> Option<String> {
+        Some(
+            "which backups go is chosen when it runs (removeOldest, olderThan): a second run \
+             could remove more than the request meant"
+                .to_string(),
+        )
+    }
+
     fn restart_advice(_: &RemoveBackupRequest) -> Option<String> {
         Some(
             "the removal was interrupted: manifests go first, so every backup still listed is \

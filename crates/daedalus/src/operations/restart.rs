@@ -66,6 +66,12 @@ impl Operation for RestartRequest {
         ))
     }
 
+    fn not_resumed_because(&self) -> String {
+        "the node may have been drained or restarted already: a second run would take it down \
+         again"
+            .to_string()
+    }
+
     fn restart_advice(&self) -> Option<String> {
         Some(CHECK_MODE_AND_PROCESS.to_string())
     }

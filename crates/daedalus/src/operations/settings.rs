@@ -36,6 +36,10 @@ pub struct OperationSettings {
     /// instance metadata service (`--no-instance-metadata` turns it off). Off in `Default`,
     /// which the binary never uses: tests and embedders opt in.
     pub instance_metadata: bool,
+    /// Whether a run interrupted by a stop of the sidecar, of a type that is safe to run again
+    /// (`Operation::resumable`), carries on at the next start (`--no-resume` turns it off: it
+    /// then ends FAILED as the others do).
+    pub resume: bool,
 }
 
 impl Default for OperationSettings {
@@ -50,6 +54,7 @@ impl Default for OperationSettings {
             backup_data_dirs: Vec::new(),
             cluster: None,
             instance_metadata: false,
+            resume: true,
         }
     }
 }

@@ -80,6 +80,19 @@ pub trait StorageKind: Send + Sync + Sized + 'static {
         false
     }
 
+    fn not_resumed_because(_request: &Self::Request) -> Option<String> {
+        None
+    }
+
+    /// See [`Operation::leaves_behind`].
+    fn leaves_behind(_request: &Self::Request) -> bool {
+        false
+    }
+
+    /// See [`Operation::clean_up`]; also called when a run read back from the journal cannot
+    /// go on without a secret the journal does not keep.
+    async fn clean_up(_op: &StorageOp<Self>, _ctx: &RunContext) {}
+
     /// See [`OperationType::coordinator`].
     fn coordinator(_request: &mut Self::Request, _spread: Spread) -> Option<Arc<dyn Operation>> {
         None
@@ -196,8 +209,28 @@ impl<K: StorageKind> Operation for StorageOp<K> {
         K::preflight(self, ctx).await
     }
 
+    fn not_resumed_because(&self) -> String {
+        K::not_resumed_because(&self.request).unwrap_or_else(|| {
+            "it is not one of the operations that are safe to run twice".to_string()
+        })
+    }
+
+    fn leaves_behind(&self) -> bool {
+        K::leaves_behind(&self.request)
+    }
+
+    async fn clean_up(&self, ctx: &RunContext) {
+        K::clean_up(self, ctx).await
+    }
+
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
-        check_secrets_kept(self.request.common().has_withheld_secret())?;
+        if let Err(e) = check_secrets_kept(self.request.common().has_withheld_secret()) {
+            // A run resumed from the journal may have left something it can no longer finish.
+            if ctx.attempt() > 1 {
+                K::clean_up(self, ctx).await;
+            }
+            return Err(e);
+        }
         scrub_secrets(K::run(self, ctx).await, self.request.common())
     }
 }

@@ -57,6 +57,11 @@ impl Operation for FlushRequest {
         Some(format!("{}/{}", self.keyspace, tables_key(&self.tables)))
     }
 
+    /// A second flush writes out only what reached the memtables since the first.
+    fn resumable(&self) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &RunContext) -> Result<(), OperationError> {
         ctx.checkpoint()?;
         let node = ctx.node().await?;
@@ -164,6 +169,12 @@ impl Operation for TruncateRequest {
              (environment DAEDALUS_ENABLE_TRUNCATE=true, or enable-truncate = true in the \
              config file) to allow it",
         ))
+    }
+
+    fn not_resumed_because(&self) -> String {
+        "truncating again would also remove what was written to the table since the first \
+         truncate"
+            .to_string()
     }
 
     fn restart_advice(&self) -> Option<String> {

@@ -192,6 +192,12 @@ impl Operation for DecommissionRequest {
         Some("*/".to_string())
     }
 
+    fn not_resumed_because(&self) -> String {
+        "decommission goes on in Cassandra without the sidecar, and the node may have left the \
+         ring already: a second call would fail or start over"
+            .to_string()
+    }
+
     fn is_exclusive(&self) -> bool {
         true
     }
@@ -251,6 +257,12 @@ impl OperationType for DrainRequest {
 impl Operation for DrainRequest {
     fn conflict_key(&self) -> Option<String> {
         Some("*/".to_string())
+    }
+
+    fn not_resumed_because(&self) -> String {
+        "drain goes on in Cassandra without the sidecar and leaves the node not accepting \
+         writes: whether it should be drained still is the operator's call"
+            .to_string()
     }
 
     fn is_exclusive(&self) -> bool {

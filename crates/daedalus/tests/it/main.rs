@@ -26,5 +26,6 @@ mod pitr;
 mod prod;
 mod reads;
 mod restore;
+mod resume;
 mod shutdown;
 mod tls_binary;

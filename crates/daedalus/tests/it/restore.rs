@@ -76,7 +76,7 @@ impl Backup {
         h
     }
 
-    fn keys(&self) -> Vec<String> {
+    pub(crate) fn keys(&self) -> Vec<String> {
         self.manifest
             .entries()
             .map(|e| e.object_key.clone())

@@ -90,9 +90,32 @@ impl StorageKind for Restore {
         Some(restart_advice(request, &phases(request)))
     }
 
-    /// A coordinated restore keeps its plan in the journal and carries on after a restart.
+    /// A coordinated restore keeps its plan in the journal and carries on after a restart; a
+    /// node's phase does when running it twice does no harm: INIT and CLUSTER_HEALTHCHECK
+    /// change nothing, DOWNLOAD keeps the files already verified on disk, CLEANUP removes what
+    /// is left to remove.
     fn resumable(request: &RestoreRequest) -> bool {
-        is_coordinated(request)
+        is_coordinated(request) || not_resumed_because(request).is_none()
+    }
+
+    fn not_resumed_because(request: &RestoreRequest) -> Option<String> {
+        not_resumed_because(request)
+    }
+
+    fn leaves_behind(request: &RestoreRequest) -> bool {
+        deletes_failed_downloads(request)
+    }
+
+    /// Removes what an interrupted DOWNLOAD wrote, unless the request keeps downloads.
+    async fn clean_up(op: &RestoreOperation, ctx: &RunContext) {
+        if !deletes_failed_downloads(&op.request) {
+            return;
+        }
+        let removed = match phases::Restore::open(&op.request, ctx).await {
+            Ok(restore) => restore.remove_downloads().await,
+            Err(e) => Err(e),
+        };
+        report_removed(ctx, removed);
     }
 
     /// A restore to a moment the archive cannot reach is refused before it is accepted.
@@ -113,6 +136,56 @@ impl StorageKind for Restore {
 fn is_coordinated(request: &RestoreRequest) -> bool {
     request.global_request
         && (request.strategy() != RestorationStrategy::InPlace || request.point_in_time.is_some())
+}
+
+/// Why a node's restore interrupted by a stop of the sidecar is not run again; `None` when it
+/// is (see `Restore::resumable`).
+fn not_resumed_because(request: &RestoreRequest) -> Option<String> {
+    if request.strategy() == RestorationStrategy::InPlace {
+        return Some(
+            "an IN_PLACE restore rewrites the data directories of a stopped node, which may have \
+             been started meanwhile: running it again is for the operator to decide"
+                .to_string(),
+        );
+    }
+    match request.restoration_phase {
+        Some(RestorationPhase::Truncate) => Some(
+            "truncating again would also remove what was written to the tables since the first \
+             truncate"
+                .to_string(),
+        ),
+        Some(RestorationPhase::Import) => Some(
+            "importing again would load the SSTables that the first run loaded a second time"
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// A node's DOWNLOAD that did not finish removes what it wrote (Esop's `noDeleteDownloads`
+/// keeps it, and `noDownloadData` writes nothing).
+fn deletes_failed_downloads(request: &RestoreRequest) -> bool {
+    !is_coordinated(request)
+        && request.strategy() != RestorationStrategy::InPlace
+        && request.restoration_phase == Some(RestorationPhase::Download)
+        && !request.no_delete_downloads
+        && !request.no_download_data
+}
+
+/// Records what removing the downloads did.
+fn report_removed(ctx: &RunContext, removed: Result<ledger::Removed, OperationError>) {
+    match removed {
+        Ok(removed) => {
+            ctx.report(Finding::FilesRemoved(removed.files));
+            if removed.kept > 0 {
+                ctx.report(Finding::FilesKept(removed.kept));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot remove the downloads of a DOWNLOAD that did not finish");
+            ctx.report(Finding::DownloadsNotRemoved(e.to_string()));
+        }
+    }
 }
 
 /// The phases `request` runs on this node: its one `restorationPhase`; none for IN_PLACE,
@@ -176,10 +249,11 @@ impl RestoreOperation {
                 base: i as f64 / count,
                 share: 1.0 / count,
             };
-            restore
-                .run_phase(*phase, &progress)
-                .await
-                .map_err(|e| phases::in_phase(*phase, e))?;
+            let ran = restore.run_phase(*phase, &progress).await;
+            if ran.is_err() && deletes_failed_downloads(&self.request) {
+                report_removed(ctx, restore.remove_downloads().await);
+            }
+            ran.map_err(|e| phases::in_phase(*phase, e))?;
         }
         ctx.set_progress(1.0);
         Ok(())

@@ -19,7 +19,7 @@ use super::super::context::{OperationError, RunContext};
 use super::super::finding::Finding;
 use super::super::paths;
 use super::dirs::{self, data_dirs};
-use super::ledger::Ledger;
+use super::ledger::{Ledger, Removed};
 use super::source::{failed, own_address, NodeLookup, Source};
 use super::table_dirs::table_dirs;
 use super::targets::{self, Target, TargetFile};
@@ -518,29 +518,34 @@ impl<'a> Restore<'a> {
             }
         }
         if !self.request.no_delete_downloads {
-            // Only what DOWNLOAD wrote goes, and the directories it made once empty; a file
-            // of the same name that was there before stays.
-            let files: Vec<PathBuf> = self
-                .download_dirs()
-                .await?
-                .iter()
-                .zip(&self.targets)
-                .flat_map(|(dir, target)| target.files.iter().map(|f| dir.join(&f.relative)))
-                .collect();
-            let removed = Ledger::read(&self.source_dir())
-                .and_then(|mut ledger| ledger.remove(&files))
-                .map_err(failed)?;
-            tracing::info!(
-                removed = removed.files,
-                kept = removed.kept,
-                "downloads removed"
-            );
+            let removed = self.remove_downloads().await?;
             // Shown only when it happens, so the record of an ordinary CLEANUP is unchanged.
             if removed.kept > 0 {
                 self.ctx.report(Finding::FilesKept(removed.kept));
             }
         }
         Ok(())
+    }
+
+    /// Removes what DOWNLOAD wrote, and the directories it made once empty; a file of the same
+    /// name that was there before stays.
+    pub async fn remove_downloads(&self) -> Result<Removed, OperationError> {
+        let files: Vec<PathBuf> = self
+            .download_dirs()
+            .await?
+            .iter()
+            .zip(&self.targets)
+            .flat_map(|(dir, target)| target.files.iter().map(|f| dir.join(&f.relative)))
+            .collect();
+        let removed = Ledger::read(&self.source_dir())
+            .and_then(|mut ledger| ledger.remove(&files))
+            .map_err(failed)?;
+        tracing::info!(
+            removed = removed.files,
+            kept = removed.kept,
+            "downloads removed"
+        );
+        Ok(removed)
     }
 }
 
