@@ -105,7 +105,7 @@ impl StorageKind for Backup {
     /// Clears the snapshot an interrupted run kept the name of.
     async fn clean_up(op: &BackupOperation, ctx: &RunContext) {
         if let Some(full_tag) = kept_snapshot(ctx) {
-            op.clear_snapshot(ctx, &full_tag).await;
+            op.clear_snapshot(ctx, &full_tag, true).await;
         }
     }
 
@@ -157,7 +157,8 @@ impl BackupOperation {
         };
         let outcome = self.back_up_with(ctx, &snapshot, &schema_version).await;
         if snapshot.may_exist.load(Ordering::SeqCst) {
-            self.clear_snapshot(ctx, &snapshot.full_tag).await;
+            self.clear_snapshot(ctx, &snapshot.full_tag, outcome.is_err())
+                .await;
         }
         outcome
     }
@@ -296,14 +297,17 @@ impl BackupOperation {
         Ok(dirs.into_iter().collect())
     }
 
-    /// Clears the backup's snapshot; the record says whether it did. A failure is kept in the
-    /// record, not raised over the backup's own outcome.
-    async fn clear_snapshot(&self, ctx: &RunContext, full_tag: &str) {
+    /// Clears the backup's snapshot. A failure is kept in the record, not raised over the
+    /// backup's own outcome; the record of a backup that did not complete (`ended`) says
+    /// whether the snapshot went (that of a completed one is as Icarus shows it).
+    async fn clear_snapshot(&self, ctx: &RunContext, full_tag: &str, ended: bool) {
         let tag = full_tag.to_string();
         let cleared = ctx
             .read(|n| async move { n.clear_snapshot(Some(&tag), &[]).await })
             .await;
-        ctx.report(Finding::SnapshotCleared(cleared.is_ok()));
+        if ended || cleared.is_err() {
+            ctx.report(Finding::SnapshotCleared(cleared.is_ok()));
+        }
         if let Err(error) = cleared {
             tracing::warn!(snapshot = full_tag, %error, "could not clear the backup's snapshot");
             ctx.report(Finding::SnapshotNotCleared(format!(

@@ -205,6 +205,19 @@ pub(crate) fn files_under(dir: &Path) -> usize {
         .sum()
 }
 
+/// The names of the regular files under `dir` (none when it is gone).
+fn walkdir_files(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.path().is_dir() {
+            names.extend(walkdir_files(&entry.path()));
+        } else {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names
+}
+
 pub(crate) fn restore_body(
     location: &str,
     strategy: &str,
@@ -680,8 +693,10 @@ async fn faults_name_what_to_fix() {
     );
     backup.put(&damaged, original).await;
 
-    // A missing object (storage failing mid-download): FAILED naming it; the rerun fetches only
-    // what is missing. One connection: the objects before it arrive first.
+    // A missing object (storage failing mid-download): FAILED naming it; with
+    // noDeleteDownloads the files already verified stay and the rerun fetches only what is
+    // missing (without it they are removed: see below). One connection: the objects before it
+    // arrive first.
     let last = keys.iter().max().unwrap().clone();
     let path = backup.storage.node_object(&backup.node, &last);
     let original = backup
@@ -695,7 +710,20 @@ async fn faults_name_what_to_fix() {
         .unwrap()
         .to_vec();
     backup.delete(&last).await;
-    let (_, message) = failure(&server.run(&body("DOWNLOAD")).await);
+    let mut keep = body("DOWNLOAD");
+    keep["noDeleteDownloads"] = json!(true);
+    let (_, message) = failure(&server.run(&keep).await);
+    assert!(message.contains(&last), "{message}");
+    // Without noDeleteDownloads, a DOWNLOAD that fails removes what it wrote.
+    let removed = server.run(&body("DOWNLOAD")).await;
+    assert_eq!(removed["state"], "FAILED", "{removed}");
+    assert_eq!(removed["filesRemoved"], 15, "{removed}");
+    let left = walkdir_files(&src);
+    assert!(
+        left.iter().all(|name| name.starts_with('.')),
+        "only the ledger is left: {left:?}"
+    );
+    let (_, message) = failure(&server.run(&keep).await);
     assert!(message.contains(&last), "{message}");
     backup.put(&last, original).await;
     let record = server.run(&body("DOWNLOAD")).await;
