@@ -179,9 +179,14 @@ impl Engine {
     /// run, which fails with the cause if there is one.
     pub async fn preflight(&self, request: &Request) -> Result<(), ValidationError> {
         struct Nowhere;
+        #[async_trait::async_trait]
         impl Reporter for Nowhere {
             fn progress(&self, _: f64) {}
             fn field(&self, _: &str, _: serde_json::Value) {}
+            // A check before acceptance has no record: nothing it keeps could be resumed.
+            async fn keep(&self, _: &str, _: serde_json::Value) -> Result<(), String> {
+                Err("a check before acceptance keeps nothing".to_string())
+            }
         }
         let ctx = RunContext::new(
             Uuid::nil(),
