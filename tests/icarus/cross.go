@@ -1,7 +1,9 @@
 // cross.go owns the cross-restore checks: a backup Esop makes (the engine inside Icarus, run as
 // its command line) is listed and restored by Daedalus, with both the IMPORT and the HARDLINKS
-// strategy, and a backup Daedalus makes is listed and restored by Esop the same two ways. Every
-// restore starts from a truncated table and is judged by the rows CQL reads back.
+// strategy, and a backup Daedalus makes is listed and restored by Esop the same two ways; both
+// tools back up into one bucket and each removes the other's backup without breaking the one
+// left; archived commit logs go both ways. Every restore starts from a truncated table and is
+// judged by the rows CQL reads back.
 package main
 
 import (
@@ -153,9 +155,93 @@ func (c *crossRun) run() int {
 		}
 		c.restored(name)
 	}
+	c.sharedBucket(data, source)
 	c.commitLogs()
 	fmt.Printf("cross-restore: %d passed, %d failed\n", c.passed, c.failed)
 	return c.failed
+}
+
+// sharedBucket has Esop and Daedalus back up the same table into the same bucket, where the
+// SSTables both upload are one set of objects (same keys: Esop's layout on both sides), then has
+// each side remove the other's backup and restores the one left with the other tool: a removal
+// must delete only what no remaining backup of the node references, whoever wrote it.
+func (c *crossRun) sharedBucket(data, source string) {
+	r := c.r
+	fmt.Println("One bucket, both tools: each removes the other's backup, the other's still restores")
+	loc := "file://" + filepath.Join(r.work, "cross", "shared", "bucket", "daedalus-test", "dc1", "node1")
+	objects := filepath.Join(r.work, "cross", "shared", "bucket", "daedalus-test", "dc1", "node1", "data")
+	count := func() int {
+		n := 0
+		filepath.WalkDir(objects, func(_ string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	esopBackup := func(tag string) {
+		_, ok := c.runEsop("backup "+tag, "backup", "--jmx-service", c.jmx, "--storage-location", loc,
+			"--data-dir", data, "--entities", crossKeyspace, "--snapshot-tag", tag, "--create-missing-bucket")
+		c.check("esop backup "+tag+" into the shared bucket", ok, "see its output above")
+	}
+	// The names of the backups in the bucket, as Daedalus lists them.
+	names := func() []string {
+		rec := c.daedalusOp("daedalus list of the shared bucket", `{"type":"list","storageLocation":"`+loc+`"}`)
+		var out []string
+		list, _ := rec["response"].([]any)
+		for _, b := range list {
+			if m, ok := b.(map[string]any); ok {
+				out = append(out, fmt.Sprint(m["name"]))
+			}
+		}
+		return out
+	}
+	named := func(prefix string) string {
+		for _, n := range names() {
+			if strings.HasPrefix(n, prefix+"-") {
+				return n
+			}
+		}
+		return ""
+	}
+
+	esopBackup("esopshared")
+	esopObjects := count()
+	rec := c.daedalusOp("daedalus backup into the shared bucket", `{"type":"backup","storageLocation":"`+loc+`",`+
+		`"snapshotTag":"dshared","entities":"`+crossKeyspace+`"}`)
+	c.check("daedalus reused Esop's objects", fmt.Sprint(rec["uploadedFiles"]) == "0" && count() == esopObjects,
+		fmt.Sprintf("uploadedFiles %v, objects %d then %d", rec["uploadedFiles"], esopObjects, count()))
+
+	// Daedalus removes Esop's backup; Esop restores Daedalus's.
+	esopName := named("esopshared")
+	c.check("the shared bucket lists Esop's backup", esopName != "", fmt.Sprint(names()))
+	c.daedalusOp("daedalus removes Esop's backup", `{"type":"remove-backup","storageLocation":"`+loc+`","backupName":"`+esopName+`"}`)
+	c.check("Esop's backup is gone", named("esopshared") == "", fmt.Sprint(names()))
+	c.truncate("esop restores Daedalus's backup after the removal")
+	for _, phase := range []string{"INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"} {
+		_, ok := c.runEsop("restore dshared "+phase, "restore", "--jmx-service", c.jmx, "--storage-location", loc,
+			"--data-dir", data, "--cassandra-dir", r.nodeDir, "--snapshot-tag", "dshared",
+			"--entities", crossKeyspace+".t", "--restoration-strategy-type", "IMPORT",
+			"--restoration-phase-type", phase, "--import-source-dir", source)
+		c.check("esop restore of Daedalus's backup after the removal "+phase, ok, "see its output above")
+	}
+	c.restored("esop restores Daedalus's backup after Daedalus removed Esop's")
+
+	// Esop removes Daedalus's backup; Daedalus restores Esop's (a new one, the first is gone).
+	esopBackup("esopshared2")
+	daedalusName := named("dshared")
+	c.check("the shared bucket lists Daedalus's backup", daedalusName != "", fmt.Sprint(names()))
+	_, ok := c.runEsop("remove-backup", "remove-backup", "--storage-location", loc, "--backup-name", daedalusName)
+	c.check("esop removes Daedalus's backup", ok, "see its output above")
+	c.check("Daedalus's backup is gone", named("dshared") == "", fmt.Sprint(names()))
+	c.truncate("daedalus restores Esop's backup after the removal")
+	for _, phase := range []string{"INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"} {
+		c.daedalusOp("daedalus restore of esopshared2 after the removal "+phase, `{"type":"restore","storageLocation":"`+loc+`","snapshotTag":"esopshared2",`+
+			`"entities":"`+crossKeyspace+`.t","restorationStrategyType":"IMPORT","restorationPhase":"`+phase+`",`+
+			`"cassandraDirectory":"`+r.nodeDir+`","dataDirs":["`+data+`"],"import":{"type":"import","sourceDir":"`+source+`"}}`)
+	}
+	c.restored("daedalus restores Esop's backup after Esop removed Daedalus's")
 }
 
 // commitLogs exchanges archived commit-log segments both ways: Esop's commitlog-backup is read by

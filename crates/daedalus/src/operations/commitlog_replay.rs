@@ -75,7 +75,7 @@ fn uncovered(error: CoverageError) -> OperationError {
             "; enable continuous archiving (--commitlog-archive) before the backups a restore to a moment starts from"
         }
         CoverageError::PastLastSegment { .. } => {
-            "; choose an earlier moment, or wait until the node closes that segment (it does when it fills, or when the node is drained or stopped)"
+            "; choose an earlier moment, or wait until the node closes that segment (it does when it fills, or when the node is drained)"
         }
         CoverageError::Gap { .. } => {
             "; a moment before the gap can still be reached, one after it cannot from this backup"

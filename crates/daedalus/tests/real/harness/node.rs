@@ -76,12 +76,16 @@ impl RealNode {
     /// `target/real/<name>`: 127.0.0.2 (dc1, rack1), 127.0.0.3 (dc1, rack2), 127.0.0.4 (dc2,
     /// rack1), JMX ports 7199, 7299, 7399, all started at once on spread tokens.
     pub fn cluster_fresh(name: &str) -> Vec<RealNode> {
-        RealNode::cluster_fresh_prepared(name, |_| {})
+        RealNode::cluster_fresh_prepared(name, &[], |_| {})
     }
 
-    /// [`RealNode::cluster_fresh`], with `prepare` called on each node's directory (its `conf/`
-    /// created) before the ring starts.
-    pub fn cluster_fresh_prepared(name: &str, prepare: impl Fn(&Path)) -> Vec<RealNode> {
+    /// [`RealNode::cluster_fresh`], with more `cluster start` arguments (`--yaml`...) and
+    /// `prepare` called on each node's directory (its `conf/` created) before the ring starts.
+    pub fn cluster_fresh_prepared(
+        name: &str,
+        extra: &[String],
+        prepare: impl Fn(&Path),
+    ) -> Vec<RealNode> {
         let base = work_root().join(name);
         for k in 1..=3 {
             let _ =
@@ -104,6 +108,7 @@ impl RealNode {
         if let Some(v) = version() {
             args.extend(["--version".into(), v]);
         }
+        args.extend(extra.iter().cloned());
         run_script(&args);
         let nodes: Vec<RealNode> = [("dc1", "rack1"), ("dc1", "rack2"), ("dc2", "rack1")]
             .iter()
