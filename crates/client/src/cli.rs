@@ -522,6 +522,14 @@ async fn run_op(client: &Client, command: OpCommand, ctx: &mut Ctx<'_>) -> Resul
             let op = client.cancel(&id).await?;
             if ctx.json {
                 ctx.show(&op, render::operation_detail)
+            } else if op.state.is_finished() && op.state != OperationState::Cancelled {
+                // The sidecar answers 202 for a finished operation too, leaving it as it was.
+                writeln!(
+                    ctx.out,
+                    "{} had already ended {}; nothing to cancel",
+                    op.id, op.state
+                )?;
+                Ok(exit::OK)
             } else {
                 writeln!(
                     ctx.out,

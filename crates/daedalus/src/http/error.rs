@@ -21,9 +21,6 @@ pub enum AppError {
     /// 404: no such operation (or not an operation id at all).
     #[error("{0}")]
     NotFound(String),
-    /// 409: the operation already finished; the body carries its record.
-    #[error("operation already finished")]
-    Conflict { record: Value },
     /// 409: an unfinished operation conflicts with the submitted one; the body names it.
     #[error("{message}")]
     Busy { message: String, record: Value },
@@ -45,7 +42,9 @@ impl From<CancelError> for AppError {
     fn from(e: CancelError) -> Self {
         match e {
             CancelError::NotFound(id) => AppError::NotFound(format!("no operation {id}")),
-            CancelError::Finished(record) => AppError::Conflict {
+            // The cancel handler answers this one itself (202 with the record).
+            CancelError::Finished(record) => AppError::Busy {
+                message: format!("operation {} has already finished", record.id),
                 record: record.to_api_json(),
             },
             CancelError::Journal(e) => AppError::Journal(e),
@@ -80,21 +79,6 @@ impl IntoResponse for AppError {
                 StatusCode::NOT_FOUND,
                 json!({ "error": "not_found", "field": null, "message": message }),
             ),
-            AppError::Conflict { record } => {
-                let state = record
-                    .get("state")
-                    .and_then(Value::as_str)
-                    .unwrap_or("finished");
-                (
-                    StatusCode::CONFLICT,
-                    json!({
-                        "error": "already_finished",
-                        "field": null,
-                        "message": format!("the operation is already {state} and cannot be cancelled"),
-                        "operation": record,
-                    }),
-                )
-            }
             AppError::Busy { message, record } => (
                 StatusCode::CONFLICT,
                 json!({

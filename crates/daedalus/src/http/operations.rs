@@ -11,20 +11,22 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use daedalus_client::OPERATION_ID_HEADER;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::AppError;
 use super::records::RecordJson;
-use crate::engine::{Engine, Filter};
+use super::tls::Https;
+use crate::engine::{CancelError, Engine, Filter};
 use crate::journal::JournalError;
 use crate::operations::{Request, ValidationError};
 use crate::record::State as OpState;
 
 pub(super) async fn submit(
     State(engine): State<Engine>,
+    https: Option<Extension<Https>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
@@ -67,7 +69,7 @@ pub(super) async fn submit(
     })
     .await
     .map_err(|e| AppError::Journal(JournalError::Task(e.to_string())))??;
-    let location = format!("/operations/{}", record.id);
+    let location = record_url(&headers, https.is_some(), record.id);
     Ok((
         if created {
             StatusCode::CREATED
@@ -78,6 +80,23 @@ pub(super) async fn submit(
         Json(record.to_api_json()),
     )
         .into_response())
+}
+
+/// Where a new record is, as the Icarus contract gives it: an absolute URL on the host the
+/// client named (`http://localhost:4567/operations/<id>`), so that a client fetching the header's
+/// value as it is reaches it. Without a `Host` header (HTTP/1.0), the path alone.
+fn record_url(headers: &HeaderMap, https: bool, id: Uuid) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()));
+    match host {
+        Some(host) => {
+            let scheme = if https { "https" } else { "http" };
+            format!("{scheme}://{host}/operations/{id}")
+        }
+        None => format!("/operations/{id}"),
+    }
 }
 
 pub(super) async fn get_one(
@@ -128,9 +147,16 @@ pub(super) async fn cancel(
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
     // In its own task, as submit: a cancel half done when the client left is finished.
-    let record = tokio::spawn(async move { engine.cancel(id).await })
+    let cancelled = tokio::spawn(async move { engine.cancel(id).await })
         .await
-        .map_err(|e| AppError::Journal(JournalError::Task(e.to_string())))??;
+        .map_err(|e| AppError::Journal(JournalError::Task(e.to_string())))?;
+    let record = match cancelled {
+        Ok(record) => record,
+        // Nothing to cancel: 202 as Icarus answers (a client that cancels "just in case"
+        // treats anything else as a failure), with the record, which says how it ended.
+        Err(CancelError::Finished(record)) => *record,
+        Err(other) => return Err(other.into()),
+    };
     Ok((StatusCode::ACCEPTED, Json(record.to_api_json())).into_response())
 }
 

@@ -219,12 +219,18 @@ pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(30);
 
 /// Serves `app` over TLS on `listener` until `shutdown` resolves, then waits (at most
 /// [`SHUTDOWN_DRAIN`]) for open connections to finish their requests.
+/// Marks a request that came over TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct Https;
+
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Arc<TlsReloader>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Handlers that write absolute URLs (`Location`) learn the scheme from this.
+    let app = app.layer(axum::Extension(Https));
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);

@@ -106,9 +106,10 @@ async fn operator_commands_drive_a_live_sidecar_with_meaningful_exit_codes() {
     assert_eq!(run.code, 0);
     assert_eq!(run.json()["state"], "COMPLETED");
 
-    // Cancelling a finished operation is a 409: exit 5.
+    // Cancelling a finished operation leaves it as it is (202, as Icarus answers): exit 0.
     let run = daedalus(&url, &["op", "cancel", &id]).await;
-    assert_eq!(run.code, 5, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("nothing to cancel"), "{}", run.stdout);
     // An unknown id is a 404: exit 5.
     let run = daedalus(&url, &["op", "get", &uuid::Uuid::new_v4().to_string()]).await;
     assert_eq!(run.code, 5, "{}", run.stderr);
