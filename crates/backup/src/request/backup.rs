@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    timeout_hours, validate_absolute_dirs, validate_snapshot_tag, CommonStorageFields, Entities,
+    timeout_hours, validate_absolute_dirs, validate_pace, validate_snapshot_tag,
+    CommonStorageFields, Entities,
 };
 use super::measure::{DataRate, TimeSpan};
 use super::{invalid, lenient, RequestError};
@@ -66,19 +67,7 @@ impl BackupRequest {
         if matches!(self.timeout, Some(t) if t < 1) {
             return Err(invalid("timeout", "must be at least 1 (hours)"));
         }
-        if matches!(self.duration, Some(d) if d.value < 1) {
-            return Err(invalid(
-                "duration",
-                "must be a positive span, e.g. {\"value\": 1, \"unit\": \"HOURS\"}",
-            ));
-        }
-        if matches!(self.bandwidth, Some(b) if b.value < 1) {
-            return Err(invalid(
-                "bandwidth",
-                "must be a positive rate, e.g. {\"value\": 10, \"unit\": \"MBPS\"}",
-            ));
-        }
-        Ok(())
+        validate_pace(self.duration, self.bandwidth)
     }
 
     /// The parsed entities (call after [`validate`](Self::validate)).

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::common::{validate_absolute_dirs, CommonStorageFields};
+use super::common::{validate_absolute_dirs, validate_pace, CommonStorageFields};
 use super::measure::{DataRate, TimeSpan};
 use super::{invalid, lenient, RequestError};
 
@@ -51,7 +51,7 @@ pub struct CommitLogBackupRequest {
 impl CommitLogBackupRequest {
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;
-        for (field, value) in [
+        absolute(&[
             (
                 "cassandraCommitLogDirectory",
                 &self.cassandra_commit_log_directory,
@@ -61,27 +61,13 @@ impl CommitLogBackupRequest {
                 &self.commit_log_archive_override,
             ),
             ("commitLog", &self.commit_log),
-        ] {
-            if let Some(dir) = value {
-                validate_absolute_dirs(field, std::slice::from_ref(dir))?;
-            }
-        }
-        if matches!(self.duration, Some(d) if d.value < 1) {
-            return Err(invalid("duration", "must be a positive span"));
-        }
-        if matches!(self.bandwidth, Some(b) if b.value < 1) {
-            return Err(invalid("bandwidth", "must be a positive rate"));
-        }
-        Ok(())
+        ])?;
+        validate_pace(self.duration, self.bandwidth)
     }
 
     /// `cassandraCommitLogDirectory`, Esop's default when unset.
     pub fn commit_log_directory(&self) -> PathBuf {
-        PathBuf::from(
-            self.cassandra_commit_log_directory
-                .as_deref()
-                .unwrap_or(DEFAULT_COMMIT_LOG_DIRECTORY),
-        )
+        commit_log_directory(&self.cassandra_commit_log_directory)
     }
 }
 
@@ -119,18 +105,14 @@ pub struct CommitLogRestoreRequest {
 impl CommitLogRestoreRequest {
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;
-        for (field, value) in [
+        absolute(&[
             (
                 "cassandraCommitLogDirectory",
                 &self.cassandra_commit_log_directory,
             ),
             ("cassandraConfigDirectory", &self.cassandra_config_directory),
             ("commitlogDownloadDir", &self.commitlog_download_dir),
-        ] {
-            if let Some(dir) = value {
-                validate_absolute_dirs(field, std::slice::from_ref(dir))?;
-            }
-        }
+        ])?;
         if self.commitlog_download_dir.is_none() {
             return Err(invalid(
                 "commitlogDownloadDir",
@@ -164,11 +146,7 @@ impl CommitLogRestoreRequest {
     }
 
     pub fn commit_log_directory(&self) -> PathBuf {
-        PathBuf::from(
-            self.cassandra_commit_log_directory
-                .as_deref()
-                .unwrap_or(DEFAULT_COMMIT_LOG_DIRECTORY),
-        )
+        commit_log_directory(&self.cassandra_commit_log_directory)
     }
 
     pub fn config_directory(&self) -> PathBuf {
@@ -183,6 +161,20 @@ impl CommitLogRestoreRequest {
     pub fn download_dir(&self) -> PathBuf {
         PathBuf::from(self.commitlog_download_dir.as_deref().unwrap_or_default())
     }
+}
+
+fn commit_log_directory(given: &Option<String>) -> PathBuf {
+    PathBuf::from(given.as_deref().unwrap_or(DEFAULT_COMMIT_LOG_DIRECTORY))
+}
+
+/// Each given path field must be absolute.
+fn absolute(fields: &[(&str, &Option<String>)]) -> Result<(), RequestError> {
+    for (field, value) in fields {
+        if let Some(dir) = value {
+            validate_absolute_dirs(field, std::slice::from_ref(dir))?;
+        }
+    }
+    Ok(())
 }
 
 fn is_empty_value(value: &serde_json::Value) -> bool {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{ProxySettings, RetrySpec, RetryStrategy};
+use super::measure::{DataRate, ProxySettings, RetrySpec, RetryStrategy, TimeSpan};
 use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 use crate::location::StorageLocation;
@@ -88,6 +88,21 @@ impl CommonStorageFields {
                 max_attempts: retry.attempts(),
             },
             ..TransferOptions::default()
+        }
+    }
+
+    /// [`transfer_options`](Self::transfer_options) of an upload that is paced: at most
+    /// `bandwidth`, and at least fast enough to end within `duration` (Esop's `duration` and
+    /// `bandwidth`).
+    pub fn upload_options(
+        &self,
+        duration: Option<TimeSpan>,
+        bandwidth: Option<DataRate>,
+    ) -> TransferOptions {
+        TransferOptions {
+            bandwidth: bandwidth.map(|b| b.bytes_per_second()),
+            duration: duration.map(|d| Duration::from_secs(d.as_secs())),
+            ..self.transfer_options()
         }
     }
 
@@ -304,6 +319,26 @@ pub(super) fn validate_snapshot_tag(field: &str, tag: &str) -> Result<(), Reques
         return Err(invalid(
             field,
             "must be a snapshot name without '/', '\\' or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an upload's `duration` and `bandwidth`.
+pub(super) fn validate_pace(
+    duration: Option<TimeSpan>,
+    bandwidth: Option<DataRate>,
+) -> Result<(), RequestError> {
+    if matches!(duration, Some(d) if d.value < 1) {
+        return Err(invalid(
+            "duration",
+            "must be a positive span, e.g. {\"value\": 1, \"unit\": \"HOURS\"}",
+        ));
+    }
+    if matches!(bandwidth, Some(b) if b.value < 1) {
+        return Err(invalid(
+            "bandwidth",
+            "must be a positive rate, e.g. {\"value\": 10, \"unit\": \"MBPS\"}",
         ));
     }
     Ok(())

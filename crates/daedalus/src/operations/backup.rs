@@ -506,11 +506,9 @@ fn snapshot_failure(error: layout::LayoutError) -> OperationError {
 
 /// The transfer knobs of the request (Esop's names): the shared ones, and the upload's rate.
 fn transfer_options(request: &BackupRequest) -> TransferOptions {
-    TransferOptions {
-        bandwidth: request.bandwidth.map(|b| b.bytes_per_second()),
-        duration: request.duration.map(|d| Duration::from_secs(d.as_secs())),
-        ..request.common.transfer_options()
-    }
+    request
+        .common
+        .upload_options(request.duration, request.bandwidth)
 }
 
 fn transfer_failure(error: TransferError, full_tag: &str) -> OperationError {

@@ -7,12 +7,11 @@
 //! once an upload is confirmed).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use backup::commitlog::{self, LocalSegment};
 use backup::request::CommitLogBackupRequest;
-use backup::transfer::{self, TransferError, TransferOptions, UploadFile, UploadOutcome};
+use backup::transfer::{self, TransferError, UploadFile, UploadOutcome};
 
 use super::backup_storage::{node_facts, open_storage, STORAGE_LOCATION};
 use super::context::{OperationError, RunContext};
@@ -95,16 +94,14 @@ impl StorageKind for CommitLogBackup {
             })
             .collect();
         let progress = ctx.clone();
-        let options = TransferOptions {
-            bandwidth: request.bandwidth.map(|b| b.bytes_per_second()),
-            duration: request.duration.map(|d| Duration::from_secs(d.as_secs())),
-            ..request.common.transfer_options()
-        }
-        .with_progress(move |done, total| {
-            if total > 0 {
-                progress.set_progress(done as f64 / total as f64);
-            }
-        });
+        let options = request
+            .common
+            .upload_options(request.duration, request.bandwidth)
+            .with_progress(move |done, total| {
+                if total > 0 {
+                    progress.set_progress(done as f64 / total as f64);
+                }
+            });
         let results = transfer::upload(storage.store().clone(), files, &options, ctx.cancelled())
             .await
             .map_err(upload_failure)?;

@@ -78,13 +78,7 @@ async fn three_real_nodes_back_up_restore_roll_and_shrink() {
     // Every node holds every row: dc1 has two replicas, dc2 one.
     let cql = Cql::connect(&nodes[0].native_address()).await;
     let ks = "cluster_ks";
-    cql.exec(&format!(
-        "CREATE KEYSPACE {ks} WITH replication = \
-         {{'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 1}}"
-    ))
-    .await;
-    cql.exec(&format!("CREATE TABLE {ks}.t (id int PRIMARY KEY, v text)"))
-        .await;
+    cql.create_ring_table(ks, "t").await;
     cql.insert_at(ks, "t", 0..60, Consistency::All).await;
 
     // The ring as the sidecars see it is what nodetool says.

@@ -116,6 +116,51 @@ async fn ids(cql: &Cql, ks: &str) -> Vec<i32> {
     ids
 }
 
+/// `archive_command` in the configuration of the node in `dir`, linking each closed segment into
+/// `dir/commitlog_archive`, which is returned.
+fn archive_into(dir: &Path) -> PathBuf {
+    let archive = dir.join("commitlog_archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::write(
+        dir.join("conf/commitlog_archiving.properties"),
+        format!(
+            "archive_command=/bin/ln %path {}/%name\n",
+            archive.display()
+        ),
+    )
+    .unwrap();
+    archive
+}
+
+/// A fresh node of its own that archives its small segments, started; and its archive.
+fn archiving_node(name: &str, address: &str, jmx_port: u16) -> (RealNode, PathBuf) {
+    let node = RealNode::fresh(
+        name,
+        &NodeOptions {
+            address: address.into(),
+            jmx_port,
+            extra: vec!["--yaml".into(), segment_size_setting()],
+            ..NodeOptions::default()
+        },
+    );
+    let archive = archive_into(&node.dir);
+    node.start();
+    (node, archive)
+}
+
+/// An empty `file://` bucket under `target/real/<name>`: the location of one node in it, and
+/// the directory its archived segments go to.
+fn fresh_store(name: &str) -> (String, PathBuf) {
+    let root = work_root().join(name);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("bucket")).unwrap();
+    let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
+    (
+        location,
+        root.join("bucket/daedalus-test/dc1/node1/commitlog"),
+    )
+}
+
 fn restore_body(node: &RealNode, location: &str, ks: &str, point: &str) -> Value {
     json!({"type": "restore", "storageLocation": location,
            "restorationStrategyType": "IN_PLACE", "cassandraDirectory": node.dir,
@@ -130,31 +175,9 @@ fn properties(node: &RealNode) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_node_is_restored_to_a_second_between_two_writes() {
-    let node = RealNode::fresh(
-        "pitr",
-        &NodeOptions {
-            address: "127.0.0.12".into(),
-            jmx_port: 7799,
-            extra: vec!["--yaml".into(), segment_size_setting()],
-            ..NodeOptions::default()
-        },
-    );
-    let archive: PathBuf = node.dir.join("commitlog_archive");
-    std::fs::create_dir_all(&archive).unwrap();
-    std::fs::write(
-        node.conf_dir().join("commitlog_archiving.properties"),
-        format!(
-            "archive_command=/bin/ln %path {}/%name\n",
-            archive.display()
-        ),
-    )
-    .unwrap();
-    node.start();
+    let (node, archive) = archiving_node("pitr", "127.0.0.12", 7799);
 
-    let root = work_root().join("pitr-store");
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).unwrap();
-    let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
+    let (location, stored_dir) = fresh_store("pitr-store");
     let restart = node.restart_command();
     // Continuous archiving: every segment Cassandra links into the archive goes up at once.
     let archive_flag = archive.display().to_string();
@@ -173,7 +196,6 @@ async fn a_stopped_node_is_restored_to_a_second_between_two_writes() {
         ],
     )
     .await;
-    let stored_dir = root.join("bucket/daedalus-test/dc1/node1/commitlog");
 
     let cql = Cql::connect(&node.native_address()).await;
     let ks = keyspace("pitr");
@@ -328,28 +350,13 @@ async fn a_stopped_ring_is_restored_to_one_second_on_every_node() {
     let _ring = RING.lock().await;
     let small_segments = ["--yaml".to_string(), segment_size_setting()];
     let nodes = RealNode::cluster_fresh_prepared("cluster-pitr", &small_segments, |dir| {
-        let archive = dir.join("commitlog_archive");
-        std::fs::create_dir_all(&archive).unwrap();
-        std::fs::write(
-            dir.join("conf/commitlog_archiving.properties"),
-            format!(
-                "archive_command=/bin/ln %path {}/%name\n",
-                archive.display()
-            ),
-        )
-        .unwrap();
+        archive_into(dir);
     });
     let root = work_root().join("cluster-pitr");
     let cars = sidecars(&nodes, &root.display().to_string()).await;
     let cql = Cql::connect(&nodes[0].native_address()).await;
     let ks = "pitr_ring";
-    cql.exec(&format!(
-        "CREATE KEYSPACE {ks} WITH replication = \
-         {{'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 1}}"
-    ))
-    .await;
-    cql.exec(&format!("CREATE TABLE {ks}.t (id int PRIMARY KEY, v text)"))
-        .await;
+    cql.create_ring_table(ks, "t").await;
     cql.insert_at(ks, "t", 0..30, Consistency::All).await;
     let location = format!(
         "file://{}/backups/bucket/daedalus-test/dc1/node",
@@ -460,31 +467,8 @@ async fn a_stopped_ring_is_restored_to_one_second_on_every_node() {
 /// place, and what to do; the section is left for the operator, not removed behind their back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_segment_stops_the_start_and_the_record_says_what_to_do() {
-    let node = RealNode::fresh(
-        "pitr-damaged",
-        &NodeOptions {
-            address: "127.0.0.13".into(),
-            jmx_port: 7899,
-            extra: vec!["--yaml".into(), segment_size_setting()],
-            ..NodeOptions::default()
-        },
-    );
-    let archive = node.dir.join("commitlog_archive");
-    std::fs::create_dir_all(&archive).unwrap();
-    std::fs::write(
-        node.conf_dir().join("commitlog_archiving.properties"),
-        format!(
-            "archive_command=/bin/ln %path {}/%name\n",
-            archive.display()
-        ),
-    )
-    .unwrap();
-    node.start();
-    let root = work_root().join("pitr-damaged-store");
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(root.join("bucket")).unwrap();
-    let location = format!("file://{}/bucket/daedalus-test/dc1/node1", root.display());
-    let stored_dir = root.join("bucket/daedalus-test/dc1/node1/commitlog");
+    let (node, archive) = archiving_node("pitr-damaged", "127.0.0.13", 7899);
+    let (location, stored_dir) = fresh_store("pitr-damaged-store");
     let (restart, archive_flag) = (node.restart_command(), archive.display().to_string());
     let sidecar = Sidecar::start(
         &node,

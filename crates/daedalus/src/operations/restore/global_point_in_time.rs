@@ -14,7 +14,6 @@ use backup::store::Storage;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::super::backup_storage::{open_store, store_hint, ClientRetry, OpenError};
 use super::super::cluster::phased::{self, Phase, PhasedRequest};
 use super::super::cluster::plan::{Step, StepState};
 use super::super::commitlog_replay::{
@@ -23,7 +22,7 @@ use super::super::commitlog_replay::{
 use super::super::context::{OperationError, RunContext};
 use super::super::storage_op;
 use super::super::validation::ValidationError;
-use super::source::failed;
+use super::source::{failed, open_restore_store};
 
 /// The one phase every node runs.
 const PHASE: &str = "RESTORE";
@@ -98,22 +97,7 @@ impl Cluster {
             .common
             .location()
             .map_err(|e| failed(format!("storageLocation: {}", e.reason)))?;
-        let storage = open_store(
-            ctx,
-            &request.common,
-            &location,
-            "",
-            false,
-            ClientRetry::Patient,
-        )
-        .await
-        .map_err(|e| match e {
-            OpenError::Request(e) => failed(format!("{}: {}", e.field, e.reason)),
-            OpenError::Store(e) => {
-                failed(format!("storage {}: {e}{}", location.raw, store_hint(&e)))
-            }
-            OpenError::Cancelled => OperationError::Cancelled,
-        })?;
+        let storage = open_restore_store(request, &location, "", ctx).await?;
         let point = request.point_in_time_seconds().unwrap_or(0);
         let at = u64::try_from(point).unwrap_or(0) * 1000;
         let tag = request.snapshot_tag.as_deref();

@@ -6,7 +6,7 @@
 //! Owns that resolution and its error messages. It must not download or change anything.
 
 use backup::catalog::{self, CatalogError, NodeBackup};
-use backup::location::{NodeFacts, NodePath};
+use backup::location::{NodeFacts, NodePath, StorageLocation};
 use backup::request::RestoreRequest;
 use backup::store::Storage;
 
@@ -62,22 +62,7 @@ impl Source {
             (NodeLookup::Stopped, Some(node)) => node.cluster.as_str(),
             (NodeLookup::Stopped, None) => "",
         };
-        let storage = open_store(
-            ctx,
-            &request.common,
-            &location,
-            cluster,
-            false,
-            ClientRetry::Patient,
-        )
-        .await
-        .map_err(|e| match e {
-            OpenError::Request(e) => failed(format!("{}: {}", e.field, e.reason)),
-            OpenError::Store(e) => {
-                failed(format!("storage {}: {e}{}", location.raw, store_hint(&e)))
-            }
-            OpenError::Cancelled => OperationError::Cancelled,
-        })?;
+        let storage = open_restore_store(request, &location, cluster, ctx).await?;
         let node = match (&location.node, lookup) {
             (Some(node), _) => node.clone(),
             (None, NodeLookup::Stopped) => {
@@ -120,6 +105,31 @@ impl Source {
             backup,
         })
     }
+}
+
+/// Opens a restore's store as every storage operation does (`backup_storage::open_store`: the
+/// request's credentials, a cancel cutting the wait short), with the client's own patience with
+/// an outage (a restore's reads have no retry of their own); `cluster` names the default secret.
+pub async fn open_restore_store(
+    request: &RestoreRequest,
+    location: &StorageLocation,
+    cluster: &str,
+    ctx: &RunContext,
+) -> Result<Storage, OperationError> {
+    open_store(
+        ctx,
+        &request.common,
+        location,
+        cluster,
+        false,
+        ClientRetry::Patient,
+    )
+    .await
+    .map_err(|e| match e {
+        OpenError::Request(e) => failed(format!("{}: {}", e.field, e.reason)),
+        OpenError::Store(e) => failed(format!("storage {}: {e}{}", location.raw, store_hint(&e))),
+        OpenError::Cancelled => OperationError::Cancelled,
+    })
 }
 
 /// The node prefix of the backup's topology entry for this node: the entry with this node's

@@ -54,6 +54,20 @@ impl Cql {
         .await;
     }
 
+    /// On the three-node ring: a keyspace every node holds every row of (two replicas in dc1,
+    /// one in dc2), and a table `t (id int PRIMARY KEY, v text)` in it.
+    pub async fn create_ring_table(&self, keyspace: &str, table: &str) {
+        self.exec(&format!(
+            "CREATE KEYSPACE {keyspace} WITH replication = \
+             {{'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 1}}"
+        ))
+        .await;
+        self.exec(&format!(
+            "CREATE TABLE {keyspace}.{table} (id int PRIMARY KEY, v text)"
+        ))
+        .await;
+    }
+
     /// Writes rows `ids` as `(id, 'v<id>')`.
     pub async fn insert(&self, keyspace: &str, table: &str, ids: std::ops::Range<i32>) {
         self.insert_at(keyspace, table, ids, Consistency::One).await;
