@@ -1,8 +1,12 @@
 //! The process's one TLS crypto provider: rustls with ring, installed as rustls' process default.
 //!
-//! The TLS server and the JMX connector take [`provider`] for their configurations, so every TLS
-//! connection of the process uses the same one, and [`install`] makes it the default of whatever
-//! else builds a rustls configuration without naming a provider.
+//! reqwest (ours and the one object_store uses inside) is built without a crypto provider of its
+//! own, so that the workspace holds one crypto library and none that needs a C build, and it
+//! panics when a client is built while rustls has no process default. So whatever may build an
+//! HTTP client first calls [`install`]: the sidecar at start, the store opener of `backup`, the
+//! REST client of `daedalus-client`, and the tests that make clients of their own. The TLS server
+//! and the JMX connector take [`provider`] for their configurations, so every TLS connection of
+//! the process uses the same one.
 
 use std::sync::{Arc, OnceLock};
 
