@@ -226,6 +226,8 @@ impl Storage {
         location: &StorageLocation,
         options: &StoreOptions,
     ) -> Result<Storage, StoreError> {
+        // The store's HTTP clients (object_store's and ours) take TLS from the process default.
+        tls_provider::install();
         let settings = collect_settings(location.provider, options)?;
         let found = credentials::found(location.provider, &settings);
         if found.is_none() && location.provider != Provider::File && !options.instance_metadata {

@@ -4,6 +4,7 @@
 //! calls and the polling loop of `wait`. Must not print or parse command lines (that is `cli`).
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -16,6 +17,17 @@ use crate::model::{
     CassandraVersion, ClusterTopology, NodeStatus, Operation, OperationState, SidecarVersion,
     Versions,
 };
+
+/// Mozilla's root certificates, as compiled in (the webpki roots).
+fn builtin_roots() -> &'static [reqwest::Certificate] {
+    static ROOTS: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+            .collect()
+    })
+}
 
 /// The default sidecar address, as Icarus binds it.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:4567";
@@ -77,10 +89,11 @@ impl Client {
                 reason: format!("scheme {:?} is not http or https", base.scheme()),
             });
         }
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("daedalus-client/", env!("CARGO_PKG_VERSION")));
+        tls_provider::install();
+        // The compiled-in roots and the CA file, nothing from the host: the client trusts the same
+        // authorities on every host, and builds on one without a CA bundle (a sidecar in a
+        // minimal container still reaches its peers over plain HTTP).
+        let mut roots = builtin_roots().to_vec();
         if let Some(path) = &config.cacert {
             let pem = std::fs::read(path).map_err(|e| ClientError::Cacert {
                 path: path.clone(),
@@ -97,10 +110,13 @@ impl Client {
                     reason: "no PEM certificate in the file".into(),
                 });
             }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+            roots.extend(certs);
         }
+        let builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("daedalus-client/", env!("CARGO_PKG_VERSION")))
+            .tls_certs_only(roots);
         let http = builder.build().map_err(|e| ClientError::Transport {
             url: base.to_string(),
             reason: e.to_string(),

@@ -21,6 +21,8 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
+    // Before anything can build an HTTP client or a TLS configuration: they all use this one.
+    tls_provider::install();
     // The operator commands (`op`, `status`, `topology`, `version`) run against a sidecar and exit.
     let settings = match Mode::from_command_line() {
         Mode::Client(global, command) => {

@@ -5,7 +5,6 @@
 //! lease. It must not schedule renewals (that is the client's maintenance task) nor do I/O.
 
 use javaser::Value;
-use rand::Rng;
 
 use crate::hashes::{DGC_INTERFACE, DGC_OP_CLEAN, DGC_OP_DIRTY};
 use crate::stub::ObjId;
@@ -41,13 +40,12 @@ pub(crate) struct Vmid {
 
 impl Vmid {
     pub fn random() -> Vmid {
-        let mut rng = rand::thread_rng();
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         Vmid {
-            addr: rng.gen(),
-            unique: rng.gen(),
+            addr: rand::random(),
+            unique: rand::random(),
             time,
             count: i16::MIN + 1,
         }

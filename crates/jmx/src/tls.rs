@@ -1,4 +1,5 @@
-//! TLS for JMX over SSL (`SslRMIClientSocketFactory` endpoints), with rustls and the ring provider.
+//! TLS for JMX over SSL (`SslRMIClientSocketFactory` endpoints), with rustls and the process's one
+//! crypto provider (`tls_provider`).
 //!
 //! Owns [`TlsConfig`] and building a `tokio_rustls::TlsConnector` from a CA/trust PEM file. Like
 //! the JDK's `SslRMIClientSocketFactory`, host-name verification is off by default (the chain must
@@ -56,7 +57,7 @@ pub(crate) fn connector(cfg: &TlsConfig) -> Result<tokio_rustls::TlsConnector, J
             cfg.ca_file.display()
         )));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = tls_provider::provider();
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| JmxError::Tls(e.to_string()))?;

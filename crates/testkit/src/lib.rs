@@ -4,5 +4,18 @@
 //!
 //! - [`storage`]: local S3, GCS and Azure servers (moto, fake-gcs-server, Azurite) installed by
 //!   `scripts/emulators`.
+//! - [`http_client`], [`http_builder`]: reqwest clients for tests that send requests of their own.
 
 pub mod storage;
+
+/// A reqwest client builder, the process's TLS provider installed first (reqwest has none of its
+/// own and panics building a client without one; `tls_provider` says why).
+pub fn http_builder() -> reqwest::ClientBuilder {
+    tls_provider::install();
+    reqwest::Client::builder()
+}
+
+/// A reqwest client with reqwest's defaults (see [`http_builder`]).
+pub fn http_client() -> reqwest::Client {
+    http_builder().build().expect("HTTP client")
+}

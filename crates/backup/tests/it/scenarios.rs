@@ -814,7 +814,7 @@ pub async fn s3_multipart_uploads_carry_sha256(server: &Server) {
         .signed_url(reqwest::Method::HEAD, &key, Duration::from_secs(60))
         .await
         .unwrap();
-    let head = reqwest::Client::new()
+    let head = testkit::http_client()
         .head(url)
         .header("x-amz-checksum-mode", "ENABLED")
         .send()

@@ -87,7 +87,7 @@ fn read_key(path: &PathBuf) -> Result<PrivateKeyDer<'static>, TlsError> {
 
 /// Builds the rustls server configuration from the files (HTTP/2 and HTTP/1.1 by ALPN).
 pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = tls_provider::provider();
     let certs = read_certs(&files.cert)?;
     let key = read_key(&files.key)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())

@@ -727,7 +727,7 @@ async fn a_chosen_operation_id_makes_a_second_submission_a_no_op() {
     let node = Arc::new(FakeNode::new());
     let server = TestServer::start(node.connector(), config(2), &tmp.path().join("data")).await;
     let dir = copy_fixture(NB_SETS, tmp.path());
-    let http = reqwest::Client::new();
+    let http = testkit::http_client();
     let id = uuid::Uuid::new_v4().to_string();
     let post = |header: String, body: Value| {
         let request = http

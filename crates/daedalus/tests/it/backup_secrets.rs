@@ -39,7 +39,7 @@ async fn authenticating_proxy(user: &str, password: &str) -> (u16, Arc<ProxyCoun
     );
     let counts = Arc::new(ProxyCounts::default());
     let seen = counts.clone();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = testkit::http_builder().no_proxy().build().unwrap();
     let app = axum::Router::new().fallback(move |request: Request| {
         let (http, expected, seen) = (http.clone(), expected.clone(), seen.clone());
         async move {

@@ -301,7 +301,7 @@ async fn copy_refusing_front(target: String) -> String {
     use axum::response::IntoResponse;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let http = reqwest::Client::new();
+    let http = testkit::http_client();
     let app = axum::Router::new().fallback(move |request: Request| {
         let (http, target) = (http.clone(), target.clone());
         async move {

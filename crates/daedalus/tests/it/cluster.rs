@@ -195,7 +195,7 @@ async fn rolling_cleanup_dc_filter_and_a_peer_with_a_wrong_token() {
         },
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = testkit::http_client();
     let coordinator = cluster.sidecar(0).addr;
     let call = |method: reqwest::Method, path: String, body: Option<Value>| {
         let mut r = http
@@ -526,9 +526,8 @@ async fn peers_are_reached_over_tls_when_the_sidecars_serve_it() {
         },
     )
     .await;
-    let http = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+    let http = testkit::http_builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap()])
         .build()
         .unwrap();
     let base = format!("https://{}", cluster.sidecar(0).addr);

@@ -287,15 +287,17 @@ async fn global_backup_to_file_and_s3_puts_each_node_under_its_own_location() {
     assert_eq!(backups.len(), 1, "{listing}");
     assert_eq!(backups[0]["name"], tag);
     assert_eq!(backups[0]["nodes"].as_array().unwrap().len(), RING.len());
-    let objects = reqwest::get(format!(
-        "{}/gbackups?list-type=2&prefix=topology/",
-        s3.server_url
-    ))
-    .await
-    .unwrap()
-    .text()
-    .await
-    .unwrap();
+    let objects = testkit::http_client()
+        .get(format!(
+            "{}/gbackups?list-type=2&prefix=topology/",
+            s3.server_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(
         objects.matches("<Key>").count(),
         1,

@@ -53,7 +53,7 @@ async fn start(
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    testkit::http_builder().no_proxy().build().unwrap()
 }
 
 async fn status(req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
@@ -217,10 +217,9 @@ impl Pki {
 }
 
 fn trusting(ca_pem: &str) -> reqwest::Client {
-    reqwest::Client::builder()
+    testkit::http_builder()
         .no_proxy()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()])
         .build()
         .unwrap()
 }
@@ -319,10 +318,9 @@ async fn client_certificates_are_required_with_a_client_ca() {
     for (issuer, expect_ok) in [(&clients, true), (&rogue, false)] {
         let (cert, key) = issuer.issue(&["operator"], ExtendedKeyUsagePurpose::ClientAuth);
         let identity = reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap();
-        let client = reqwest::Client::builder()
+        let client = testkit::http_builder()
             .no_proxy()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+            .tls_certs_only([reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()])
             .identity(identity)
             .build()
             .unwrap();
@@ -701,7 +699,7 @@ async fn metrics_come_as_openmetrics_when_the_scraper_asks_for_it() {
     let tmp = tempfile::tempdir().unwrap();
     let node = Arc::new(FakeNode::new());
     let server = TestServer::start(node.connector(), config(1), &tmp.path().join("d")).await;
-    let resp = reqwest::Client::new()
+    let resp = testkit::http_client()
         .get(format!("http://{}/metrics", server.addr))
         .header(
             "Accept",

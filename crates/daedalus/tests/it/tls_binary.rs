@@ -94,10 +94,9 @@ async fn https_with_tokens_and_reload_on_sighup() {
     let (mut child, mut lines, serving) = start(&mut command).await;
     assert_eq!(serving["fields"]["tls"], true);
     let addr = serving["fields"]["listen"].as_str().unwrap().to_string();
-    let client = reqwest::Client::builder()
+    let client = testkit::http_builder()
         .no_proxy()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
         .build()
         .unwrap();
     let url = format!("https://{addr}/operations");
@@ -230,7 +229,7 @@ async fn sighup_without_tls_is_logged_and_ignored() {
             break;
         }
     }
-    let health = reqwest::Client::builder()
+    let health = testkit::http_builder()
         .no_proxy()
         .build()
         .unwrap()

@@ -92,7 +92,7 @@ impl GcsFront {
         let (shutdown, stopped) = oneshot::channel::<()>();
         let front = Arc::new(Front {
             emulator,
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             next_upload: AtomicU64::new(1),
             uploads: Mutex::new(HashMap::new()),
         });

@@ -225,7 +225,7 @@ pub async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<St
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
+        testkit::http_builder()
             .timeout(PATIENCE)
             .build()
             .expect("HTTP client")

@@ -72,7 +72,7 @@ impl Sidecar {
             data_dir: journal.path().to_path_buf(),
             _child: child,
             _journal: journal,
-            http: reqwest::Client::new(),
+            http: testkit::http_client(),
         }
     }
 
