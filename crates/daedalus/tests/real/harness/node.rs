@@ -96,6 +96,7 @@ impl RealNode {
         for k in 1..=3 {
             let dir = base.join(format!("node{k}"));
             std::fs::create_dir_all(dir.join("conf")).unwrap();
+            claim(&dir);
             prepare(&dir);
         }
         let mut args = vec![
@@ -158,6 +159,7 @@ impl RealNode {
             args.extend(["--initial-token".into(), token.clone()]);
         }
         args.extend(o.extra.iter().cloned());
+        claim(&self.dir);
         run_script(&args);
         self.watch_for_exit();
     }
@@ -223,11 +225,16 @@ impl RealNode {
         format!("{s} stop {dir} && {s} start {dir}", s = script.display())
     }
 
-    /// Starts the watcher that kills this node once the test process is gone.
+    /// Starts the watcher that kills this node once the test process is gone, unless another
+    /// test process has claimed the directory meanwhile: the next run of the suite (another
+    /// Cassandra version) starts its nodes in the same directories within a second of this one
+    /// ending, before this watcher has noticed.
     fn watch_for_exit(&self) {
         let watcher = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; exec {script} kill {dir}",
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+             [ \"$(cat {owner} 2>/dev/null)\" = {pid} ] && exec {script} kill {dir}",
             pid = std::process::id(),
+            owner = owner_file(&self.dir).display(),
             script = repo_root().join("scripts/cassandra").display(),
             dir = self.dir.display(),
         );
@@ -238,6 +245,18 @@ impl RealNode {
             .stderr(Stdio::null())
             .spawn();
     }
+}
+
+/// Where a node directory names the test process that runs its node (its watcher kills the
+/// node only while that is still its own process).
+fn owner_file(dir: &Path) -> PathBuf {
+    dir.join("test-owner")
+}
+
+/// Marks `dir` as this test process's node before the node starts there.
+fn claim(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("node directory");
+    std::fs::write(owner_file(dir), std::process::id().to_string()).expect("test-owner file");
 }
 
 /// The `<table>-<id>` directory of `table` directly under a keyspace directory.
