@@ -45,6 +45,7 @@ pub fn work_root() -> PathBuf {
     // The previous run's sidecar logs go once per run; node and test directories are cleared
     // by name when they are used again.
     CLEARED.call_once(|| {
+        wait_for_earlier_watchers();
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("sidecar") && name.ends_with(".log") {
@@ -53,6 +54,23 @@ pub fn work_root() -> PathBuf {
         }
     });
     dir
+}
+
+/// Waits (a minute at most) until the exit watchers of an earlier run of this binary are gone:
+/// they kill its nodes a moment after it ended, and must not meet this run's nodes, which start
+/// in the same directories (none of this run's watchers exists yet).
+fn wait_for_earlier_watchers() {
+    for _ in 0..300 {
+        let found = std::process::Command::new("pgrep")
+            .args(["-f", node::WATCHER_MARK])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The single node every test of this binary shares: 127.0.0.10, its own JMX port, started once,

@@ -231,7 +231,7 @@ impl RealNode {
     /// ending, before this watcher has noticed.
     fn watch_for_exit(&self) {
         let watcher = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+            ": {WATCHER_MARK}; while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
              [ \"$(cat {owner} 2>/dev/null)\" = {pid} ] && exec {script} kill {dir}",
             pid = std::process::id(),
             owner = owner_file(&self.dir).display(),
@@ -246,6 +246,9 @@ impl RealNode {
             .spawn();
     }
 }
+
+/// Names every exit watcher's command line, so that a later run can wait for them.
+pub const WATCHER_MARK: &str = "daedalus-real-node-watcher";
 
 /// Where a node directory names the test process that runs its node (its watcher kills the
 /// node only while that is still its own process).
