@@ -51,6 +51,7 @@ async fn restart_and_drain_act_on_the_real_process() {
     cql.create_table(&ks, "t").await;
     cql.insert(&ks, "t", 0..10).await;
     drop(cql);
+    assert!(node.running(), "the shared node runs");
     let pid_before = std::fs::read_to_string(node.dir.join("pid")).unwrap();
     let command = node.restart_command();
     let sidecar = Sidecar::start(
