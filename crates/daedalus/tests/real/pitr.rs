@@ -446,6 +446,18 @@ async fn a_stopped_ring_is_restored_to_one_second_on_every_node() {
         .into_iter()
         .chain(Cql::expected(100..130))
         .collect();
+    // Each sidecar waited for its own node; the nodes must also see each other UP again
+    // before a read at ALL can reach all three.
+    for node in &nodes {
+        for round in 0.. {
+            let status = node.nodetool(&["status"]);
+            if status.lines().filter(|l| l.starts_with("UN ")).count() == 3 {
+                break;
+            }
+            assert!(round < 120, "the ring did not come back UP: {status}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     for node in &nodes {
         assert!(node.running(), "{:?} was started by its sidecar", node.dir);
         let cql = Cql::connect(&node.native_address()).await;
