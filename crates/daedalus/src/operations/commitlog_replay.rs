@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use backup::commitlog::{self, ArchivedSegment, CoverageError};
 use backup::location::NodePath;
+use backup::request::CommonStorageFields;
 use backup::store::Storage;
-use backup::transfer::{self, DownloadFile, DownloadOutcome, TransferError, TransferOptions};
+use backup::transfer::{self, DownloadFile, DownloadOutcome, TransferError};
 
 use super::backup_storage::now_millis;
 use super::context::{OperationError, RunContext};
@@ -112,14 +113,22 @@ pub(super) fn move_aside(commit_log_dir: &Path) -> Result<Option<PathBuf>, Opera
 }
 
 /// Downloads `segments` into `dir` under the names Cassandra gave them, each checked for
-/// size (a segment's sections carry their own CRCs, which Cassandra checks as it replays).
+/// size (a segment's sections carry their own CRCs, which Cassandra checks as it replays), with
+/// the request's transfer settings; progress moves from `base` over `share` of the operation.
 pub(super) async fn download_segments(
     ctx: &RunContext,
     storage: &Storage,
     segments: &[ArchivedSegment],
     dir: &Path,
-    options: &TransferOptions,
+    common: &CommonStorageFields,
+    (base, share): (f64, f64),
 ) -> Result<usize, OperationError> {
+    let progress = ctx.clone();
+    let options = common.transfer_options().with_progress(move |done, total| {
+        if total > 0 {
+            progress.set_progress(base + share * done as f64 / total as f64);
+        }
+    });
     std::fs::create_dir_all(dir).map_err(|e| local_failure(dir, e))?;
     let files = segments
         .iter()
@@ -130,7 +139,7 @@ pub(super) async fn download_segments(
             size: s.size,
         })
         .collect();
-    let done = transfer::download(storage.store().clone(), files, options, ctx.cancelled())
+    let done = transfer::download(storage.store().clone(), files, &options, ctx.cancelled())
         .await
         .map_err(|e| match e {
             TransferError::Cancelled => OperationError::Cancelled,

@@ -103,16 +103,8 @@ impl StorageKind for CommitLogRestore {
         if let Some(aside) = move_aside(&request.commit_log_directory())? {
             ctx.report(Finding::CommitLogsMovedTo(aside.display().to_string()));
         }
-        let progress = ctx.clone();
-        let options = request
-            .common
-            .transfer_options()
-            .with_progress(move |done, total| {
-                if total > 0 {
-                    progress.set_progress(0.1 + 0.8 * done as f64 / total as f64);
-                }
-            });
-        download_segments(ctx, &storage, &segments, &request.download_dir(), &options).await?;
+        let dir = request.download_dir();
+        download_segments(ctx, &storage, &segments, &dir, &request.common, (0.1, 0.8)).await?;
         ctx.checkpoint()?;
         commitlog_replay::write_restore_section(
             ctx,

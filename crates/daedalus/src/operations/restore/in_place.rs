@@ -140,16 +140,16 @@ async fn replay_to_point(
     point: i64,
 ) -> Result<(), OperationError> {
     let download_dir = request.commitlog_download_dir();
-    let progress = ctx.clone();
-    let options = request
-        .common
-        .transfer_options()
-        .with_progress(move |done, total| {
-            if total > 0 {
-                progress.set_progress(0.6 + 0.2 * done as f64 / total as f64);
-            }
-        });
-    download_segments(ctx, &source.storage, segments, &download_dir, &options).await?;
+    let storage = &source.storage;
+    download_segments(
+        ctx,
+        storage,
+        segments,
+        &download_dir,
+        &request.common,
+        (0.6, 0.2),
+    )
+    .await?;
     ctx.checkpoint()?;
     let settings_file = commitlog_replay::write_restore_section(
         ctx,
