@@ -15,6 +15,8 @@ const env = (name) => {
   return value;
 };
 const BASE = env('CONSOLE_URL');
+// The sidecar of another node of the ring (the page is served by BASE's).
+const PEER = env('CONSOLE_PEER_URL');
 const READ = env('CONSOLE_READ_TOKEN');
 const OPERATE = env('CONSOLE_OPERATE_TOKEN');
 const WORK = env('CONSOLE_WORK');
@@ -31,8 +33,8 @@ function faults(...args) {
   execFileSync('java', [FAULTS, JMX, ...args], { stdio: 'inherit' });
 }
 
-async function api(method, route, body, token = OPERATE) {
-  const response = await fetch(`${BASE}${route}`, {
+async function api(method, route, body, token = OPERATE, base = BASE) {
+  const response = await fetch(`${base}${route}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -188,6 +190,32 @@ test('a global backup started from the form shows its per-node view; the list sh
   await shot('backups');
 });
 
+test("an operation submitted to another node's sidecar is listed, with its node", async () => {
+  const record = await api('POST', '/operations', { type: 'flush', keyspace: 'spark_test' }, OPERATE, PEER);
+  await page.goto(`${BASE}/ui#operations`);
+  const row = op(record.id);
+  await row.and(page.locator('[data-state="COMPLETED"]')).waitFor({ timeout: 30000 });
+  const peerAddress = new URL(PEER).hostname;
+  assert.equal(await row.locator(':scope > summary .where').innerText(), peerAddress);
+  // The node filter keeps it for its node and drops it for another.
+  const endpoints = await page.locator('#f-node option').evaluateAll((options) => options.map((o) => o.value));
+  const peerEndpoint = endpoints.find((e) => e.includes(peerAddress));
+  assert.ok(peerEndpoint, `a filter entry for ${peerAddress}: ${endpoints}`);
+  await page.selectOption('#f-node', peerEndpoint);
+  await row.waitFor();
+  await page.selectOption('#f-node', endpoints.find((e) => e && !e.includes(peerAddress)));
+  await row.waitFor({ state: 'detached' });
+  await page.selectOption('#f-node', '');
+  // The node's parts of a cluster-wide request are inside its per-node view, not listed again.
+  const listed = await page.locator('details.op').evaluateAll((rows) => rows.map((r) => r.dataset.id));
+  const global = await api('GET', '/cluster/operations?type=backup');
+  for (const sidecar of global.sidecars) {
+    for (const o of sidecar.operations) {
+      for (const n of o.nodes || []) assert.ok(!listed.includes(n.operationId), `${n.operationId} listed twice`);
+    }
+  }
+});
+
 test('a failed operation shows its cause and the Java exception', async () => {
   faults('fail', 'forceKeyspaceFlush', 'java.lang.IllegalStateException', 'commit log disk is read-only');
   const record = await api('POST', '/operations', { type: 'flush', keyspace: 'spark_test' });
@@ -217,7 +245,17 @@ test('a read-only token sees no action buttons', async () => {
   await page.goto(`${BASE}/ui#backups`);
   assert.equal(await page.locator('#backup-form').isVisible(), false);
   assert.equal(await page.locator('#restore-form').isVisible(), false);
-  assert.equal(await page.locator('#list-form button[type=submit]').isVisible(), false);
+  // Listing backups only reads the bucket: a read token may.
+  await page.fill('#l-location', `file://${WORK}/store/bucket/console/dc1/11111111-1111-1111-1111-111111111111`);
+  await page.click('#list-form button[type=submit]');
+  await page.locator('#notice', { hasText: 'list accepted' }).waitFor();
+  await page.locator('#backups tr[data-tag="console"]').waitFor({ timeout: 30000 });
+  const refused = await fetch(`${BASE}/operations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${READ}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'flush', keyspace: 'spark_test' }),
+  });
+  assert.equal(refused.status, 403, 'anything but list needs operate');
   await shot('read-only');
   // A phone-sized window of the same list.
   await page.setViewportSize({ width: 390, height: 844 });

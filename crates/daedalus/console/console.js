@@ -22,6 +22,8 @@ const ui = {
   role: null,
   view: 'nodes',
   ops: [],
+  // Which sidecar listed each operation: id → {address, endpoint, local}.
+  where: new Map(),
   nodes: [],
   nodesAt: 0,
   open: new Set(),
@@ -240,8 +242,35 @@ function fillNodeFilter() {
 
 // ---- operations
 
+// Every sidecar's list (GET /cluster/operations), newest first. A node's part of a cluster-wide
+// request is shown inside that request's per-node view, so it is not listed again on its own.
 async function loadOperations() {
-  ui.ops = await api('GET', '/operations');
+  const cluster = await api('GET', '/cluster/operations');
+  const all = [];
+  const silent = [];
+  for (const sidecar of cluster.sidecars || []) {
+    if (!Array.isArray(sidecar.operations)) {
+      silent.push(`${sidecar.address}: ${sidecar.error || 'no answer'}`);
+      continue;
+    }
+    for (const op of sidecar.operations) {
+      all.push({ op, where: { address: sidecar.address, endpoint: sidecar.endpoint, local: sidecar.local } });
+    }
+  }
+  const inside = new Set();
+  for (const { op } of all) {
+    for (const n of Array.isArray(op.nodes) ? op.nodes : []) {
+      if (n.operationId) inside.add(n.operationId);
+      for (const p of Array.isArray(n.phases) ? n.phases : []) if (p.operationId) inside.add(p.operationId);
+    }
+  }
+  const kept = all.filter(({ op }) => !inside.has(op.id));
+  kept.sort((a, b) => String(b.op.creationTime).localeCompare(String(a.op.creationTime)));
+  ui.ops = kept.map(({ op }) => op);
+  ui.where = new Map(kept.map(({ op, where }) => [op.id, where]));
+  const problems = [cluster.ringError, ...silent.map((s) => `not listed, sidecar ${s}`)].filter(Boolean);
+  $('#ops-partial').textContent = problems.join(' · ');
+  $('#ops-partial').hidden = problems.length === 0;
   renderOperations();
   renderBackups();
 }
@@ -256,8 +285,8 @@ function matches(op) {
   if (state && op.state !== state) return false;
   if (node) {
     if (Array.isArray(op.nodes)) return op.nodes.some((n) => n.endpoint === node);
-    const local = ui.nodes.find((n) => n.local);
-    return Boolean(local && local.endpoint === node);
+    const where = ui.where.get(op.id);
+    return Boolean(where && where.endpoint === node);
   }
   return true;
 }
@@ -330,6 +359,7 @@ function operationView(op) {
     badge(op.state),
     h('span', { className: 'type' }, op.type, op.globalRequest === true ? h('span', { className: 'global' }, ' cluster-wide') : null),
     h('span', { className: 'target' }, target(op)),
+    h('span', { className: 'where small' }, (ui.where.get(op.id) || {}).address || ''),
     bar(op.progress, op.state),
     h('span', { className: 'time' }, when(op.startTime || op.creationTime)),
     cancelButton(op)));

@@ -2,8 +2,10 @@
 //!
 //! Owns the token file format, token hashing (SHA-256, hex) and the middleware that answers 401
 //! (no or unknown token, with `WWW-Authenticate: Bearer`) or 403 (role too weak). `GET`/`HEAD`
-//! need `read`; every other method needs `operate`; `/health` and the console's page files are
-//! open. The role of an accepted token rides on the request as an extension. It must not know about TLS
+//! need `read`; every other method needs `operate`, except `POST /operations`, whose role
+//! depends on the type in the body (a read token may submit `list`, which only reads a bucket):
+//! that one is decided by the submit handler ([`Role::may_submit`]). `/health` and the console's
+//! page files are open. The role of an accepted token rides on the request as an extension. It must not know about TLS
 //! (client certificates are checked during the handshake, see `tls`) nor about operations.
 //!
 //! Token file: one token a line, `NAME ROLE SHA256-HEX`, blank lines and `#` comments ignored,
@@ -51,6 +53,25 @@ impl Role {
             Role::Operate
         }
     }
+
+    /// Whether this role may submit an operation of `type_name`: `list` only reads the bucket,
+    /// so reading it is what a read token is for; every other type acts on the node or the
+    /// bucket.
+    pub fn may_submit(self, type_name: &str) -> bool {
+        self == Role::Operate || type_name == READ_ONLY_TYPE
+    }
+}
+
+/// The one operation type a read token may submit.
+pub const READ_ONLY_TYPE: &str = "list";
+
+/// The body of a 403: what the token is and what the request needed.
+pub fn forbidden(message: String) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Json(json!({ "error": "forbidden", "field": null, "message": message })),
+    )
+        .into_response()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,17 +253,15 @@ pub async fn require_token(
         return unauthorized("invalid_token", "unknown token");
     };
     let needed = Role::required_for(request.method());
-    if role < needed {
+    // Which role a submission needs depends on its type: the handler, which reads it, decides.
+    let decided_by_handler = request.method() == Method::POST && path == "/operations";
+    if role < needed && !decided_by_handler {
         tracing::warn!(token = name, method = %request.method(), path = %request.uri().path(), "token role too weak");
-        return (
-            StatusCode::FORBIDDEN,
-            Json(json!({
-                "error": "forbidden",
-                "field": null,
-                "message": format!("token {name:?} has role {}; this request needs {}", role.as_str(), needed.as_str()),
-            })),
-        )
-            .into_response();
+        return forbidden(format!(
+            "token {name:?} has role {}; this request needs {}",
+            role.as_str(),
+            needed.as_str()
+        ));
     }
     tracing::debug!(token = name, "authenticated");
     // Handlers that adapt to the caller (the console's session) read the role from here.

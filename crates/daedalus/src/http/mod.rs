@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod cluster_nodes;
+mod cluster_operations;
 pub mod console;
 pub mod error;
 pub mod limits;
@@ -85,6 +86,7 @@ pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String>
         )
         .merge(read::routes())
         .route("/cluster/nodes", get(cluster_nodes::nodes))
+        .route("/cluster/operations", get(cluster_operations::operations))
         .merge(console::routes())
         .route("/metrics", get(metrics))
         .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })

@@ -16,6 +16,7 @@ use daedalus_client::OPERATION_ID_HEADER;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::auth::Role;
 use super::error::AppError;
 use super::records::RecordJson;
 use super::tls::Https;
@@ -27,6 +28,7 @@ use crate::record::State as OpState;
 pub(super) async fn submit(
     State(engine): State<Engine>,
     https: Option<Extension<Https>>,
+    role: Option<Extension<Role>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
@@ -55,6 +57,27 @@ pub(super) async fn submit(
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ValidationError::malformed(format!("the body is not valid JSON: {e}")))?;
     super::limits::check(&value)?; // Production readiness: shape limits first.
+                                   // The token middleware leaves the role of a submission to this handler (it depends on the
+                                   // type); checked before the fields, so a read token learns nothing of the fields of a type it
+                                   // may not submit. Without tokens there is no role and every type is accepted.
+    if let Some(Extension(role)) = role {
+        let type_name = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !role.may_submit(type_name) {
+            tracing::warn!(
+                role = role.as_str(),
+                r#type = type_name,
+                "token role too weak to submit"
+            );
+            return Ok(super::auth::forbidden(format!(
+                "this token has role {}; submitting {type_name:?} needs operate (a read token may submit only {:?})",
+                role.as_str(),
+                super::auth::READ_ONLY_TYPE,
+            )));
+        }
+    }
     let request = Request::from_json(&value, engine.policy())?;
     engine.preflight(&request).await?;
     // In its own task: a client that goes away mid-request (a coordinator killed while it
@@ -167,7 +190,7 @@ fn parse_id(text: &str) -> Result<Uuid, AppError> {
 
 /// `type` and `state` (or its alias `status`), each repeatable, each value optionally a
 /// comma-separated list.
-fn parse_filter(query: &str) -> Result<Filter, AppError> {
+pub(super) fn parse_filter(query: &str) -> Result<Filter, AppError> {
     let mut filter = Filter::default();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         for item in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {

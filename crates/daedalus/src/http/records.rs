@@ -144,8 +144,7 @@ impl JsonArray {
         }
     }
 
-    /// The whole array in one buffer (tests).
-    #[cfg(test)]
+    /// The whole array in one buffer (the cluster-wide list embeds it in its answer).
     pub fn collect(mut self) -> Vec<u8> {
         let mut out = Vec::new();
         while let Some(chunk) = self.next_chunk() {

@@ -161,6 +161,28 @@ async fn tokens_deny_and_allow_per_role() {
     .await;
     assert_eq!(code, 404, "past auth, the id is unknown");
 
+    // read may submit `list`, which only reads a bucket; the record is readable with it too.
+    let location = format!("file://{}/bucket/cluster/dc/node", tmp.path().display());
+    let (code, _, listed) = status(
+        c.post(url("/operations"))
+            .bearer_auth("reader-secret")
+            .json(&serde_json::json!({"type": "list", "storageLocation": location})),
+    )
+    .await;
+    assert_eq!(code, 201, "{listed}");
+    assert_eq!(listed["type"], "list");
+    let (code, _, body) = status(
+        c.post(url("/operations"))
+            .bearer_auth("reader-secret")
+            .json(&serde_json::json!({"type": "flush", "keyspace": "ks"})),
+    )
+    .await;
+    assert_eq!(code, 403, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("only \"list\""),
+        "{body}"
+    );
+
     // /health is open (whatever the route answers, it is not an auth refusal).
     let (code, _, _) = status(c.get(url("/health"))).await;
     assert_ne!(code, 401);

@@ -68,6 +68,19 @@ async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&s
     let topology = server.get("/topology").await;
     assert_eq!(topology.status, 200, "{}", topology.body);
     assert_eq!(topology.body["clusterName"], "Test Cluster");
+
+    // A ring of one: this sidecar is the only one, listed from its engine, filters applied.
+    let listed = server.get("/cluster/operations?type=flush").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let sidecars = listed.body["sidecars"].as_array().unwrap();
+    assert_eq!(sidecars.len(), 1, "{}", listed.body);
+    assert_eq!(sidecars[0]["local"], true);
+    assert_eq!(sidecars[0]["answers"], true);
+    assert!(listed.body.get("ringError").is_none(), "{}", listed.body);
+    assert_eq!(
+        server.get("/cluster/operations?state=DONE").await.status,
+        400
+    );
     assert_eq!(topology.body["schemaVersion"], schema_version.as_str());
     assert!(topology.body["timestamp"].as_i64().unwrap() > 0);
     let nodes = topology.body["topology"].as_array().unwrap();
@@ -189,6 +202,21 @@ async fn node_down_answers_503_naming_the_cause_and_the_sidecar_stays_live() {
     assert_eq!(ready.status, 503);
     assert_eq!(ready.body["status"], "NOT_READY");
     assert_eq!(ready.body["kind"], "Unreachable");
+    // The operations of the cluster: this sidecar's own, and why the others are not listed.
+    let listed = server.get("/cluster/operations").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let sidecars = listed.body["sidecars"].as_array().unwrap();
+    assert_eq!(sidecars.len(), 1, "{}", listed.body);
+    assert_eq!(sidecars[0]["local"], true);
+    assert!(sidecars[0]["operations"].is_array());
+    assert!(
+        listed.body["ringError"]
+            .as_str()
+            .unwrap()
+            .contains("only this sidecar's operations"),
+        "{}",
+        listed.body
+    );
     // What does not need the node still answers.
     assert_eq!(server.get("/health").await.status, 200);
     assert_eq!(server.get("/version").await.status, 200);

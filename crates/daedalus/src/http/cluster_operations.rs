@@ -1,0 +1,139 @@
+//! `GET /cluster/operations`: the operations of every sidecar of the ring, each sidecar's list
+//! as it answers `GET /operations` (same `type` and `state` filters), so that any sidecar shows
+//! what runs anywhere, including operations submitted straight to another node's sidecar: the
+//! console's operations view.
+//!
+//! Owns this one read and its shape: one entry per sidecar (`address`, `endpoint`, `local`,
+//! `answers`, and its `operations` or the `error` that kept them). This sidecar's own list is
+//! read from its engine, never through HTTP; every peer is asked at once, each bounded by
+//! `PEER_WAIT`, at the address, scheme, port, token and CA cluster-wide requests use. When the
+//! node cannot give the ring (it is down), the answer is this sidecar's list alone with
+//! `ringError` saying why. It must not change anything on any node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use daedalus_client::{Client, ClientConfig};
+use serde_json::{json, Value};
+
+use super::error::AppError;
+use super::operations::parse_filter;
+use super::records::RecordJson;
+use crate::engine::Engine;
+use crate::operations::cluster::settings::PeerSettings;
+
+/// How long one peer may take to answer: the page asks again every second while something
+/// runs, and a slow peer must not hold the lists of the others.
+const PEER_WAIT: Duration = Duration::from_secs(2);
+
+/// One endpoint of the ring as this read needs it.
+struct Member {
+    endpoint: String,
+    address: String,
+    local: bool,
+}
+
+/// The handler.
+pub(super) async fn operations(
+    State(engine): State<Engine>,
+    State(records): State<Arc<RecordJson>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let query = query.unwrap_or_default();
+    let filter = parse_filter(&query)?;
+    let own: Value =
+        serde_json::from_slice(&records.list(&engine, &filter).collect()).unwrap_or(Value::Null);
+    let ring = engine
+        .node()
+        .read(|n| async move {
+            let local = n.local_host_id().await?;
+            let ring = n.topology().await?;
+            Ok((local, ring))
+        })
+        .await;
+    let (members, ring_error) = match ring {
+        Ok((local, ring)) => (
+            ring.into_iter()
+                .map(|e| Member {
+                    local: e.host_id == local,
+                    endpoint: e.endpoint,
+                    address: e.ip,
+                })
+                .collect(),
+            None,
+        ),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let peers = engine.settings().cluster.as_ref().map(|c| c.peers.clone());
+    let mut asking = tokio::task::JoinSet::new();
+    for (i, member) in members.iter().enumerate().filter(|(_, m)| !m.local) {
+        let (peers, ip, query) = (peers.clone(), member.address.clone(), query.clone());
+        asking.spawn(async move { (i, ask_sidecar(peers.as_ref(), &ip, &query).await) });
+    }
+    let mut asked = vec![Value::Null; members.len()];
+    while let Some(joined) = asking.join_next().await {
+        if let Ok((i, answer)) = joined {
+            asked[i] = answer;
+        }
+    }
+    let own_entry = |endpoint: Value, address: Value| {
+        json!({
+            "endpoint": endpoint, "address": address, "local": true, "answers": true,
+            "operations": own,
+        })
+    };
+    let mut sidecars: Vec<Value> = members
+        .iter()
+        .zip(asked)
+        .map(|(member, answer)| {
+            if member.local {
+                return own_entry(json!(member.endpoint), json!(member.address));
+            }
+            let mut entry = json!({
+                "endpoint": member.endpoint, "address": member.address, "local": false,
+            });
+            if let (Value::Object(entry), Value::Object(answer)) = (&mut entry, answer) {
+                entry.extend(answer);
+            }
+            entry
+        })
+        .collect();
+    if !members.iter().any(|m| m.local) {
+        sidecars.insert(0, own_entry(Value::Null, Value::Null));
+    }
+    let mut body = json!({ "sidecars": sidecars });
+    if let Some(error) = ring_error {
+        body["ringError"] = json!(format!(
+            "the node did not give the ring, so only this sidecar's operations are listed: {error}"
+        ));
+    }
+    Ok(Json(body))
+}
+
+/// What the sidecar next to `ip` lists: `answers` and `operations`, or `error`.
+async fn ask_sidecar(peers: Option<&PeerSettings>, ip: &str, query: &str) -> Value {
+    let Some(peers) = peers else {
+        return json!({ "answers": false, "error": "this sidecar has no peer settings" });
+    };
+    let url = peers.url(ip);
+    let client = match Client::new(ClientConfig {
+        url: url.clone(),
+        token: peers.token.clone(),
+        cacert: peers.ca.clone(),
+        timeout: PEER_WAIT,
+    }) {
+        Ok(client) => client,
+        Err(e) => return json!({ "url": url, "answers": false, "error": e.to_string() }),
+    };
+    let path = if query.is_empty() {
+        "operations".to_string()
+    } else {
+        format!("operations?{query}")
+    };
+    match client.get_json(&path).await {
+        Ok(list) => json!({ "url": url, "answers": true, "operations": list }),
+        Err(e) => json!({ "url": url, "answers": e.status().is_some(), "error": e.to_string() }),
+    }
+}
