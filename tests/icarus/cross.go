@@ -2,7 +2,8 @@
 // its command line) is listed and restored by Daedalus, with both the IMPORT and the HARDLINKS
 // strategy, and a backup Daedalus makes is listed and restored by Esop the same two ways; both
 // tools back up into one bucket and each removes the other's backup without breaking the one
-// left; archived commit logs go both ways. Every restore starts from a truncated table and is
+// left; each of these on file:// and, when an Esop command for it is given, on the local S3
+// server; archived commit logs go both ways. Every restore starts from a truncated table and is
 // judged by the rows CQL reads back.
 package main
 
@@ -24,6 +25,70 @@ type crossRun struct {
 	esop           []string // command running Esop's CLI
 	jmx            string
 	passed, failed int
+	// The storage the checks run on in turn: file://, then the local S3 server when set.
+	stores []storage
+}
+
+// storage is one kind of bucket both tools write: how a bucket of it is named, the command
+// running Esop against it, and what names its checks.
+type storage struct {
+	name string   // "" for file:// (the checks keep their plain names), "s3" for the S3 server
+	esop []string // Esop's command for this storage
+	// loc is the storage location of node1 in the bucket called bucket.
+	loc func(bucket string) string
+	// objects counts the SSTable objects of node1 in the bucket called bucket, when it can
+	// (file:// only: a directory walk).
+	objects func(bucket string) int
+	// On cloud storage Esop lists and removes from a local copy of the manifests (its cache),
+	// which only a list without --skip-download refreshes, so a backup another tool made is seen
+	// by remove-backup only after such a list; on file:// it reads the bucket itself.
+	listArgs     []string // Esop's list arguments about the cache
+	removeArgs   []string // Esop's remove-backup arguments about the cache
+	refreshFirst bool     // list before remove-backup
+}
+
+// label prefixes a check's name with the storage it ran on.
+func (st storage) label(name string) string {
+	if st.name == "" {
+		return name
+	}
+	return st.name + ": " + name
+}
+
+// fileStorage is the file:// bucket under the run's scratch directory.
+func (c *crossRun) fileStorage() storage {
+	node := func(bucket string) string {
+		return filepath.Join(c.r.work, "cross", bucket, "bucket", "daedalus-test", "dc1", "node1")
+	}
+	return storage{
+		esop:     c.esop,
+		listArgs: []string{"--skip-download"},
+		loc:      func(bucket string) string { return "file://" + node(bucket) },
+		objects: func(bucket string) int {
+			n := 0
+			filepath.WalkDir(filepath.Join(node(bucket), "data"), func(_ string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					n++
+				}
+				return nil
+			})
+			return n
+		},
+	}
+}
+
+// s3Storage is a bucket of the local S3 server per name (cross-<name>), which Esop reaches
+// through its command esop (the server answering for AWS's own host names there), with its
+// manifest cache in cache.
+func s3Storage(esop []string, cache string) storage {
+	return storage{
+		name:         "s3",
+		esop:         esop,
+		loc:          func(bucket string) string { return "s3://cross-" + bucket + "/daedalus-test/dc1/node1" },
+		listArgs:     []string{"--cache-dir", cache},
+		removeArgs:   []string{"--cache-dir", cache},
+		refreshFirst: true,
+	}
 }
 
 func (c *crossRun) check(name string, ok bool, detail string) {
@@ -62,7 +127,12 @@ func (c *crossRun) restored(name string) {
 }
 
 func (c *crossRun) runEsop(name string, args ...string) (string, bool) {
-	cmd := exec.Command(c.esop[0], append(append([]string{}, c.esop[1:]...), args...)...)
+	return c.runEsopOn(storage{esop: c.esop}, name, args...)
+}
+
+// runEsopOn runs Esop's command line with st's command.
+func (c *crossRun) runEsopOn(st storage, name string, args ...string) (string, bool) {
+	cmd := exec.Command(st.esop[0], append(append([]string{}, st.esop[1:]...), args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "--- esop %s failed: %v\n%s\n", name, err, tail(string(out), 40))
@@ -104,12 +174,7 @@ func (c *crossRun) daedalusOp(name, body string) map[string]any {
 
 func (c *crossRun) run() int {
 	r := c.r
-	data := filepath.Join(r.nodeDir, "data")
 	os.RemoveAll(filepath.Join(r.work, "cross"))
-	esopLoc := "file://" + filepath.Join(r.work, "cross", "esop", "bucket", "daedalus-test", "dc1", "node1")
-	daedalusLoc := "file://" + filepath.Join(r.work, "cross", "daedalus", "bucket", "daedalus-test", "dc1", "node1")
-	source := filepath.Join(r.work, "cross", "restore-source")
-
 	r.exec("DROP KEYSPACE IF EXISTS " + crossKeyspace)
 	r.exec("CREATE KEYSPACE " + crossKeyspace + " WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
 	r.exec("CREATE TABLE " + crossKeyspace + ".t (id int PRIMARY KEY, v text)")
@@ -117,77 +182,85 @@ func (c *crossRun) run() int {
 		r.exec(fmt.Sprintf("INSERT INTO %s.t (id, v) VALUES (%d, 'row %d')", crossKeyspace, i, i))
 	}
 	c.restored("rows written")
+	for _, st := range append([]storage{c.fileStorage()}, c.stores...) {
+		c.bothWays(st)
+		c.sharedBucket(st)
+	}
+	c.commitLogs()
+	fmt.Printf("cross-restore: %d passed, %d failed\n", c.passed, c.failed)
+	return c.failed
+}
 
-	// Esop's backup, Daedalus's list and restores.
-	fmt.Println("Esop backs up, Daedalus lists and restores")
-	_, ok := c.runEsop("backup", "backup", "--jmx-service", c.jmx, "--storage-location", esopLoc,
-		"--data-dir", data, "--entities", crossKeyspace, "--snapshot-tag", "esop1", "--create-missing-bucket")
-	c.check("esop backup", ok, "see its output above")
-	rec := c.daedalusOp("daedalus list", `{"type":"list","storageLocation":"`+esopLoc+`"}`)
-	c.check("daedalus list names Esop's backup", strings.Contains(fmt.Sprint(rec["response"]), "esop1-"),
+// bothWays: Esop's backup listed and restored by Daedalus, Daedalus's by Esop, each restore
+// with IMPORT and HARDLINKS, each phase its own request, on st.
+func (c *crossRun) bothWays(st storage) {
+	r := c.r
+	data := filepath.Join(r.nodeDir, "data")
+	esopLoc, daedalusLoc := st.loc("esop"), st.loc("daedalus")
+	source := filepath.Join(r.work, "cross", "restore-source")
+	esopTag, daedalusTag := "esop1"+st.name, "daedalus1"+st.name
+
+	fmt.Println(st.label("Esop backs up, Daedalus lists and restores"))
+	_, ok := c.runEsopOn(st, "backup", "backup", "--jmx-service", c.jmx, "--storage-location", esopLoc,
+		"--data-dir", data, "--entities", crossKeyspace, "--snapshot-tag", esopTag, "--create-missing-bucket")
+	c.check(st.label("esop backup"), ok, "see its output above")
+	rec := c.daedalusOp(st.label("daedalus list"), `{"type":"list","storageLocation":"`+esopLoc+`"}`)
+	c.check(st.label("daedalus list names Esop's backup"), strings.Contains(fmt.Sprint(rec["response"]), esopTag+"-"),
 		fmt.Sprint(rec["response"]))
 	for _, strategy := range []string{"IMPORT", "HARDLINKS"} {
-		name := "daedalus restore " + strategy
+		name := st.label("daedalus restore " + strategy)
 		c.truncate(name)
 		for _, phase := range []string{"INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"} {
-			c.daedalusOp(name+" "+phase, `{"type":"restore","storageLocation":"`+esopLoc+`","snapshotTag":"esop1",`+
+			c.daedalusOp(name+" "+phase, `{"type":"restore","storageLocation":"`+esopLoc+`","snapshotTag":"`+esopTag+`",`+
 				`"entities":"`+crossKeyspace+`.t","restorationStrategyType":"`+strategy+`","restorationPhase":"`+phase+`",`+
 				`"cassandraDirectory":"`+r.nodeDir+`","dataDirs":["`+data+`"],"import":{"type":"import","sourceDir":"`+source+`"}}`)
 		}
 		c.restored(name)
 	}
 
-	// Daedalus's backup, Esop's list and restores.
-	fmt.Println("Daedalus backs up, Esop lists and restores")
-	c.daedalusOp("daedalus backup", `{"type":"backup","storageLocation":"`+daedalusLoc+`","snapshotTag":"daedalus1",`+
+	fmt.Println(st.label("Daedalus backs up, Esop lists and restores"))
+	c.daedalusOp(st.label("daedalus backup"), `{"type":"backup","storageLocation":"`+daedalusLoc+`","snapshotTag":"`+daedalusTag+`",`+
 		`"entities":"`+crossKeyspace+`","createMissingBucket":true}`)
-	out, ok := c.runEsop("list", "list", "--storage-location", daedalusLoc, "--json", "--skip-download")
-	c.check("esop list names Daedalus's backup", ok && strings.Contains(out, "daedalus1-"), tail(out, 10))
+	out, ok := c.runEsopOn(st, "list", append([]string{"list", "--storage-location", daedalusLoc, "--json"}, st.listArgs...)...)
+	c.check(st.label("esop list names Daedalus's backup"), ok && strings.Contains(out, daedalusTag+"-"), tail(out, 10))
 	for _, strategy := range []string{"IMPORT", "HARDLINKS"} {
-		name := "esop restore " + strategy
+		name := st.label("esop restore " + strategy)
 		c.truncate(name)
 		for _, phase := range []string{"INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"} {
-			_, ok := c.runEsop(name+" "+phase, "restore", "--jmx-service", c.jmx, "--storage-location", daedalusLoc,
-				"--data-dir", data, "--cassandra-dir", r.nodeDir, "--snapshot-tag", "daedalus1",
+			_, ok := c.runEsopOn(st, name+" "+phase, "restore", "--jmx-service", c.jmx, "--storage-location", daedalusLoc,
+				"--data-dir", data, "--cassandra-dir", r.nodeDir, "--snapshot-tag", daedalusTag,
 				"--entities", crossKeyspace+".t", "--restoration-strategy-type", strategy,
 				"--restoration-phase-type", phase, "--import-source-dir", source)
 			c.check(name+" "+phase, ok, "see its output above")
 		}
 		c.restored(name)
 	}
-	c.sharedBucket(data, source)
-	c.commitLogs()
-	fmt.Printf("cross-restore: %d passed, %d failed\n", c.passed, c.failed)
-	return c.failed
 }
 
 // sharedBucket has Esop and Daedalus back up the same table into the same bucket, where the
 // SSTables both upload are one set of objects (same keys: Esop's layout on both sides), then has
 // each side remove the other's backup and restores the one left with the other tool: a removal
 // must delete only what no remaining backup of the node references, whoever wrote it.
-func (c *crossRun) sharedBucket(data, source string) {
+func (c *crossRun) sharedBucket(st storage) {
 	r := c.r
-	fmt.Println("One bucket, both tools: each removes the other's backup, the other's still restores")
-	loc := "file://" + filepath.Join(r.work, "cross", "shared", "bucket", "daedalus-test", "dc1", "node1")
-	objects := filepath.Join(r.work, "cross", "shared", "bucket", "daedalus-test", "dc1", "node1", "data")
+	data := filepath.Join(r.nodeDir, "data")
+	source := filepath.Join(r.work, "cross", "restore-source")
+	fmt.Println(st.label("One bucket, both tools: each removes the other's backup, the other's still restores"))
+	loc := st.loc("shared")
 	count := func() int {
-		n := 0
-		filepath.WalkDir(objects, func(_ string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				n++
-			}
-			return nil
-		})
-		return n
+		if st.objects == nil {
+			return -1
+		}
+		return st.objects("shared")
 	}
 	esopBackup := func(tag string) {
-		_, ok := c.runEsop("backup "+tag, "backup", "--jmx-service", c.jmx, "--storage-location", loc,
+		_, ok := c.runEsopOn(st, "backup "+tag, "backup", "--jmx-service", c.jmx, "--storage-location", loc,
 			"--data-dir", data, "--entities", crossKeyspace, "--snapshot-tag", tag, "--create-missing-bucket")
-		c.check("esop backup "+tag+" into the shared bucket", ok, "see its output above")
+		c.check(st.label("esop backup "+tag+" into the shared bucket"), ok, "see its output above")
 	}
 	// The names of the backups in the bucket, as Daedalus lists them.
 	names := func() []string {
-		rec := c.daedalusOp("daedalus list of the shared bucket", `{"type":"list","storageLocation":"`+loc+`"}`)
+		rec := c.daedalusOp(st.label("daedalus list of the shared bucket"), `{"type":"list","storageLocation":"`+loc+`"}`)
 		var out []string
 		list, _ := rec["response"].([]any)
 		for _, b := range list {
@@ -208,40 +281,44 @@ func (c *crossRun) sharedBucket(data, source string) {
 
 	esopBackup("esopshared")
 	esopObjects := count()
-	rec := c.daedalusOp("daedalus backup into the shared bucket", `{"type":"backup","storageLocation":"`+loc+`",`+
+	rec := c.daedalusOp(st.label("daedalus backup into the shared bucket"), `{"type":"backup","storageLocation":"`+loc+`",`+
 		`"snapshotTag":"dshared","entities":"`+crossKeyspace+`"}`)
-	c.check("daedalus reused Esop's objects", fmt.Sprint(rec["uploadedFiles"]) == "0" && count() == esopObjects,
+	c.check(st.label("daedalus reused Esop's objects"), fmt.Sprint(rec["uploadedFiles"]) == "0" && count() == esopObjects,
 		fmt.Sprintf("uploadedFiles %v, objects %d then %d", rec["uploadedFiles"], esopObjects, count()))
 
 	// Daedalus removes Esop's backup; Esop restores Daedalus's.
 	esopName := named("esopshared")
-	c.check("the shared bucket lists Esop's backup", esopName != "", fmt.Sprint(names()))
-	c.daedalusOp("daedalus removes Esop's backup", `{"type":"remove-backup","storageLocation":"`+loc+`","backupName":"`+esopName+`"}`)
-	c.check("Esop's backup is gone", named("esopshared") == "", fmt.Sprint(names()))
-	c.truncate("esop restores Daedalus's backup after the removal")
+	c.check(st.label("the shared bucket lists Esop's backup"), esopName != "", fmt.Sprint(names()))
+	c.daedalusOp(st.label("daedalus removes Esop's backup"), `{"type":"remove-backup","storageLocation":"`+loc+`","backupName":"`+esopName+`"}`)
+	c.check(st.label("Esop's backup is gone"), named("esopshared") == "", fmt.Sprint(names()))
+	c.truncate(st.label("esop restores Daedalus's backup after the removal"))
 	for _, phase := range []string{"INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"} {
-		_, ok := c.runEsop("restore dshared "+phase, "restore", "--jmx-service", c.jmx, "--storage-location", loc,
+		_, ok := c.runEsopOn(st, "restore dshared "+phase, "restore", "--jmx-service", c.jmx, "--storage-location", loc,
 			"--data-dir", data, "--cassandra-dir", r.nodeDir, "--snapshot-tag", "dshared",
 			"--entities", crossKeyspace+".t", "--restoration-strategy-type", "IMPORT",
 			"--restoration-phase-type", phase, "--import-source-dir", source)
-		c.check("esop restore of Daedalus's backup after the removal "+phase, ok, "see its output above")
+		c.check(st.label("esop restore of Daedalus's backup after the removal "+phase), ok, "see its output above")
 	}
-	c.restored("esop restores Daedalus's backup after Daedalus removed Esop's")
+	c.restored(st.label("esop restores Daedalus's backup after Daedalus removed Esop's"))
 
 	// Esop removes Daedalus's backup; Daedalus restores Esop's (a new one, the first is gone).
 	esopBackup("esopshared2")
 	daedalusName := named("dshared")
-	c.check("the shared bucket lists Daedalus's backup", daedalusName != "", fmt.Sprint(names()))
-	_, ok := c.runEsop("remove-backup", "remove-backup", "--storage-location", loc, "--backup-name", daedalusName)
-	c.check("esop removes Daedalus's backup", ok, "see its output above")
-	c.check("Daedalus's backup is gone", named("dshared") == "", fmt.Sprint(names()))
-	c.truncate("daedalus restores Esop's backup after the removal")
+	c.check(st.label("the shared bucket lists Daedalus's backup"), daedalusName != "", fmt.Sprint(names()))
+	if st.refreshFirst {
+		out, ok := c.runEsopOn(st, "list", append([]string{"list", "--storage-location", loc, "--json"}, st.listArgs...)...)
+		c.check(st.label("esop list (its cache refreshed) names Daedalus's backup"), ok && strings.Contains(out, daedalusName), tail(out, 10))
+	}
+	_, ok := c.runEsopOn(st, "remove-backup", append([]string{"remove-backup", "--storage-location", loc, "--backup-name", daedalusName}, st.removeArgs...)...)
+	c.check(st.label("esop removes Daedalus's backup"), ok, "see its output above")
+	c.check(st.label("Daedalus's backup is gone"), named("dshared") == "", fmt.Sprint(names()))
+	c.truncate(st.label("daedalus restores Esop's backup after the removal"))
 	for _, phase := range []string{"INIT", "DOWNLOAD", "TRUNCATE", "IMPORT", "CLEANUP"} {
-		c.daedalusOp("daedalus restore of esopshared2 after the removal "+phase, `{"type":"restore","storageLocation":"`+loc+`","snapshotTag":"esopshared2",`+
+		c.daedalusOp(st.label("daedalus restore of esopshared2 after the removal "+phase), `{"type":"restore","storageLocation":"`+loc+`","snapshotTag":"esopshared2",`+
 			`"entities":"`+crossKeyspace+`.t","restorationStrategyType":"IMPORT","restorationPhase":"`+phase+`",`+
 			`"cassandraDirectory":"`+r.nodeDir+`","dataDirs":["`+data+`"],"import":{"type":"import","sourceDir":"`+source+`"}}`)
 	}
-	c.restored("daedalus restores Esop's backup after Esop removed Daedalus's")
+	c.restored(st.label("daedalus restores Esop's backup after Esop removed Daedalus's"))
 }
 
 // commitLogs exchanges archived commit-log segments both ways: Esop's commitlog-backup is read by

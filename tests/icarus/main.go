@@ -3,7 +3,7 @@
 //
 //	icarus-conformance run -url URL -side NAME -out FILE -cql HOST:PORT -node-dir DIR -work DIR
 //	icarus-conformance compare -expected ICARUS.json -actual DAEDALUS.json -allow docs/ICARUS.md
-//	icarus-conformance cross -url DAEDALUS_URL -cql HOST:PORT -jmx HOST:PORT -node-dir DIR -work DIR
+//	icarus-conformance cross -url DAEDALUS_URL -cql HOST:PORT -jmx HOST:PORT -node-dir DIR -work DIR [-esop-s3 CMD]
 //
 // `run` needs a real node (CQL for the rows, its data directory for import) and leaves it drained.
 // `compare` exits 1 on any difference not listed as deliberate, after printing
@@ -17,6 +17,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -72,6 +73,7 @@ func main() {
 		nodeDir := fs.String("node-dir", "", "node directory (scripts/cassandra layout)")
 		work := fs.String("work", "", "scratch directory")
 		esop := fs.String("esop", "scripts/icarus esop", "command running Esop's command line")
+		esopS3 := fs.String("esop-s3", "", "command running Esop's command line against the local S3 server (none: file:// only)")
 		fs.Parse(os.Args[2:])
 		if *base == "" || *nodeDir == "" || *work == "" {
 			fatalf("cross: -url, -node-dir and -work are required")
@@ -82,6 +84,9 @@ func main() {
 		r := &runner{w: newWire(*base), obs: newObservations("cross"), cql: session, work: *work,
 			nodeDir: *nodeDir, patient: 120 * time.Second}
 		c := &crossRun{r: r, esop: strings.Fields(*esop), jmx: *jmx}
+		if *esopS3 != "" {
+			c.stores = append(c.stores, s3Storage(strings.Fields(*esopS3), filepath.Join(*work, "esop-cache")))
+		}
 		if c.run() > 0 {
 			os.Exit(1)
 		}
