@@ -1,6 +1,6 @@
 //! The real three-node cluster (127.0.0.2 and .3 in dc1, .4 in dc2, NetworkTopologyStrategy), a
 //! sidecar beside each node on the same port: a global backup then a global restore (rows at
-//! consistency ALL through every node), a rolling restart through real restarts, a node killed
+//! consistency ALL through every node), Esop's backups of every node restored cluster-wide, a rolling restart through real restarts, a node killed
 //! during a global request named in the record, rebuild, and a real decommission. One scenario in
 //! order, since each step leaves the ring as the next needs it.
 
@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use scylla::statement::Consistency;
 use serde_json::{json, Value};
 
+use crate::harness::esop::esop;
 use crate::harness::{work_root, Cql, RealNode, Sidecar, RING};
 
 /// The API port every sidecar of the cluster listens on, at its node's address.
@@ -135,6 +136,61 @@ async fn three_real_nodes_back_up_restore_roll_and_shrink() {
             rows,
             Cql::expected(0..60),
             "after the global restore: {restore}"
+        );
+    }
+
+    // Esop's backup of every node, laid out as Icarus's cluster-wide backup lays it out (cluster,
+    // dc, host id), restores cluster-wide through Daedalus.
+    let esop_bucket = root.join("esop").join("bucket");
+    let cluster_name = topology["topology"][0]["cluster"].as_str().unwrap();
+    for node in &nodes {
+        let entry = topology["topology"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["ipAddress"] == node.options.address.as_str())
+            .unwrap_or_else(|| panic!("{} in {topology}", node.options.address));
+        let location = format!(
+            "file://{}/{cluster_name}/{}/{}",
+            esop_bucket.display(),
+            entry["dc"].as_str().unwrap(),
+            entry["nodeId"].as_str().unwrap()
+        );
+        let data = node.data_dir().display().to_string();
+        esop(&[
+            "backup",
+            "--jmx-service",
+            &node.jmx_service(),
+            "--storage-location",
+            &location,
+            "--data-dir",
+            &data,
+            "--entities",
+            ks,
+            "--snapshot-tag",
+            "esopg",
+            "--create-missing-bucket",
+        ]);
+    }
+    cql.exec_at(
+        &format!("DELETE FROM {ks}.t WHERE id IN (10, 11)"),
+        Consistency::All,
+    )
+    .await;
+    cql.insert_at(ks, "t", 200..203, Consistency::All).await;
+    let from_esop = coordinator
+        .run_ok(&json!({"type": "restore", "globalRequest": true,
+                        "storageLocation": format!("file://{}/{cluster_name}/dc1/node", esop_bucket.display()),
+                        "snapshotTag": "esopg", "restorationStrategyType": "IMPORT",
+                        "restorationPhase": "INIT", "entities": ks,
+                        "import": {"type": "import", "sourceDir": "/proc/self/cwd/restore-esop"}}))
+        .await;
+    assert_eq!(states(&from_esop).len(), 3, "{from_esop}");
+    for rows in rows_everywhere(&nodes, ks).await {
+        assert_eq!(
+            rows,
+            Cql::expected(0..60),
+            "after the global restore of Esop's backups: {from_esop}"
         );
     }
 

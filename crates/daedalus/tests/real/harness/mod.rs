@@ -1,10 +1,11 @@
 //! Test support for the real-Cassandra suite: the nodes (`node`), CQL (`cql`), the sidecar binary
-//! beside them (`sidecar`) and the lock that keeps tests off a node another test is stopping.
+//! beside them (`sidecar`), Esop's command line (`esop`) and the lock that keeps tests off a node another test is stopping.
 //! Nothing here asserts behaviour; the test modules do.
 
 #![allow(dead_code)]
 
 pub mod cql;
+pub mod esop;
 pub mod node;
 pub mod sidecar;
 #[path = "../../it/common/spawn.rs"]
