@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     timeout_hours, validate_absolute_dirs, validate_pace, validate_snapshot_tag,
-    CommonStorageFields, Entities,
+    CommonStorageFields, Entities, DEFAULT_TIMEOUT_HOURS,
 };
 use super::measure::{DataRate, TimeSpan};
 use super::{invalid, lenient, RequestError};
@@ -54,6 +54,16 @@ pub struct BackupRequest {
 }
 
 impl BackupRequest {
+    /// Writes the defaults it runs with into the fields left unset (see
+    /// [`CommonStorageFields::echo_defaults`]): 10 connections, Esop's retry, `timeout` 5 hours
+    /// and `metadataDirective` `COPY` (accepted and unused, echoed as Esop does).
+    pub fn echo_defaults(&mut self) {
+        self.common.echo_defaults(10);
+        self.timeout.get_or_insert(DEFAULT_TIMEOUT_HOURS as i64);
+        self.metadata_directive
+            .get_or_insert_with(|| "COPY".to_string());
+    }
+
     /// Checks every field; the first fault is returned.
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;
@@ -127,6 +137,15 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
+    /// Writes Esop's defaults into the fields left unset (see
+    /// [`CommonStorageFields::echo_defaults`]): one connection, its retry, `fromTimestamp` the
+    /// largest (every backup) and `lastN` 0 (all of them). The listing is the same either way.
+    pub fn echo_defaults(&mut self) {
+        self.common.echo_defaults(1);
+        self.from_timestamp.get_or_insert(i64::MAX);
+        self.last_n.get_or_insert(0);
+    }
+
     /// Checks every field; the first fault is returned.
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;

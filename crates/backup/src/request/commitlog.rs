@@ -49,6 +49,15 @@ pub struct CommitLogBackupRequest {
 }
 
 impl CommitLogBackupRequest {
+    /// Writes the defaults it runs with into the fields left unset (see
+    /// [`CommonStorageFields::echo_defaults`]): 10 connections, Esop's retry, and
+    /// `metadataDirective` `COPY` (accepted and unused, echoed as Esop does).
+    pub fn echo_defaults(&mut self) {
+        self.common.echo_defaults(10);
+        self.metadata_directive
+            .get_or_insert_with(|| "COPY".to_string());
+    }
+
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;
         absolute(&[
@@ -103,6 +112,12 @@ pub struct CommitLogRestoreRequest {
 }
 
 impl CommitLogRestoreRequest {
+    /// Writes the defaults it runs with into the fields left unset (see
+    /// [`CommonStorageFields::echo_defaults`]): 10 connections and Esop's retry.
+    pub fn echo_defaults(&mut self) {
+        self.common.echo_defaults(10);
+    }
+
     pub fn validate(&self) -> Result<(), RequestError> {
         self.common.validate()?;
         absolute(&[

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{DataRate, ProxySettings, RetrySpec, RetryStrategy, TimeSpan};
+use super::measure::{
+    DataRate, ProxySettings, RetrySpec, RetryStrategy, TimeSpan, DEFAULT_RETRY_ATTEMPTS,
+    DEFAULT_RETRY_INTERVAL_SECONDS,
+};
 use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 use crate::location::StorageLocation;
@@ -50,6 +53,17 @@ pub struct CommonStorageFields {
 }
 
 impl CommonStorageFields {
+    /// Writes the defaults of `concurrentConnections` (`connections`, the type's) and `retry`
+    /// into fields left unset, so that the record of the request shows the values it runs
+    /// with, as Esop's records do. Changes no behaviour: these are the values used when unset.
+    pub fn echo_defaults(&mut self, connections: i64) {
+        self.concurrent_connections.get_or_insert(connections);
+        let retry = self.retry.get_or_insert_with(RetrySpec::default);
+        retry.interval.get_or_insert(DEFAULT_RETRY_INTERVAL_SECONDS);
+        retry.max_attempts.get_or_insert(DEFAULT_RETRY_ATTEMPTS);
+        retry.strategy.get_or_insert(RetryStrategy::Linear);
+    }
+
     /// The parsed `storageLocation`.
     pub fn location(&self) -> Result<StorageLocation, RequestError> {
         let raw = self

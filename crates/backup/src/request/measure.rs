@@ -7,6 +7,11 @@ use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 
 /// Esop's `retry` object. Values below 1 fall back to the defaults, as in Esop.
+/// Esop's seconds between retries when `retry.interval` is unset.
+pub const DEFAULT_RETRY_INTERVAL_SECONDS: i64 = 10;
+/// Esop's attempts in all when `retry.maxAttempts` is unset.
+pub const DEFAULT_RETRY_ATTEMPTS: i64 = 3;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RetrySpec {
@@ -25,14 +30,17 @@ pub struct RetrySpec {
 impl RetrySpec {
     /// Seconds between attempts, Esop's default (10) when unset or below 1.
     pub fn interval_seconds(&self) -> u64 {
-        self.interval.filter(|&i| i >= 1).map_or(10, |i| i as u64)
+        self.interval
+            .filter(|&i| i >= 1)
+            .unwrap_or(DEFAULT_RETRY_INTERVAL_SECONDS) as u64
     }
 
     /// Attempts in all, Esop's default (3) when unset or below 1.
     pub fn attempts(&self) -> u32 {
         self.max_attempts
             .filter(|&i| i >= 1)
-            .map_or(3, |i| i.min(u32::MAX as i64) as u32)
+            .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
+            .min(u32::MAX as i64) as u32
     }
 
     /// The backoff strategy, LINEAR unless set.

@@ -207,6 +207,15 @@ pub struct RestoreRequest {
 }
 
 impl RestoreRequest {
+    /// Writes the defaults it runs with into the fields left unset (see
+    /// [`CommonStorageFields::echo_defaults`]): 10 connections, Esop's retry and `timeout` 5
+    /// hours.
+    pub fn echo_defaults(&mut self) {
+        self.common.echo_defaults(10);
+        self.timeout
+            .get_or_insert(super::common::DEFAULT_TIMEOUT_HOURS as i64);
+    }
+
     /// The strategy, IN_PLACE when unset (as Esop).
     pub fn strategy(&self) -> RestorationStrategy {
         self.restoration_strategy_type

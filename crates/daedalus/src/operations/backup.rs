@@ -72,6 +72,7 @@ impl StorageKind for Backup {
     fn accept(request: &mut BackupRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {
         let seconds = now_millis() / 1000;
         request.snapshot_tag = Some(request.snapshot_tag_or_default(seconds));
+        request.echo_defaults();
         Ok(())
     }
 

@@ -17,7 +17,9 @@ use super::backup_storage::{node_facts, open_storage, STORAGE_LOCATION};
 use super::context::{OperationError, RunContext};
 use super::finding::Finding;
 use super::path_field::{PathField, PathKind, UsedPath};
+use super::settings::ValidationPolicy;
 use super::storage_op::{StorageKind, StorageOp};
+use super::validation::ValidationError;
 
 /// An accepted `commitlog-backup` request.
 pub type CommitLogBackupOperation = StorageOp<CommitLogBackup>;
@@ -37,6 +39,15 @@ impl StorageKind for CommitLogBackup {
         PathField::new("commitLogArchiveOverride", PathKind::Confined),
         PathField::new("commitLog", PathKind::Confined),
     ];
+
+    /// The record shows the defaults the request runs with.
+    fn accept(
+        request: &mut CommitLogBackupRequest,
+        _: &ValidationPolicy,
+    ) -> Result<(), ValidationError> {
+        request.echo_defaults();
+        Ok(())
+    }
 
     fn paths(request: &CommitLogBackupRequest) -> Vec<UsedPath> {
         let (field, path) = source(request);

@@ -18,6 +18,7 @@ use super::context::{OperationError, RunContext};
 use super::finding::Finding;
 use super::path_field::{PathField, PathKind, UsedPath};
 use super::restore::refuse_running_node;
+use super::settings::ValidationPolicy;
 use super::storage_op::{StorageKind, StorageOp};
 use super::validation::ValidationError;
 
@@ -40,6 +41,15 @@ impl StorageKind for CommitLogRestore {
         // Esop's container prefix, unused here; confined as any path the API accepts.
         PathField::new("sharedContainerPath", PathKind::Confined),
     ];
+
+    /// The record shows the defaults the request runs with.
+    fn accept(
+        request: &mut CommitLogRestoreRequest,
+        _: &ValidationPolicy,
+    ) -> Result<(), ValidationError> {
+        request.echo_defaults();
+        Ok(())
+    }
 
     fn paths(request: &CommitLogRestoreRequest) -> Vec<UsedPath> {
         vec![

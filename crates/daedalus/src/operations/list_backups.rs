@@ -50,6 +50,7 @@ impl StorageKind for List {
     fn accept(request: &mut ListRequest, _: &ValidationPolicy) -> Result<(), ValidationError> {
         // The listing is the operation's answer, never a request field.
         request.response = None;
+        request.echo_defaults();
         Ok(())
     }
 

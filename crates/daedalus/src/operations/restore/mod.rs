@@ -63,6 +63,7 @@ impl StorageKind for Restore {
                  sidecar without globalRequest, or use HARDLINKS or IMPORT",
             ));
         }
+        request.echo_defaults();
         Ok(())
     }
 
