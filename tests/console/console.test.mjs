@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, cpSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -190,7 +190,7 @@ test('a global backup started from the form shows its per-node view; the list sh
   await shot('backups');
 });
 
-test("an operation submitted to another node's sidecar is listed, with its node", async () => {
+test("an operation submitted to another node's sidecar is listed, with its node, and cancels from here", async () => {
   const record = await api('POST', '/operations', { type: 'flush', keyspace: 'spark_test' }, OPERATE, PEER);
   await page.goto(`${BASE}/ui#operations`);
   const row = op(record.id);
@@ -206,6 +206,16 @@ test("an operation submitted to another node's sidecar is listed, with its node"
   await page.selectOption('#f-node', endpoints.find((e) => e && !e.includes(peerAddress)));
   await row.waitFor({ state: 'detached' });
   await page.selectOption('#f-node', '');
+  // Cancel from this sidecar's page reaches the sidecar that runs it.
+  const slow = await api('POST', '/operations', {
+    type: 'backup', storageLocation: `file://${WORK}/store/slow-peer/console/dc1/node`,
+    createMissingBucket: true, entities: 'spark_test.test3', concurrentConnections: 1,
+    bandwidth: { value: 100, unit: 'BPS' },
+  }, OPERATE, PEER);
+  await op(slow.id).and(page.locator('[data-state="RUNNING"]')).waitFor({ timeout: 30000 });
+  await op(slow.id).locator('button.cancel').click();
+  await op(slow.id).and(page.locator('[data-state="CANCELLED"]')).waitFor({ timeout: 15000 });
+  assert.equal((await api('GET', `/operations/${slow.id}`, undefined, OPERATE, PEER)).state, 'CANCELLED');
   // The node's parts of a cluster-wide request are inside its per-node view, not listed again.
   const listed = await page.locator('details.op').evaluateAll((rows) => rows.map((r) => r.dataset.id));
   const global = await api('GET', '/cluster/operations?type=backup');
@@ -245,11 +255,20 @@ test('a read-only token sees no action buttons', async () => {
   await page.goto(`${BASE}/ui#backups`);
   assert.equal(await page.locator('#backup-form').isVisible(), false);
   assert.equal(await page.locator('#restore-form').isVisible(), false);
-  // Listing backups only reads the bucket: a read token may.
-  await page.fill('#l-location', `file://${WORK}/store/bucket/console/dc1/11111111-1111-1111-1111-111111111111`);
+  // Listing backups only reads the bucket: a read token may. Two archived commit-log segments
+  // (Esop's keys: name, then last-modified millis) after the backup give the node a recovery window.
+  const nodeDir = `${WORK}/store/bucket/console/dc1/11111111-1111-1111-1111-111111111111`;
+  mkdirSync(`${nodeDir}/commitlog`, { recursive: true });
+  const now = Date.now();
+  writeFileSync(`${nodeDir}/commitlog/CommitLog-7-${now}.log.${now + 1000}`, Buffer.alloc(1024));
+  writeFileSync(`${nodeDir}/commitlog/CommitLog-7-${now + 1}.log.${now + 2000}`, Buffer.alloc(1024));
+  await page.fill('#l-location', `file://${nodeDir}`);
   await page.click('#list-form button[type=submit]');
   await page.locator('#notice', { hasText: 'list accepted' }).waitFor();
   await page.locator('#backups tr[data-tag="console"]').waitFor({ timeout: 30000 });
+  const window = page.locator('#backups .recovery tr[data-node]');
+  await window.waitFor({ timeout: 30000 });
+  assert.match(await window.innerText(), /2 \(/, 'two segments in the window');
   const refused = await fetch(`${BASE}/operations`, {
     method: 'POST',
     headers: { authorization: `Bearer ${READ}`, 'content-type': 'application/json' },

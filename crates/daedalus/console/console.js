@@ -383,7 +383,11 @@ function cancelButton(op) {
       event.stopPropagation();
       event.target.disabled = true;
       try {
-        await api('DELETE', `/operations/${encodeURIComponent(op.id)}`);
+        const where = ui.where.get(op.id);
+        // An operation of another node's sidecar is cancelled through this one, which asks it.
+        await api('DELETE', where && !where.local && where.address
+          ? `/cluster/operations/${encodeURIComponent(op.id)}?address=${encodeURIComponent(where.address)}`
+          : `/operations/${encodeURIComponent(op.id)}`);
         notice(`Cancel of ${op.type} ${op.id} requested.`, 'ok');
       } catch (error) {
         failed(error);
@@ -484,7 +488,21 @@ function renderBackups() {
       h('tbody', {}, backups.map((b) => h('tr', { 'data-tag': b.snapshotTag },
         h('td', {}, b.snapshotTag), h('td', {}, when(new Date(b.timestamp).toISOString())),
         h('td', {}, size(b.size)), h('td', {}, String(b.files ?? '')),
-        h('td', {}, (b.nodes || []).join(', ')), h('td', { className: 'mono small' }, b.name))))));
+        h('td', {}, (b.nodes || []).join(', ')), h('td', { className: 'mono small' }, b.name))))),
+    recoveryView(op));
+}
+
+// With archived commit logs: per node, the moments a restore with pointInTime can reach.
+function recoveryView(op) {
+  const windows = Array.isArray(op.recoveryWindows) ? op.recoveryWindows : [];
+  if (windows.length === 0) return null;
+  return h('div', { className: 'recovery' }, h('h4', {}, 'Point-in-time recovery windows'),
+    h('table', { className: 'backups' },
+      h('thead', {}, h('tr', {}, ['node', 'earliest', 'latest', 'segments', 'gaps'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, windows.map((w) => h('tr', { 'data-node': w.node },
+        h('td', { className: 'mono small' }, w.node), h('td', {}, when(w.earliest) || 'no backup before the segments'),
+        h('td', {}, when(w.latest)), h('td', {}, `${w.segments} (${size(w.bytes)})`),
+        h('td', { className: 'small' }, (w.gaps || []).join(', ') || 'none'))))));
 }
 
 $('#l-location').addEventListener('change', () => { $('#backups').dataset.shown = ''; renderBackups(); });

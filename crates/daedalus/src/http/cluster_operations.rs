@@ -1,7 +1,8 @@
 //! `GET /cluster/operations`: the operations of every sidecar of the ring, each sidecar's list
 //! as it answers `GET /operations` (same `type` and `state` filters), so that any sidecar shows
 //! what runs anywhere, including operations submitted straight to another node's sidecar: the
-//! console's operations view.
+//! console's operations view. `DELETE /cluster/operations/{id}?address=IP` cancels one of them
+//! through the sidecar of that member of the ring.
 //!
 //! Owns this one read and its shape: one entry per sidecar (`address`, `endpoint`, `local`,
 //! `answers`, and its `operations` or the `error` that kept them). This sidecar's own list is
@@ -13,9 +14,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use daedalus_client::{Client, ClientConfig};
+use daedalus_client::{Client, ClientConfig, ClientError};
 use serde_json::{json, Value};
 
 use super::error::AppError;
@@ -23,6 +26,7 @@ use super::operations::parse_filter;
 use super::records::RecordJson;
 use crate::engine::Engine;
 use crate::operations::cluster::settings::PeerSettings;
+use crate::operations::ValidationError;
 
 /// How long one peer may take to answer: the page asks again every second while something
 /// runs, and a slow peer must not hold the lists of the others.
@@ -112,20 +116,87 @@ pub(super) async fn operations(
     Ok(Json(body))
 }
 
-/// What the sidecar next to `ip` lists: `answers` and `operations`, or `error`.
-async fn ask_sidecar(peers: Option<&PeerSettings>, ip: &str, query: &str) -> Value {
-    let Some(peers) = peers else {
-        return json!({ "answers": false, "error": "this sidecar has no peer settings" });
+/// The handler of `DELETE /cluster/operations/{id}?address=IP`: the cancel is sent to the
+/// sidecar of the ring member at `address` (only a member of the ring: this sidecar never sends
+/// its peer token anywhere else), and its answer is returned as it gave it; this sidecar's own
+/// operations are cancelled at `DELETE /operations/{id}`.
+pub(super) async fn cancel(
+    State(engine): State<Engine>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let address = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "address")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ValidationError::missing("address"))?;
+    let ring = engine
+        .node()
+        .read(|n| async move { n.topology().await })
+        .await
+        .map_err(|e| {
+            ValidationError::invalid(
+                "address",
+                format!("the node did not give the ring, so {address:?} cannot be checked: {e}"),
+            )
+        })?;
+    if !ring.iter().any(|e| e.ip == address) {
+        return Err(ValidationError::invalid(
+            "address",
+            format!("{address:?} is not the address of a member of the ring"),
+        )
+        .into());
+    }
+    let peers = engine.settings().cluster.as_ref().map(|c| c.peers.clone());
+    let client = match peer_client(peers.as_ref(), &address) {
+        Ok(client) => client,
+        Err(message) => return Ok(peer_unavailable(message)),
     };
-    let url = peers.url(ip);
-    let client = match Client::new(ClientConfig {
-        url: url.clone(),
+    match client.cancel(&id).await {
+        Ok(record) => Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::to_value(record).unwrap_or(Value::Null)),
+        )
+            .into_response()),
+        Err(ClientError::Api { status: 404, .. }) => Err(AppError::NotFound(format!(
+            "no operation {id} on the sidecar of {address}"
+        ))),
+        Err(e) => Ok(peer_unavailable(format!(
+            "the sidecar of {address} did not take the cancel: {e}"
+        ))),
+    }
+}
+
+/// 502: the peer sidecar could not be asked, or did not answer as expected.
+fn peer_unavailable(message: String) -> Response {
+    (
+        StatusCode::BAD_GATEWAY,
+        Json(json!({ "error": "peer_unavailable", "field": null, "message": message })),
+    )
+        .into_response()
+}
+
+/// A client of the sidecar next to `ip`, with the settings cluster-wide requests use.
+fn peer_client(peers: Option<&PeerSettings>, ip: &str) -> Result<Client, String> {
+    let peers = peers.ok_or("this sidecar has no peer settings")?;
+    Client::new(ClientConfig {
+        url: peers.url(ip),
         token: peers.token.clone(),
         cacert: peers.ca.clone(),
         timeout: PEER_WAIT,
-    }) {
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// What the sidecar next to `ip` lists: `answers` and `operations`, or `error`.
+async fn ask_sidecar(peers: Option<&PeerSettings>, ip: &str, query: &str) -> Value {
+    let Some(settings) = peers else {
+        return json!({ "answers": false, "error": "this sidecar has no peer settings" });
+    };
+    let url = settings.url(ip);
+    let client = match peer_client(peers, ip) {
         Ok(client) => client,
-        Err(e) => return json!({ "url": url, "answers": false, "error": e.to_string() }),
+        Err(e) => return json!({ "url": url, "answers": false, "error": e }),
     };
     let path = if query.is_empty() {
         "operations".to_string()

@@ -87,6 +87,10 @@ pub fn app_with(engine: Engine, options: &HttpOptions) -> Result<Router, String>
         .merge(read::routes())
         .route("/cluster/nodes", get(cluster_nodes::nodes))
         .route("/cluster/operations", get(cluster_operations::operations))
+        .route(
+            "/cluster/operations/{id}",
+            axum::routing::delete(cluster_operations::cancel),
+        )
         .merge(console::routes())
         .route("/metrics", get(metrics))
         .fallback(|| async { AppError::NotFound("no such endpoint".to_string()) })

@@ -81,6 +81,23 @@ async fn every_read_endpoint_answers(version: &str, expect: (u64, u64, u64, &[&s
         server.get("/cluster/operations?state=DONE").await.status,
         400
     );
+    // A cancel through this sidecar goes only to a member of the ring; bad input is a 400.
+    let id = "00000000-0000-4000-8000-000000000000";
+    let missing = server.delete(&format!("/cluster/operations/{id}")).await;
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    assert_eq!(missing.body["field"], "address");
+    let stranger = server
+        .delete(&format!("/cluster/operations/{id}?address=10.9.9.9"))
+        .await;
+    assert_eq!(stranger.status, 400, "{}", stranger.body);
+    assert!(
+        stranger.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the address of a member of the ring"),
+        "{}",
+        stranger.body
+    );
     assert_eq!(topology.body["schemaVersion"], schema_version.as_str());
     assert!(topology.body["timestamp"].as_i64().unwrap() > 0);
     let nodes = topology.body["topology"].as_array().unwrap();
