@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
+source bench/peer/lib.sh
 rounds="${1:-3}"
 addr="${PEER_ADDRESS:-127.0.0.22}"
 jmx_port="${PEER_JMX_PORT:-8399}"
@@ -30,10 +31,7 @@ icarus_jar="$(scripts/icarus fetch)"
 pid=""
 stop_side() {
   [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_process "$pid"
   pid=""
 }
 trap 'stop_side; scripts/cassandra stop "$node" >/dev/null 2>&1 || true' EXIT
