@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use super::secret::Secret;
 use super::{invalid, lenient, RequestError};
 
-/// Esop's `retry` object. Values below 1 fall back to the defaults, as in Esop.
 /// Esop's seconds between retries when `retry.interval` is unset.
 pub const DEFAULT_RETRY_INTERVAL_SECONDS: i64 = 10;
 /// Esop's attempts in all when `retry.maxAttempts` is unset.
 pub const DEFAULT_RETRY_ATTEMPTS: i64 = 3;
 
+/// Esop's `retry` object. Values below 1 fall back to the defaults, as in Esop.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RetrySpec {

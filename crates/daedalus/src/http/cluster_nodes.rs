@@ -3,25 +3,19 @@
 //! sidecar answers (its node's mode, its Cassandra version, the sidecar's version), so that any
 //! sidecar shows the whole cluster: the console's node view.
 //!
-//! Owns this one read and its shape. Every peer is asked at once, each bounded by `PEER_WAIT`,
-//! at the address, scheme, port, token and CA cluster-wide requests use; a sidecar that does not
-//! answer is shown as such, never waited for. It must not change anything on any node.
-
-use std::time::Duration;
+//! Owns this one read and its shape. Every peer is asked at once (`peer_sidecars`); a sidecar
+//! that does not answer is shown as such, never waited for. It must not change anything on any node.
 
 use axum::extract::State;
 use axum::Json;
 use cassandra::{EndpointInfo, EndpointStatus};
-use daedalus_client::{Client, ClientConfig, ClientError};
+use daedalus_client::ClientError;
 use serde_json::{json, Value};
 
+use super::peer_sidecars;
 use super::read::ReadError;
 use crate::engine::Engine;
 use crate::operations::cluster::settings::PeerSettings;
-
-/// How long one peer may take to answer: the page asks again every few seconds, and a slow peer
-/// must not hold the view of the others.
-const PEER_WAIT: Duration = Duration::from_secs(2);
 
 /// The handler.
 pub(super) async fn nodes(State(engine): State<Engine>) -> Result<Json<Value>, ReadError> {
@@ -36,18 +30,12 @@ pub(super) async fn nodes(State(engine): State<Engine>) -> Result<Json<Value>, R
         })
         .await?;
     let peers = engine.settings().cluster.as_ref().map(|c| c.peers.clone());
-    // Every sidecar at once, each in its own task, so the slowest bounds the answer.
-    let mut asking = tokio::task::JoinSet::new();
-    for (i, endpoint) in ring.iter().enumerate() {
-        let (peers, ip) = (peers.clone(), endpoint.ip.clone());
-        asking.spawn(async move { (i, ask_sidecar(peers.as_ref(), &ip).await) });
-    }
-    let mut asked = vec![Value::Null; ring.len()];
-    while let Some(joined) = asking.join_next().await {
-        if let Ok((i, answer)) = joined {
-            asked[i] = answer;
-        }
-    }
+    let ips = ring.iter().map(|e| Some(e.ip.clone())).collect();
+    let asked = peer_sidecars::ask_at_once(ips, |ip| {
+        let peers = peers.clone();
+        async move { ask_sidecar(peers.as_ref(), &ip).await }
+    })
+    .await;
     let nodes: Vec<Value> = ring
         .iter()
         .zip(asked)
@@ -93,18 +81,9 @@ fn membership(endpoint: &EndpointInfo, health: &cassandra::ClusterHealth) -> &'s
 
 /// What the sidecar next to `ip` says: `/ready` (its node's mode and version) and `/version`.
 async fn ask_sidecar(peers: Option<&PeerSettings>, ip: &str) -> Value {
-    let Some(peers) = peers else {
-        return json!({ "answers": false, "error": "this sidecar has no peer settings" });
-    };
-    let url = peers.url(ip);
-    let client = match Client::new(ClientConfig {
-        url: url.clone(),
-        token: peers.token.clone(),
-        cacert: peers.ca.clone(),
-        timeout: PEER_WAIT,
-    }) {
-        Ok(client) => client,
-        Err(e) => return json!({ "url": url, "answers": false, "error": e.to_string() }),
+    let (url, client) = match peer_sidecars::client(peers, ip) {
+        Ok(reached) => reached,
+        Err(entry) => return entry,
     };
     let (ready, version) = tokio::join!(client.get_json("ready"), client.get_json("version"));
     let version = version

@@ -6,31 +6,26 @@
 //!
 //! Owns this one read and its shape: one entry per sidecar (`address`, `endpoint`, `local`,
 //! `answers`, and its `operations` or the `error` that kept them). This sidecar's own list is
-//! read from its engine, never through HTTP; every peer is asked at once, each bounded by
-//! `PEER_WAIT`, at the address, scheme, port, token and CA cluster-wide requests use. When the
+//! read from its engine, never through HTTP; every peer is asked at once (`peer_sidecars`). When the
 //! node cannot give the ring (it is down), the answer is this sidecar's list alone with
 //! `ringError` saying why. It must not change anything on any node.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use daedalus_client::{Client, ClientConfig, ClientError};
+use daedalus_client::ClientError;
 use serde_json::{json, Value};
 
 use super::error::AppError;
 use super::operations::parse_filter;
+use super::peer_sidecars;
 use super::records::RecordJson;
 use crate::engine::Engine;
 use crate::operations::cluster::settings::PeerSettings;
 use crate::operations::ValidationError;
-
-/// How long one peer may take to answer: the page asks again every second while something
-/// runs, and a slow peer must not hold the lists of the others.
-const PEER_WAIT: Duration = Duration::from_secs(2);
 
 /// One endpoint of the ring as this read needs it.
 struct Member {
@@ -71,17 +66,15 @@ pub(super) async fn operations(
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
     let peers = engine.settings().cluster.as_ref().map(|c| c.peers.clone());
-    let mut asking = tokio::task::JoinSet::new();
-    for (i, member) in members.iter().enumerate().filter(|(_, m)| !m.local) {
-        let (peers, ip, query) = (peers.clone(), member.address.clone(), query.clone());
-        asking.spawn(async move { (i, ask_sidecar(peers.as_ref(), &ip, &query).await) });
-    }
-    let mut asked = vec![Value::Null; members.len()];
-    while let Some(joined) = asking.join_next().await {
-        if let Ok((i, answer)) = joined {
-            asked[i] = answer;
-        }
-    }
+    let ips = members
+        .iter()
+        .map(|m| (!m.local).then(|| m.address.clone()))
+        .collect();
+    let asked = peer_sidecars::ask_at_once(ips, |ip| {
+        let (peers, query) = (peers.clone(), query.clone());
+        async move { ask_sidecar(peers.as_ref(), &ip, &query).await }
+    })
+    .await;
     let own_entry = |endpoint: Value, address: Value| {
         json!({
             "endpoint": endpoint, "address": address, "local": true, "answers": true,
@@ -148,9 +141,14 @@ pub(super) async fn cancel(
         .into());
     }
     let peers = engine.settings().cluster.as_ref().map(|c| c.peers.clone());
-    let client = match peer_client(peers.as_ref(), &address) {
-        Ok(client) => client,
-        Err(message) => return Ok(peer_unavailable(message)),
+    let client = match peer_sidecars::client(peers.as_ref(), &address) {
+        Ok((_, client)) => client,
+        Err(entry) => {
+            let why = entry["error"].as_str().unwrap_or("it cannot be reached");
+            return Ok(peer_unavailable(format!(
+                "the sidecar of {address} cannot be asked: {why}"
+            )));
+        }
     };
     match client.cancel(&id).await {
         Ok(record) => Ok((
@@ -176,27 +174,11 @@ fn peer_unavailable(message: String) -> Response {
         .into_response()
 }
 
-/// A client of the sidecar next to `ip`, with the settings cluster-wide requests use.
-fn peer_client(peers: Option<&PeerSettings>, ip: &str) -> Result<Client, String> {
-    let peers = peers.ok_or("this sidecar has no peer settings")?;
-    Client::new(ClientConfig {
-        url: peers.url(ip),
-        token: peers.token.clone(),
-        cacert: peers.ca.clone(),
-        timeout: PEER_WAIT,
-    })
-    .map_err(|e| e.to_string())
-}
-
 /// What the sidecar next to `ip` lists: `answers` and `operations`, or `error`.
 async fn ask_sidecar(peers: Option<&PeerSettings>, ip: &str, query: &str) -> Value {
-    let Some(settings) = peers else {
-        return json!({ "answers": false, "error": "this sidecar has no peer settings" });
-    };
-    let url = settings.url(ip);
-    let client = match peer_client(peers, ip) {
-        Ok(client) => client,
-        Err(e) => return json!({ "url": url, "answers": false, "error": e }),
+    let (url, client) = match peer_sidecars::client(peers, ip) {
+        Ok(reached) => reached,
+        Err(entry) => return entry,
     };
     let path = if query.is_empty() {
         "operations".to_string()

@@ -12,6 +12,7 @@ pub mod console;
 pub mod error;
 pub mod limits;
 mod operations;
+mod peer_sidecars;
 pub mod read;
 mod records;
 mod request_metrics;
