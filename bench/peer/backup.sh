@@ -45,11 +45,6 @@ moto="$(scripts/emulators)/moto_server"
 
 pid=""
 s3_pid=""
-stop_side() {
-  [[ -n "$pid" ]] || return 0
-  stop_process "$pid"
-  pid=""
-}
 cleanup() {
   stop_side
   [[ -z "$s3_pid" ]] || stop_process "$s3_pid"

@@ -1,5 +1,6 @@
-# Shared by the side-by-side benchmarks (bench/peer/*.sh), sourced: stopping a sidecar, submitting
-# an operation, and waiting for its end. Defines functions only.
+# Shared by the side-by-side benchmarks (bench/peer/*.sh), sourced: stopping a sidecar (the one a
+# script runs at a time is in $pid), submitting an operation, and waiting for its end. Defines
+# functions only.
 
 # stop_process PID: SIGTERM, SIGKILL after 20 s; returns once it is gone.
 stop_process() {
@@ -8,6 +9,13 @@ stop_process() {
   for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+# stop_side: stops the sidecar whose pid is in $pid, if any, and clears it.
+stop_side() {
+  [[ -n "${pid:-}" ]] || return 0
+  stop_process "$pid"
+  pid=""
 }
 
 # submit_op BASE_URL BODY: POSTs BODY to /operations and prints the new operation's id; exits the

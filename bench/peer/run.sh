@@ -29,11 +29,6 @@ daedalus_bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/daedalus"
 icarus_jar="$(scripts/icarus fetch)"
 
 pid=""
-stop_side() {
-  [[ -n "$pid" ]] || return 0
-  stop_process "$pid"
-  pid=""
-}
 trap 'stop_side; scripts/cassandra stop "$node" >/dev/null 2>&1 || true' EXIT
 trap 'exit 1' INT TERM
 
