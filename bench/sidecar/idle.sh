@@ -62,3 +62,6 @@ for col in ("vmrss_kb", "rss_anon_kb", "rss_file_kb"):
     ratio = " %.3f |" % (med[0] / med[1]) if len(med) == 2 else ""
     print("| %s | %s |%s" % (col, " | ".join("%d" % m for m in med), ratio))
 PY
+# How much of the linker's start-up function order (scripts/startup-order) this build still has: a
+# list gone stale after a dependency or toolchain upgrade shows here first, as memory.
+scripts/startup-order --check
