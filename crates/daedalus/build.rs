@@ -56,8 +56,10 @@ fn link_startup_code_together() {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let release = var("PROFILE") == "release";
     let target = var("TARGET") == "x86_64-unknown-linux-gnu";
-    let other_linker = !var("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_empty()
-        || var("CARGO_ENCODED_RUSTFLAGS").contains("link");
+    // RUSTC_LINKER is set by Cargo when a linker is configured (environment or config); link
+    // arguments in the flags may choose another linker too.
+    let other_linker =
+        !var("RUSTC_LINKER").is_empty() || var("CARGO_ENCODED_RUSTFLAGS").contains("link");
     let order = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("startup-order.txt");
     if release
         && target
